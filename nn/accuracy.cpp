@@ -1,0 +1,29 @@
+// nn/accuracy.cpp
+#include "nn/accuracy.h"
+
+namespace dlbhc {
+
+void AccuracyLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, 2, 1);
+    const Shape& s = bottom[0]->shape();
+    if (bottom[1]->count() != (size_t)s.n || s.h * s.w != 1)
+        fail("expects scores (N, K, 1, 1) and N labels, got " + s.str() + " and " + bottom[1]->shape().str());
+    if (top_k_ < 1) fail("top_k must be >= 1");
+    top[0]->reshape(Shape(1, 1, 1, 1));
+}
+
+void AccuracyLayer::forward(const Blobs& bottom, const Blobs& top) {
+    const int N = bottom[0]->shape().n, K = bottom[0]->shape().c;
+    int correct = 0;
+    for (int n = 0; n < N; ++n) {
+        const float* x = bottom[0]->data.data() + (size_t)n * K;
+        int y = (int)bottom[1]->data[n];
+        if (y < 0 || y >= K) fail("label " + std::to_string(y) + " outside [0, " + std::to_string(K) + ")");
+        int greater = 0;
+        for (int k = 0; k < K; ++k) greater += x[k] > x[y];
+        correct += greater < top_k_;
+    }
+    top[0]->data[0] = N ? (float)correct / N : 0.0f;
+}
+
+}  // namespace dlbhc

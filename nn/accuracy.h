@@ -1,0 +1,22 @@
+// nn/accuracy.h -- Accuracy (no gradient): the fraction of items whose label is among the top_k
+// scores. bottom[0] scores (N, K, 1, 1), bottom[1] labels (N, 1, 1, 1); top[0] (1, 1, 1, 1).
+// Only strictly greater scores are counted against the label, so a tie counts as correct, as in Caffe.
+#pragma once
+#include "nn/layer.h"
+
+namespace dlbhc {
+
+class AccuracyLayer : public Layer {
+public:
+    AccuracyLayer(std::string name, int top_k = 1) : Layer(std::move(name)), top_k_(top_k) {}
+    const char* type() const override { return "Accuracy"; }
+    bool differentiable_bottom(int) const override { return false; }
+    void reshape(const Blobs& bottom, const Blobs& top) override;
+    void forward(const Blobs& bottom, const Blobs& top) override;
+    void backward(const Blobs&, const Blobs&) override {}
+
+private:
+    int top_k_;
+};
+
+}  // namespace dlbhc

@@ -1,0 +1,152 @@
+// nn/net.cpp -- wiring, forward/backward order, parameter access.
+#include "nn/net.h"
+
+#include <stdexcept>
+
+namespace dlbhc {
+
+Blob* Net::get_or_create(const std::string& name) {
+    auto it = blob_index_.find(name);
+    if (it != blob_index_.end()) return blobs_[it->second].get();
+    blobs_.push_back(std::make_unique<Blob>(name));
+    blob_index_[name] = blobs_.size() - 1;
+    return blobs_.back().get();
+}
+
+Blob* Net::add_input(const std::string& name, Shape s) {
+    if (has_blob(name)) throw std::invalid_argument("net '" + name_ + "': input blob '" + name + "' already exists");
+    Blob* b = get_or_create(name);
+    b->reshape(s);
+    inputs_.push_back(name);
+    input_needs_grad_[name] = false;
+    return b;
+}
+
+Layer* Net::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bottoms,
+                const std::vector<std::string>& tops, float loss_weight) {
+    const std::string where = "net '" + name_ + "', layer '" + layer->name() + "'";
+    for (const auto& l : layers_)
+        if (l->name() == layer->name()) throw std::invalid_argument(where + ": a layer with this name already exists");
+    Wiring w;
+    for (const auto& b : bottoms) {
+        if (!has_blob(b)) throw std::invalid_argument(where + ": bottom blob '" + b + "' is not produced by any earlier layer or input");
+        w.bottom.push_back(blob(b));
+    }
+    for (size_t i = 0; i < tops.size(); ++i) {
+        bool in_place = i < bottoms.size() && tops[i] == bottoms[i];
+        if (in_place && !layer->allows_in_place())
+            throw std::invalid_argument(where + ": " + layer->type() + " cannot run in place (top '" + tops[i] + "' == bottom)");
+        if (!in_place && has_blob(tops[i]))
+            throw std::invalid_argument(where + ": top blob '" + tops[i] + "' already exists (only in-place layers may reuse a name)");
+        w.top.push_back(get_or_create(tops[i]));
+    }
+    w.loss_weight = loss_weight >= 0 ? loss_weight : (layer->is_loss() ? 1.0f : 0.0f);
+    layer->set_phase(phase_);
+    layer->reshape(w.bottom, w.top);
+    layers_.push_back(std::move(layer));
+    wiring_.push_back(std::move(w));
+    update_backward_needs();
+    return layers_.back().get();
+}
+
+void Net::update_backward_needs() {
+    // A blob needs a gradient when a parameter or a requested input lies upstream of it.
+    std::map<const Blob*, bool> needs;
+    for (const auto& name : inputs_) needs[blob(name)] = input_needs_grad_[name];
+    for (size_t l = 0; l < layers_.size(); ++l) {
+        Wiring& w = wiring_[l];
+        std::vector<bool> prop(w.bottom.size());
+        bool any = !layers_[l]->params().empty();
+        for (size_t i = 0; i < w.bottom.size(); ++i) {
+            prop[i] = needs[w.bottom[i]] && layers_[l]->differentiable_bottom((int)i);
+            any = any || prop[i];
+        }
+        layers_[l]->set_propagate_down(prop);
+        w.needs_backward = any;
+        for (Blob* t : w.top) needs[t] = needs[t] || any;
+    }
+}
+
+void Net::reshape() {
+    for (size_t l = 0; l < layers_.size(); ++l) layers_[l]->reshape(wiring_[l].bottom, wiring_[l].top);
+}
+
+void Net::init_params(Rng& rng) {
+    for (auto& l : layers_)
+        for (Param& p : l->params()) fill(p.filler, p.value, rng);
+}
+
+double Net::forward() {
+    double loss = 0;
+    for (size_t l = 0; l < layers_.size(); ++l) {
+        Wiring& w = wiring_[l];
+        layers_[l]->reshape(w.bottom, w.top);
+        layers_[l]->forward(w.bottom, w.top);
+        if (w.loss_weight != 0) loss += (double)w.loss_weight * w.top.at(0)->data[0];
+    }
+    return loss;
+}
+
+void Net::backward() {
+    for (auto& b : blobs_) b->diff.zero();
+    for (size_t l = 0; l < layers_.size(); ++l)
+        if (wiring_[l].loss_weight != 0) wiring_[l].top.at(0)->diff[0] = wiring_[l].loss_weight;
+    for (size_t l = layers_.size(); l-- > 0;)
+        if (wiring_[l].needs_backward) layers_[l]->backward(wiring_[l].top, wiring_[l].bottom);
+}
+
+void Net::zero_param_grads() {
+    for (auto& l : layers_)
+        for (Param& p : l->params()) p.grad.zero();
+}
+
+void Net::set_phase(Phase p) {
+    phase_ = p;
+    for (auto& l : layers_) l->set_phase(p);
+}
+
+void Net::set_input_needs_grad(const std::string& name, bool on) {
+    if (!input_needs_grad_.count(name)) throw std::out_of_range("net '" + name_ + "': no input blob named '" + name + "'");
+    input_needs_grad_[name] = on;
+    update_backward_needs();
+}
+
+Blob* Net::blob(const std::string& name) {
+    auto it = blob_index_.find(name);
+    if (it == blob_index_.end()) throw std::out_of_range("net '" + name_ + "': no blob named '" + name + "'");
+    return blobs_[it->second].get();
+}
+
+Layer* Net::layer(const std::string& name) {
+    for (auto& l : layers_)
+        if (l->name() == name) return l.get();
+    throw std::out_of_range("net '" + name_ + "': no layer named '" + name + "'");
+}
+
+std::vector<std::string> Net::blob_names() const {
+    std::vector<std::string> v;
+    for (const auto& b : blobs_) v.push_back(b->name);
+    return v;
+}
+
+std::vector<Param*> Net::params() {
+    std::vector<Param*> v;
+    for (auto& l : layers_)
+        for (Param& p : l->params()) v.push_back(&p);
+    return v;
+}
+
+Param* Net::param(const std::string& name) {
+    for (Param* p : params())
+        if (p->name == name) return p;
+    throw std::out_of_range("net '" + name_ + "': no parameter named '" + name + "'");
+}
+
+std::vector<std::pair<std::string, double>> Net::losses() const {
+    std::vector<std::pair<std::string, double>> v;
+    for (size_t l = 0; l < layers_.size(); ++l)
+        if (layers_[l]->is_loss()) v.push_back({layers_[l]->name(), wiring_[l].top[0]->data[0]});
+    return v;
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,81 @@
+// nn/net.h -- a Net: layers and named blobs wired bottom -> top, as in Caffe.
+//
+// Blobs are created by name: a net input (add_input), or the top of a layer. A layer whose top
+// names its bottom runs in place (ReLU, Dropout), and later layers see the new values under the
+// same name. forward() runs the layers in the order they were added and returns the total loss
+// (sum over loss layers of loss_weight * loss); backward() seeds each loss top with its weight and
+// runs the layers in reverse, skipping those that no parameter and no requested input depends on.
+// The loss of a layer is its top[0][0]; a non-loss layer contributes only when given a weight.
+// In place: a layer that reads a blob before an in-place layer rewrites it must not need that
+// blob's old values in its own backward (Caffe's nets never do this; ReLU after conv/fc is safe).
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "nn/layer.h"
+#include "nn/rng.h"
+
+namespace dlbhc {
+
+class Net {
+public:
+    explicit Net(std::string name = "net") : name_(std::move(name)) {}
+
+    const std::string& name() const { return name_; }
+
+    // Declares an input blob (data, label). Inputs get no gradient unless requested.
+    Blob* add_input(const std::string& name, Shape s);
+    // Adds a layer reading `bottoms` and writing `tops` (blob names). Tops that do not exist yet
+    // are created; a top equal to a bottom means in place (only for layers that allow it).
+    // loss_weight < 0 means the default: 1 for loss layers, 0 otherwise.
+    Layer* add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bottoms,
+               const std::vector<std::string>& tops, float loss_weight = -1.0f);
+
+    // Recomputes every layer's output shape (after an input was reshaped); add() already did once.
+    void reshape();
+    // Fills every parameter from its filler, in layer order, from `rng`.
+    void init_params(Rng& rng);
+
+    double forward();
+    void backward();
+    void zero_param_grads();
+
+    void set_phase(Phase p);
+    Phase phase() const { return phase_; }
+    // Makes backward() compute the gradient of an input blob (used by gradient checks).
+    void set_input_needs_grad(const std::string& name, bool on = true);
+
+    Blob* blob(const std::string& name);  // throws std::out_of_range naming the blob
+    bool has_blob(const std::string& name) const { return blob_index_.count(name) > 0; }
+    Layer* layer(const std::string& name);  // throws std::out_of_range naming the layer
+    const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
+    std::vector<std::string> blob_names() const;
+    // Every learnable parameter, in layer order ("conv1.weight", "conv1.bias", ...).
+    std::vector<Param*> params();
+    Param* param(const std::string& name);  // throws std::out_of_range
+
+    // Loss reported by each loss layer in the last forward.
+    std::vector<std::pair<std::string, double>> losses() const;
+
+private:
+    struct Wiring {
+        Blobs bottom, top;
+        float loss_weight = 0;
+        bool needs_backward = false;
+    };
+    Blob* get_or_create(const std::string& name);
+    void update_backward_needs();
+
+    std::string name_;
+    Phase phase_ = Phase::Train;
+    std::vector<std::unique_ptr<Blob>> blobs_;
+    std::map<std::string, size_t> blob_index_;
+    std::vector<std::string> inputs_;
+    std::map<std::string, bool> input_needs_grad_;
+    std::vector<std::unique_ptr<Layer>> layers_;
+    std::vector<Wiring> wiring_;
+};
+
+}  // namespace dlbhc

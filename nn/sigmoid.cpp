@@ -1,0 +1,36 @@
+// nn/sigmoid.cpp
+#include "nn/sigmoid.h"
+
+#include <cmath>
+
+namespace dlbhc {
+
+void sigmoid_forward(float* out, const float* inp, size_t n) {
+    // 1 / (1 + exp(-x)) overflows gracefully: exp(-x) = inf gives 0, exp(-x) = 0 gives 1.
+#pragma omp parallel for if (n > 65536) schedule(static)
+    for (size_t i = 0; i < n; ++i) out[i] = 1.0f / (1.0f + std::exp(-inp[i]));
+}
+
+void sigmoid_backward(float* dinp, const float* dout, const float* out, size_t n) {
+    if (dinp == dout) {
+        for (size_t i = 0; i < n; ++i) dinp[i] = dout[i] * out[i] * (1.0f - out[i]);
+    } else {
+        for (size_t i = 0; i < n; ++i) dinp[i] += dout[i] * out[i] * (1.0f - out[i]);
+    }
+}
+
+void SigmoidLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, 1, 1);
+    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+}
+
+void SigmoidLayer::forward(const Blobs& bottom, const Blobs& top) {
+    sigmoid_forward(top[0]->data.data(), bottom[0]->data.data(), bottom[0]->count());
+}
+
+void SigmoidLayer::backward(const Blobs& top, const Blobs& bottom) {
+    if (!propagate_down(0)) return;
+    sigmoid_backward(bottom[0]->diff.data(), top[0]->diff.data(), top[0]->data.data(), top[0]->count());
+}
+
+}  // namespace dlbhc

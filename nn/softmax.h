@@ -1,0 +1,25 @@
+// nn/softmax.h -- Softmax over the channel axis, as Caffe's (axis 1):
+//   y[n, k, h, w] = exp(x[n, k, h, w] - m) / sum_j exp(x[n, j, h, w] - m),  m = max_j x[n, j, h, w]
+// (subtracting the max changes nothing mathematically and keeps exp from overflowing).
+// Backward: dx_k = y_k (dy_k - sum_j dy_j y_j).
+// x, y are (N, K, H, W); usually H = W = 1.
+#pragma once
+#include "nn/layer.h"
+
+namespace dlbhc {
+
+class SoftmaxLayer : public Layer {
+public:
+    explicit SoftmaxLayer(std::string name) : Layer(std::move(name)) {}
+    const char* type() const override { return "Softmax"; }
+    void reshape(const Blobs& bottom, const Blobs& top) override;
+    void forward(const Blobs& bottom, const Blobs& top) override;
+    void backward(const Blobs& top, const Blobs& bottom) override;
+};
+
+// out (N, K, S) = softmax over K of inp (N, K, S), S = H * W.
+void softmax_forward(float* out, const float* inp, int N, int K, int S);
+// dinp (N, K, S) += y * (dout - sum_k dout * y).
+void softmax_backward(float* dinp, const float* dout, const float* out, int N, int K, int S);
+
+}  // namespace dlbhc

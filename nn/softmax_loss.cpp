@@ -1,0 +1,69 @@
+// nn/softmax_loss.cpp
+#include "nn/softmax_loss.h"
+
+#include <cmath>
+#include <cstring>
+#include <limits>
+
+#include "nn/softmax.h"
+
+namespace dlbhc {
+
+void SoftmaxWithLossLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    if (bottom.size() != 2 || top.empty() || top.size() > 2)
+        fail("expects bottoms (scores, labels) and tops (loss) or (loss, prob)");
+    const Shape& s = bottom[0]->shape();
+    const Shape& l = bottom[1]->shape();
+    if (l.n != s.n || l.c != 1 || l.h != s.h || l.w != s.w)
+        fail("labels have shape " + l.str() + " but scores " + s.str() + " need labels (N, 1, H, W) = " +
+             Shape(s.n, 1, s.h, s.w).str());
+    prob_.reshape(s);
+    top[0]->reshape(Shape(1, 1, 1, 1));
+    if (top.size() == 2) top[1]->reshape(s);
+}
+
+void SoftmaxWithLossLayer::forward(const Blobs& bottom, const Blobs& top) {
+    const Shape& s = bottom[0]->shape();
+    const int N = s.n, K = s.c, S = s.h * s.w;
+    softmax_forward(prob_.data(), bottom[0]->data.data(), N, K, S);
+    const float* label = bottom[1]->data.data();
+    double loss = 0;
+    valid_ = 0;
+    for (int n = 0; n < N; ++n) {
+        for (int i = 0; i < S; ++i) {
+            float lf = label[(size_t)n * S + i];
+            int y = (int)lf;
+            if (p_.has_ignore_label && y == p_.ignore_label) continue;
+            if (lf != (float)y || y < 0 || y >= K)
+                fail("label " + std::to_string(lf) + " at item " + std::to_string(n) + " is not a class index in [0, " +
+                     std::to_string(K) + ")");
+            float p = prob_[((size_t)n * K + y) * S + i];
+            // log(FLT_MIN) caps the loss of a hopeless prediction, as Caffe does.
+            loss -= std::log(std::fmax(p, std::numeric_limits<float>::min()));
+            ++valid_;
+        }
+    }
+    top[0]->data[0] = valid_ > 0 ? (float)(loss / valid_) : 0.0f;
+    if (top.size() == 2) std::memcpy(top[1]->data.data(), prob_.data(), prob_.count() * sizeof(float));
+}
+
+void SoftmaxWithLossLayer::backward(const Blobs& top, const Blobs& bottom) {
+    if (!propagate_down(0) || valid_ == 0) return;
+    const Shape& s = bottom[0]->shape();
+    const int N = s.n, K = s.c, S = s.h * s.w;
+    const float scale = top[0]->diff[0] / (float)valid_;  // loss_weight / V
+    const float* label = bottom[1]->data.data();
+    float* dx = bottom[0]->diff.data();
+    for (int n = 0; n < N; ++n) {
+        for (int i = 0; i < S; ++i) {
+            int y = (int)label[(size_t)n * S + i];
+            if (p_.has_ignore_label && y == p_.ignore_label) continue;
+            for (int k = 0; k < K; ++k) {
+                size_t j = ((size_t)n * K + k) * S + i;
+                dx[j] += scale * (prob_[j] - (k == y ? 1.0f : 0.0f));
+            }
+        }
+    }
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,36 @@
+// nn/softmax_loss.h -- SoftmaxWithLoss: softmax over channels then multinomial logistic loss,
+// averaged over the batch (Caffe's normalization VALID: divided by the number of labelled
+// positions, N * H * W minus those equal to ignore_label).
+//   bottom[0] scores x (N, K, H, W); bottom[1] labels (N, 1, H, W) holding class indices as floats
+//   top[0]    loss (1, 1, 1, 1) = -(1/V) sum_{n,s} log p[n, label[n,s], s]
+//   top[1]    optional: the probabilities p (N, K, H, W)
+// Backward: dx = loss_weight * (p - onehot(label)) / V; labels get no gradient.
+// Fused, as in Caffe, because p - onehot is exact where the separate chain would divide by p.
+#pragma once
+#include "nn/layer.h"
+
+namespace dlbhc {
+
+struct SoftmaxLossParam {
+    bool has_ignore_label = false;
+    int ignore_label = -1;
+};
+
+class SoftmaxWithLossLayer : public Layer {
+public:
+    SoftmaxWithLossLayer(std::string name, SoftmaxLossParam p = {}) : Layer(std::move(name)), p_(p) {}
+    const char* type() const override { return "SoftmaxWithLoss"; }
+    bool is_loss() const override { return true; }
+    bool differentiable_bottom(int i) const override { return i == 0; }
+    void reshape(const Blobs& bottom, const Blobs& top) override;
+    void forward(const Blobs& bottom, const Blobs& top) override;
+    void backward(const Blobs& top, const Blobs& bottom) override;
+    const Tensor& prob() const { return prob_; }
+
+private:
+    SoftmaxLossParam p_;
+    Tensor prob_;  // (N, K, H, W)
+    int valid_ = 0;
+};
+
+}  // namespace dlbhc

@@ -1,0 +1,58 @@
+// tests/test_relu.cpp -- ReLU: known answer, reference, gradient check, in place.
+#include <doctest/doctest.h>
+
+#include "nn/relu.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+using namespace dlbhc;
+
+TEST_CASE("relu: known answer, plain and leaky") {
+    Blob x("x", Shape(1, 1, 1, 4)), y("y");
+    float in[4] = {-2, -0.5f, 0.5f, 3};
+    for (int i = 0; i < 4; ++i) x.data[i] = in[i];
+    ReLULayer plain("r");
+    plain.reshape({&x}, {&y});
+    plain.forward({&x}, {&y});
+    float want[4] = {0, 0, 0.5f, 3};
+    for (int i = 0; i < 4; ++i) CHECK(y.data[i] == want[i]);
+    ReLULayer leaky("r", ReLUParam{0.1f});
+    leaky.forward({&x}, {&y});
+    float want2[4] = {-0.2f, -0.05f, 0.5f, 3};
+    for (int i = 0; i < 4; ++i) CHECK(y.data[i] == doctest::Approx(want2[i]));
+}
+
+TEST_CASE("relu: gradient check away from the kink, separate and in place") {
+    Rng rng(3);
+    for (float slope : {0.0f, 0.25f}) {
+        Blob x("x", Shape(2, 3, 4, 5)), y("y");
+        fill_away_from_zero(x.data, rng, 0.1f);  // |x| >= 0.1 > eps: no kink inside the step
+        ReLULayer layer("relu", ReLUParam{slope});
+        auto rep = check_layer_gradients(layer, {&x}, {&y});
+        CHECK_MESSAGE(rep.ok(0), rep.summary());
+        Blob z("z", Shape(2, 3, 4, 5));
+        z.data = x.data;
+        ReLULayer inplace("relu_inplace", ReLUParam{slope});
+        auto rep2 = check_layer_gradients(inplace, {&z}, {&z});
+        CHECK_MESSAGE(rep2.ok(0), rep2.summary());
+    }
+}
+
+TEST_CASE("gradcheck: a wrong backward is caught") {
+    // A layer that claims dy/dx = 2 for y = x: the checker must report failures.
+    struct WrongLayer : Layer {
+        WrongLayer() : Layer("wrong") {}
+        const char* type() const override { return "Wrong"; }
+        void reshape(const Blobs& b, const Blobs& t) override { t[0]->reshape(b[0]->shape()); }
+        void forward(const Blobs& b, const Blobs& t) override { t[0]->data = b[0]->data; }
+        void backward(const Blobs& t, const Blobs& b) override {
+            for (size_t i = 0; i < b[0]->count(); ++i) b[0]->diff[i] += 2 * t[0]->diff[i];
+        }
+    } layer;
+    Blob x("x", Shape(1, 2, 3, 3)), y("y");
+    Rng rng(1);
+    fill_uniform(x.data, rng, -1, 1);
+    auto rep = check_layer_gradients(layer, {&x}, {&y});
+    CHECK(rep.failed == rep.checked);
+    CHECK_FALSE(rep.ok(0));
+}

@@ -1,0 +1,29 @@
+// tests/test_util.h -- small helpers shared by the tests.
+#pragma once
+#include <cmath>
+
+#include "nn/rng.h"
+#include "nn/tensor.h"
+
+namespace dlbhc {
+
+inline void fill_uniform(Tensor& t, Rng& rng, float lo, float hi) {
+    for (size_t i = 0; i < t.count(); ++i) t[i] = rng.uniform(lo, hi);
+}
+
+// Uniform in [-1, -gap] U [gap, 1]: keeps values away from a kink at 0.
+inline void fill_away_from_zero(Tensor& t, Rng& rng, float gap) {
+    for (size_t i = 0; i < t.count(); ++i) {
+        float v = rng.uniform(gap, 1.0f);
+        t[i] = rng.uniform() < 0.5f ? -v : v;
+    }
+}
+
+// Largest |a - b| over two equally sized tensors.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+    double m = 0;
+    for (size_t i = 0; i < a.count(); ++i) m = std::fmax(m, std::fabs((double)a[i] - (double)b[i]));
+    return m;
+}
+
+}  // namespace dlbhc
