@@ -1,6 +1,7 @@
 // nn/net.cpp -- wiring, forward/backward order, parameter access.
 #include "nn/net.h"
 
+#include <chrono>
 #include <stdexcept>
 
 namespace dlbhc {
@@ -76,23 +77,35 @@ void Net::init_params(Rng& rng) {
         for (Param& p : l->params()) fill(p.filler, p.value, rng);
 }
 
-double Net::forward() {
+static double now_seconds() {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double Net::forward(std::vector<double>* layer_seconds) {
     double loss = 0;
+    if (layer_seconds) layer_seconds->assign(layers_.size(), 0.0);
     for (size_t l = 0; l < layers_.size(); ++l) {
         Wiring& w = wiring_[l];
+        double t0 = layer_seconds ? now_seconds() : 0;
         layers_[l]->reshape(w.bottom, w.top);
         layers_[l]->forward(w.bottom, w.top);
+        if (layer_seconds) (*layer_seconds)[l] = now_seconds() - t0;
         if (w.loss_weight != 0) loss += (double)w.loss_weight * w.top.at(0)->data[0];
     }
     return loss;
 }
 
-void Net::backward() {
+void Net::backward(std::vector<double>* layer_seconds) {
+    if (layer_seconds) layer_seconds->assign(layers_.size(), 0.0);
     for (auto& b : blobs_) b->diff.zero();
     for (size_t l = 0; l < layers_.size(); ++l)
         if (wiring_[l].loss_weight != 0) wiring_[l].top.at(0)->diff[0] = wiring_[l].loss_weight;
     for (size_t l = layers_.size(); l-- > 0;)
-        if (wiring_[l].needs_backward) layers_[l]->backward(wiring_[l].top, wiring_[l].bottom);
+        if (wiring_[l].needs_backward) {
+            double t0 = layer_seconds ? now_seconds() : 0;
+            layers_[l]->backward(wiring_[l].top, wiring_[l].bottom);
+            if (layer_seconds) (*layer_seconds)[l] = now_seconds() - t0;
+        }
 }
 
 void Net::zero_param_grads() {

@@ -38,8 +38,9 @@ public:
     // Fills every parameter from its filler, in layer order, from `rng`.
     void init_params(Rng& rng);
 
-    double forward();
-    void backward();
+    // layer_seconds, when given, receives each layer's wall time (resized to layers().size()).
+    double forward(std::vector<double>* layer_seconds = nullptr);
+    void backward(std::vector<double>* layer_seconds = nullptr);
     void zero_param_grads();
 
     void set_phase(Phase p);
@@ -50,6 +51,9 @@ public:
     Blob* blob(const std::string& name);  // throws std::out_of_range naming the blob
     bool has_blob(const std::string& name) const { return blob_index_.count(name) > 0; }
     Layer* layer(const std::string& name);  // throws std::out_of_range naming the layer
+    // The blobs a layer reads and writes (index as in layers()).
+    const Blobs& bottoms(size_t layer_index) const { return wiring_.at(layer_index).bottom; }
+    const Blobs& tops(size_t layer_index) const { return wiring_.at(layer_index).top; }
     const std::vector<std::unique_ptr<Layer>>& layers() const { return layers_; }
     std::vector<std::string> blob_names() const;
     // Every learnable parameter, in layer order ("conv1.weight", "conv1.bias", ...).

@@ -1,0 +1,12 @@
+// apps/commands.h -- one function per subcommand; each takes the words after the command name and
+// returns the exit code. Errors are thrown as exceptions and reported by main.
+#pragma once
+#include <string>
+#include <vector>
+
+namespace dlbhc {
+
+int cmd_summary(const std::vector<std::string>& args);
+int cmd_version(const std::vector<std::string>& args);
+
+}  // namespace dlbhc

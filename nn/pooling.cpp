@@ -1,0 +1,176 @@
+// nn/pooling.cpp -- MAX and AVE pooling; the maths and Caffe's rounding rules are in pooling.h.
+#include "nn/pooling.h"
+
+#include <algorithm>
+
+namespace dlbhc {
+
+// Planes are independent, so threads take whole (n, c) planes. Below this many window reads the
+// thread start-up costs more than it saves.
+static const long kParallelWork = 32768;
+
+static inline bool worth_threads(const PoolGeom& g) {
+    return (long)g.N * g.C * g.OH * g.OW * g.KH * g.KW > kParallelWork;
+}
+
+int pooled_size(int in, int kernel, int stride, int pad) {
+    // ceil(num / stride) in integers; C++ division truncates toward zero, which is already the
+    // ceiling for a negative num.
+    int num = in + 2 * pad - kernel;
+    int out = (num >= 0 ? (num + stride - 1) / stride : num / stride) + 1;
+    if (out >= 1 && (out - 1) * stride >= in + pad) --out;
+    return out;
+}
+
+void maxpool_forward(float* out, int* argmax, const float* inp, const PoolGeom& g) {
+    const long planes = (long)g.N * g.C;
+    const size_t in_plane = (size_t)g.H * g.W, out_plane = (size_t)g.OH * g.OW;
+#pragma omp parallel for if (worth_threads(g)) schedule(static)
+    for (long p = 0; p < planes; ++p) {
+        const float* x = inp + p * in_plane;
+        float* y = out + p * out_plane;
+        int* am = argmax + p * out_plane;
+        for (int oh = 0; oh < g.OH; ++oh) {
+            int h0 = std::max(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
+            for (int ow = 0; ow < g.OW; ++ow) {
+                int w0 = std::max(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
+                // Start from the window's first input rather than -FLT_MAX: the clipped window is
+                // never empty (pad < kernel, last window starts inside), so the index is always
+                // valid, even when every input is -inf.
+                int best = h0 * g.W + w0;
+                float m = x[best];
+                for (int h = h0; h < h1; ++h)
+                    for (int w = w0; w < w1; ++w) {
+                        int i = h * g.W + w;
+                        if (x[i] > m) { m = x[i]; best = i; }  // strict: the first maximum wins, as Caffe
+                    }
+                y[oh * g.OW + ow] = m;
+                am[oh * g.OW + ow] = best;
+            }
+        }
+    }
+}
+
+void maxpool_backward(float* dinp, const float* dout, const int* argmax, const PoolGeom& g) {
+    const long planes = (long)g.N * g.C;
+    const size_t in_plane = (size_t)g.H * g.W, out_plane = (size_t)g.OH * g.OW;
+    // Overlapping windows (3x3 stride 2) can share a winner, so outputs of one plane are summed
+    // serially; planes never share inputs.
+#pragma omp parallel for if ((long)(planes * out_plane) > kParallelWork) schedule(static)
+    for (long p = 0; p < planes; ++p) {
+        float* dx = dinp + p * in_plane;
+        const float* dy = dout + p * out_plane;
+        const int* am = argmax + p * out_plane;
+        for (size_t o = 0; o < out_plane; ++o) dx[am[o]] += dy[o];
+    }
+}
+
+// Caffe's average window: the divisor is taken before clipping to the input, so it counts the
+// padding but not what lies past the padded border (hend is capped at H + PH first).
+struct AveWindow {
+    int h0, h1, w0, w1;
+    float inv_size;
+};
+
+static inline AveWindow ave_window(const PoolGeom& g, int oh, int ow) {
+    int hs = oh * g.SH - g.PH, ws = ow * g.SW - g.PW;
+    int he = std::min(hs + g.KH, g.H + g.PH), we = std::min(ws + g.KW, g.W + g.PW);
+    int size = (he - hs) * (we - ws);
+    return {std::max(hs, 0), std::min(he, g.H), std::max(ws, 0), std::min(we, g.W), 1.0f / (float)size};
+}
+
+void avepool_forward(float* out, const float* inp, const PoolGeom& g) {
+    const long planes = (long)g.N * g.C;
+    const size_t in_plane = (size_t)g.H * g.W, out_plane = (size_t)g.OH * g.OW;
+#pragma omp parallel for if (worth_threads(g)) schedule(static)
+    for (long p = 0; p < planes; ++p) {
+        const float* x = inp + p * in_plane;
+        float* y = out + p * out_plane;
+        for (int oh = 0; oh < g.OH; ++oh)
+            for (int ow = 0; ow < g.OW; ++ow) {
+                AveWindow win = ave_window(g, oh, ow);
+                float s = 0;
+                for (int h = win.h0; h < win.h1; ++h)
+                    for (int w = win.w0; w < win.w1; ++w) s += x[h * g.W + w];
+                y[oh * g.OW + ow] = s * win.inv_size;
+            }
+    }
+}
+
+void avepool_backward(float* dinp, const float* dout, const PoolGeom& g) {
+    const long planes = (long)g.N * g.C;
+    const size_t in_plane = (size_t)g.H * g.W, out_plane = (size_t)g.OH * g.OW;
+#pragma omp parallel for if (worth_threads(g)) schedule(static)
+    for (long p = 0; p < planes; ++p) {
+        float* dx = dinp + p * in_plane;
+        const float* dy = dout + p * out_plane;
+        for (int oh = 0; oh < g.OH; ++oh)
+            for (int ow = 0; ow < g.OW; ++ow) {
+                AveWindow win = ave_window(g, oh, ow);
+                float d = dy[oh * g.OW + ow] * win.inv_size;
+                for (int h = win.h0; h < win.h1; ++h)
+                    for (int w = win.w0; w < win.w1; ++w) dx[h * g.W + w] += d;
+            }
+    }
+}
+
+void PoolingLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, 1, 1);
+    if (top[0] == bottom[0]) fail("cannot run in place (the output has a different shape)");
+    const Shape s = bottom[0]->shape();
+    if (s.n < 1 || s.c < 1 || s.h < 1 || s.w < 1) fail("input shape " + s.str() + " has an empty dimension");
+
+    if (p_.pool != PoolingParam::MAX && p_.pool != PoolingParam::AVE)
+        fail("pool must be MAX or AVE (Caffe's STOCHASTIC is not implemented)");
+
+    PoolGeom g;
+    g.N = s.n; g.C = s.c; g.H = s.h; g.W = s.w;
+    if (p_.global_pooling) {
+        // Caffe: with global_pooling the kernel comes from the input, and stride/pad must stay 1/0.
+        if (p_.kernel_h != 0 || p_.kernel_w != 0)
+            fail("global_pooling takes the kernel size from the input; do not set kernel_h/kernel_w");
+        if (p_.stride_h != 1 || p_.stride_w != 1 || p_.pad_h != 0 || p_.pad_w != 0)
+            fail("global_pooling needs stride 1 and pad 0");
+        g.KH = s.h; g.KW = s.w;
+    } else {
+        if (p_.kernel_h < 1 || p_.kernel_w < 1)
+            fail("kernel size must be >= 1 (got " + std::to_string(p_.kernel_h) + " x " + std::to_string(p_.kernel_w) +
+                 "); set kernel_h/kernel_w or global_pooling");
+        if (p_.stride_h < 1 || p_.stride_w < 1) fail("stride must be >= 1");
+        if (p_.pad_h < 0 || p_.pad_w < 0) fail("pad must be >= 0");
+        // Caffe's check: otherwise a window could lie wholly in the padding.
+        if (p_.pad_h >= p_.kernel_h || p_.pad_w >= p_.kernel_w)
+            fail("pad (" + std::to_string(p_.pad_h) + ", " + std::to_string(p_.pad_w) + ") must be smaller than the kernel (" +
+                 std::to_string(p_.kernel_h) + ", " + std::to_string(p_.kernel_w) + ")");
+        g.KH = p_.kernel_h; g.KW = p_.kernel_w;
+        g.SH = p_.stride_h; g.SW = p_.stride_w;
+        g.PH = p_.pad_h; g.PW = p_.pad_w;
+    }
+    g.OH = pooled_size(g.H, g.KH, g.SH, g.PH);
+    g.OW = pooled_size(g.W, g.KW, g.SW, g.PW);
+    if (g.OH < 1 || g.OW < 1)
+        fail("input " + s.str() + " with pad (" + std::to_string(g.PH) + ", " + std::to_string(g.PW) +
+             ") is too small for a " + std::to_string(g.KH) + " x " + std::to_string(g.KW) + " window");
+    g_ = g;
+    top[0]->reshape(Shape(g.N, g.C, g.OH, g.OW));
+    if (p_.pool == PoolingParam::MAX) argmax_.resize(top[0]->count());
+}
+
+void PoolingLayer::forward(const Blobs& bottom, const Blobs& top) {
+    if (bottom[0]->shape() != Shape(g_.N, g_.C, g_.H, g_.W))
+        fail("input shape " + bottom[0]->shape().str() + " changed since reshape; call reshape first");
+    if (p_.pool == PoolingParam::MAX)
+        maxpool_forward(top[0]->data.data(), argmax_.data(), bottom[0]->data.data(), g_);
+    else
+        avepool_forward(top[0]->data.data(), bottom[0]->data.data(), g_);
+}
+
+void PoolingLayer::backward(const Blobs& top, const Blobs& bottom) {
+    if (!propagate_down(0)) return;
+    if (p_.pool == PoolingParam::MAX)
+        maxpool_backward(bottom[0]->diff.data(), top[0]->diff.data(), argmax_.data(), g_);
+    else
+        avepool_backward(bottom[0]->diff.data(), top[0]->diff.data(), g_);
+}
+
+}  // namespace dlbhc
