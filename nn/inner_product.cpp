@@ -1,0 +1,99 @@
+// nn/inner_product.cpp -- see inner_product.h.
+#include "nn/inner_product.h"
+
+#include <cstdint>
+#include <string>
+
+#include "nn/gemm.h"
+
+namespace dlbhc {
+
+void inner_product_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int I,
+                           int O) {
+    // y (N, O) = x (N, I) * w^T (I, O)
+    sgemm(false, true, N, O, I, 1.0f, inp, I, weight, I, 0.0f, out, O);
+    if (bias)
+        for (int n = 0; n < N; ++n) {
+            float* y = out + (size_t)n * O;
+            for (int o = 0; o < O; ++o) y[o] += bias[o];
+        }
+}
+
+void inner_product_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                            const float* weight, int N, int I, int O) {
+    // dw (O, I) += dy^T (O, N) * x (N, I)
+    if (dweight) sgemm(true, false, O, I, N, 1.0f, dout, O, inp, I, 1.0f, dweight, I);
+    if (dbias)
+        for (int n = 0; n < N; ++n) {
+            const float* dy = dout + (size_t)n * O;
+            for (int o = 0; o < O; ++o) dbias[o] += dy[o];
+        }
+    // dx (N, I) += dy (N, O) * w (O, I)
+    if (dinp) sgemm(false, false, N, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);
+}
+
+void inner_product_forward_naive(float* out, const float* inp, const float* weight, const float* bias, int N,
+                                 int I, int O) {
+    for (int n = 0; n < N; ++n)
+        for (int o = 0; o < O; ++o) {
+            double s = bias ? bias[o] : 0.0;
+            for (int i = 0; i < I; ++i) s += (double)inp[(size_t)n * I + i] * weight[(size_t)o * I + i];
+            out[(size_t)n * O + o] = (float)s;
+        }
+}
+
+void inner_product_backward_naive(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                                  const float* weight, int N, int I, int O) {
+    if (dweight)
+        for (int o = 0; o < O; ++o)
+            for (int i = 0; i < I; ++i) {
+                double s = 0;
+                for (int n = 0; n < N; ++n) s += (double)dout[(size_t)n * O + o] * inp[(size_t)n * I + i];
+                dweight[(size_t)o * I + i] += (float)s;
+            }
+    if (dbias)
+        for (int o = 0; o < O; ++o) {
+            double s = 0;
+            for (int n = 0; n < N; ++n) s += dout[(size_t)n * O + o];
+            dbias[o] += (float)s;
+        }
+    if (dinp)
+        for (int n = 0; n < N; ++n)
+            for (int i = 0; i < I; ++i) {
+                double s = 0;
+                for (int o = 0; o < O; ++o) s += (double)dout[(size_t)n * O + o] * weight[(size_t)o * I + i];
+                dinp[(size_t)n * I + i] += (float)s;
+            }
+}
+
+void InnerProductLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, 1, 1);
+    if (top[0] == bottom[0]) fail("cannot run in place (top and bottom are the same blob)");
+    if (p_.num_output <= 0) fail("num_output must be > 0, got " + std::to_string(p_.num_output));
+    const Shape in = bottom[0]->shape();
+    if (in.chw() == 0 || in.chw() > (size_t)INT32_MAX)
+        fail("bottom '" + bottom[0]->name + "' " + in.str() + " has " + std::to_string(in.chw()) +
+             " inputs per item; need 1 .. 2^31-1");
+    const int I = (int)in.chw();
+    if (!params_.empty() && params_[0].value.shape().c != I)
+        fail("bottom '" + bottom[0]->name + "' " + in.str() + " has " + std::to_string(I) +
+             " inputs per item, but the weights were set up for " + std::to_string(params_[0].value.shape().c));
+    top[0]->reshape(Shape(in.n, p_.num_output));
+    ensure_param(0, "weight", Shape(p_.num_output, I), p_.weight_filler);
+    if (p_.bias_term) ensure_param(1, "bias", Shape(p_.num_output), p_.bias_filler);
+}
+
+void InnerProductLayer::forward(const Blobs& bottom, const Blobs& top) {
+    const Shape in = bottom[0]->shape();
+    inner_product_forward(top[0]->data.data(), bottom[0]->data.data(), params_[0].value.data(),
+                          p_.bias_term ? params_[1].value.data() : nullptr, in.n, (int)in.chw(), p_.num_output);
+}
+
+void InnerProductLayer::backward(const Blobs& top, const Blobs& bottom) {
+    const Shape in = bottom[0]->shape();
+    inner_product_backward(propagate_down(0) ? bottom[0]->diff.data() : nullptr, params_[0].grad.data(),
+                           p_.bias_term ? params_[1].grad.data() : nullptr, top[0]->diff.data(),
+                           bottom[0]->data.data(), params_[0].value.data(), in.n, (int)in.chw(), p_.num_output);
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,402 @@
+// tests/test_conv.cpp -- im2col/col2im and the convolution layer: known answers, fast against
+// naive kernels, grouped against separate convolutions, finite-difference gradients, errors.
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "nn/conv.h"
+#include "nn/im2col.h"
+#include "tests/gradcheck.h"
+#include "tests/test_util.h"
+
+using namespace dlbhc;
+
+namespace {
+
+ConvParam make_param(int oc, int kh, int kw, int sh = 1, int sw = 1, int ph = 0, int pw = 0, int group = 1,
+                     bool bias = true) {
+    ConvParam p;
+    p.num_output = oc;
+    p.kernel_h = kh, p.kernel_w = kw;
+    p.stride_h = sh, p.stride_w = sw;
+    p.pad_h = ph, p.pad_w = pw;
+    p.group = group;
+    p.bias_term = bias;
+    return p;
+}
+
+std::string describe(Shape in, const ConvParam& p) {
+    return "in " + in.str() + " oc " + std::to_string(p.num_output) + " k " + std::to_string(p.kernel_h) + "x" +
+           std::to_string(p.kernel_w) + " s " + std::to_string(p.stride_h) + "x" + std::to_string(p.stride_w) +
+           " p " + std::to_string(p.pad_h) + "x" + std::to_string(p.pad_w) + " g " + std::to_string(p.group) +
+           (p.bias_term ? "" : " no bias");
+}
+
+// max |a - b| relative to the larger magnitude of b (at least 1).
+double rel_err(const Tensor& a, const Tensor& b) {
+    double scale = 1;
+    for (size_t i = 0; i < b.count(); ++i) scale = std::fmax(scale, std::fabs(b[i]));
+    return max_abs_diff(a, b) / scale;
+}
+
+// Sets up a layer on x (random) with random weights and bias.
+struct ConvFixture {
+    Blob x{"x"}, y{"y"};
+    ConvolutionLayer layer;
+    ConvFixture(Shape in, const ConvParam& p, Rng& rng) : layer("conv", p) {
+        x.reshape(in);
+        fill_uniform(x.data, rng, -1, 1);
+        layer.reshape({&x}, {&y});
+        for (Param& prm : layer.params()) fill_uniform(prm.value, rng, -1, 1);
+    }
+};
+
+}  // namespace
+
+TEST_CASE("im2col: known answer with padding and stride, and col2im is its adjoint") {
+    // x (1, 3, 3) = 1..9; kernel 2x2, stride 2, pad 1: OH = OW = 2.
+    Im2ColGeom g;
+    g.c = 1, g.h = 3, g.w = 3, g.kh = 2, g.kw = 2, g.sh = 2, g.sw = 2, g.ph = 1, g.pw = 1;
+    REQUIRE(g.out_h() == 2);
+    REQUIRE(g.out_w() == 2);
+    float x[9] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    float col[16];
+    im2col(g, x, col);
+    // Row (kh, kw) lists, for each output (oh, ow), x[2 oh - 1 + kh][2 ow - 1 + kw] or 0.
+    const float want[16] = {0, 0, 0, 5,   // kh 0, kw 0
+                            0, 0, 4, 6,   // kh 0, kw 1
+                            0, 2, 0, 8,   // kh 1, kw 0
+                            1, 3, 7, 9};  // kh 1, kw 1
+    for (int i = 0; i < 16; ++i) CHECK(col[i] == want[i]);
+
+    // <im2col(x), c> == <x, col2im(c)> for random x, c, on awkward geometries.
+    Rng rng(2);
+    const Im2ColGeom geoms[] = {
+        {3, 7, 5, 3, 2, 2, 1, 1, 0},  // c h w kh kw sh sw ph pw
+        {2, 6, 9, 1, 4, 1, 3, 0, 2},
+        {1, 4, 4, 4, 4, 1, 1, 3, 3},  // padding larger than needed: rows of pure padding
+        {2, 11, 3, 5, 3, 3, 2, 2, 1},
+    };
+    for (const Im2ColGeom& ge : geoms) {
+        Tensor xt(Shape(ge.c, ge.h, ge.w)), ct(Shape(ge.c * ge.kh * ge.kw, ge.out_h() * ge.out_w()));
+        Tensor col_x(ct.shape()), xt_c(xt.shape());
+        fill_uniform(xt, rng, -1, 1);
+        fill_uniform(ct, rng, -1, 1);
+        im2col(ge, xt.data(), col_x.data());
+        xt_c.zero();
+        col2im(ge, ct.data(), xt_c.data());
+        double lhs = 0, rhs = 0;
+        for (size_t i = 0; i < ct.count(); ++i) lhs += (double)col_x[i] * ct[i];
+        for (size_t i = 0; i < xt.count(); ++i) rhs += (double)xt[i] * xt_c[i];
+        CHECK(lhs == doctest::Approx(rhs).epsilon(1e-5));
+        // col2im accumulates: a second call doubles.
+        Tensor twice = xt_c;
+        col2im(ge, ct.data(), twice.data());
+        for (size_t i = 0; i < xt.count(); ++i) CHECK(twice[i] == doctest::Approx(2 * xt_c[i]));
+    }
+}
+
+TEST_CASE("conv: output size rounds down, per axis") {
+    // OH = (8 + 0 - 3) / 2 + 1 = 3 (2.5 floored), OW = (7 + 2 - 2) / 3 + 1 = 3 (2.33 floored).
+    CHECK(conv_output_shape(Shape(2, 4, 8, 7), make_param(6, 3, 2, 2, 3, 0, 1)) == Shape(2, 6, 3, 3));
+    CHECK(conv_col_size(Shape(2, 4, 8, 7), make_param(6, 3, 2, 2, 3, 0, 1)) == (size_t)4 * 3 * 2 * 3 * 3);
+    // AlexNet conv1: 227 -> 55 with an 11x11 kernel, stride 4.
+    CHECK(conv_output_shape(Shape(1, 3, 227, 227), make_param(96, 11, 11, 4, 4)) == Shape(1, 96, 55, 55));
+}
+
+TEST_CASE("conv: hand-computed forward and backward") {
+    // x = 1..9 as (1, 1, 3, 3), w = [[1, 2], [3, 4]], b = 0.5.
+    Blob x("x", Shape(1, 1, 3, 3)), y("y");
+    for (int i = 0; i < 9; ++i) x.data[i] = (float)(i + 1);
+    SUBCASE("stride 1, no padding") {
+        ConvolutionLayer conv("conv", make_param(1, 2, 2));
+        conv.reshape({&x}, {&y});
+        REQUIRE(y.shape() == Shape(1, 1, 2, 2));
+        for (int i = 0; i < 4; ++i) conv.param(0).value[i] = (float)(i + 1);
+        conv.param(1).value[0] = 0.5f;
+        conv.forward({&x}, {&y});
+        // 1*1 + 2*2 + 3*4 + 4*5 = 37, then 47, 67, 77.
+        const float want[4] = {37.5f, 47.5f, 67.5f, 77.5f};
+        for (int i = 0; i < 4; ++i) CHECK(y.data[i] == want[i]);
+
+        y.diff.fill(1.0f);
+        x.diff.zero();
+        conv.param(0).grad.zero();
+        conv.param(1).grad.zero();
+        conv.backward({&y}, {&x});
+        CHECK(conv.param(1).grad[0] == 4.0f);
+        // dw[kh][kw] = sum of the four windows' entries at (kh, kw).
+        const float dw[4] = {1 + 2 + 4 + 5, 2 + 3 + 5 + 6, 4 + 5 + 7 + 8, 5 + 6 + 8 + 9};
+        for (int i = 0; i < 4; ++i) CHECK(conv.param(0).grad[i] == dw[i]);
+        // dx = sum of the weights that touched each pixel.
+        const float dx[9] = {1, 1 + 2, 2, 1 + 3, 1 + 2 + 3 + 4, 2 + 4, 3, 3 + 4, 4};
+        for (int i = 0; i < 9; ++i) CHECK(x.diff[i] == dx[i]);
+    }
+    SUBCASE("stride 2, padding 1") {
+        ConvolutionLayer conv("conv", make_param(1, 2, 2, 2, 2, 1, 1));
+        conv.reshape({&x}, {&y});
+        REQUIRE(y.shape() == Shape(1, 1, 2, 2));
+        for (int i = 0; i < 4; ++i) conv.param(0).value[i] = (float)(i + 1);
+        conv.param(1).value[0] = 0.5f;
+        conv.forward({&x}, {&y});
+        // (0,0): w11 x00 = 4; (0,1): w10 x01 + w11 x02 = 6 + 12; (1,0): w01 x10 + w11 x20 = 8 + 28;
+        // (1,1): the whole kernel on x[1..2][1..2] = 5 + 12 + 24 + 36.
+        const float want[4] = {4.5f, 18.5f, 36.5f, 77.5f};
+        for (int i = 0; i < 4; ++i) CHECK(y.data[i] == want[i]);
+    }
+    SUBCASE("two groups of one channel each") {
+        Blob x2("x2", Shape(1, 2, 3, 3)), y2("y2");
+        for (int i = 0; i < 9; ++i) {
+            x2.data[i] = (float)(i + 1);
+            x2.data[9 + i] = (float)(-(i + 1));
+        }
+        ConvolutionLayer conv("conv", make_param(2, 2, 2, 1, 1, 0, 0, 2, false));
+        conv.reshape({&x2}, {&y2});
+        REQUIRE(conv.param(0).value.shape() == Shape(2, 1, 2, 2));
+        for (int i = 0; i < 4; ++i) {
+            conv.param(0).value[i] = (float)(i + 1);
+            conv.param(0).value[4 + i] = 1.0f;
+        }
+        conv.forward({&x2}, {&y2});
+        const float want[8] = {37, 47, 67, 77,                                       // group 0: as above
+                               -(1 + 2 + 4 + 5), -(2 + 3 + 5 + 6), -(4 + 5 + 7 + 8), -(5 + 6 + 8 + 9)};  // group 1: box sums of -x
+        for (int i = 0; i < 8; ++i) CHECK(y2.data[i] == want[i]);
+    }
+}
+
+TEST_CASE("conv: fast kernels match the naive ones, forward and backward") {
+    struct Cfg {
+        Shape in;
+        ConvParam p;
+    };
+    const Cfg cfgs[] = {
+        {Shape(2, 3, 9, 7), make_param(5, 3, 3)},
+        {Shape(1, 3, 17, 13), make_param(4, 5, 3, 2, 3, 2, 1)},       // per-axis everything
+        {Shape(3, 4, 8, 11), make_param(6, 3, 2, 1, 2, 1, 0, 2)},     // groups 2
+        {Shape(2, 6, 7, 7), make_param(9, 3, 3, 2, 2, 1, 1, 3, false)},  // groups 3, no bias
+        {Shape(2, 5, 6, 5), make_param(7, 1, 1)},                     // pointwise fast path
+        {Shape(1, 4, 5, 6), make_param(4, 1, 1, 1, 1, 0, 0, 4)},      // depthwise pointwise
+        {Shape(2, 3, 23, 23), make_param(8, 11, 11, 4, 4)},           // conv1-like
+        {Shape(1, 8, 9, 9), make_param(16, 5, 5, 1, 1, 2, 2, 2)},     // conv2-like
+        {Shape(1, 2, 3, 4), make_param(3, 3, 4)},                     // kernel == input: 1x1 output
+        {Shape(1, 2, 2, 2), make_param(3, 3, 3, 1, 1, 1, 1)},         // kernel == padded input
+    };
+    Rng rng(21);
+    for (const Cfg& c : cfgs) {
+        INFO(describe(c.in, c.p));
+        REQUIRE(conv_check(c.in, c.p).empty());
+        Shape out = conv_output_shape(c.in, c.p);
+        Tensor x(c.in), w(Shape(c.p.num_output, c.in.c / c.p.group, c.p.kernel_h, c.p.kernel_w)),
+            b(Shape(c.p.num_output));
+        fill_uniform(x, rng, -1, 1);
+        fill_uniform(w, rng, -1, 1);
+        fill_uniform(b, rng, -1, 1);
+        const float* bias = c.p.bias_term ? b.data() : nullptr;
+        std::vector<float> col(conv_col_size(c.in, c.p) + 1);
+        Tensor y_fast(out), y_ref(out);
+        y_fast.fill(NAN);  // forward overwrites
+        conv_forward(y_fast.data(), x.data(), w.data(), bias, c.in, c.p, col.data());
+        conv_forward_naive(y_ref.data(), x.data(), w.data(), bias, c.in, c.p);
+        CHECK(rel_err(y_fast, y_ref) < 1e-5);
+
+        // Backward into non-zero gradients, to check that both accumulate.
+        Tensor dy(out), dx0(c.in), dw0(w.shape()), db0(b.shape());
+        fill_uniform(dy, rng, -1, 1);
+        fill_uniform(dx0, rng, -1, 1);
+        fill_uniform(dw0, rng, -1, 1);
+        fill_uniform(db0, rng, -1, 1);
+        Tensor dx_f = dx0, dw_f = dw0, db_f = db0, dx_r = dx0, dw_r = dw0, db_r = db0;
+        conv_backward(dx_f.data(), dw_f.data(), c.p.bias_term ? db_f.data() : nullptr, dy.data(), x.data(), w.data(),
+                      c.in, c.p, col.data());
+        conv_backward_naive(dx_r.data(), dw_r.data(), c.p.bias_term ? db_r.data() : nullptr, dy.data(), x.data(),
+                            w.data(), c.in, c.p);
+        CHECK(rel_err(dx_f, dx_r) < 1e-5);
+        CHECK(rel_err(dw_f, dw_r) < 1e-5);
+        CHECK(rel_err(db_f, db_r) < 1e-5);
+        CHECK(max_abs_diff(dx_f, dx0) > 0.01);  // something was added
+        if (!c.p.bias_term) CHECK(max_abs_diff(db_f, db0) == 0);
+
+        // Skipping gradients: null pointers leave the others as they were.
+        Tensor dw_only = dw0;
+        conv_backward(nullptr, dw_only.data(), nullptr, dy.data(), x.data(), w.data(), c.in, c.p, col.data());
+        CHECK(rel_err(dw_only, dw_r) < 1e-5);
+    }
+}
+
+TEST_CASE("conv: the layer matches the naive kernel and accumulates gradients") {
+    Rng rng(22);
+    ConvParam p = make_param(6, 3, 2, 2, 1, 1, 1, 2);
+    Shape in(2, 4, 7, 6);
+    ConvFixture f(in, p, rng);
+    f.layer.forward({&f.x}, {&f.y});
+    Tensor ref(f.y.shape());
+    conv_forward_naive(ref.data(), f.x.data.data(), f.layer.param(0).value.data(), f.layer.param(1).value.data(), in, p);
+    CHECK(rel_err(f.y.data, ref) < 1e-5);
+
+    // Two backward passes give twice the gradients of one (the contract: +=).
+    fill_uniform(f.y.diff, rng, -1, 1);
+    f.x.diff.zero();
+    for (Param& prm : f.layer.params()) prm.grad.zero();
+    f.layer.backward({&f.y}, {&f.x});
+    Tensor dx1 = f.x.diff, dw1 = f.layer.param(0).grad, db1 = f.layer.param(1).grad;
+    f.layer.backward({&f.y}, {&f.x});
+    for (size_t i = 0; i < dx1.count(); ++i) CHECK(f.x.diff[i] == doctest::Approx(2 * dx1[i]));
+    for (size_t i = 0; i < dw1.count(); ++i) CHECK(f.layer.param(0).grad[i] == doctest::Approx(2 * dw1[i]));
+    for (size_t i = 0; i < db1.count(); ++i) CHECK(f.layer.param(1).grad[i] == doctest::Approx(2 * db1[i]));
+
+    // propagate_down(0) == false: the bottom diff is left alone, parameter grads still come.
+    f.layer.set_propagate_down({false});
+    f.x.diff.fill(3.0f);
+    f.layer.param(0).grad.zero();
+    f.layer.backward({&f.y}, {&f.x});
+    for (size_t i = 0; i < f.x.count(); ++i) CHECK(f.x.diff[i] == 3.0f);
+    CHECK(rel_err(f.layer.param(0).grad, dw1) < 1e-6);
+
+    // Reshape with the same input keeps the parameters (no re-creation).
+    const float* wp = f.layer.param(0).value.data();
+    f.layer.reshape({&f.x}, {&f.y});
+    CHECK(f.layer.param(0).value.data() == wp);
+    CHECK(f.layer.params().size() == 2);
+}
+
+TEST_CASE("conv: grouped convolution equals separate convolutions on channel slices") {
+    // As Caffe's TestSimpleConvolutionGroup: G groups must equal G independent convolutions, each
+    // on its slice of input channels, with its slice of the weights, writing its slice of outputs.
+    Rng rng(23);
+    const int G = 3, C = 6, OC = 9;
+    Shape in(2, C, 8, 7);
+    ConvParam pg = make_param(OC, 3, 2, 1, 2, 1, 1, G);
+    ConvFixture grouped(in, pg, rng);
+    grouped.layer.forward({&grouped.x}, {&grouped.y});
+    fill_uniform(grouped.y.diff, rng, -1, 1);
+    grouped.x.diff.zero();
+    for (Param& prm : grouped.layer.params()) prm.grad.zero();
+    grouped.layer.backward({&grouped.y}, {&grouped.x});
+
+    const int Cg = C / G, OCg = OC / G;
+    const Shape ws = grouped.layer.param(0).value.shape();  // (OC, C/G, KH, KW)
+    const size_t w_per_out = ws.chw();
+    for (int g = 0; g < G; ++g) {
+        INFO("group " << g);
+        ConvParam p1 = pg;
+        p1.num_output = OCg, p1.group = 1;
+        Blob xs("xs", Shape(in.n, Cg, in.h, in.w)), ys("ys");
+        for (int n = 0; n < in.n; ++n)
+            for (int c = 0; c < Cg; ++c)
+                for (int h = 0; h < in.h; ++h)
+                    for (int w = 0; w < in.w; ++w) xs.data.at(n, c, h, w) = grouped.x.data.at(n, g * Cg + c, h, w);
+        ConvolutionLayer single("single", p1);
+        single.reshape({&xs}, {&ys});
+        for (size_t i = 0; i < OCg * w_per_out; ++i)
+            single.param(0).value[i] = grouped.layer.param(0).value[g * OCg * w_per_out + i];
+        for (int o = 0; o < OCg; ++o) single.param(1).value[o] = grouped.layer.param(1).value[g * OCg + o];
+        single.forward({&xs}, {&ys});
+        const Shape os = ys.shape();
+        double err = 0;
+        for (int n = 0; n < os.n; ++n)
+            for (int o = 0; o < OCg; ++o)
+                for (int h = 0; h < os.h; ++h)
+                    for (int w = 0; w < os.w; ++w) {
+                        ys.diff.at(n, o, h, w) = grouped.y.diff.at(n, g * OCg + o, h, w);
+                        err = std::fmax(err, std::fabs(ys.data.at(n, o, h, w) - grouped.y.data.at(n, g * OCg + o, h, w)));
+                    }
+        CHECK(err < 1e-5);
+        // Backward on the slice gives the slice of the grouped gradients.
+        xs.diff.zero();
+        for (Param& prm : single.params()) prm.grad.zero();
+        single.backward({&ys}, {&xs});
+        double dx_err = 0, dw_err = 0, db_err = 0;
+        for (int n = 0; n < in.n; ++n)
+            for (int c = 0; c < Cg; ++c)
+                for (int h = 0; h < in.h; ++h)
+                    for (int w = 0; w < in.w; ++w)
+                        dx_err = std::fmax(dx_err, std::fabs(xs.diff.at(n, c, h, w) - grouped.x.diff.at(n, g * Cg + c, h, w)));
+        for (size_t i = 0; i < OCg * w_per_out; ++i)
+            dw_err = std::fmax(dw_err, std::fabs(single.param(0).grad[i] - grouped.layer.param(0).grad[g * OCg * w_per_out + i]));
+        for (int o = 0; o < OCg; ++o)
+            db_err = std::fmax(db_err, std::fabs(single.param(1).grad[o] - grouped.layer.param(1).grad[g * OCg + o]));
+        CHECK(dx_err < 1e-5);
+        CHECK(dw_err < 1e-5);
+        CHECK(db_err < 1e-5);
+    }
+}
+
+TEST_CASE("conv: finite-difference gradients of input, weights and bias") {
+    struct Cfg {
+        Shape in;
+        ConvParam p;
+    };
+    const Cfg cfgs[] = {
+        {Shape(2, 3, 5, 6), make_param(4, 3, 3, 1, 1, 1, 1)},
+        {Shape(2, 3, 5, 6), make_param(4, 3, 3, 1, 1, 1, 1, 1, false)},
+        {Shape(1, 4, 7, 5), make_param(6, 2, 3, 2, 1, 0, 1, 2)},
+        {Shape(2, 4, 6, 6), make_param(4, 3, 2, 2, 2, 1, 0, 2, false)},
+        {Shape(1, 6, 5, 4), make_param(3, 1, 1, 1, 1, 0, 0, 3)},  // pointwise, 3 groups
+    };
+    Rng rng(24);
+    for (const Cfg& c : cfgs) {
+        INFO(describe(c.in, c.p));
+        ConvFixture f(c.in, c.p, rng);
+        // The layer is linear in each argument, so central differences are exact up to float
+        // rounding; the default tolerances leave room for that alone.
+        GradCheckReport rep = check_layer_gradients(f.layer, {&f.x}, {&f.y});
+        CHECK_MESSAGE(rep.ok(0), rep.summary());
+        CHECK(rep.checked == c.in.count() + f.layer.param(0).value.count() +
+                                 (c.p.bias_term ? (size_t)c.p.num_output : 0));
+    }
+}
+
+TEST_CASE("conv: a wrong gradient is caught by the checker (the check can fail)") {
+    Rng rng(25);
+    ConvFixture f(Shape(1, 2, 4, 4), make_param(2, 3, 3, 1, 1, 1, 1), rng);
+    // A layer whose weight gradient is deliberately scaled: must be reported.
+    struct Skewed : ConvolutionLayer {
+        using ConvolutionLayer::ConvolutionLayer;
+        void backward(const Blobs& top, const Blobs& bottom) override {
+            ConvolutionLayer::backward(top, bottom);
+            for (size_t i = 0; i < params()[0].grad.count(); ++i) params()[0].grad[i] *= 1.1f;
+        }
+    } skewed("skewed", make_param(2, 3, 3, 1, 1, 1, 1));
+    skewed.reshape({&f.x}, {&f.y});
+    for (Param& prm : skewed.params()) fill_uniform(prm.value, rng, -1, 1);
+    GradCheckReport rep = check_layer_gradients(skewed, {&f.x}, {&f.y});
+    CHECK_FALSE(rep.ok(0));
+    CHECK(rep.failed > 0);
+}
+
+TEST_CASE("conv: bad configurations give clear errors") {
+    Blob x("data", Shape(1, 4, 5, 5)), y("y"), z("z");
+    auto expect_error = [&](const ConvParam& p, const char* text) {
+        ConvolutionLayer conv("convX", p);
+        CHECK_THROWS_WITH_AS(conv.reshape({&x}, {&y}), doctest::Contains(text), std::invalid_argument);
+    };
+    expect_error(make_param(3, 6, 3), "larger than the padded input");
+    expect_error(make_param(3, 3, 8, 1, 1, 1, 1), "larger than the padded input");
+    expect_error(make_param(3, 3, 3, 0, 1), "stride must be > 0");
+    expect_error(make_param(3, 3, 3, 1, 0), "stride must be > 0");
+    expect_error(make_param(4, 3, 3, 1, 1, 0, 0, 3), "input channels 4 are not divisible by group 3");
+    expect_error(make_param(3, 3, 3, 1, 1, 0, 0, 2), "num_output 3 is not divisible by group 2");
+    expect_error(make_param(4, 3, 3, 1, 1, 0, 0, 0), "group must be > 0");
+    expect_error(make_param(0, 3, 3), "num_output must be > 0");
+    expect_error(make_param(3, 0, 3), "kernel must be > 0");
+    expect_error(make_param(3, 3, 3, 1, 1, -1, 0), "pad must be >= 0");
+    // The message names the layer and its type.
+    expect_error(make_param(3, 6, 3), "Convolution layer 'convX'");
+
+    ConvolutionLayer conv("conv", make_param(3, 3, 3));
+    CHECK_THROWS_WITH_AS(conv.reshape({&x}, {&y, &z}), doctest::Contains("expects 1 bottom and 1 top"),
+                         std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv.reshape({}, {&y}), doctest::Contains("expects 1 bottom and 1 top"), std::invalid_argument);
+    CHECK_THROWS_WITH_AS(conv.reshape({&x}, {&x}), doctest::Contains("in place"), std::invalid_argument);
+    // A kernel exactly as large as the padded input is fine (one output).
+    ConvolutionLayer fits("fits", make_param(3, 7, 7, 1, 1, 1, 1));
+    CHECK_NOTHROW(fits.reshape({&x}, {&y}));
+    CHECK(y.shape() == Shape(1, 3, 1, 1));
+    // Input channels changed after the weights were made.
+    conv.reshape({&x}, {&y});
+    Blob x2("data", Shape(1, 5, 5, 5));
+    CHECK_THROWS_WITH_AS(conv.reshape({&x2}, {&y}), doctest::Contains("input shape changed"), std::invalid_argument);
+}
