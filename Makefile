@@ -118,3 +118,15 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:%=%.d)
+
+# ---- FAISS reference benchmark (search/, issue 3) ----------------------------------------------
+# bench/bench_search_faiss.cpp times FAISS next to our search on the same data. FAISS is a
+# reference for that benchmark program only: never linked into the library or the dlbhc program.
+# It is built only when the FAISS headers are installed (Debian: libfaiss-dev, which ships a static
+# libfaiss.a needing BLAS and LAPACK); without them `make bench` simply leaves it out.
+ifeq ($(wildcard /usr/include/faiss/IndexBinaryFlat.h),)
+  BENCH_BIN := $(filter-out $(BUILD)/bench/bench_search_faiss,$(BENCH_BIN))
+else
+$(BUILD)/bench/bench_search_faiss: BENCH_LDLIBS += -lfaiss -llapack -lblas -fopenmp  # libfaiss.a needs libgomp even with OPENMP=0
+endif
+# ---- end of the FAISS section -------------------------------------------------------------------

@@ -1,0 +1,194 @@
+// search/eval.cpp -- retrieval metrics (conventions in eval.h).
+#include "search/eval.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <stdexcept>
+
+#include "hash/hamming.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace dlbhc {
+
+double average_precision_at_k_precision_m(const uint8_t* rel, size_t n, size_t K) {
+    size_t top = std::min(n, K), hits = 0;
+    double sum = 0;
+    for (size_t j = 0; j < top; ++j)
+        if (rel[j]) {
+            ++hits;
+            sum += (double)hits / (double)(j + 1);  // P@(j+1) at a relevant rank
+        }
+    return hits ? sum / (double)hits : 0.0;
+}
+
+double average_precision_whole_ranking(const uint8_t* rel, size_t n, size_t total_relevant) {
+    if (total_relevant == 0) return 0.0;
+    size_t hits = 0;
+    double sum = 0;
+    for (size_t j = 0; j < n; ++j)
+        if (rel[j]) {
+            ++hits;
+            sum += (double)hits / (double)(j + 1);
+        }
+    return sum / (double)total_relevant;
+}
+
+size_t relevant_in_top(const uint8_t* rel, size_t n, size_t k) {
+    size_t c = 0, top = std::min(n, k);
+    for (size_t j = 0; j < top; ++j) c += rel[j] ? 1 : 0;
+    return c;
+}
+
+RadiusCounts count_within_radius(const uint8_t* rel, const uint32_t* dist, size_t n, int r, RadiusRule rule) {
+    RadiusCounts c;
+    for (size_t j = 0; j < n; ++j) {
+        bool in = rule == RadiusRule::AtMost ? (int64_t)dist[j] <= r : (int64_t)dist[j] < r;
+        if (in) {
+            ++c.retrieved;
+            c.relevant_retrieved += rel[j] ? 1 : 0;
+        }
+    }
+    return c;
+}
+
+RetrievalEval::RetrievalEval(const EvalConfig& cfg, int bits)
+    : cfg_(cfg), bits_(bits), rel_at_k_(cfg.precision_ks.size(), 0.0) {
+    if (cfg.pr_curve) curve_.resize((size_t)bits + 1);
+}
+
+void RetrievalEval::add_query(const uint8_t* rel, const uint32_t* dist, size_t n, size_t total_relevant) {
+    ++q_;
+    ap_k_ += average_precision_at_k_precision_m(rel, n, cfg_.K);
+    ap_whole_ += average_precision_whole_ranking(rel, n, total_relevant);
+    if (total_relevant == 0) ++no_relevant_;
+    for (size_t i = 0; i < cfg_.precision_ks.size(); ++i) rel_at_k_[i] += (double)relevant_in_top(rel, n, cfg_.precision_ks[i]);
+    if (!dist) return;
+    auto accumulate = [&](PrSum& s, const RadiusCounts& c) {
+        if (c.retrieved == 0) ++s.empty;
+        else s.precision += (double)c.relevant_retrieved / (double)c.retrieved;
+        if (total_relevant) s.recall += (double)c.relevant_retrieved / (double)total_relevant;
+    };
+    accumulate(le_, count_within_radius(rel, dist, n, cfg_.radius, RadiusRule::AtMost));
+    accumulate(lt_, count_within_radius(rel, dist, n, cfg_.radius, RadiusRule::LessThan));
+    if (!curve_.empty()) {
+        // One pass: histograms of retrieved and relevant by distance, then prefix sums give every r.
+        std::vector<size_t> all(curve_.size(), 0), good(curve_.size(), 0);
+        for (size_t j = 0; j < n; ++j) {
+            size_t d = std::min<size_t>(dist[j], curve_.size() - 1);
+            ++all[d];
+            good[d] += rel[j] ? 1 : 0;
+        }
+        RadiusCounts c;
+        for (size_t r = 0; r < curve_.size(); ++r) {
+            c.retrieved += all[r];
+            c.relevant_retrieved += good[r];
+            accumulate(curve_[r], c);
+        }
+    }
+}
+
+void RetrievalEval::merge(const RetrievalEval& o) {
+    q_ += o.q_;
+    no_relevant_ += o.no_relevant_;
+    ap_k_ += o.ap_k_;
+    ap_whole_ += o.ap_whole_;
+    for (size_t i = 0; i < rel_at_k_.size(); ++i) rel_at_k_[i] += o.rel_at_k_[i];
+    auto add = [](PrSum& a, const PrSum& b) {
+        a.precision += b.precision;
+        a.recall += b.recall;
+        a.empty += b.empty;
+    };
+    add(le_, o.le_);
+    add(lt_, o.lt_);
+    for (size_t r = 0; r < curve_.size() && r < o.curve_.size(); ++r) add(curve_[r], o.curve_[r]);
+}
+
+EvalReport RetrievalEval::report() const {
+    EvalReport R;
+    R.queries = q_;
+    R.K = cfg_.K;
+    R.radius = cfg_.radius;
+    R.queries_without_relevant = no_relevant_;
+    R.precision_ks = cfg_.precision_ks;
+    if (q_ == 0) return R;
+    const double Q = (double)q_;
+    R.map_at_k_precision_m = ap_k_ / Q;
+    R.map_whole_ranking = ap_whole_ / Q;
+    for (size_t i = 0; i < rel_at_k_.size(); ++i)
+        R.precision_at_k.push_back(rel_at_k_[i] / ((double)cfg_.precision_ks[i] * Q));
+    const double with_rel = (double)(q_ - no_relevant_);
+    auto finish = [&](const PrSum& s) {
+        PrecisionRecall pr;
+        pr.precision = s.precision / Q;
+        pr.recall = with_rel > 0 ? s.recall / with_rel : 0.0;
+        pr.queries_retrieving_nothing = s.empty;
+        pr.queries_without_relevant = no_relevant_;
+        return pr;
+    };
+    R.within_radius_le = finish(le_);
+    R.within_radius_lt = finish(lt_);
+    for (const auto& s : curve_) R.pr_curve_le.push_back(finish(s));
+    return R;
+}
+
+std::string EvalReport::str() const {
+    std::string s;
+    char b[256];
+    std::snprintf(b, sizeof b, "queries: %zu (%zu without any relevant item)\n", queries, queries_without_relevant);
+    s += b;
+    std::snprintf(b, sizeof b, "mAP@%zu (precision.m: AP over relevant within top %zu, 0 when none): %.6f\n", K, K,
+                  map_at_k_precision_m);
+    s += b;
+    std::snprintf(b, sizeof b, "mAP over the whole ranking (no-relevant queries count 0): %.6f\n", map_whole_ranking);
+    s += b;
+    for (size_t i = 0; i < precision_at_k.size(); ++i) {
+        std::snprintf(b, sizeof b, "P@%zu (relevant in top k summed / (k*Q)): %.6f\n", precision_ks[i], precision_at_k[i]);
+        s += b;
+    }
+    std::snprintf(b, sizeof b,
+                  "within Hamming radius d<=%d: precision %.6f (%zu queries retrieve nothing: count 0), recall %.6f\n",
+                  radius, within_radius_le.precision, within_radius_le.queries_retrieving_nothing, within_radius_le.recall);
+    s += b;
+    std::snprintf(b, sizeof b,
+                  "within Hamming radius d<%d: precision %.6f (%zu queries retrieve nothing: count 0), recall %.6f\n",
+                  radius, within_radius_lt.precision, within_radius_lt.queries_retrieving_nothing, within_radius_lt.recall);
+    s += b;
+    return s;
+}
+
+EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
+                                    const int32_t* query_labels, const EvalConfig& cfg, const SearchOptions& opt) {
+    check_searchable(db, queries.bits, "evaluate_hamming_ranking");
+    hamming_active_kernel();  // decided here: it may throw (DLBHC_HAMMING), which must not happen in a thread
+    const size_t nq = queries.n;
+    // Per-query evaluators, merged in query order afterwards: the sums, and so the report, do
+    // not depend on how queries were spread over threads.
+    const long long chunks = (long long)std::min<size_t>(nq, 64);
+    std::vector<RetrievalEval> parts((size_t)std::max<long long>(chunks, 1), RetrievalEval(cfg, db.bits));
+    const bool parallel = chunks > 1 && nq * db.n * db.words >= opt.parallel_min_words;
+    (void)parallel;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic, 1) if (parallel) num_threads(opt.threads > 0 ? opt.threads : omp_get_max_threads())
+#endif
+    for (long long c = 0; c < chunks; ++c) {
+        std::vector<uint8_t> rel(db.n);
+        std::vector<uint32_t> dist(db.n);
+        for (size_t q = (size_t)c * nq / (size_t)chunks; q < ((size_t)c + 1) * nq / (size_t)chunks; ++q) {
+            auto ranking = hamming_rank_all(db, queries.code(q));
+            size_t total = 0;
+            for (size_t j = 0; j < db.n; ++j) {
+                rel[j] = db_labels[ranking[j].index] == query_labels[q];
+                dist[j] = ranking[j].distance;
+                total += rel[j];
+            }
+            parts[(size_t)c].add_query(rel.data(), dist.data(), db.n, total);
+        }
+    }
+    for (size_t c = 1; c < parts.size(); ++c) parts[0].merge(parts[c]);
+    return parts[0].report();
+}
+
+}  // namespace dlbhc

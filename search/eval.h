@@ -1,0 +1,106 @@
+// search/eval.h -- retrieval metrics, each with its convention in its name.
+//
+// Inputs per query are a ranking of the database (best first) given as relevance flags
+// rel[j] in {0, 1} for rank j = 0, 1, ..., and, for the Hamming-radius metrics, the Hamming
+// distance of each ranked item. "Relevant" is decided by the caller (same class label for
+// single-label data sets such as CIFAR-10, as in the authors' code).
+//
+// Conventions (METHOD.md, "Evaluation protocol"):
+//   mAP@K, precision.m: the authors' analysis/precision.m. AP = sum_{j<=K} P@j * rel_j divided
+//       by the number of relevant items WITHIN THE TOP K; AP = 0 when there is none. Averaged
+//       over all queries (zeros included). Ranking by Hamming distance with a stable sort.
+//   mAP over the whole ranking: AP = sum_j P@j * rel_j / (relevant items in the database);
+//       queries without any relevant item count as AP = 0 and are reported.
+//   P@k (authors'): (relevant items in the top k, summed over queries) / (k * Q).
+//   Precision / recall within Hamming radius r, in two variants named by the comparison:
+//       "le" retrieves d <= r, "lt" retrieves d < r. Precision = mean over queries of
+//       relevant retrieved / retrieved, a query retrieving nothing counts as precision 0;
+//       recall = mean over queries that have relevant items of relevant retrieved / relevant.
+//   Precision-recall curve: the radius metrics ("le") for r = 0 .. B.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "hash/code.h"
+#include "search/hamming_search.h"
+
+namespace dlbhc {
+
+// AP@K as precision.m. rel holds the first n ranks (n may exceed K; only the top K count).
+double average_precision_at_k_precision_m(const uint8_t* rel, size_t n, size_t K);
+// AP over the whole ranking; rel covers the whole database (n items), total_relevant = sum(rel)
+// unless the caller ranks only part of it. 0 when total_relevant == 0.
+double average_precision_whole_ranking(const uint8_t* rel, size_t n, size_t total_relevant);
+// Relevant items among the first k ranks (k may exceed n).
+size_t relevant_in_top(const uint8_t* rel, size_t n, size_t k);
+
+struct RadiusCounts {
+    size_t retrieved = 0, relevant_retrieved = 0;
+};
+// Items with distance <= r (AtMost) or < r (LessThan) in a ranking with its distances.
+RadiusCounts count_within_radius(const uint8_t* rel, const uint32_t* dist, size_t n, int r, RadiusRule rule);
+
+struct PrecisionRecall {
+    double precision = 0, recall = 0;
+    size_t queries_retrieving_nothing = 0;  // counted with precision 0
+    size_t queries_without_relevant = 0;    // left out of the recall mean
+};
+
+struct EvalConfig {
+    size_t K = 1000;                                    // mAP@K
+    std::vector<size_t> precision_ks = {1, 10, 100, 500, 1000};
+    int radius = 2;                                     // precision/recall within this radius
+    bool pr_curve = true;                               // radius sweep r = 0 .. B
+};
+
+struct EvalReport {
+    size_t queries = 0;
+    size_t K = 0;
+    double map_at_k_precision_m = 0;
+    double map_whole_ranking = 0;            // no-relevant queries count as 0
+    size_t queries_without_relevant = 0;
+    std::vector<size_t> precision_ks;
+    std::vector<double> precision_at_k;      // authors' P@k
+    int radius = 0;
+    PrecisionRecall within_radius_le;        // d <= radius
+    PrecisionRecall within_radius_lt;        // d < radius
+    std::vector<PrecisionRecall> pr_curve_le;  // entry r: d <= r, r = 0 .. B
+    // Several lines of text, each naming its convention.
+    std::string str() const;
+};
+
+// Accumulates queries one by one; report() averages. Deterministic: sums in query order.
+class RetrievalEval {
+public:
+    RetrievalEval(const EvalConfig& cfg, int bits);
+    // One query: rel and dist of the ranked database (n items, the full ranking), and the number
+    // of relevant items in the database. dist may be null when no radius metric is wanted.
+    void add_query(const uint8_t* rel, const uint32_t* dist, size_t n, size_t total_relevant);
+    // Merges another evaluator's queries after this one's (same config).
+    void merge(const RetrievalEval& o);
+    EvalReport report() const;
+
+private:
+    EvalConfig cfg_;
+    int bits_;
+    size_t q_ = 0, no_relevant_ = 0;
+    double ap_k_ = 0, ap_whole_ = 0;
+    std::vector<double> rel_at_k_;  // relevant in top k, summed
+    struct PrSum {
+        double precision = 0, recall = 0;
+        size_t empty = 0;
+    };
+    PrSum le_, lt_;
+    std::vector<PrSum> curve_;  // B + 1
+};
+
+// The authors' protocol end to end: every query ranks the whole database by Hamming distance
+// (stable), relevance = equal labels. Queries run in parallel; the result does not depend on the
+// number of threads.
+EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
+                                    const int32_t* query_labels, const EvalConfig& cfg,
+                                    const SearchOptions& opt = {});
+
+}  // namespace dlbhc

@@ -1,0 +1,87 @@
+// search/hierarchical.cpp -- coarse (Hamming) then fine (Euclidean) search; see hierarchical.h.
+#include "search/hierarchical.h"
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+#include <string>
+
+#include "search/l2.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
+
+namespace dlbhc {
+
+// Ranks the pool by squared L2 and keeps the best k, by (distance, index).
+static void fine_stage(const FeatureView& features, const std::vector<HammingHit>& pool, const float* qf, size_t k,
+                       L2Fn fn, HierarchicalResult& res) {
+    struct Cand {
+        float d2;
+        uint32_t index, hamming;
+        bool operator<(const Cand& o) const { return d2 < o.d2 || (d2 == o.d2 && index < o.index); }
+    };
+    std::vector<Cand> c(pool.size());
+    for (size_t i = 0; i < pool.size(); ++i) {
+        fn(features.row(pool[i].index), &qf, 1, features.dim, &c[i].d2);
+        c[i].index = pool[i].index;
+        c[i].hamming = pool[i].distance;
+    }
+    size_t top = std::min(k, c.size());
+    std::partial_sort(c.begin(), c.begin() + (long)top, c.end());
+    res.pool_size = pool.size();
+    res.hits.resize(top);
+    for (size_t i = 0; i < top; ++i) res.hits[i] = HierarchicalHit{c[i].index, c[i].hamming, std::sqrt(c[i].d2)};
+}
+
+std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes, const FeatureView& features,
+                                                          const CodeView& query_codes, const float* query_features,
+                                                          size_t k, const HierarchicalOptions& opt,
+                                                          const SearchOptions& sopt) {
+    if (features.n != codes.n)
+        throw std::invalid_argument("hierarchical_search: expected one feature row per code (" +
+                                    std::to_string(codes.n) + "), found " + std::to_string(features.n));
+    const L2Fn fn = l2_fn(features.type, l2_active_kernel());
+    const size_t nq = query_codes.n;
+    std::vector<HierarchicalResult> res(nq);
+
+    // Coarse stage for all queries at once (the batch searches share each pass over the codes).
+    std::vector<std::vector<HammingHit>> pools;
+    if (opt.pool == HierarchicalOptions::Pool::TopM) {
+        pools = hamming_knn_batch(codes, query_codes, opt.m, sopt);
+        for (size_t q = 0; q < nq; ++q) res[q].threshold_used = pools[q].empty() ? 0 : (int)pools[q].back().distance;
+    } else {
+        pools = hamming_radius_batch(codes, query_codes, opt.threshold, opt.rule, sopt);
+        for (size_t q = 0; q < nq; ++q) {
+            res[q].threshold_used = opt.threshold;
+            if (pools[q].size() >= opt.min_pool || codes.n == 0) continue;
+            // Widen: every code within the distance of the min_pool-th nearest one.
+            auto nearest = hamming_knn(codes, query_codes.code(q), opt.min_pool);
+            int dmax = nearest.empty() ? 0 : (int)nearest.back().distance;
+            res[q].threshold_used = opt.rule == RadiusRule::LessThan ? dmax + 1 : dmax;
+            res[q].widened = true;
+            pools[q] = hamming_radius(codes, query_codes.code(q), dmax, RadiusRule::AtMost);
+        }
+    }
+
+    // Fine stage, one query per iteration.
+    const size_t D = (size_t)features.dim;
+    size_t work = 0;
+    for (const auto& p : pools) work += p.size() * D;
+    (void)work;
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic, 4) if (nq > 1 && work >= sopt.parallel_min_words) \
+    num_threads(sopt.threads > 0 ? sopt.threads : omp_get_max_threads())
+#endif
+    for (long long q = 0; q < (long long)nq; ++q) fine_stage(features, pools[q], query_features + q * D, k, fn, res[q]);
+    return res;
+}
+
+HierarchicalResult hierarchical_search(const CodeView& codes, const FeatureView& features, const uint64_t* query_code,
+                                       const float* query_feature, size_t k, const HierarchicalOptions& opt) {
+    CodeView q{query_code, 1, codes.bits, codes.words};
+    return std::move(hierarchical_search_batch(codes, features, q, query_feature, k, opt)[0]);
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,338 @@
+// search/index_file.cpp -- reading and writing the index format (see index_file.h and
+// search/README.md for the byte layout).
+#include "search/index_file.h"
+
+#include <cstdio>
+#include <cstring>
+#include <stdexcept>
+
+#include "search/float16.h"
+#include "search/xxhash64.h"
+
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "the index format is little-endian and this code maps it directly: port the loads for big-endian hosts"
+#endif
+
+namespace dlbhc {
+
+static const char kMagic[8] = {'D', 'L', 'B', 'H', 'C', 'I', 'D', 'X'};
+static const size_t kAlign = 64;
+
+// Header field offsets (bytes), as documented in search/README.md.
+enum : size_t {
+    kOffMagic = 0, kOffVersion = 8, kOffHeaderBytes = 12, kOffCount = 16, kOffBits = 24, kOffWords = 28,
+    kOffDim = 32, kOffFeatureType = 36, kOffCodes = 40, kOffLabels = 48, kOffNames = 56, kOffNameBytes = 64,
+    kOffFeatures = 72, kOffFileBytes = 80, kOffSumCodes = 88, kOffSumLabels = 96, kOffSumNames = 104,
+    kOffSumFeatures = 112, kOffSumHeader = 120
+};
+
+static uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
+
+static void put32(unsigned char* h, size_t off, uint32_t v) { std::memcpy(h + off, &v, 4); }
+static void put64(unsigned char* h, size_t off, uint64_t v) { std::memcpy(h + off, &v, 8); }
+static uint32_t get32(const unsigned char* h, size_t off) {
+    uint32_t v;
+    std::memcpy(&v, h + off, 4);
+    return v;
+}
+static uint64_t get64(const unsigned char* h, size_t off) {
+    uint64_t v;
+    std::memcpy(&v, h + off, 8);
+    return v;
+}
+
+// Where every section goes, from the sizes alone; the reader recomputes it and insists on it.
+struct Layout {
+    uint64_t codes, codes_bytes, labels, labels_bytes, names, names_section_bytes, features, features_bytes, file;
+};
+
+static Layout layout_for(uint64_t n, int words, uint64_t name_bytes, int dim, FeatureType t) {
+    Layout L;
+    L.codes = kIndexHeaderBytes;
+    L.codes_bytes = n * (uint64_t)words * 8;
+    L.labels = align_up(L.codes + L.codes_bytes);
+    L.labels_bytes = n * 4;
+    L.names = align_up(L.labels + L.labels_bytes);
+    L.names_section_bytes = (n + 1) * 8 + name_bytes;
+    uint64_t end = L.names + L.names_section_bytes;
+    L.features_bytes = t == FeatureType::None ? 0 : n * (uint64_t)dim * feature_type_bytes(t);
+    L.features = t == FeatureType::None ? 0 : align_up(end);
+    L.file = t == FeatureType::None ? end : L.features + L.features_bytes;
+    return L;
+}
+
+// ---------------------------------------------------------------------------------- writing
+
+namespace {
+
+// Writes one section: the bytes are checksummed as they go.
+class SectionOut {
+public:
+    SectionOut(AtomicFileWriter& w, uint64_t expect_offset, const std::string& path) : w_(w) {
+        static const char zeros[kAlign] = {};
+        if (w.size() > expect_offset) throw std::logic_error("index writer: section overlap in '" + path + "'");
+        w.write(zeros, (size_t)(expect_offset - w.size()));  // zero padding up to the section
+    }
+    void put(const void* p, size_t n) {
+        w_.write(p, n);
+        sum_.update(p, n);
+    }
+    uint64_t checksum() const { return sum_.digest(); }
+
+private:
+    AtomicFileWriter& w_;
+    XxHash64 sum_;
+};
+
+// The old index (may be null) followed by the new items (may be null), written to `path`.
+void write_combined(const std::string& path, const IndexFile* old, const IndexItems* more, int bits, int dim,
+                    FeatureType ftype) {
+    const int words = code_words(bits);
+    const uint64_t n_old = old ? old->size() : 0, n_new = more ? more->codes.n : 0, n = n_old + n_new;
+    if (n >= (uint64_t)UINT32_MAX)
+        throw std::invalid_argument("index file '" + path + "': expected fewer than 2^32 items, found " +
+                                    std::to_string(n));
+    uint64_t new_name_bytes = 0;
+    if (more && more->names)
+        for (const auto& s : *more->names) new_name_bytes += s.size();
+    const uint64_t name_bytes = (old ? old->name_bytes() : 0) + new_name_bytes;
+    const Layout L = layout_for(n, words, name_bytes, dim, ftype);
+
+    AtomicFileWriter w(path, "index file");
+    unsigned char header[kIndexHeaderBytes] = {};
+    w.write(header, sizeof header);  // placeholder, completed at the end
+
+    SectionOut codes(w, L.codes, path);
+    if (old) codes.put(old->codes().data, (size_t)(n_old * words * 8));
+    if (more) codes.put(more->codes.data, (size_t)(n_new * words * 8));
+
+    SectionOut labels(w, L.labels, path);
+    if (old) labels.put(old->labels(), (size_t)n_old * 4);
+    if (more) {
+        if (more->labels) {
+            labels.put(more->labels, (size_t)n_new * 4);
+        } else {
+            const int32_t unknown = -1;
+            for (uint64_t i = 0; i < n_new; ++i) labels.put(&unknown, 4);
+        }
+    }
+
+    // Names: N + 1 offsets into the text (offset[i] .. offset[i+1] is name i), then the text.
+    SectionOut names(w, L.names, path);
+    if (old) names.put(old->name_offsets(), (size_t)n_old * 8);
+    uint64_t at = old ? old->name_bytes() : 0;
+    for (uint64_t i = 0; i < n_new; ++i) {
+        names.put(&at, 8);
+        if (more->names) at += (*more->names)[i].size();
+    }
+    names.put(&at, 8);
+    if (old) names.put(old->name_text(), (size_t)old->name_bytes());
+    if (more && more->names)
+        for (const auto& s : *more->names) names.put(s.data(), s.size());
+
+    uint64_t features_sum = 0;
+    if (ftype != FeatureType::None) {
+        SectionOut feats(w, L.features, path);
+        if (old) feats.put(old->features().data, (size_t)(n_old * dim * feature_type_bytes(ftype)));
+        if (more) {
+            if (ftype == FeatureType::F32) {
+                feats.put(more->features, (size_t)(n_new * dim * 4));
+            } else {  // convert row by row, so no second copy of the features is held
+                std::vector<uint16_t> row((size_t)dim);
+                for (uint64_t i = 0; i < n_new; ++i) {
+                    floats_to_halves(more->features + i * (size_t)dim, (size_t)dim, row.data());
+                    feats.put(row.data(), row.size() * 2);
+                }
+            }
+        }
+        features_sum = feats.checksum();
+    }
+    if (w.size() != L.file) throw std::logic_error("index writer: size mismatch for '" + path + "'");
+
+    std::memcpy(header + kOffMagic, kMagic, 8);
+    put32(header, kOffVersion, kIndexVersion);
+    put32(header, kOffHeaderBytes, (uint32_t)kIndexHeaderBytes);
+    put64(header, kOffCount, n);
+    put32(header, kOffBits, (uint32_t)bits);
+    put32(header, kOffWords, (uint32_t)words);
+    put32(header, kOffDim, (uint32_t)(ftype == FeatureType::None ? 0 : dim));
+    put32(header, kOffFeatureType, (uint32_t)ftype);
+    put64(header, kOffCodes, L.codes);
+    put64(header, kOffLabels, L.labels);
+    put64(header, kOffNames, L.names);
+    put64(header, kOffNameBytes, name_bytes);
+    put64(header, kOffFeatures, L.features);
+    put64(header, kOffFileBytes, L.file);
+    put64(header, kOffSumCodes, codes.checksum());
+    put64(header, kOffSumLabels, labels.checksum());
+    put64(header, kOffSumNames, names.checksum());
+    put64(header, kOffSumFeatures, features_sum);
+    put64(header, kOffSumHeader, xxhash64(header, kOffSumHeader));
+    w.write_at(0, header, sizeof header);
+    w.commit();
+}
+
+void check_items(const std::string& path, const IndexItems& it) {
+    const std::string where = "index file '" + path + "': ";
+    if (it.codes.n && !it.codes.data) throw std::invalid_argument(where + "expected code data, found none");
+    if (it.codes.words != code_words(it.codes.bits))
+        throw std::invalid_argument(where + "expected " + std::to_string(code_words(it.codes.bits)) +
+                                    " words per " + std::to_string(it.codes.bits) + "-bit code, found " +
+                                    std::to_string(it.codes.words));
+    if (it.names && it.names->size() != it.codes.n)
+        throw std::invalid_argument(where + "expected " + std::to_string(it.codes.n) + " names (one per code), found " +
+                                    std::to_string(it.names->size()));
+    if (it.features && it.feature_dim <= 0)
+        throw std::invalid_argument(where + "expected a positive feature dimension, found " +
+                                    std::to_string(it.feature_dim));
+}
+
+}  // namespace
+
+void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt) {
+    check_items(path, items);
+    FeatureType t = items.features ? opt.feature_storage : FeatureType::None;
+    if (items.features && t == FeatureType::None)
+        throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
+    write_combined(path, nullptr, &items, items.codes.bits, items.features ? items.feature_dim : 0, t);
+}
+
+void append_to_index(const std::string& path, const IndexItems& more) {
+    check_items(path, more);
+    IndexFile old = IndexFile::open(path);  // full verification: never copy damage forward
+    const std::string where = "index file '" + path + "': cannot append: ";
+    if (more.codes.bits != old.bits())
+        throw std::invalid_argument(where + "expected " + std::to_string(old.bits()) + "-bit codes (the index's), found " +
+                                    std::to_string(more.codes.bits) + "-bit codes");
+    if (old.has_features() != (more.features != nullptr))
+        throw std::invalid_argument(where + (old.has_features() ? "expected features (the index has them), found none"
+                                                                : "expected no features (the index has none), found some"));
+    if (old.has_features() && more.feature_dim != old.feature_dim())
+        throw std::invalid_argument(where + "expected " + std::to_string(old.feature_dim()) +
+                                    "-d features, found " + std::to_string(more.feature_dim) + "-d");
+    write_combined(path, &old, &more, old.bits(), old.feature_dim(), old.feature_type());
+}
+
+// ---------------------------------------------------------------------------------- reading
+
+static std::string hex64(uint64_t v) {
+    char b[19];
+    std::snprintf(b, sizeof b, "0x%016llx", (unsigned long long)v);
+    return b;
+}
+
+static std::string printable(const unsigned char* p, size_t n) {
+    std::string s;
+    for (size_t i = 0; i < n; ++i) s += (p[i] >= 32 && p[i] < 127) ? (char)p[i] : '?';
+    return s;
+}
+
+IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) {
+    IndexFile f;
+    f.path_ = path;
+    const std::string where = "index file '" + path + "': ";
+    f.map_ = MappedFile(path, "index file");
+    const unsigned char* p = f.map_.data();
+    const uint64_t size = f.map_.size();
+    auto bad = [&](const std::string& msg) { return std::runtime_error(where + msg); };
+
+    if (size < kIndexHeaderBytes)
+        throw bad("truncated: expected at least " + std::to_string(kIndexHeaderBytes) + " bytes (the header), found " +
+                  std::to_string(size));
+    if (std::memcmp(p, kMagic, 8) != 0)
+        throw bad("expected the magic 'DLBHCIDX' (a dlbhc index), found '" + printable(p, 8) + "'");
+    const uint32_t version = get32(p, kOffVersion);
+    if (version != kIndexVersion)
+        throw bad("expected format version " + std::to_string(kIndexVersion) + ", found version " +
+                  std::to_string(version) + " (written by another release of dlbhc)");
+    const uint64_t hsum = xxhash64(p, kOffSumHeader);
+    if (hsum != get64(p, kOffSumHeader))
+        throw bad("header checksum mismatch: expected " + hex64(get64(p, kOffSumHeader)) + ", computed " +
+                  hex64(hsum) + " (the header is damaged)");
+    if (get32(p, kOffHeaderBytes) != kIndexHeaderBytes)
+        throw bad("expected a " + std::to_string(kIndexHeaderBytes) + "-byte header, found " +
+                  std::to_string(get32(p, kOffHeaderBytes)));
+
+    const uint64_t n = get64(p, kOffCount);
+    const uint32_t bits = get32(p, kOffBits), words = get32(p, kOffWords), dim = get32(p, kOffDim);
+    const uint32_t tcode = get32(p, kOffFeatureType);
+    if (bits < 1 || bits > (uint32_t)kMaxCodeBits || words != (uint32_t)code_words((int)bits))
+        throw bad("expected 1..65535 bits with ceil(bits/64) words, found " + std::to_string(bits) + " bits and " +
+                  std::to_string(words) + " words");
+    if (tcode > 2 || (tcode == 0) != (dim == 0))
+        throw bad("expected feature type 0 (none), 1 (float32) or 2 (float16) with a matching dimension, found type " +
+                  std::to_string(tcode) + " and dimension " + std::to_string(dim));
+    if (n >= (uint64_t)UINT32_MAX || n > size)  // every item takes at least 8 bytes
+        throw bad("implausible item count " + std::to_string(n) + " for a file of " + std::to_string(size) + " bytes");
+    if (opt.expect_bits && (uint32_t)opt.expect_bits != bits)
+        throw bad("expected " + std::to_string(opt.expect_bits) + "-bit codes, found " + std::to_string(bits) +
+                  "-bit codes");
+    const FeatureType t = (FeatureType)tcode;
+    const uint64_t name_bytes = get64(p, kOffNameBytes);
+    if (name_bytes > size) throw bad("implausible name text size " + std::to_string(name_bytes));
+    const Layout L = layout_for(n, (int)words, name_bytes, (int)dim, t);
+    if (get64(p, kOffCodes) != L.codes || get64(p, kOffLabels) != L.labels || get64(p, kOffNames) != L.names ||
+        get64(p, kOffFeatures) != L.features || get64(p, kOffFileBytes) != L.file)
+        throw bad("expected section offsets computed from the sizes, found others (the header is inconsistent)");
+    if (size < L.file)
+        throw bad("truncated: the header says " + std::to_string(L.file) + " bytes, the file has " + std::to_string(size));
+    if (size > L.file)
+        throw bad("expected " + std::to_string(L.file) + " bytes, found " + std::to_string(size) +
+                  " (data after the last section)");
+
+    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
+        struct Section {
+            const char* name;
+            uint64_t off, bytes;
+            size_t sum_at;
+        };
+        const Section sections[] = {{"codes", L.codes, L.codes_bytes, kOffSumCodes},
+                                    {"labels", L.labels, L.labels_bytes, kOffSumLabels},
+                                    {"names", L.names, L.names_section_bytes, kOffSumNames},
+                                    {"features", L.features, L.features_bytes, kOffSumFeatures}};
+        for (const auto& s : sections) {
+            if (s.bytes == 0 && s.off == 0) continue;
+            if (std::string(s.name) == "features" && opt.verify == IndexOpenOptions::Verify::SkipFeatures) continue;
+            uint64_t sum = xxhash64(p + s.off, (size_t)s.bytes);
+            if (sum != get64(p, s.sum_at))
+                throw bad(std::string("checksum mismatch in the ") + s.name + " section: expected " +
+                          hex64(get64(p, s.sum_at)) + ", computed " + hex64(sum) + " (the file is damaged)");
+        }
+        // Padding between sections must be zero (it is outside the section checksums).
+        const uint64_t ends[] = {L.codes + L.codes_bytes, L.labels + L.labels_bytes, L.names + L.names_section_bytes};
+        const uint64_t starts[] = {L.labels, L.names, L.features ? L.features : L.names + L.names_section_bytes};
+        for (int i = 0; i < 3; ++i)
+            for (uint64_t b = ends[i]; b < starts[i]; ++b)
+                if (p[b] != 0) throw bad("expected zero padding at byte " + std::to_string(b) + ", found a damaged byte");
+    }
+
+    f.n_ = (size_t)n;
+    f.bits_ = (int)bits;
+    f.words_ = (int)words;
+    f.dim_ = (int)dim;
+    f.ftype_ = t;
+    f.codes_ = (const uint64_t*)(p + L.codes);
+    f.labels_ = (const int32_t*)(p + L.labels);
+    f.name_off_ = (const uint64_t*)(p + L.names);
+    f.name_text_ = (const char*)(p + L.names + (n + 1) * 8);
+    f.name_bytes_ = name_bytes;
+    f.features_ = t == FeatureType::None ? nullptr : (const void*)(p + L.features);
+    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
+        if (f.name_off_[0] != 0 || f.name_off_[n] != name_bytes)
+            throw bad("expected name offsets from 0 to " + std::to_string(name_bytes) + ", found " +
+                      std::to_string(f.name_off_[0]) + " to " + std::to_string(f.name_off_[n]));
+        for (uint64_t i = 0; i < n; ++i)
+            if (f.name_off_[i] > f.name_off_[i + 1]) throw bad("expected increasing name offsets, found a decrease at item " + std::to_string(i));
+    }
+    return f;
+}
+
+std::string_view IndexFile::name(size_t i) const {
+    if (i >= n_) throw std::out_of_range("index file '" + path_ + "': item " + std::to_string(i) + " of " + std::to_string(n_));
+    uint64_t a = name_off_[i], b = name_off_[i + 1];
+    if (a > b || b > name_bytes_)
+        throw std::out_of_range("index file '" + path_ + "': damaged name offsets at item " + std::to_string(i));
+    return std::string_view(name_text_ + a, (size_t)(b - a));
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,101 @@
+// search/index_file.h -- the search index on disk: codes, labels, item names and (optionally)
+// features in one binary file, opened with mmap.
+//
+// The format (version 1) is documented in search/README.md: a 128-byte little-endian header
+// (magic "DLBHCIDX", version, sizes, section offsets, XXH64 checksums of each section and of the
+// header), then the sections codes | labels | names | features, each starting on a 64-byte
+// boundary (zero padding between them) so that mapped codes and features are aligned for SIMD.
+//
+// Writing is atomic (file_io.h): a temporary file in the same folder, fsync, rename. Appending
+// rewrites the whole index the same way (old sections followed by the new items, in a new file
+// renamed over the old): it costs one copy of the index, and a crash or a failed write leaves the
+// old index intact; processes that have the old index mapped keep reading it unchanged.
+// Opening maps the file and checks the header; by default it also verifies every section's
+// checksum, which reads the whole file once. IndexOpenOptions::verify can skip the features
+// (the bulk of a large index) or all sections, for an instant open of a trusted file.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "hash/code.h"
+#include "search/features.h"
+#include "search/file_io.h"
+
+namespace dlbhc {
+
+constexpr uint32_t kIndexVersion = 1;
+constexpr size_t kIndexHeaderBytes = 128;
+
+// What to write (or append): N items. Pointers are borrowed for the duration of the call.
+struct IndexItems {
+    CodeView codes;                                    // N codes
+    const int32_t* labels = nullptr;                   // N class labels; nullptr: all -1 (unknown)
+    const std::vector<std::string>* names = nullptr;   // N names (image paths); nullptr: all ""
+    const float* features = nullptr;                   // (N, D) float32, or nullptr (no features)
+    int feature_dim = 0;                               // D when features are given
+};
+
+struct IndexWriteOptions {
+    FeatureType feature_storage = FeatureType::F32;  // F16 halves the memory (float16.h rounding)
+};
+
+// Creates (or atomically replaces) the index at `path`.
+void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt = {});
+// Adds items at the end of an existing index (same bits; features present in both or in
+// neither, same D; stored in the index's feature type). The old file is verified first
+// (a damaged index is not copied forward), then rewritten atomically.
+void append_to_index(const std::string& path, const IndexItems& more);
+
+struct IndexOpenOptions {
+    enum class Verify {
+        Full,          // check every section's checksum (reads the whole file once)
+        SkipFeatures,  // check codes, labels and names; trust the features
+        HeaderOnly,    // check the header only: instant, for files known to be sound
+    };
+    Verify verify = Verify::Full;
+    int expect_bits = 0;  // nonzero: the index must hold codes of exactly this many bits
+};
+
+// A mapped index. Views stay valid while the IndexFile lives (even if the file is replaced).
+class IndexFile {
+public:
+    static IndexFile open(const std::string& path, const IndexOpenOptions& opt = {});
+
+    size_t size() const { return n_; }
+    int bits() const { return bits_; }
+    int words() const { return words_; }
+    int feature_dim() const { return dim_; }
+    FeatureType feature_type() const { return ftype_; }
+    bool has_features() const { return ftype_ != FeatureType::None; }
+    const std::string& path() const { return path_; }
+
+    CodeView codes() const { return CodeView{codes_, n_, bits_, words_}; }
+    const int32_t* labels() const { return labels_; }
+    int32_t label(size_t i) const { return labels_[i]; }
+    // The name of item i; throws std::out_of_range if i >= size() or the offsets are damaged.
+    std::string_view name(size_t i) const;
+    FeatureView features() const { return FeatureView{features_, has_features() ? n_ : 0, dim_, ftype_}; }
+
+    // Raw section access for append_to_index.
+    const uint64_t* name_offsets() const { return name_off_; }
+    const char* name_text() const { return name_text_; }
+    uint64_t name_bytes() const { return name_bytes_; }
+
+private:
+    std::string path_;
+    MappedFile map_;
+    size_t n_ = 0;
+    int bits_ = 0, words_ = 0, dim_ = 0;
+    FeatureType ftype_ = FeatureType::None;
+    const uint64_t* codes_ = nullptr;
+    const int32_t* labels_ = nullptr;
+    const uint64_t* name_off_ = nullptr;
+    const char* name_text_ = nullptr;
+    uint64_t name_bytes_ = 0;
+    const void* features_ = nullptr;
+};
+
+}  // namespace dlbhc
