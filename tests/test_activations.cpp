@@ -101,6 +101,41 @@ TEST_CASE("softmax with loss: known answer averaged over the batch") {
     CHECK(x.diff[3] == doctest::Approx(1.0 / 3 - 1.0));
 }
 
+TEST_CASE("softmax with loss: against a double-precision reference on random shapes") {
+    Rng rng(10);
+    const Shape shapes[] = {Shape(1, 2), Shape(7, 10), Shape(4, 5, 3, 2), Shape(32, 1000)};
+    for (const Shape& s : shapes) {
+        Blob x("x", s), l("l", Shape(s.n, 1, s.h, s.w)), loss("loss");
+        fill_uniform(x.data, rng, -8, 8);
+        for (size_t i = 0; i < l.count(); ++i) l.data[i] = (float)rng.below(s.c);
+        SoftmaxWithLossLayer L("loss");
+        L.reshape({&x, &l}, {&loss});
+        L.forward({&x, &l}, {&loss});
+        loss.diff[0] = 1.0f;
+        x.diff.zero();
+        L.backward({&loss}, {&x, &l});
+        const int S = s.h * s.w;
+        double want = 0;
+        size_t bad = 0;
+        for (int n = 0; n < s.n; ++n)
+            for (int i = 0; i < S; ++i) {
+                double m = -1e300, z = 0;
+                for (int k = 0; k < s.c; ++k) m = std::fmax(m, x.data[((size_t)n * s.c + k) * S + i]);
+                for (int k = 0; k < s.c; ++k) z += std::exp(x.data[((size_t)n * s.c + k) * S + i] - m);
+                int y = (int)l.data[(size_t)n * S + i];
+                want -= x.data[((size_t)n * s.c + y) * S + i] - m - std::log(z);
+                for (int k = 0; k < s.c; ++k) {
+                    size_t j = ((size_t)n * s.c + k) * S + i;
+                    double g = (std::exp(x.data[j] - m) / z - (k == y)) / (s.n * S);
+                    bad += std::fabs(x.diff[j] - g) > 1e-6 + 1e-5 * std::fabs(g);
+                }
+            }
+        want /= s.n * S;
+        CHECK_MESSAGE(loss.data[0] == doctest::Approx(want).epsilon(1e-5), "shape ", s.str());
+        CHECK_MESSAGE(bad == 0, "shape ", s.str());
+    }
+}
+
 TEST_CASE("softmax with loss: gradient check, spatial labels, ignore_label, bad labels") {
     Rng rng(9);
     Blob x("x", Shape(3, 4, 2, 2)), l("l", Shape(3, 1, 2, 2)), loss("loss");

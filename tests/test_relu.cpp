@@ -22,6 +22,32 @@ TEST_CASE("relu: known answer, plain and leaky") {
     for (int i = 0; i < 4; ++i) CHECK(y.data[i] == doctest::Approx(want2[i]));
 }
 
+TEST_CASE("relu: against a plain reference on random shapes, forward and accumulating backward") {
+    Rng rng(4);
+    const Shape shapes[] = {Shape(1, 1, 1, 1), Shape(3, 7, 5, 2), Shape(2, 16, 31, 9), Shape(5, 4099)};
+    for (const Shape& s : shapes) {
+        for (float slope : {0.0f, 0.1f}) {
+            Blob x("x", s), y("y");
+            fill_uniform(x.data, rng, -2, 2);
+            fill_uniform(x.diff, rng, -1, 1);  // backward must add to what is there
+            Tensor dx0 = x.diff;
+            ReLULayer layer("relu", ReLUParam{slope});
+            layer.reshape({&x}, {&y});
+            layer.forward({&x}, {&y});
+            fill_uniform(y.diff, rng, -1, 1);
+            layer.backward({&y}, {&x});
+            size_t bad = 0;
+            for (size_t i = 0; i < s.count(); ++i) {
+                float xi = x.data[i];
+                float want_y = xi > 0 ? xi : slope * xi;
+                float want_dx = dx0[i] + (xi > 0 ? y.diff[i] : slope * y.diff[i]);
+                bad += y.data[i] != want_y || x.diff[i] != want_dx;
+            }
+            CHECK_MESSAGE(bad == 0, "shape ", s.str(), " slope ", slope);
+        }
+    }
+}
+
 TEST_CASE("relu: gradient check away from the kink, separate and in place") {
     Rng rng(3);
     for (float slope : {0.0f, 0.25f}) {
