@@ -61,6 +61,20 @@ void lrn(Net& net, const std::string& name, const std::string& bottom) {
     net.add(std::make_unique<LRNLayer>(name, p), {bottom}, {name});
 }
 
+// CaffeNet pools then normalises; BVLC AlexNet normalises then pools (both 3x3 stride 2 pooling,
+// LRN local_size 5, alpha 1e-4, beta 0.75). Returns the blob the next convolution reads.
+std::string pool_and_norm(Net& net, bool alexnet_order, const std::string& bottom, const std::string& pool,
+                          const std::string& norm) {
+    if (alexnet_order) {
+        lrn(net, norm, bottom);
+        maxpool(net, pool, norm, 3, 2);
+        return pool;
+    }
+    maxpool(net, pool, bottom, 3, 2);
+    lrn(net, norm, pool);
+    return norm;
+}
+
 void latent_and_classifier(Net& net, const DlbhcNetConfig& cfg, const std::string& feature) {
     // The latent layer: Gaussian std 0.005, bias 1 (authors' prototxt); the sigmoid output is the code.
     fc(net, "fc8_kevin", feature, cfg.latent_bits, FillerParam::gaussian(0.005f), 1.0f);
@@ -81,25 +95,11 @@ std::unique_ptr<Net> build_caffenet_dlbhc(const DlbhcNetConfig& cfg) {
     const FillerParam g01 = FillerParam::gaussian(0.01f), g005 = FillerParam::gaussian(0.005f);
     conv(*net, "conv1", "data", 96, 11, 4, 0, 1, g01, 0.0f);  // (N, 96, 55, 55)
     relu(*net, "relu1", "conv1");
-    if (cfg.alexnet_order) {
-        lrn(*net, "norm1", "conv1");
-        maxpool(*net, "pool1", "norm1", 3, 2);  // (N, 96, 27, 27)
-        conv(*net, "conv2", "pool1", 256, 5, 1, 2, 2, g01, 1.0f);
-    } else {
-        maxpool(*net, "pool1", "conv1", 3, 2);  // (N, 96, 27, 27)
-        lrn(*net, "norm1", "pool1");
-        conv(*net, "conv2", "norm1", 256, 5, 1, 2, 2, g01, 1.0f);  // (N, 256, 27, 27)
-    }
+    std::string x = pool_and_norm(*net, cfg.alexnet_order, "conv1", "pool1", "norm1");  // (N, 96, 27, 27)
+    conv(*net, "conv2", x, 256, 5, 1, 2, 2, g01, 1.0f);                                // (N, 256, 27, 27)
     relu(*net, "relu2", "conv2");
-    if (cfg.alexnet_order) {
-        lrn(*net, "norm2", "conv2");
-        maxpool(*net, "pool2", "norm2", 3, 2);  // (N, 256, 13, 13)
-        conv(*net, "conv3", "pool2", 384, 3, 1, 1, 1, g01, 0.0f);
-    } else {
-        maxpool(*net, "pool2", "conv2", 3, 2);  // (N, 256, 13, 13)
-        lrn(*net, "norm2", "pool2");
-        conv(*net, "conv3", "norm2", 384, 3, 1, 1, 1, g01, 0.0f);  // (N, 384, 13, 13)
-    }
+    x = pool_and_norm(*net, cfg.alexnet_order, "conv2", "pool2", "norm2");  // (N, 256, 13, 13)
+    conv(*net, "conv3", x, 384, 3, 1, 1, 1, g01, 0.0f);                     // (N, 384, 13, 13)
     relu(*net, "relu3", "conv3");
     conv(*net, "conv4", "conv3", 384, 3, 1, 1, 2, g01, 1.0f);  // (N, 384, 13, 13)
     relu(*net, "relu4", "conv4");
