@@ -98,6 +98,9 @@ $(APP): $(APP_OBJ) $(LIB)
 $(TESTS): $(TEST_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
 
+# Keep the benchmark objects (make would delete them as intermediates and rebuild every time).
+.SECONDARY: $(BENCH_BIN:%=%.o)
+
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(BENCH_LDLIBS)
 
