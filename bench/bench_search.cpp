@@ -342,7 +342,7 @@ int main(int argc, char** argv) {
         const double need = 1e6 * 4096 * 2 / 1073741824.0;  // GiB of float16 features
         double avail = mem_available_gb();
         if (avail > need * 1.2 + 2)
-            bench_hierarchical(1000000, FeatureType::F16, 32, 1000, 1);
+            bench_hierarchical(1000000, FeatureType::F16, 32, 1000, 3);
         else
             std::printf("\n(skipping N = 1,000,000 float16: %.1f GB available, about %.1f GB needed)\n", avail, need * 1.2 + 2);
     }
