@@ -26,6 +26,8 @@ int cmd_summary(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
+    if (!a.positional().empty())
+        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
     DlbhcNetConfig cfg;
     cfg.batch = a.get_int("batch", 1);
     cfg.latent_bits = a.get_int("bits", 48);
@@ -38,7 +40,11 @@ int cmd_summary(const std::vector<std::string>& argv) {
         cfg.alexnet_order = which == "alexnet";
         net = build_caffenet_dlbhc(cfg);
     } else if (which == "small") {
-        net = build_small_dlbhc(cfg, a.get_int("channels", 1), a.get_int("size", 28));
+        const int channels = a.get_int("channels", 1), size = a.get_int("size", 28);
+        if (channels < 1 || size < 13)
+            throw std::invalid_argument("the small net needs --channels >= 1 and --size >= 13, got " +
+                                        std::to_string(channels) + " and " + std::to_string(size));
+        net = build_small_dlbhc(cfg, channels, size);
     } else {
         throw std::invalid_argument("--net expects caffenet, alexnet or small, got '" + which + "'");
     }

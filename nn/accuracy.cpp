@@ -17,11 +17,14 @@ void AccuracyLayer::forward(const Blobs& bottom, const Blobs& top) {
     int correct = 0;
     for (int n = 0; n < N; ++n) {
         const float* x = bottom[0]->data.data() + (size_t)n * K;
-        int y = (int)bottom[1]->data[n];
-        if (y < 0 || y >= K) fail("label " + std::to_string(y) + " outside [0, " + std::to_string(K) + ")");
-        int greater = 0;
-        for (int k = 0; k < K; ++k) greater += x[k] > x[y];
-        correct += greater < top_k_;
+        const float lf = bottom[1]->data[n];
+        if (!(lf >= 0 && lf < (float)K) || lf != (float)(int)lf)
+            fail("label " + std::to_string(lf) + " at item " + std::to_string(n) + " is not a class index in [0, " +
+                 std::to_string(K) + ")");
+        const int y = (int)lf;
+        int better = -1;  // the label itself is counted by the loop
+        for (int k = 0; k < K; ++k) better += x[k] >= x[y];
+        correct += better < top_k_;
     }
     top[0]->data[0] = N ? (float)correct / N : 0.0f;
 }

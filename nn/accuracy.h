@@ -1,6 +1,7 @@
 // nn/accuracy.h -- Accuracy (no gradient): the fraction of items whose label is among the top_k
 // scores. bottom[0] scores (N, K, 1, 1), bottom[1] labels (N, 1, 1, 1); top[0] (1, 1, 1, 1).
-// Only strictly greater scores are counted against the label, so a tie counts as correct, as in Caffe.
+// As Caffe's AccuracyLayer, a class whose score equals the label's counts as better than it, so a
+// tie is scored wrong: a net that outputs the same score for every class gets accuracy 0, not 1.
 #pragma once
 #include "nn/layer.h"
 

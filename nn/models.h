@@ -25,7 +25,7 @@ struct DlbhcNetConfig {
 // Input blob "data" (batch, 3, 227, 227); blobs "fc7" (features) and "fc8_kevin_encode" (latent).
 std::unique_ptr<Net> build_caffenet_dlbhc(const DlbhcNetConfig& cfg);
 
-// Input "data" (batch, channels, size, size), size >= 12: conv1 20 5x5 -> max 2x2/2 -> conv2 50 5x5
+// Input "data" (batch, channels, size, size), size >= 13 (conv2 needs a 5x5 input after pool1): conv1 20 5x5 -> max 2x2/2 -> conv2 50 5x5
 // -> max 2x2/2 -> ip1 500 -> ReLU -> fc8_kevin (h) -> Sigmoid -> fc8_pascal -> loss.
 // The 500-d "ip1" plays the role of fc7 (the fine-stage feature).
 std::unique_ptr<Net> build_small_dlbhc(const DlbhcNetConfig& cfg, int channels, int size);

@@ -39,11 +39,28 @@ Layer* Net::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bo
             throw std::invalid_argument(where + ": " + layer->type() + " cannot run in place (top '" + tops[i] + "' == bottom)");
         if (!in_place && has_blob(tops[i]))
             throw std::invalid_argument(where + ": top blob '" + tops[i] + "' already exists (only in-place layers may reuse a name)");
-        w.top.push_back(get_or_create(tops[i]));
+        for (size_t j = 0; j < i; ++j)
+            if (tops[j] == tops[i]) throw std::invalid_argument(where + ": top blob '" + tops[i] + "' is named twice");
+    }
+    // Shapes are worked out on scratch blobs first, so a layer that rejects its input leaves the
+    // net exactly as it was (no orphan top blobs).
+    std::vector<std::unique_ptr<Blob>> fresh;
+    for (size_t i = 0; i < tops.size(); ++i) {
+        bool in_place = i < bottoms.size() && tops[i] == bottoms[i];
+        if (in_place) {
+            w.top.push_back(w.bottom[i]);
+        } else {
+            fresh.push_back(std::make_unique<Blob>(tops[i]));
+            w.top.push_back(fresh.back().get());
+        }
     }
     w.loss_weight = loss_weight >= 0 ? loss_weight : (layer->is_loss() ? 1.0f : 0.0f);
     layer->set_phase(phase_);
     layer->reshape(w.bottom, w.top);
+    for (auto& b : fresh) {
+        blob_index_[b->name] = blobs_.size();
+        blobs_.push_back(std::move(b));
+    }
     layers_.push_back(std::move(layer));
     wiring_.push_back(std::move(w));
     update_backward_needs();
@@ -90,7 +107,13 @@ double Net::forward(std::vector<double>* layer_seconds) {
         layers_[l]->reshape(w.bottom, w.top);
         layers_[l]->forward(w.bottom, w.top);
         if (layer_seconds) (*layer_seconds)[l] = now_seconds() - t0;
-        if (w.loss_weight != 0) loss += (double)w.loss_weight * w.top.at(0)->data[0];
+        if (w.loss_weight != 0) {
+            // As Caffe: a weighted top adds weight * (sum of its elements) to the loss.
+            const Blob* t = w.top.at(0);
+            double sum = 0;
+            for (size_t i = 0; i < t->count(); ++i) sum += t->data[i];
+            loss += (double)w.loss_weight * sum;
+        }
     }
     return loss;
 }
@@ -99,7 +122,7 @@ void Net::backward(std::vector<double>* layer_seconds) {
     if (layer_seconds) layer_seconds->assign(layers_.size(), 0.0);
     for (auto& b : blobs_) b->diff.zero();
     for (size_t l = 0; l < layers_.size(); ++l)
-        if (wiring_[l].loss_weight != 0) wiring_[l].top.at(0)->diff[0] = wiring_[l].loss_weight;
+        if (wiring_[l].loss_weight != 0) wiring_[l].top.at(0)->diff.fill(wiring_[l].loss_weight);
     for (size_t l = layers_.size(); l-- > 0;)
         if (wiring_[l].needs_backward) {
             double t0 = layer_seconds ? now_seconds() : 0;

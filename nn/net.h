@@ -5,7 +5,9 @@
 // same name. forward() runs the layers in the order they were added and returns the total loss
 // (sum over loss layers of loss_weight * loss); backward() seeds each loss top with its weight and
 // runs the layers in reverse, skipping those that no parameter and no requested input depends on.
-// The loss of a layer is its top[0][0]; a non-loss layer contributes only when given a weight.
+// As in Caffe, a layer with loss weight w adds w * (sum of the elements of its top[0]) to the loss,
+// and backward seeds every element of that top's diff with w. Loss layers have weight 1 by default
+// (their top is a scalar); other layers contribute only when given a weight.
 // In place: a layer that reads a blob before an in-place layer rewrites it must not need that
 // blob's old values in its own backward (Caffe's nets never do this; ReLU after conv/fc is safe).
 #pragma once
@@ -29,6 +31,7 @@ public:
     Blob* add_input(const std::string& name, Shape s);
     // Adds a layer reading `bottoms` and writing `tops` (blob names). Tops that do not exist yet
     // are created; a top equal to a bottom means in place (only for layers that allow it).
+    // If the layer rejects its input (reshape throws), the net is left unchanged.
     // loss_weight < 0 means the default: 1 for loss layers, 0 otherwise.
     Layer* add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bottoms,
                const std::vector<std::string>& tops, float loss_weight = -1.0f);

@@ -31,10 +31,14 @@ void SoftmaxWithLossLayer::forward(const Blobs& bottom, const Blobs& top) {
     valid_ = 0;
     for (int n = 0; n < N; ++n) {
         for (int i = 0; i < S; ++i) {
-            float lf = label[(size_t)n * S + i];
-            int y = (int)lf;
+            const float lf = label[(size_t)n * S + i];
+            // Checked before the cast: (int) of NaN or of a huge value is undefined, and 0.7 must
+            // not pass as the ignore label 0.
+            if (!(lf > -2147483648.0f && lf < 2147483648.0f) || lf != (float)(int)lf)
+                fail("label " + std::to_string(lf) + " at item " + std::to_string(n) + " is not an integer");
+            const int y = (int)lf;
             if (p_.has_ignore_label && y == p_.ignore_label) continue;
-            if (lf != (float)y || y < 0 || y >= K)
+            if (y < 0 || y >= K)
                 fail("label " + std::to_string(lf) + " at item " + std::to_string(n) + " is not a class index in [0, " +
                      std::to_string(K) + ")");
             float p = prob_[((size_t)n * K + y) * S + i];

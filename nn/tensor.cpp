@@ -41,7 +41,17 @@ Tensor::Tensor(const Tensor& o) { *this = o; }
 Tensor& Tensor::operator=(const Tensor& o) {
     if (this == &o) return *this;
     reshape(o.shape_);
-    if (o.count()) std::memcpy(buf_.get(), o.buf_.get(), o.count() * sizeof(float));
+    if (o.count() && o.buf_) std::memcpy(buf_.get(), o.buf_.get(), o.count() * sizeof(float));
+    return *this;
+}
+
+Tensor& Tensor::operator=(Tensor&& o) noexcept {
+    if (this == &o) return *this;
+    buf_ = std::move(o.buf_);
+    shape_ = o.shape_;
+    cap_ = o.cap_;
+    o.shape_ = Shape(0);
+    o.cap_ = 0;
     return *this;
 }
 

@@ -34,8 +34,9 @@ public:
     explicit Tensor(Shape s) { reshape(s); }
     Tensor(const Tensor& o);             // deep copy
     Tensor& operator=(const Tensor& o);  // deep copy
-    Tensor(Tensor&&) noexcept = default;
-    Tensor& operator=(Tensor&&) noexcept = default;
+    // A moved-from tensor is empty (shape (0, 1, 1, 1), no storage), so it stays usable.
+    Tensor(Tensor&& o) noexcept { *this = std::move(o); }
+    Tensor& operator=(Tensor&& o) noexcept;
 
     // Sets the shape. Memory is reallocated only when the new count exceeds the capacity, so a
     // training loop that reshapes to the same size never allocates. New memory is zeroed.

@@ -65,8 +65,8 @@ void compare(std::vector<Target>& targets, const std::function<double()>& object
             double margin = std::fabs(a - numeric) - (opt.atol + opt.rtol * scale);
             char where[200];
             std::snprintf(where, sizeof where, "%s [%zu]: analytic %.6g numeric %.6g", t.label.c_str(), i, a, numeric);
-            if (margin > rep.worst_err) { rep.worst_err = margin; rep.worst_where = where; }
-            if (margin > 0) {
+            if (!(margin <= rep.worst_err)) { rep.worst_err = margin; rep.worst_where = where; }
+            if (!(margin <= 0)) {  // a NaN margin (NaN gradient or loss) fails too
                 rep.failed++;
                 if (rep.failures.size() < 8) rep.failures.push_back(where);
             }

@@ -154,6 +154,14 @@ TEST_CASE("softmax with loss: gradient check, spatial labels, ignore_label, bad 
     auto rep2 = check_layer_gradients(Li, {&x, &l}, {&loss}, opt);
     CHECK_MESSAGE(rep2.ok(0), rep2.summary());
 
+    l.data[5] = 0.7f;  // not an integer
+    L.reshape({&x, &l}, {&loss});
+    CHECK_THROWS_WITH_AS(L.forward({&x, &l}, {&loss}), doctest::Contains("not an integer"), std::invalid_argument);
+    l.data[5] = 3.3f;  // with ignore_label 3, 3.3 must not be taken for 3
+    Li.reshape({&x, &l}, {&loss});
+    CHECK_THROWS_WITH_AS(Li.forward({&x, &l}, {&loss}), doctest::Contains("not an integer"), std::invalid_argument);
+    l.data[5] = NAN;
+    CHECK_THROWS_AS(L.forward({&x, &l}, {&loss}), std::invalid_argument);
     l.data[5] = 4;  // out of range
     L.reshape({&x, &l}, {&loss});
     CHECK_THROWS_WITH_AS(L.forward({&x, &l}, {&loss}), doctest::Contains("not a class index"), std::invalid_argument);
@@ -161,19 +169,27 @@ TEST_CASE("softmax with loss: gradient check, spatial labels, ignore_label, bad 
     CHECK_THROWS_AS(L.reshape({&x, &bad}, {&loss}), std::invalid_argument);
 }
 
-TEST_CASE("accuracy: top-1 and top-2, ties count for the label as in Caffe") {
+TEST_CASE("accuracy: top-1 and top-2; a tie counts as wrong, as in Caffe") {
     Blob x("x", Shape(3, 3)), l("l", Shape(3)), acc("acc");
     float s[9] = {0.1f, 0.7f, 0.2f,   // label 1: correct
                   0.5f, 0.3f, 0.2f,   // label 2: third -> wrong at top-1 and top-2
-                  0.4f, 0.4f, 0.2f};  // label 1: tied with class 0 -> correct
+                  0.4f, 0.4f, 0.2f};  // label 1: tied with class 0 -> wrong at top-1, right at top-2
     for (int i = 0; i < 9; ++i) x.data[i] = s[i];
     l.data[0] = 1; l.data[1] = 2; l.data[2] = 1;
     AccuracyLayer a1("acc1", 1), a2("acc2", 2);
     a1.reshape({&x, &l}, {&acc});
     a1.forward({&x, &l}, {&acc});
-    CHECK(acc.data[0] == doctest::Approx(2.0 / 3));
-    l.data[1] = 1;  // second item: now the label is second best
+    CHECK(acc.data[0] == doctest::Approx(1.0 / 3));
     a2.reshape({&x, &l}, {&acc});
     a2.forward({&x, &l}, {&acc});
+    CHECK(acc.data[0] == doctest::Approx(2.0 / 3));
+    l.data[1] = 1;  // second item: now the label is second best
+    a2.forward({&x, &l}, {&acc});
     CHECK(acc.data[0] == doctest::Approx(1.0));
+    // A collapsed net (every score equal) is never right.
+    x.data.fill(0.25f);
+    a1.forward({&x, &l}, {&acc});
+    CHECK(acc.data[0] == 0.0f);
+    l.data[0] = 0.5f;
+    CHECK_THROWS_WITH_AS(a1.forward({&x, &l}, {&acc}), doctest::Contains("not a class index"), std::invalid_argument);
 }

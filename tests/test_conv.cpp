@@ -301,7 +301,7 @@ TEST_CASE("conv: grouped convolution equals separate convolutions on channel sli
                 for (int h = 0; h < os.h; ++h)
                     for (int w = 0; w < os.w; ++w) {
                         ys.diff.at(n, o, h, w) = grouped.y.diff.at(n, g * OCg + o, h, w);
-                        err = std::fmax(err, std::fabs(ys.data.at(n, o, h, w) - grouped.y.data.at(n, g * OCg + o, h, w)));
+                        err = worst(err, std::fabs(ys.data.at(n, o, h, w) - grouped.y.data.at(n, g * OCg + o, h, w)));
                     }
         CHECK(err < 1e-5);
         // Backward on the slice gives the slice of the grouped gradients.
@@ -313,11 +313,11 @@ TEST_CASE("conv: grouped convolution equals separate convolutions on channel sli
             for (int c = 0; c < Cg; ++c)
                 for (int h = 0; h < in.h; ++h)
                     for (int w = 0; w < in.w; ++w)
-                        dx_err = std::fmax(dx_err, std::fabs(xs.diff.at(n, c, h, w) - grouped.x.diff.at(n, g * Cg + c, h, w)));
+                        dx_err = worst(dx_err, std::fabs(xs.diff.at(n, c, h, w) - grouped.x.diff.at(n, g * Cg + c, h, w)));
         for (size_t i = 0; i < OCg * w_per_out; ++i)
-            dw_err = std::fmax(dw_err, std::fabs(single.param(0).grad[i] - grouped.layer.param(0).grad[g * OCg * w_per_out + i]));
+            dw_err = worst(dw_err, std::fabs(single.param(0).grad[i] - grouped.layer.param(0).grad[g * OCg * w_per_out + i]));
         for (int o = 0; o < OCg; ++o)
-            db_err = std::fmax(db_err, std::fabs(single.param(1).grad[o] - grouped.layer.param(1).grad[g * OCg + o]));
+            db_err = worst(db_err, std::fabs(single.param(1).grad[o] - grouped.layer.param(1).grad[g * OCg + o]));
         CHECK(dx_err < 1e-5);
         CHECK(dw_err < 1e-5);
         CHECK(db_err < 1e-5);

@@ -27,6 +27,14 @@ TEST_CASE("tensor: layout, alignment, reshape without reallocation, deep copy") 
     CHECK(u.shape() == Shape(4, 30, 1, 1));
     CHECK(Shape(2, 3, 4, 5).str() == "(2, 3, 4, 5)");
     CHECK_THROWS_AS(t.reshape(Shape(-1, 2)), std::invalid_argument);
+    Tensor m = std::move(u);
+    CHECK(m.count() == 120);
+    CHECK(u.count() == 0);  // a moved-from tensor is empty and still usable
+    Tensor copy = u;
+    CHECK(copy.count() == 0);
+    u.reshape(Shape(2));
+    u[1] = 5;
+    CHECK(u[1] == 5);
 }
 
 TEST_CASE("rng: repeatable from the seed, ranges, moments") {

@@ -54,7 +54,7 @@ DoubleCheck check_double(Layer& layer, Blob& x, Blob& y, const RefForward& ref, 
     REQUIRE(y_ref.size() == y.count());
     size_t mismatched = 0;
     for (size_t i = 0; i < y_ref.size(); ++i)
-        mismatched += std::fabs(y_ref[i] - y.data[i]) > 1e-5 + 1e-4 * std::fabs(y_ref[i]);
+        mismatched += !(std::fabs(y_ref[i] - y.data[i]) <= 1e-5 + 1e-4 * std::fabs(y_ref[i]));  // NaN fails
     REQUIRE_MESSAGE(mismatched == 0, "reference forward disagrees with the layer's forward");
 
     Rng rng(seed);
@@ -94,8 +94,8 @@ DoubleCheck check_double(Layer& layer, Blob& x, Blob& y, const RefForward& ref, 
             ++res.checked;
             char where[160];
             std::snprintf(where, sizeof where, "%s[%zu]: analytic %.9g numeric %.9g", labels[t].c_str(), i, a, numeric);
-            if (margin > res.worst) { res.worst = margin; res.worst_where = where; }
-            if (margin > 0 && res.failed++ == 0) res.first_failure = where;
+            if (!(margin <= res.worst)) { res.worst = margin; res.worst_where = where; }
+            if (!(margin <= 0) && res.failed++ == 0) res.first_failure = where;  // NaN fails
         }
     }
     return res;

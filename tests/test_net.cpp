@@ -74,10 +74,46 @@ TEST_CASE("net: wiring, names and errors") {
     CHECK(net.layer("fc")->propagate_down(0));
 }
 
+TEST_CASE("net: a layer that rejects its input leaves the net unchanged") {
+    Net net("rollback");
+    net.add_input("data", Shape(1, 3, 4, 4));
+    ConvParam p;
+    p.num_output = 2;
+    p.kernel_h = p.kernel_w = 7;  // larger than the 4x4 input
+    CHECK_THROWS_WITH_AS(net.add(std::make_unique<ConvolutionLayer>("conv", p), {"data"}, {"c"}),
+                         doctest::Contains("larger than the padded input"), std::invalid_argument);
+    CHECK_FALSE(net.has_blob("c"));
+    CHECK(net.layers().empty());
+    p.kernel_h = p.kernel_w = 3;
+    net.add(std::make_unique<ConvolutionLayer>("conv", p), {"data"}, {"c"});  // the name is free again
+    CHECK(net.blob("c")->shape() == Shape(1, 2, 2, 2));
+    CHECK_THROWS_AS(net.add(std::make_unique<SigmoidLayer>("s"), {"c"}, {"t", "t"}), std::invalid_argument);
+}
+
+TEST_CASE("net: a weighted non-loss top adds weight * sum to the loss, as Caffe") {
+    Net net("weights");
+    net.add_input("data", Shape(2, 3));
+    net.set_input_needs_grad("data");
+    net.add(std::make_unique<SigmoidLayer>("sig"), {"data"}, {"sig"}, 0.5f);
+    Blob* x = net.blob("data");
+    float v[6] = {0, 1, -1, 2, -2, 0.5f};
+    double want = 0;
+    for (int i = 0; i < 6; ++i) {
+        x->data[i] = v[i];
+        want += 0.5 / (1 + std::exp(-(double)v[i]));
+    }
+    CHECK(net.forward() == doctest::Approx(want));
+    net.backward();
+    for (int i = 0; i < 6; ++i) {
+        double s = 1 / (1 + std::exp(-(double)v[i]));
+        CHECK(x->diff[i] == doctest::Approx(0.5 * s * (1 - s)));
+    }
+}
+
 TEST_CASE("net: whole-net gradient check through every layer kind") {
     // data (2,4,9,9) -> conv 3x3 pad 1 group 2 -> ReLU -> LRN -> max pool 3/2 -> conv 1x1 -> sigmoid
-    //   -> ave pool 2/1 pad 1 -> fc 6 -> dropout -> fc 3 -> SoftmaxWithLoss, plus a Softmax side
-    //   branch weighted into the loss and an Accuracy layer (no gradient).
+    //   -> ave pool 2/1 pad 1 -> fc 6 -> dropout -> fc 3 -> SoftmaxWithLoss, plus a side branch
+    //   Softmax -> fc 2 weighted into the loss, and an Accuracy layer (no gradient).
     Net net("all-layers");
     net.add_input("data", Shape(2, 4, 9, 9));
     net.add_input("label", Shape(2));
@@ -95,7 +131,10 @@ TEST_CASE("net: whole-net gradient check through every layer kind") {
     auto* drop = static_cast<DropoutLayer*>(net.add(std::make_unique<DropoutLayer>("drop", DropoutParam{0.3f, 5}), {"fc1"}, {"fc1"}));
     net.add(std::make_unique<InnerProductLayer>("fc2", ip_param(3, FillerParam::gaussian(0.5f))), {"fc1"}, {"fc2"});
     net.add(std::make_unique<SoftmaxWithLossLayer>("loss"), {"fc2", "label"}, {"loss"});
-    net.add(std::make_unique<SoftmaxLayer>("prob"), {"fc2"}, {"prob"}, 0.5f);
+    net.add(std::make_unique<SoftmaxLayer>("prob"), {"fc2"}, {"prob"});
+    // A weighted non-loss top adds 0.5 * sum(fc3) to the loss (Caffe's rule); the sum of softmax
+    // outputs alone is constant, so an fc layer after it makes the branch's gradient non-trivial.
+    net.add(std::make_unique<InnerProductLayer>("fc3", ip_param(2, FillerParam::gaussian(0.5f))), {"prob"}, {"fc3"}, 0.5f);
     net.add(std::make_unique<AccuracyLayer>("acc"), {"fc2", "label"}, {"acc"}, 0.0f);
     Rng rng(42);
     net.init_params(rng);

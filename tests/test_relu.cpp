@@ -81,4 +81,17 @@ TEST_CASE("gradcheck: a wrong backward is caught") {
     auto rep = check_layer_gradients(layer, {&x}, {&y});
     CHECK(rep.failed == rep.checked);
     CHECK_FALSE(rep.ok(0));
+
+    // A backward that writes NaN must fail too (every comparison with NaN is false).
+    struct NanLayer : WrongLayer {
+        void backward(const Blobs&, const Blobs& b) override {
+            for (size_t i = 0; i < b[0]->count(); ++i) b[0]->diff[i] = NAN;
+        }
+    } nan_layer;
+    auto rep2 = check_layer_gradients(nan_layer, {&x}, {&y});
+    CHECK(rep2.failed == rep2.checked);
+    CHECK_FALSE(rep2.ok(0));
+    Tensor a(Shape(3)), b(Shape(3));
+    a[1] = NAN;
+    CHECK(max_abs_diff(a, b) == INFINITY);
 }

@@ -19,10 +19,15 @@ inline void fill_away_from_zero(Tensor& t, Rng& rng, float gap) {
     }
 }
 
-// Largest |a - b| over two equally sized tensors.
+// max(m, d) for "largest error" accumulations, except that a NaN d gives +infinity: std::fmax
+// would drop the NaN, and a comparison with NaN is always false, so a NaN output or gradient
+// would otherwise pass every "error < tolerance" check.
+inline double worst(double m, double d) { return std::isnan(d) ? INFINITY : std::fmax(m, d); }
+
+// Largest |a - b| over two equally sized tensors; +infinity if any entry differs by NaN.
 inline double max_abs_diff(const Tensor& a, const Tensor& b) {
     double m = 0;
-    for (size_t i = 0; i < a.count(); ++i) m = std::fmax(m, std::fabs((double)a[i] - (double)b[i]));
+    for (size_t i = 0; i < a.count(); ++i) m = worst(m, std::fabs((double)a[i] - (double)b[i]));
     return m;
 }
 
