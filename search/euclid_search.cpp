@@ -8,6 +8,7 @@
 
 #include "search/float16.h"
 #include "search/l2.h"
+#include "search/parallel.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -51,17 +52,24 @@ std::vector<std::vector<EuclidHit>> euclidean_knn_batch(const FeatureView& db, c
         throw std::invalid_argument("euclidean_knn: expected float32 or float16 features, found none");
     if (db.n >= (size_t)UINT32_MAX)
         throw std::invalid_argument("euclidean_knn: expected fewer than 2^32 rows, found " + std::to_string(db.n));
+    if (db.dim < 0) throw std::invalid_argument("euclidean_knn: expected D >= 0, found D = " + std::to_string(db.dim));
+    if (db.n && !db.data) throw std::invalid_argument("euclidean_knn: expected feature data, found none");
+    // Every kernel is chosen here: the choice may throw (DLBHC_L2), which must not happen in a thread.
     const DotFn dot = dot_fn(db.type, l2_active_kernel());
+    const DotFn dot_query = dot_fn(FeatureType::F32, l2_active_kernel());
+    k = std::min(k, db.n);  // min(k, N) hits: a huge k must not size anything
     const size_t D = (size_t)db.dim;
     const size_t esize = feature_type_bytes(db.type);
     std::vector<std::vector<EuclidHit>> out(nq);
+    if (k == 0) return out;
     const long long groups = (long long)((nq + kQueryGroup - 1) / kQueryGroup);
     const bool parallel = groups > 1 && nq * db.n * D >= opt.parallel_min_words;
     (void)parallel;
+    ParallelErrors errors;  // no exception may leave the parallel region (search/parallel.h)
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1) if (parallel) num_threads(opt.threads > 0 ? opt.threads : omp_get_max_threads())
 #endif
-    for (long long g = 0; g < groups; ++g) {
+    for (long long g = 0; g < groups; ++g) errors.run([&] {
         const size_t q0 = (size_t)g * kQueryGroup, q1 = std::min(nq, q0 + kQueryGroup);
         std::vector<EuclidTopK> topk(q1 - q0, EuclidTopK(k));
         // ||q||^2 with the same kernel (the query against itself).
@@ -70,7 +78,7 @@ std::vector<std::vector<EuclidHit>> euclidean_knn_batch(const FeatureView& db, c
             const float* qq = queries + q * D;
             const void* self[2] = {qq, qq};
             float t[8];
-            dot_fn(FeatureType::F32, l2_active_kernel())(self, &qq, 1, (int)D, t);
+            dot_query(self, &qq, 1, (int)D, t);
             qn[q - q0] = t[0];
         }
         std::vector<float> xf(2 * kDimChunk);  // float16 row chunks as float, for the row norms
@@ -128,7 +136,8 @@ std::vector<std::vector<EuclidHit>> euclidean_knn_batch(const FeatureView& db, c
                 }
         }
         for (size_t q = q0; q < q1; ++q) out[q] = topk[q - q0].result();
-    }
+    });
+    errors.rethrow();
     return out;
 }
 

@@ -8,6 +8,7 @@
 // it may differ from l2sq_row() (the direct sum of squared differences) in the last bits:
 // rankings agree except between near-equal distances.
 #pragma once
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -22,7 +23,8 @@ struct EuclidHit {
     float distance;  // Euclidean, not squared
 };
 
-// queries is (Q, D) float32 row-major, D = db.dim. result[q] has min(k, N) hits.
+// queries is (Q, D) float32 row-major, D = db.dim. result[q] has min(k, N) hits (any k, SIZE_MAX
+// included: k is clamped to N before anything is allocated).
 // Work is split over groups of 16 queries (OpenMP); within a group a block of rows is read once
 // and compared with all of the group's queries, four at a time, chunk of dimensions by chunk.
 std::vector<std::vector<EuclidHit>> euclidean_knn_batch(const FeatureView& db, const float* queries, size_t nq,
@@ -32,10 +34,12 @@ std::vector<EuclidHit> euclidean_knn(const FeatureView& db, const float* query, 
 // Keeps the k smallest (squared distance, index) pairs offered in increasing index order.
 class EuclidTopK {
 public:
-    explicit EuclidTopK(size_t k) : k_(k) { heap_.reserve(k); }
-    // The k-th smallest squared distance so far (+inf while fewer than k are held). A row with a
-    // larger distance, or an equal one (it comes later in database order), cannot enter.
-    float bound() const { return heap_.size() < k_ ? kInf : heap_.front().d; }
+    // Memory grows with the items held, not with k (k may be huge: SIZE_MAX keeps everything).
+    explicit EuclidTopK(size_t k) : k_(k) { heap_.reserve(std::min<size_t>(k, 1024)); }
+    // The k-th smallest squared distance so far (+inf while fewer than k are held; -inf when
+    // k = 0). A row with a larger distance, or an equal one (it comes later in database order),
+    // cannot enter.
+    float bound() const { return k_ == 0 ? -kInf : heap_.size() < k_ ? kInf : heap_.front().d; }
     void add(float d2, uint32_t index);
     // Sorted by (distance, index), distances converted to Euclidean.
     std::vector<EuclidHit> result() const;

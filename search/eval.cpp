@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "hash/hamming.h"
+#include "search/parallel.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -170,10 +171,11 @@ EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels
     std::vector<RetrievalEval> parts((size_t)std::max<long long>(chunks, 1), RetrievalEval(cfg, db.bits));
     const bool parallel = chunks > 1 && nq * db.n * db.words >= opt.parallel_min_words;
     (void)parallel;
+    ParallelErrors errors;  // no exception (std::bad_alloc) may leave the parallel region
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1) if (parallel) num_threads(opt.threads > 0 ? opt.threads : omp_get_max_threads())
 #endif
-    for (long long c = 0; c < chunks; ++c) {
+    for (long long c = 0; c < chunks; ++c) errors.run([&] {
         std::vector<uint8_t> rel(db.n);
         std::vector<uint32_t> dist(db.n);
         for (size_t q = (size_t)c * nq / (size_t)chunks; q < ((size_t)c + 1) * nq / (size_t)chunks; ++q) {
@@ -186,7 +188,8 @@ EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels
             }
             parts[(size_t)c].add_query(rel.data(), dist.data(), db.n, total);
         }
-    }
+    });
+    errors.rethrow();
     for (size_t c = 1; c < parts.size(); ++c) parts[0].merge(parts[c]);
     return parts[0].report();
 }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "hash/hamming.h"
+#include "search/parallel.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -36,18 +37,23 @@ size_t hamming_block_codes(int words) {
     return n < 256 ? 256 : n;
 }
 
-// Runs body(q) for q in [0, nq), in groups, in parallel when the work is large enough.
+// Runs body(q0, q1) for the groups of queries [q0, q1) covering [0, nq), in parallel when the
+// work is large enough. An exception thrown by body (std::bad_alloc) is rethrown after the
+// parallel region (search/parallel.h).
 template <class Body>
 static void for_each_group(size_t nq, size_t work, const SearchOptions& opt, Body body) {
     const size_t groups = (nq + kGroup - 1) / kGroup;
     const bool parallel = work >= opt.parallel_min_words && groups > 1;
+    ParallelErrors errors;
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 1) if (parallel) num_threads(opt.threads > 0 ? opt.threads : omp_get_max_threads())
-    for (long long g = 0; g < (long long)groups; ++g) body((size_t)g * kGroup, std::min(nq, ((size_t)g + 1) * kGroup));
+    for (long long g = 0; g < (long long)groups; ++g)
+        errors.run([&] { body((size_t)g * kGroup, std::min(nq, ((size_t)g + 1) * kGroup)); });
 #else
     (void)parallel;
-    for (size_t g = 0; g < groups; ++g) body(g * kGroup, std::min(nq, (g + 1) * kGroup));
+    for (size_t g = 0; g < groups; ++g) errors.run([&] { body(g * kGroup, std::min(nq, (g + 1) * kGroup)); });
 #endif
+    errors.rethrow();
 }
 
 // Scans the whole database for queries [q0, q1): for each block, visit(j, block_dist, n, base)
@@ -71,6 +77,7 @@ static void scan_group(HammingBatchFn fn, const CodeView& db, const CodeView& qu
 std::vector<std::vector<HammingHit>> hamming_knn_batch(const CodeView& db, const CodeView& queries, size_t k,
                                                        const SearchOptions& opt) {
     check_searchable(db, queries.bits, "hamming_knn");
+    k = std::min(k, db.n);  // min(k, N) hits: a huge k must not size anything
     const HammingBatchFn fn = hamming_batch_fn(hamming_active_kernel());
     std::vector<std::vector<HammingHit>> out(queries.n);
     for_each_group(queries.n, queries.n * db.n * db.words, opt, [&](size_t q0, size_t q1) {
@@ -91,10 +98,13 @@ std::vector<HammingHit> hamming_knn(const CodeView& db, const uint64_t* query, s
 std::vector<std::vector<HammingHit>> hamming_radius_batch(const CodeView& db, const CodeView& queries, int r,
                                                           RadiusRule rule, const SearchOptions& opt) {
     check_searchable(db, queries.bits, "hamming_radius");
-    // Everything is a `d < bound` filter: <= r is < r + 1.
-    const int bound = rule == RadiusRule::LessThan ? r : r + 1;
+    // Everything is a `d < bound` filter: <= r is < r + 1, computed in 64 bits (r may be INT_MAX)
+    // and clamped to [0, B + 1] (every distance is in [0, B]; a negative r keeps nothing).
+    const int64_t bound64 = rule == RadiusRule::LessThan ? (int64_t)r : (int64_t)r + 1;
+    const int bound = (int)std::max<int64_t>(0, std::min<int64_t>(bound64, (int64_t)db.bits + 1));
     const HammingBatchFn fn = hamming_batch_fn(hamming_active_kernel());
     std::vector<std::vector<HammingHit>> out(queries.n);
+    if (bound == 0) return out;  // nothing can be below 0
     for_each_group(queries.n, queries.n * db.n * db.words, opt, [&](size_t q0, size_t q1) {
         std::vector<std::vector<uint32_t>> idx(q1 - q0);
         std::vector<std::vector<uint16_t>> dist(q1 - q0);

@@ -26,13 +26,14 @@ struct SearchOptions {
 // hashing papers means AtMost; the paper's coarse threshold is stated as "below": LessThan).
 enum class RadiusRule { LessThan, AtMost };
 
-// The k nearest codes to `query` (W words), min(k, N) hits.
+// The k nearest codes to `query` (W words), min(k, N) hits (any k: SIZE_MAX gives all N).
 std::vector<HammingHit> hamming_knn(const CodeView& db, const uint64_t* query, size_t k);
 // The same for every query code; result[q] belongs to queries.code(q).
 std::vector<std::vector<HammingHit>> hamming_knn_batch(const CodeView& db, const CodeView& queries, size_t k,
                                                        const SearchOptions& opt = {});
 
-// Every code with distance < r (LessThan) or <= r (AtMost).
+// Every code with distance < r (LessThan) or <= r (AtMost). Any int r: the bound is computed in
+// 64 bits and clamped to [0, B + 1] (INT_MAX gives every code; a negative r gives none).
 std::vector<HammingHit> hamming_radius(const CodeView& db, const uint64_t* query, int r, RadiusRule rule);
 std::vector<std::vector<HammingHit>> hamming_radius_batch(const CodeView& db, const CodeView& queries, int r,
                                                           RadiusRule rule, const SearchOptions& opt = {});

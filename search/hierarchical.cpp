@@ -7,6 +7,7 @@
 #include <string>
 
 #include "search/l2.h"
+#include "search/parallel.h"
 
 #if defined(_OPENMP)
 #include <omp.h>
@@ -42,6 +43,10 @@ std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes,
     if (features.n != codes.n)
         throw std::invalid_argument("hierarchical_search: expected one feature row per code (" +
                                     std::to_string(codes.n) + "), found " + std::to_string(features.n));
+    if (features.dim < 0)
+        throw std::invalid_argument("hierarchical_search: expected D >= 0, found D = " + std::to_string(features.dim));
+    if (features.n && !features.data)
+        throw std::invalid_argument("hierarchical_search: expected feature data, found none");
     const L2Fn fn = l2_fn(features.type, l2_active_kernel());
     const size_t nq = query_codes.n;
     std::vector<HierarchicalResult> res(nq);
@@ -53,13 +58,18 @@ std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes,
         for (size_t q = 0; q < nq; ++q) res[q].threshold_used = pools[q].empty() ? 0 : (int)pools[q].back().distance;
     } else {
         pools = hamming_radius_batch(codes, query_codes, opt.threshold, opt.rule, sopt);
+        // The pool can never hold more than the N items: widen only while it holds fewer than
+        // min(min_pool, N) (with N < min_pool and every item already in, there is nothing to add).
+        const size_t want = std::min(opt.min_pool, codes.n);
         for (size_t q = 0; q < nq; ++q) {
             res[q].threshold_used = opt.threshold;
-            if (pools[q].size() >= opt.min_pool || codes.n == 0) continue;
-            // Widen: every code within the distance of the min_pool-th nearest one.
-            auto nearest = hamming_knn(codes, query_codes.code(q), opt.min_pool);
-            int dmax = nearest.empty() ? 0 : (int)nearest.back().distance;
-            res[q].threshold_used = opt.rule == RadiusRule::LessThan ? dmax + 1 : dmax;
+            if (pools[q].size() >= want) continue;
+            // Widen: every code within the distance of the want-th nearest one. That code is
+            // outside the pool, so the new threshold is above the requested one (the max() only
+            // states it).
+            auto nearest = hamming_knn(codes, query_codes.code(q), want);
+            const int dmax = (int)nearest.back().distance;
+            res[q].threshold_used = std::max(opt.threshold, opt.rule == RadiusRule::LessThan ? dmax + 1 : dmax);
             res[q].widened = true;
             pools[q] = hamming_radius(codes, query_codes.code(q), dmax, RadiusRule::AtMost);
         }
@@ -70,11 +80,14 @@ std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes,
     size_t work = 0;
     for (const auto& p : pools) work += p.size() * D;
     (void)work;
+    ParallelErrors errors;  // no exception may leave the parallel region (search/parallel.h)
 #if defined(_OPENMP)
 #pragma omp parallel for schedule(dynamic, 4) if (nq > 1 && work >= sopt.parallel_min_words) \
     num_threads(sopt.threads > 0 ? sopt.threads : omp_get_max_threads())
 #endif
-    for (long long q = 0; q < (long long)nq; ++q) fine_stage(features, pools[q], query_features + q * D, k, fn, res[q]);
+    for (long long q = 0; q < (long long)nq; ++q)
+        errors.run([&] { fine_stage(features, pools[q], query_features + q * D, k, fn, res[q]); });
+    errors.rethrow();
     return res;
 }
 

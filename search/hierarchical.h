@@ -5,9 +5,11 @@
 //   fine:   the pool is ranked by Euclidean distance between the stored fc7 features and the
 //           query's fc7 feature; the top k are returned with both distances.
 // The paper does not give t (unverified), hence a parameter. With Pool::Radius the threshold is
-// widened when the pool would hold fewer than min_pool items (by default: when it would be
-// empty): the pool becomes every item within the Hamming distance of the min_pool-th nearest code
-// (whole distance shells, so the widened pool does not depend on database order).
+// widened when the pool would hold fewer than min(min_pool, N) items (by default: when it would be
+// empty): the pool becomes every item within the Hamming distance of the min(min_pool, N)-th
+// nearest code (whole distance shells, so the widened pool does not depend on database order).
+// A pool that already holds every item is never widened. Any int threshold is valid (as for
+// hamming_radius: a negative one gives an empty pool before widening).
 // The fine ranking is by (Euclidean distance, database index); ties keep database order.
 #pragma once
 #include <cstddef>
@@ -25,7 +27,7 @@ struct HierarchicalOptions {
     Pool pool = Pool::Radius;
     int threshold = 8;                       // Radius: Hamming threshold t (unverified in the paper)
     RadiusRule rule = RadiusRule::LessThan;  // Radius: d < t (the paper's "below") or d <= t
-    size_t min_pool = 1;                     // Radius: widen t until the pool has this many (0: never)
+    size_t min_pool = 1;                     // Radius: widen t until the pool has min(this, N) (0: never)
     size_t m = 1000;                         // TopM: pool size
 };
 
@@ -38,8 +40,9 @@ struct HierarchicalHit {
 struct HierarchicalResult {
     std::vector<HierarchicalHit> hits;  // min(k, pool) items, by (euclidean, index)
     size_t pool_size = 0;               // candidates ranked by the fine stage
-    int threshold_used = 0;             // Radius: t after widening (same rule); TopM: distance of the m-th
-    bool widened = false;               // Radius: true when t had to be widened
+    int threshold_used = 0;             // Radius: t after widening (same rule; never below the requested
+                                        // t, equal to it when not widened); TopM: distance of the m-th
+    bool widened = false;               // Radius: true when t had to be widened (the pool grew)
 };
 
 // codes: (N, W) database codes; features: (N, D) database features (N must match);

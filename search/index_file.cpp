@@ -26,8 +26,6 @@ enum : size_t {
     kOffSumFeatures = 112, kOffSumHeader = 120
 };
 
-static uint64_t align_up(uint64_t x) { return (x + kAlign - 1) / kAlign * kAlign; }
-
 static void put32(unsigned char* h, size_t off, uint32_t v) { std::memcpy(h + off, &v, 4); }
 static void put64(unsigned char* h, size_t off, uint64_t v) { std::memcpy(h + off, &v, 8); }
 static uint32_t get32(const unsigned char* h, size_t off) {
@@ -46,19 +44,38 @@ struct Layout {
     uint64_t codes, codes_bytes, labels, labels_bytes, names, names_section_bytes, features, features_bytes, file;
 };
 
-static Layout layout_for(uint64_t n, int words, uint64_t name_bytes, int dim, FeatureType t) {
-    Layout L;
+// Overflow-checked uint64 arithmetic: every step clears `ok` on wrap-around.
+struct Checked {
+    bool ok = true;
+    uint64_t mul(uint64_t a, uint64_t b) {
+        uint64_t r;
+        ok &= !__builtin_mul_overflow(a, b, &r);
+        return r;
+    }
+    uint64_t add(uint64_t a, uint64_t b) {
+        uint64_t r;
+        ok &= !__builtin_add_overflow(a, b, &r);
+        return r;
+    }
+    uint64_t align_up(uint64_t x) { return add(x, kAlign - 1) / kAlign * kAlign; }
+};
+
+// The layout for N items of `words` words per code, `name_bytes` of name text, D-dimensional
+// features of type t. Returns false (L undefined) when a size or an offset does not fit in 64
+// bits, which only a damaged or crafted header can ask for.
+static bool layout_for(uint64_t n, uint64_t words, uint64_t name_bytes, uint64_t dim, FeatureType t, Layout& L) {
+    Checked c;
     L.codes = kIndexHeaderBytes;
-    L.codes_bytes = n * (uint64_t)words * 8;
-    L.labels = align_up(L.codes + L.codes_bytes);
-    L.labels_bytes = n * 4;
-    L.names = align_up(L.labels + L.labels_bytes);
-    L.names_section_bytes = (n + 1) * 8 + name_bytes;
-    uint64_t end = L.names + L.names_section_bytes;
-    L.features_bytes = t == FeatureType::None ? 0 : n * (uint64_t)dim * feature_type_bytes(t);
-    L.features = t == FeatureType::None ? 0 : align_up(end);
-    L.file = t == FeatureType::None ? end : L.features + L.features_bytes;
-    return L;
+    L.codes_bytes = c.mul(c.mul(n, words), 8);
+    L.labels = c.align_up(c.add(L.codes, L.codes_bytes));
+    L.labels_bytes = c.mul(n, 4);
+    L.names = c.align_up(c.add(L.labels, L.labels_bytes));
+    L.names_section_bytes = c.add(c.mul(c.add(n, 1), 8), name_bytes);
+    const uint64_t end = c.add(L.names, L.names_section_bytes);
+    L.features_bytes = t == FeatureType::None ? 0 : c.mul(c.mul(n, dim), feature_type_bytes(t));
+    L.features = t == FeatureType::None ? 0 : c.align_up(end);
+    L.file = t == FeatureType::None ? end : c.add(L.features, L.features_bytes);
+    return c.ok;
 }
 
 // ---------------------------------------------------------------------------------- writing
@@ -96,7 +113,11 @@ void write_combined(const std::string& path, const IndexFile* old, const IndexIt
     if (more && more->names)
         for (const auto& s : *more->names) new_name_bytes += s.size();
     const uint64_t name_bytes = (old ? old->name_bytes() : 0) + new_name_bytes;
-    const Layout L = layout_for(n, words, name_bytes, dim, ftype);
+    Layout L;
+    if (!layout_for(n, (uint64_t)words, name_bytes, (uint64_t)(ftype == FeatureType::None ? 0 : dim), ftype, L))
+        throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
+                                    std::to_string(n) + " items of " + std::to_string(dim) + "-d features and " +
+                                    std::to_string(name_bytes) + " bytes of names");
 
     AtomicFileWriter w(path, "index file");
     unsigned char header[kIndexHeaderBytes] = {};
@@ -221,6 +242,12 @@ static std::string hex64(uint64_t v) {
     return b;
 }
 
+static std::string hex8(unsigned v) {
+    char b[5];
+    std::snprintf(b, sizeof b, "0x%02x", v & 0xffu);
+    return b;
+}
+
 static std::string printable(const unsigned char* p, size_t n) {
     std::string s;
     for (size_t i = 0; i < n; ++i) s += (p[i] >= 32 && p[i] < 127) ? (char)p[i] : '?';
@@ -253,43 +280,104 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
         throw bad("expected a " + std::to_string(kIndexHeaderBytes) + "-byte header, found " +
                   std::to_string(get32(p, kOffHeaderBytes)));
 
+    // The fields are bounded first (bits, W, type, D <= INT_MAX, N < 2^32; nothing is cast to a
+    // signed type before that), then the layout is computed in uint64 with overflow checks, each
+    // offset and the file size must equal the computed ones and the real size must equal that:
+    // after this every section lies inside the file, in order, and no read below (checksums,
+    // padding, name offsets) can leave the mapping.
     const uint64_t n = get64(p, kOffCount);
     const uint32_t bits = get32(p, kOffBits), words = get32(p, kOffWords), dim = get32(p, kOffDim);
     const uint32_t tcode = get32(p, kOffFeatureType);
+    const uint64_t name_bytes = get64(p, kOffNameBytes);
     if (bits < 1 || bits > (uint32_t)kMaxCodeBits || words != (uint32_t)code_words((int)bits))
         throw bad("expected 1..65535 bits with ceil(bits/64) words, found " + std::to_string(bits) + " bits and " +
                   std::to_string(words) + " words");
     if (tcode > 2 || (tcode == 0) != (dim == 0))
         throw bad("expected feature type 0 (none), 1 (float32) or 2 (float16) with a matching dimension, found type " +
                   std::to_string(tcode) + " and dimension " + std::to_string(dim));
-    if (n >= (uint64_t)UINT32_MAX || n > size)  // every item takes at least 8 bytes
-        throw bad("implausible item count " + std::to_string(n) + " for a file of " + std::to_string(size) + " bytes");
+    if (dim > (uint32_t)kMaxIndexFeatureDim)
+        throw bad("header field 'D' (feature dimension): expected at most " + std::to_string(kMaxIndexFeatureDim) +
+                  ", found " + std::to_string(dim));
+    if (n >= (uint64_t)UINT32_MAX)
+        throw bad("header field 'N' (item count): expected fewer than 2^32 items, found " + std::to_string(n));
     if (opt.expect_bits && (uint32_t)opt.expect_bits != bits)
         throw bad("expected " + std::to_string(opt.expect_bits) + "-bit codes, found " + std::to_string(bits) +
                   "-bit codes");
     const FeatureType t = (FeatureType)tcode;
-    const uint64_t name_bytes = get64(p, kOffNameBytes);
-    if (name_bytes > size) throw bad("implausible name text size " + std::to_string(name_bytes));
-    const Layout L = layout_for(n, (int)words, name_bytes, (int)dim, t);
-    if (get64(p, kOffCodes) != L.codes || get64(p, kOffLabels) != L.labels || get64(p, kOffNames) != L.names ||
-        get64(p, kOffFeatures) != L.features || get64(p, kOffFileBytes) != L.file)
-        throw bad("expected section offsets computed from the sizes, found others (the header is inconsistent)");
+    const std::string from = "computed from N = " + std::to_string(n) + ", W = " + std::to_string(words) +
+                             ", D = " + std::to_string(dim) + " " + feature_type_name(t) + ", name bytes = " +
+                             std::to_string(name_bytes);
+    // When the sizes do not add up, a count that this file cannot hold is the likely culprit:
+    // name it rather than the offset it throws off. (A consistent header for a file that was
+    // cut short is reported as truncated below instead.)
+    auto blame_sizes = [&] {
+        // Every item takes at least 20 bytes (an 8-byte code, a 4-byte label, an 8-byte name offset).
+        const uint64_t max_items = (size - kIndexHeaderBytes) / 20;
+        if (n > max_items)
+            throw bad("header field 'N' (item count): expected at most " + std::to_string(max_items) +
+                      " items in a file of " + std::to_string(size) + " bytes, found " + std::to_string(n));
+        if (name_bytes > size)
+            throw bad("header field 'name text bytes': expected at most " + std::to_string(size) +
+                      " (the file size), found " + std::to_string(name_bytes));
+    };
+    Layout L;
+    if (!layout_for(n, words, name_bytes, dim, t, L)) {
+        blame_sizes();
+        throw bad("expected section sizes that fit in 64 bits, found an overflow (" + from + ")");
+    }
+    {
+        const struct {
+            const char* field;
+            size_t at;
+            uint64_t want;
+        } fields[] = {{"codes offset", kOffCodes, L.codes},
+                      {"labels offset", kOffLabels, L.labels},
+                      {"names offset", kOffNames, L.names},
+                      {"features offset", kOffFeatures, L.features},
+                      {"file size", kOffFileBytes, L.file}};
+        for (const auto& fl : fields)
+            if (get64(p, fl.at) != fl.want) {
+                blame_sizes();
+                throw bad(std::string("header field '") + fl.field + "': expected " + std::to_string(fl.want) + " (" +
+                          from + "), found " + std::to_string(get64(p, fl.at)) + " (the header is inconsistent)");
+            }
+    }
     if (size < L.file)
-        throw bad("truncated: the header says " + std::to_string(L.file) + " bytes, the file has " + std::to_string(size));
+        throw bad("truncated: the header says " + std::to_string(L.file) + " bytes (" + from + "), the file has " +
+                  std::to_string(size));
     if (size > L.file)
         throw bad("expected " + std::to_string(L.file) + " bytes, found " + std::to_string(size) +
                   " (data after the last section)");
 
+    struct Section {
+        const char* name;
+        uint64_t off, bytes;
+        size_t sum_at;
+    };
+    const Section sections[] = {{"codes", L.codes, L.codes_bytes, kOffSumCodes},
+                                {"labels", L.labels, L.labels_bytes, kOffSumLabels},
+                                {"names", L.names, L.names_section_bytes, kOffSumNames},
+                                {"features", L.features, L.features_bytes, kOffSumFeatures}};
+    // Guaranteed by the checks above; stated here so that no change to them can let a read
+    // below leave the mapping: each section starts after the previous one and ends in the file.
+    uint64_t prev_end = kIndexHeaderBytes;
+    for (const auto& s : sections) {
+        if (s.off == 0 && s.bytes == 0) continue;  // no features
+        if (s.off < prev_end || s.off > size || s.bytes > size - s.off)
+            throw bad(std::string("expected the ") + s.name + " section inside the file after the previous one, " +
+                      "found " + std::to_string(s.bytes) + " bytes at offset " + std::to_string(s.off) +
+                      " (previous section ends at " + std::to_string(prev_end) + ", file size " +
+                      std::to_string(size) + ")");
+        prev_end = s.off + s.bytes;
+    }
+    // The first and last name offsets (two words, so at every verification level): the text
+    // must span exactly the header's name text size.
+    const uint64_t* name_off = (const uint64_t*)(p + L.names);
+    if (name_off[0] != 0 || name_off[n] != name_bytes)
+        throw bad("expected name offsets from 0 to " + std::to_string(name_bytes) + " (the name text bytes), found " +
+                  std::to_string(name_off[0]) + " to " + std::to_string(name_off[n]));
+
     if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
-        struct Section {
-            const char* name;
-            uint64_t off, bytes;
-            size_t sum_at;
-        };
-        const Section sections[] = {{"codes", L.codes, L.codes_bytes, kOffSumCodes},
-                                    {"labels", L.labels, L.labels_bytes, kOffSumLabels},
-                                    {"names", L.names, L.names_section_bytes, kOffSumNames},
-                                    {"features", L.features, L.features_bytes, kOffSumFeatures}};
         for (const auto& s : sections) {
             if (s.bytes == 0 && s.off == 0) continue;
             if (std::string(s.name) == "features" && opt.verify == IndexOpenOptions::Verify::SkipFeatures) continue;
@@ -299,11 +387,15 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
                           hex64(get64(p, s.sum_at)) + ", computed " + hex64(sum) + " (the file is damaged)");
         }
         // Padding between sections must be zero (it is outside the section checksums).
-        const uint64_t ends[] = {L.codes + L.codes_bytes, L.labels + L.labels_bytes, L.names + L.names_section_bytes};
-        const uint64_t starts[] = {L.labels, L.names, L.features ? L.features : L.names + L.names_section_bytes};
-        for (int i = 0; i < 3; ++i)
-            for (uint64_t b = ends[i]; b < starts[i]; ++b)
-                if (p[b] != 0) throw bad("expected zero padding at byte " + std::to_string(b) + ", found a damaged byte");
+        for (int i = 0; i + 1 < 4; ++i) {
+            const Section &a = sections[i], &b = sections[i + 1];
+            if (b.off == 0 && b.bytes == 0) continue;
+            for (uint64_t at = a.off + a.bytes; at < b.off; ++at)
+                if (p[at] != 0)
+                    throw bad(std::string("expected zero padding between the ") + a.name + " and " + b.name +
+                              " sections (bytes " + std::to_string(a.off + a.bytes) + ".." + std::to_string(b.off - 1) +
+                              "), found " + hex8(p[at]) + " at byte " + std::to_string(at));
+        }
     }
 
     f.n_ = (size_t)n;
@@ -318,11 +410,10 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
     f.name_bytes_ = name_bytes;
     f.features_ = t == FeatureType::None ? nullptr : (const void*)(p + L.features);
     if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
-        if (f.name_off_[0] != 0 || f.name_off_[n] != name_bytes)
-            throw bad("expected name offsets from 0 to " + std::to_string(name_bytes) + ", found " +
-                      std::to_string(f.name_off_[0]) + " to " + std::to_string(f.name_off_[n]));
         for (uint64_t i = 0; i < n; ++i)
-            if (f.name_off_[i] > f.name_off_[i + 1]) throw bad("expected increasing name offsets, found a decrease at item " + std::to_string(i));
+            if (f.name_off_[i] > f.name_off_[i + 1])
+                throw bad("expected non-decreasing name offsets, found a decrease at item " + std::to_string(i) + " (" +
+                          std::to_string(f.name_off_[i]) + " then " + std::to_string(f.name_off_[i + 1]) + ")");
     }
     return f;
 }

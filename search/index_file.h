@@ -10,10 +10,13 @@
 // rewrites the whole index the same way (old sections followed by the new items, in a new file
 // renamed over the old): it costs one copy of the index, and a crash or a failed write leaves the
 // old index intact; processes that have the old index mapped keep reading it unchanged.
-// Opening maps the file and checks the header; by default it also verifies every section's
-// checksum, which reads the whole file once. IndexOpenOptions::verify can skip the features
-// (the bulk of a large index) or all sections, for an instant open of a trusted file.
+// Opening maps the file and checks the header (every field bounded, the layout recomputed with
+// overflow checks and compared field by field, the file size) before reading any section, so a
+// crafted header with a valid checksum is refused cleanly; by default it also verifies every
+// section's checksum, which reads the whole file once. IndexOpenOptions::verify can skip the
+// features (the bulk of a large index) or all sections, for an instant open of a trusted file.
 #pragma once
+#include <climits>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -28,6 +31,9 @@ namespace dlbhc {
 
 constexpr uint32_t kIndexVersion = 1;
 constexpr size_t kIndexHeaderBytes = 128;
+// The largest feature dimension D an index may declare (FeatureView::dim is an int); a header
+// with a larger D is refused.
+constexpr int kMaxIndexFeatureDim = INT_MAX;
 
 // What to write (or append): N items. Pointers are borrowed for the duration of the call.
 struct IndexItems {
@@ -53,7 +59,7 @@ struct IndexOpenOptions {
     enum class Verify {
         Full,          // check every section's checksum (reads the whole file once)
         SkipFeatures,  // check codes, labels and names; trust the features
-        HeaderOnly,    // check the header only: instant, for files known to be sound
+        HeaderOnly,    // check the header (and the first and last name offsets) only: instant
     };
     Verify verify = Verify::Full;
     int expect_bits = 0;  // nonzero: the index must hold codes of exactly this many bits

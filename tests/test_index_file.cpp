@@ -341,3 +341,246 @@ TEST_CASE("index file: a failed write leaves the old index intact") {
     // A folder that does not exist: nothing is created.
     check_error([&] { write_index(dir.file("no/such/dir/x.bin"), a.view()); }, {"temporary file"});
 }
+
+// ------------------------------------------------------------------------------------------
+// Headers that are well formed (the header checksum is valid) but whose contents are
+// inconsistent: a crafted or buggy file. Each must be refused with a clear exception naming the
+// field, never a crash, whatever the verification level.
+
+namespace {
+
+uint64_t get64_at(const std::vector<char>& b, size_t off) {
+    uint64_t v;
+    std::memcpy(&v, &b[off], 8);
+    return v;
+}
+void put64_at(std::vector<char>& b, size_t off, uint64_t v) { std::memcpy(&b[off], &v, 8); }
+void put32_at(std::vector<char>& b, size_t off, uint32_t v) { std::memcpy(&b[off], &v, 4); }
+// Recomputes the header checksum (bytes 0..119) after tampering, as a forger would.
+void reseal(std::vector<char>& b) { put64_at(b, 120, xxhash64(b.data(), 120)); }
+
+const IndexOpenOptions::Verify kAllVerify[] = {IndexOpenOptions::Verify::Full, IndexOpenOptions::Verify::SkipFeatures,
+                                               IndexOpenOptions::Verify::HeaderOnly};
+std::string verify_name(IndexOpenOptions::Verify v) {
+    return v == IndexOpenOptions::Verify::Full ? "Full" : v == IndexOpenOptions::Verify::SkipFeatures ? "SkipFeatures" : "HeaderOnly";
+}
+
+// Writes b to `path` and checks that opening it throws a std::exception whose message names the
+// file and contains every fragment, with each verification level in `levels`.
+void check_refused(const std::string& path, const std::vector<char>& b, std::initializer_list<const char*> fragments,
+                   std::initializer_list<IndexOpenOptions::Verify> levels = {IndexOpenOptions::Verify::Full,
+                                                                             IndexOpenOptions::Verify::SkipFeatures,
+                                                                             IndexOpenOptions::Verify::HeaderOnly}) {
+    write_all(path, b);
+    const std::string file = path.substr(path.rfind('/') + 1);
+    for (auto v : levels) {
+        CAPTURE(verify_name(v));
+        IndexOpenOptions o;
+        o.verify = v;
+        try {
+            IndexFile f = IndexFile::open(path, o);
+            FAIL("opened: n = " << f.size() << ", D = " << f.feature_dim() << ", bits = " << f.bits());
+        } catch (const std::exception& e) {
+            std::string msg = e.what();
+            CAPTURE(msg);
+            CHECK(msg.find(file) != std::string::npos);
+            for (const char* frag : fragments) CHECK(msg.find(frag) != std::string::npos);
+        }
+    }
+}
+
+}  // namespace
+
+TEST_CASE("index file: a 32-bit dimension of 0xFFFFFFFF cannot wrap the layout (review: SIGBUS)") {
+    // The reviewer's file (/tmp/review-search/exp/evil.cpp): one 64-bit code without features,
+    // then D = 0xFFFFFFFF, type float32 and the offsets that the int cast (D = -1) wrapped to:
+    // N * D * 4 = -4 bytes of features, so features at 320 and a file of 316 bytes. Before the
+    // fix every offset check passed: Full read past the mapping (SIGBUS), SkipFeatures and
+    // HeaderOnly opened with feature_dim() == -1.
+    TempDir dir;
+    CodeSet cs(64);
+    uint64_t c = 5;
+    cs.add(&c);
+    IndexItems it;
+    it.codes = cs.view();
+    write_index(dir.file("base.bin"), it);
+    auto b = read_all(dir.file("base.bin"));
+    REQUIRE(b.size() == 272);
+    put32_at(b, 32, 0xFFFFFFFFu);  // D
+    put32_at(b, 36, 1);            // float32
+    put64_at(b, 72, 320);          // features offset
+    put64_at(b, 80, 316);          // file size
+    put64_at(b, 112, 0);           // features checksum
+    b.resize(316, 0);
+    reseal(b);
+    check_refused(dir.file("evil.bin"), b, {"'D'", "4294967295"});
+    // Just above INT_MAX, and the largest signed value with a layout that matches it: the second
+    // passes the field checks, and is refused because the file does not have the bytes.
+    put32_at(b, 32, 0x80000000u);
+    reseal(b);
+    check_refused(dir.file("evil.bin"), b, {"'D'", "2147483648"});
+    put32_at(b, 32, 0x7FFFFFFFu);
+    put64_at(b, 80, 320 + 0x7FFFFFFFull * 4);
+    reseal(b);
+    check_refused(dir.file("evil.bin"), b, {"truncated", "8589934908", "316"});
+    // The same with float16.
+    put32_at(b, 32, 0xFFFFFFFFu);
+    put32_at(b, 36, 2);
+    put64_at(b, 80, 318);
+    reseal(b);
+    check_refused(dir.file("evil.bin"), b, {"'D'", "4294967295"});
+}
+
+TEST_CASE("index file: inconsistent headers with a valid header checksum give clear errors") {
+    TempDir dir;
+    Rng rng(76);
+    Items a = make_items(rng, 50, 64, 8, 0);
+    std::string good = dir.file("good.bin");
+    write_index(good, a.view());
+    const std::vector<char> bytes = read_all(good);
+    const uint64_t size = bytes.size();
+    const uint64_t labels = get64_at(bytes, 48), names = get64_at(bytes, 56), name_bytes = get64_at(bytes, 64),
+                   feats = get64_at(bytes, 72);
+    REQUIRE(labels == 576);  // codes end at 128 + 50 * 8 = 528: 48 bytes of padding
+    REQUIRE(names == 832);   // labels end at 576 + 200 = 776: 56 bytes of padding
+    REQUIRE(get64_at(bytes, 80) == size);
+    REQUIRE(feats + 50 * 8 * 4 == size);
+    const uint64_t names_end = names + 51 * 8 + name_bytes;
+    REQUIRE(feats > names_end);  // there is padding before the features (the test needs it)
+    for (auto v : kAllVerify) {  // the untouched file opens at every level
+        IndexOpenOptions o;
+        o.verify = v;
+        CHECK(IndexFile::open(good, o).size() == 50);
+    }
+    std::string bad = dir.file("bad.bin");
+    auto tamper = [&](size_t off, uint64_t v, int width = 8) {
+        auto b = bytes;
+        if (width == 8) put64_at(b, off, v);
+        else put32_at(b, off, (uint32_t)v);
+        reseal(b);
+        return b;
+    };
+
+    SUBCASE("huge item count N") {
+        check_refused(bad, tamper(16, 1ull << 40), {"'N'", "2^32", "1099511627776"});
+        check_refused(bad, tamper(16, ~0ull), {"'N'", "18446744073709551615"});
+        check_refused(bad, tamper(16, 0xFFFFFFFEull), {"'N'", "4294967294"});  // < 2^32, but not in this file
+        check_refused(bad, tamper(16, size), {"'N'"});
+        // One more item than written: plausible, but the sections computed from it do not match.
+        check_refused(bad, tamper(16, 51), {"N = 51", "expected", "found"});
+    }
+    SUBCASE("huge or wrong name text size") {
+        check_refused(bad, tamper(64, 1ull << 62), {"'name text bytes'", "4611686018427387904"});
+        check_refused(bad, tamper(64, ~0ull), {"'name text bytes'", "18446744073709551615"});
+        check_refused(bad, tamper(64, size), {"name bytes = " , "expected", "found"});
+        // A huge text size with every offset and the file size made to agree with it: the file
+        // does not have the bytes.
+        auto b = bytes;
+        const uint64_t huge = 1ull << 40, f_off = (names + 51 * 8 + huge + 63) / 64 * 64;
+        put64_at(b, 64, huge);
+        put64_at(b, 72, f_off);
+        put64_at(b, 80, f_off + 50 * 8 * 4);
+        reseal(b);
+        check_refused(bad, b, {"truncated", std::to_string(f_off + 50 * 8 * 4).c_str(), "name bytes = 1099511627776",
+                               ("the file has " + std::to_string(size)).c_str()});
+        // One more byte of text fits in the padding before the features: the layout is the same,
+        // the last name offset disagrees.
+        check_refused(bad, tamper(64, name_bytes + 1), {"name offsets", ("from 0 to " + std::to_string(name_bytes + 1)).c_str()});
+        check_refused(bad, tamper(64, name_bytes - 1), {"name offsets", ("from 0 to " + std::to_string(name_bytes - 1)).c_str()});
+    }
+    SUBCASE("bits, words, type, dimension and header size out of range") {
+        check_refused(bad, tamper(24, 0, 4), {"bits", "found 0 bits"});
+        check_refused(bad, tamper(24, 70000, 4), {"bits", "70000"});
+        check_refused(bad, tamper(24, 0xFFFFFFFFu, 4), {"bits", "4294967295"});
+        check_refused(bad, tamper(28, 2, 4), {"words", "found 64 bits and 2 words"});
+        check_refused(bad, tamper(28, 0xFFFFFFFFu, 4), {"words", "4294967295"});
+        check_refused(bad, tamper(36, 3, 4), {"feature type", "found type 3"});
+        check_refused(bad, tamper(36, 0, 4), {"feature type", "found type 0 and dimension 8"});
+        check_refused(bad, tamper(32, 0, 4), {"feature type", "found type 1 and dimension 0"});
+        check_refused(bad, tamper(32, 0xFFFFFFFFu, 4), {"'D'", "4294967295"});
+        check_refused(bad, tamper(32, 9, 4), {"D = 9", "expected", "found"});
+        check_refused(bad, tamper(12, 0xFFFFFFFFu, 4), {"128-byte header", "4294967295"});
+    }
+    SUBCASE("section offsets past the end of the file") {
+        check_refused(bad, tamper(40, size + 64), {"'codes offset'", "expected 128", std::to_string(size + 64).c_str()});
+        check_refused(bad, tamper(48, size + 64), {"'labels offset'", "expected 576", std::to_string(size + 64).c_str()});
+        check_refused(bad, tamper(56, ~0ull), {"'names offset'", "expected 832", "18446744073709551615"});
+        check_refused(bad, tamper(72, 1ull << 63), {"'features offset'", "9223372036854775808"});
+    }
+    SUBCASE("overlapping and mis-ordered section offsets") {
+        check_refused(bad, tamper(40, 0), {"'codes offset'", "expected 128 (", "found 0 "});  // over the header
+        check_refused(bad, tamper(48, 128), {"'labels offset'", "expected 576 (", "found 128 "});  // on the codes
+        check_refused(bad, tamper(48, 512), {"'labels offset'", "expected 576 (", "found 512 "});  // inside the codes
+        check_refused(bad, tamper(56, 320), {"'names offset'", "expected 832 (", "found 320 "});   // before the labels
+        check_refused(bad, tamper(72, 64), {"'features offset'", "found 64"});
+        check_refused(bad, tamper(72, names), {"'features offset'", ("found " + std::to_string(names)).c_str()});
+        check_refused(bad, tamper(72, 0), {"'features offset'", "found 0"});  // "no features", with a type and D
+        // Labels and names swapped.
+        auto b = bytes;
+        put64_at(b, 48, names);
+        put64_at(b, 56, labels);
+        reseal(b);
+        check_refused(bad, b, {"'labels offset'", "expected 576 (", "found 832 "});
+    }
+    SUBCASE("a file-size field that disagrees with the real size") {
+        check_refused(bad, tamper(80, size + 64), {"'file size'", std::to_string(size).c_str(),
+                                                   std::to_string(size + 64).c_str()});
+        check_refused(bad, tamper(80, size - 64), {"'file size'", std::to_string(size - 64).c_str()});
+        check_refused(bad, tamper(80, 0), {"'file size'", "found 0"});
+        check_refused(bad, tamper(80, ~0ull), {"'file size'", "18446744073709551615"});
+        // Consistent header, but the file on disk is longer or shorter.
+        auto longer = bytes;
+        longer.resize(size + 64, 0);
+        check_refused(bad, longer, {"data after the last section", std::to_string(size + 64).c_str()});
+        auto shorter = bytes;
+        shorter.resize(size - 1);
+        check_refused(bad, shorter, {"truncated", std::to_string(size).c_str(), std::to_string(size - 1).c_str()});
+    }
+    SUBCASE("non-zero padding between sections") {
+        // Padding is outside every checksum: the reader checks it byte by byte (not in HeaderOnly).
+        const std::pair<uint64_t, const char*> spots[] = {{528, "between the codes and labels"},
+                                                          {575, "between the codes and labels"},
+                                                          {776, "between the labels and names"},
+                                                          {names_end, "between the names and features"},
+                                                          {feats - 1, "between the names and features"}};
+        for (const auto& s : spots) {
+            CAPTURE(s.first);
+            auto b = bytes;
+            b[s.first] = 0x5a;
+            check_refused(bad, b, {"padding", s.second, std::to_string(s.first).c_str(), "0x5a"},
+                          {IndexOpenOptions::Verify::Full, IndexOpenOptions::Verify::SkipFeatures});
+        }
+    }
+    SUBCASE("name offsets out of order, not from 0, or not ending at the text size") {
+        // The names section is re-checksummed too: only the offsets' own check can catch these.
+        auto with_offsets = [&](uint64_t i, uint64_t v) {
+            auto b = bytes;
+            put64_at(b, names + 8 * i, v);
+            put64_at(b, 104, xxhash64(&b[names], (size_t)(51 * 8 + name_bytes)));
+            reseal(b);
+            return b;
+        };
+        // Items 12 and 13 have non-empty names (make_items leaves i % 7 == 3 empty).
+        const uint64_t off12 = get64_at(bytes, names + 8 * 12), off13 = get64_at(bytes, names + 8 * 13);
+        REQUIRE(off13 > off12);
+        const std::initializer_list<IndexOpenOptions::Verify> checked = {IndexOpenOptions::Verify::Full,
+                                                                          IndexOpenOptions::Verify::SkipFeatures};
+        check_refused(bad, with_offsets(13, off12 - 1), {"name offsets", "item 12"}, checked);
+        check_refused(bad, with_offsets(12, ~0ull), {"name offsets", "item 12", "18446744073709551615"}, checked);
+        // The first and last offsets are two words: checked at every level, HeaderOnly too.
+        check_refused(bad, with_offsets(0, 1), {"name offsets", "from 0", "found 1 to"});
+        check_refused(bad, with_offsets(50, name_bytes + 1), {"name offsets", std::to_string(name_bytes + 1).c_str()});
+        check_refused(bad, with_offsets(50, ~0ull), {"name offsets", "18446744073709551615"});
+        // HeaderOnly does not read the sections; name() still refuses the damaged offsets.
+        write_all(bad, with_offsets(13, off12 - 1));
+        IndexOpenOptions o;
+        o.verify = IndexOpenOptions::Verify::HeaderOnly;
+        IndexFile f = IndexFile::open(bad, o);
+        CHECK(f.name(11) == a.names[11]);
+        CHECK_THROWS_AS(f.name(12), std::out_of_range);
+        write_all(bad, with_offsets(12, ~0ull));
+        IndexFile g = IndexFile::open(bad, o);
+        CHECK_THROWS_AS(g.name(11), std::out_of_range);
+        CHECK_THROWS_AS(g.name(12), std::out_of_range);
+    }
+}

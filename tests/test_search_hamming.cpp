@@ -2,6 +2,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <climits>
+#include <cstdint>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -10,6 +12,7 @@
 #include "hash/hamming.h"
 #include "search/hamming_filter.h"
 #include "search/hamming_search.h"
+#include "search/parallel.h"
 #include "nn/rng.h"
 
 using namespace dlbhc;
@@ -130,6 +133,92 @@ TEST_CASE("hamming_radius: d < r and d <= r against brute force") {
         CHECK(le == lt5);
         for (auto& h : lt) CHECK(h.distance < 4);
     }
+}
+
+TEST_CASE("hamming_radius: r = INT_MAX, bits, bits + 1, 0 and negative, both rules (review: r + 1 overflowed)") {
+    // The reviewer's case (/tmp/review-search/exp/ek.cpp): AtMost with r = INT_MAX computed
+    // r + 1 (signed overflow) and returned nothing.
+    CodeSet small(8);
+    for (uint64_t c : {1ull, 3ull, 255ull}) small.add(&c);
+    uint64_t zero = 0;
+    CHECK(hamming_radius(small.view(), &zero, 100, RadiusRule::AtMost).size() == 3);
+    CHECK(hamming_radius(small.view(), &zero, INT_MAX, RadiusRule::AtMost).size() == 3);
+
+    // Negative radii are defined: no distance is negative, so the result is empty (both rules).
+    Rng rng(36);
+    for (int bits : {8, 64, 130, 1000}) {
+        CodeSet db = make_codes(rng, 3000, bits, 3);
+        CodeSet qs = make_codes(rng, 10, bits, 3);
+        // The complement of query 0 is at distance B, so d == B, d <= B and d < B all differ.
+        std::vector<uint64_t> comp(qs.code(0), qs.code(0) + qs.words());
+        for (auto& w : comp) w = ~w;
+        if (bits % 64) comp.back() &= (1ull << (bits % 64)) - 1;
+        db.add(comp.data());
+        const int radii[] = {INT_MAX, INT_MAX - 1, bits + 1, bits, bits - 1, 65535, 65536, 1, 0, -1, -2, INT_MIN + 1, INT_MIN};
+        for (int r : radii) {
+            for (RadiusRule rule : {RadiusRule::LessThan, RadiusRule::AtMost}) {
+                CAPTURE(bits);
+                CAPTURE(r);
+                CAPTURE((int)rule);
+                auto batch = hamming_radius_batch(db.view(), qs.view(), r, rule, SearchOptions{2, 0});
+                REQUIRE(batch.size() == qs.size());
+                for (size_t q = 0; q < qs.size(); ++q) {
+                    auto want = brute_radius(db.view(), qs.code(q), r, rule);
+                    CHECK(batch[q] == want);
+                    CHECK(hamming_radius(db.view(), qs.code(q), r, rule) == want);
+                }
+                const size_t n0 = hamming_radius(db.view(), qs.code(0), r, rule).size();
+                if (r < 0) CHECK(n0 == 0);
+                if (r > bits || (r == bits && rule == RadiusRule::AtMost)) CHECK(n0 == db.size());
+                if (r == bits && rule == RadiusRule::LessThan) {  // all but the complement(s)
+                    size_t at_b = 0;
+                    for (const auto& h : brute_knn(db.view(), qs.code(0), db.size())) at_b += h.distance == (uint32_t)bits;
+                    CHECK(at_b >= 1);
+                    CHECK(n0 == db.size() - at_b);
+                }
+            }
+        }
+    }
+}
+
+TEST_CASE("hamming_knn: a huge k gives every code, sorted (k = SIZE_MAX, 1 << 40)") {
+    Rng rng(37);
+    for (size_t n : {(size_t)10, (size_t)3000}) {
+        CodeSet db = make_codes(rng, n, 64, 3);
+        CodeSet qs = make_codes(rng, 20, 64, 3);
+        for (size_t k : {SIZE_MAX, SIZE_MAX / 4 + 1, (size_t)1 << 62, (size_t)1 << 40, n + 1}) {
+            CAPTURE(n);
+            CAPTURE(k);
+            auto batch = hamming_knn_batch(db.view(), qs.view(), k, SearchOptions{2, 0});
+            for (size_t q = 0; q < qs.size(); ++q) {
+                auto want = brute_knn(db.view(), qs.code(q), n);
+                REQUIRE(want.size() == n);
+                CHECK(batch[q] == want);
+                CHECK(hamming_knn(db.view(), qs.code(q), k) == want);
+            }
+        }
+    }
+}
+
+TEST_CASE("ParallelErrors: an exception thrown inside an OpenMP loop is rethrown after it") {
+    // Without it the exception would leave the parallel region: std::terminate.
+    for (bool parallel : {true, false}) {
+        ParallelErrors errors;
+        std::vector<int> done(64, 0);
+#if defined(_OPENMP)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(2) if (parallel)
+#endif
+        for (long long i = 0; i < 64; ++i) errors.run([&] {
+            if (i == 5) throw std::length_error("iteration 5");
+            done[(size_t)i] = 1;
+        });
+        CAPTURE(parallel);
+        CHECK_THROWS_WITH_AS(errors.rethrow(), "iteration 5", std::length_error);
+        CHECK(done[5] == 0);
+    }
+    ParallelErrors none;
+    none.run([] {});
+    CHECK_NOTHROW(none.rethrow());
 }
 
 TEST_CASE("hamming_rank_all is the full stable ranking") {
