@@ -1,6 +1,7 @@
 // apps/cmd_version.cpp -- `dlbhc version`.
 #include <cstdio>
 
+#include "apps/args.h"
 #include "apps/commands.h"
 
 #ifdef _OPENMP
@@ -9,7 +10,14 @@
 
 namespace dlbhc {
 
-int cmd_version(const std::vector<std::string>&) {
+int cmd_version(const std::vector<std::string>& argv) {
+    Args a(argv, {}, {"help"});
+    if (a.has("help") || !a.positional().empty()) {
+        std::fputs("usage: dlbhc version\nPrints the version, whether OpenMP is on and how many threads it may use,\n"
+                   "and whether the build is optimised or a debug (sanitizer) build.\n",
+                   a.has("help") ? stdout : stderr);
+        return a.has("help") ? 0 : 2;
+    }
     std::printf("dlbhc 0.1.0\n");
 #ifdef _OPENMP
     std::printf("OpenMP: on, %d threads available\n", omp_get_max_threads());
