@@ -34,6 +34,17 @@ struct ConvParam {
     bool bias_term = true;
     FillerParam weight_filler;  // Caffe's default: constant 0
     FillerParam bias_filler;    // Caffe's default: constant 0
+
+    // Caffe's square form (kernel_size, stride, pad), as PoolingParam::square.
+    static ConvParam square(int num_output, int kernel, int stride = 1, int pad = 0, int group = 1) {
+        ConvParam p;
+        p.num_output = num_output;
+        p.kernel_h = p.kernel_w = kernel;
+        p.stride_h = p.stride_w = stride;
+        p.pad_h = p.pad_w = pad;
+        p.group = group;
+        return p;
+    }
 };
 
 // An empty string when `p` can convolve an input of shape `in`, else what is wrong (a zero

@@ -21,12 +21,7 @@ const std::vector<ParamSpec> kClassifier = {{10, 1}, {20, 0}};
 
 void conv(Net& net, const std::string& name, const std::string& bottom, int num_output, int kernel, int stride,
           int pad, int group, FillerParam wf, float bias) {
-    ConvParam p;
-    p.num_output = num_output;
-    p.kernel_h = p.kernel_w = kernel;
-    p.stride_h = p.stride_w = stride;
-    p.pad_h = p.pad_w = pad;
-    p.group = group;
+    ConvParam p = ConvParam::square(num_output, kernel, stride, pad, group);
     p.weight_filler = wf;
     p.bias_filler = FillerParam::constant(bias);
     auto layer = std::make_unique<ConvolutionLayer>(name, p);

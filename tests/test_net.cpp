@@ -24,12 +24,7 @@ using namespace dlbhc;
 namespace {
 
 ConvParam conv_param(int num_output, int kernel, int stride, int pad, int group, FillerParam wf) {
-    ConvParam p;
-    p.num_output = num_output;
-    p.kernel_h = p.kernel_w = kernel;
-    p.stride_h = p.stride_w = stride;
-    p.pad_h = p.pad_w = pad;
-    p.group = group;
+    ConvParam p = ConvParam::square(num_output, kernel, stride, pad, group);
     p.weight_filler = wf;
     p.bias_filler = FillerParam::uniform(-0.1f, 0.1f);
     return p;
