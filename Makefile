@@ -53,12 +53,17 @@ LIB   := $(BUILD)/libdlbhc.a
 APP   := $(BUILD)/dlbhc
 TESTS := $(BUILD)/dlbhc_tests
 
-# Headers the build needs from Debian packages (checked by `make deps`).
-STB_H     := /usr/include/stb/stb_image.h
-DOCTEST_H := /usr/include/doctest/doctest.h
-DEPS_PKGS := libstb-dev doctest-dev
+# What the build, the tests and the demo need from Debian packages: a file each package installs.
+# `make deps` checks them; as root on Debian it installs what is missing, otherwise it prints the
+# apt-get command and fails.
+STB_H       := /usr/include/stb/stb_image.h
+DOCTEST_H   := /usr/include/doctest/doctest.h
+ONNX_DATA   := /usr/share/libonnx-testdata/data/node
+FASHION_DIR := /usr/share/datasets/fashion-mnist
+DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata
+DEMO_PKGS   := dataset-fashion-mnist
 
-.PHONY: all deps test bench clean help
+.PHONY: all deps demo-deps test bench demo clean help
 
 all: $(APP)
 	@ln -sf $(VARIANT)/dlbhc build/dlbhc
@@ -66,16 +71,16 @@ all: $(APP)
 
 help:
 	@echo "make            build the library and the dlbhc program into $(BUILD)/"
+	@echo "make demo       train, index and evaluate on Fashion-MNIST; writes demo/report.html"
 	@echo "make test       install missing dependencies, build and run the doctest suite"
 	@echo "make bench      build and run the benchmarks (not part of make test)"
 	@echo "make deps       check for (and as root on Debian install) $(DEPS_PKGS)"
 	@echo "switches:       OPENMP=0  DEBUG=1  NATIVE=1"
 
-# Checks for the packages; installs them when run as root on Debian, otherwise says what to run.
-deps:
+# $(call need_pkgs,<file pkg> pairs...): installs (as root) or names the packages whose file is missing.
+define need_pkgs
 	@missing=""; \
-	[ -f $(STB_H) ] || missing="$$missing libstb-dev"; \
-	[ -f $(DOCTEST_H) ] || missing="$$missing doctest-dev"; \
+	for pair in $(1); do f=$${pair%%=*}; p=$${pair#*=}; [ -e $$f ] || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 	    echo "deps: installing$$missing"; \
@@ -86,6 +91,13 @@ deps:
 	    exit 1; \
 	  fi; \
 	fi
+endef
+
+deps:
+	$(call need_pkgs,$(STB_H)=libstb-dev $(DOCTEST_H)=doctest-dev $(ONNX_DATA)=libonnx-testdata)
+
+demo-deps: deps
+	$(if $(DATA),@true,$(call need_pkgs,$(FASHION_DIR)=dataset-fashion-mnist))
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -95,8 +107,12 @@ $(LIB): $(LIB_OBJ)
 $(APP): $(APP_OBJ) $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
 
-$(TESTS): $(TEST_OBJ) $(LIB)
-	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(LIB) $(LDLIBS)
+# The tests also link the subcommands (everything in apps/ but main), so they can run a command
+# end to end as a function call.
+APP_CMD_OBJ := $(filter-out $(BUILD)/apps/main.o,$(APP_OBJ))
+
+$(TESTS): $(TEST_OBJ) $(APP_CMD_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) -o $@ $(TEST_OBJ) $(APP_CMD_OBJ) $(LIB) $(LDLIBS)
 
 # Keep the benchmark objects (make would delete them as intermediates and rebuild every time).
 .SECONDARY: $(BENCH_BIN:%=%.o)
@@ -107,6 +123,10 @@ $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 $(BUILD)/%.o: %.cpp
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
+
+# stb_image_write's JPEG encoder shifts negative ints left (undefined before C++20, two's
+# complement with g++); only that one UBSan check is off, only for the file that compiles stb.
+$(BUILD)/data/stb_impl.o: CXXFLAGS += -fno-sanitize=shift-base
 
 # The test binary is built after deps have been checked (it includes doctest.h).
 test: deps
@@ -133,3 +153,14 @@ else
 $(BUILD)/bench/bench_search_faiss: BENCH_LDLIBS += -lfaiss -llapack -lblas -fopenmp  # libfaiss.a needs libgomp even with OPENMP=0
 endif
 # ---- end of the FAISS section -------------------------------------------------------------------
+
+# ---- OpenBLAS reference benchmark (speed, issue 6) ----------------------------------------------
+# bench/bench_speed.cpp prints OpenBLAS's sgemm beside ours when libopenblas-dev is installed; only
+# that benchmark program links it (never the library or the dlbhc program). The program itself
+# sets OPENBLAS_CORETYPE=SkylakeX (OpenBLAS 0.3.21 misdetects the AVX-512 CPU as SSE3-only).
+OPENBLAS_INC := $(firstword $(wildcard /usr/include/x86_64-linux-gnu/openblas-pthread /usr/include/openblas))
+ifneq ($(OPENBLAS_INC),)
+$(BUILD)/bench/bench_speed.o: CXXFLAGS += -DDLBHC_BENCH_OPENBLAS -I$(OPENBLAS_INC)
+$(BUILD)/bench/bench_speed: BENCH_LDLIBS += -lopenblas
+endif
+# ---- end of the OpenBLAS section ----------------------------------------------------------------

@@ -6,7 +6,14 @@
 
 namespace dlbhc {
 
+int cmd_audit(const std::vector<std::string>& args);
+int cmd_convert(const std::vector<std::string>& args);
+int cmd_eval(const std::vector<std::string>& args);
+int cmd_index(const std::vector<std::string>& args);
+int cmd_net(const std::vector<std::string>& args);
+int cmd_query(const std::vector<std::string>& args);
 int cmd_summary(const std::vector<std::string>& args);
+int cmd_train(const std::vector<std::string>& args);
 int cmd_version(const std::vector<std::string>& args);
 
 }  // namespace dlbhc

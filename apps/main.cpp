@@ -16,6 +16,13 @@ struct Command {
 };
 
 const Command kCommands[] = {
+    {"train", dlbhc::cmd_train, "fine-tune a DLBHC net from a Caffe solver.prototxt (snapshots, --resume, tests)"},
+    {"index", dlbhc::cmd_index, "encode a dataset with a trained net into a search index (codes, labels, names, features)"},
+    {"query", dlbhc::cmd_query, "the top k of an index for one image: coarse (Hamming) or coarse + fine (re-ranked)"},
+    {"eval", dlbhc::cmd_eval, "the paper's retrieval protocol: mAP@1000, mAP, P@k, P(r<=2); JSON, SVG, HTML report"},
+    {"audit", dlbhc::cmd_audit, "run a net on one input: per-layer shapes, FLOPs, time, activation ranges; --dump .npy"},
+    {"convert", dlbhc::cmd_convert, "convert Caffe/ONNX weights or a Caffe mean file to a dlbhc weights file"},
+    {"net", dlbhc::cmd_net, "read a Caffe net or solver prototxt, build it for a phase and print it (or its errors)"},
     {"summary", dlbhc::cmd_summary, "print a built-in net layer by layer (shapes, parameters, FLOPs, optional timing)"},
     {"version", dlbhc::cmd_version, "print the version and how this binary was built"},
 };

@@ -1,8 +1,14 @@
 // nn/conv.cpp -- see conv.h.
 #include "nn/conv.h"
 
+#include <algorithm>
+
 #include "nn/gemm.h"
 #include "nn/im2col.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 namespace dlbhc {
 
@@ -21,6 +27,22 @@ Im2ColGeom geom_of(Shape in, const ConvParam& p) {
 // itself, (C, H*W), so im2col and col2im are skipped.
 bool is_pointwise(const ConvParam& p) {
     return p.kernel_h == 1 && p.kernel_w == 1 && p.stride_h == 1 && p.stride_w == 1 && p.pad_h == 0 && p.pad_w == 0;
+}
+
+// A chunk should give the GEMMs at least this many output columns (b * OH * OW) ...
+constexpr int kTargetColumns = 512;
+// ... but the batch should still make at least this many chunks, for the threads to share.
+constexpr int kMinChunks = 8;
+
+// The plan of the one-image-at-a-time entry points: b = 1, one scratch area, one slice.
+ConvPlan single_image_plan(Shape in, const ConvParam& p) {
+    ConvPlan plan;
+    plan.chunk = 1;
+    plan.chunks = in.n;
+    plan.slices = 1;
+    plan.slots = 1;
+    plan.col_floats = is_pointwise(p) ? 0 : conv_col_size(in, p);
+    return plan;
 }
 
 }  // namespace
@@ -53,68 +75,212 @@ size_t conv_col_size(Shape in, const ConvParam& p) {
     return (size_t)in.c * p.kernel_h * p.kernel_w * g.out_h() * g.out_w();
 }
 
-void conv_forward(float* out, const float* inp, const float* weight, const float* bias, Shape in,
-                  const ConvParam& p, float* col) {
+ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk) {
     const Im2ColGeom geo = geom_of(in, p);
-    const int G = p.group, OCg = p.num_output / G, P = geo.out_h() * geo.out_w();
-    const int Kg = in.c / G * p.kernel_h * p.kernel_w;
-    const bool pointwise = is_pointwise(p);
-    for (int n = 0; n < in.n; ++n) {
-        const float* x = inp + (size_t)n * in.chw();
-        float* y = out + (size_t)n * p.num_output * P;
-        const float* cols = x;  // (C * KH * KW, P)
-        if (!pointwise) {
-            im2col(geo, x, col);
-            cols = col;
-        }
-        for (int g = 0; g < G; ++g)  // y_g (OCg, P) = w_g (OCg, Kg) * col_g (Kg, P)
-            sgemm(false, false, OCg, P, Kg, 1.0f, weight + (size_t)g * OCg * Kg, Kg, cols + (size_t)g * Kg * P, P,
-                  0.0f, y + (size_t)g * OCg * P, P);
+    const int P = geo.out_h() * geo.out_w(), N = std::max(in.n, 1);
+    ConvPlan plan;
+    // b images per chunk: enough output columns for an efficient GEMM (kTargetColumns), but at
+    // least kMinChunks chunks when the batch allows, so that threads can share the batch.
+    int b = (kTargetColumns + P - 1) / P;
+    b = std::max(1, std::min({b, N, N / kMinChunks}));
+    if (chunk > 0) b = std::min(chunk, N);
+    plan.chunk = b;
+    plan.chunks = (N + b - 1) / b;
+    plan.slices = std::min(plan.chunks, kConvMaxSlices);
+    plan.slots = std::max(1, std::min(threads, plan.chunks));
+    const size_t kall = (size_t)in.c * p.kernel_h * p.kernel_w;
+    plan.col_floats = (b == 1 && is_pointwise(p)) ? 0 : kall * b * P;
+    plan.ycol_floats = b == 1 ? 0 : (size_t)p.num_output * b * P;
+    plan.partial_floats = (size_t)p.num_output * (in.c / p.group) * p.kernel_h * p.kernel_w + p.num_output;
+    return plan;
+}
+
+namespace {
+
+// Everything one chunk needs, resolved once per call.
+struct ConvJob {
+    Im2ColGeom geo;
+    int N, G, OC, OCg, P, Kg;
+    size_t chw, wcount;  // floats per input image; weights OC * Kg
+    bool pointwise;
+    ConvPlan plan;
+    ConvJob(Shape in, const ConvParam& p, const ConvPlan& pl) : geo(geom_of(in, p)), plan(pl) {
+        N = in.n, G = p.group, OC = p.num_output, OCg = OC / G;
+        P = geo.out_h() * geo.out_w();
+        Kg = in.c / G * p.kernel_h * p.kernel_w;
+        chw = in.chw();
+        wcount = (size_t)OC * Kg;
+        pointwise = is_pointwise(p);
+    }
+    double macs() const { return (double)N * OC * P * Kg; }  // of one forward
+    int first_image(int chunk) const { return chunk * plan.chunk; }
+    int images(int chunk) const { return std::min(plan.chunk, N - chunk * plan.chunk); }
+    float* col(float* work, int slot) const { return work + slot * (plan.col_floats + plan.ycol_floats); }
+    float* ycol(float* work, int slot) const { return col(work, slot) + plan.col_floats; }
+    float* partial(float* work, int slice) const {
+        return work + plan.slots * (plan.col_floats + plan.ycol_floats) + slice * plan.partial_floats;
+    }
+};
+
+// The column matrix (C * KH * KW, nb * P) of images n0 .. n0+nb-1; with one image and a pointwise
+// kernel it is the image itself.
+const float* lower(const ConvJob& j, const float* inp, int n0, int nb, float* col) {
+    if (nb == 1 && j.pointwise) return inp + (size_t)n0 * j.chw;
+    const size_t ld = (size_t)nb * j.P;
+    for (int i = 0; i < nb; ++i) im2col(j.geo, inp + (size_t)(n0 + i) * j.chw, col + (size_t)i * j.P, ld);
+    return col;
+}
+
+void forward_chunk(const ConvJob& j, float* out, const float* inp, const float* weight, const float* bias, int chunk,
+                   float* col, float* ycol) {
+    const int n0 = j.first_image(chunk), nb = j.images(chunk), cols = nb * j.P;
+    const float* B = lower(j, inp, n0, nb, col);
+    // One image: the GEMM writes y itself, (OC, P). Several: ycol (OC, nb P), scattered below.
+    float* Y = nb == 1 ? out + (size_t)n0 * j.OC * j.P : ycol;
+    for (int g = 0; g < j.G; ++g)  // y_g (OCg, cols) = w_g (OCg, Kg) * col_g (Kg, cols)
+        sgemm(false, false, j.OCg, cols, j.Kg, 1.0f, weight + (size_t)g * j.OCg * j.Kg, j.Kg,
+              B + (size_t)g * j.Kg * cols, cols, 0.0f, Y + (size_t)g * j.OCg * cols, cols);
+    if (nb == 1) {
         if (bias)
-            for (int o = 0; o < p.num_output; ++o) {
-                float* yo = y + (size_t)o * P;
-                for (int i = 0; i < P; ++i) yo[i] += bias[o];
+            for (int o = 0; o < j.OC; ++o) {
+                float* yo = Y + (size_t)o * j.P;
+                const float bo = bias[o];
+                for (int q = 0; q < j.P; ++q) yo[q] += bo;
             }
+        return;
+    }
+    for (int i = 0; i < nb; ++i)
+        for (int o = 0; o < j.OC; ++o) {
+            const float* src = ycol + (size_t)o * cols + (size_t)i * j.P;
+            float* dst = out + ((size_t)(n0 + i) * j.OC + o) * j.P;
+            const float bo = bias ? bias[o] : 0.0f;
+            for (int q = 0; q < j.P; ++q) dst[q] = src[q] + bo;
+        }
+}
+
+// Adds one chunk's gradients: dw/db (the slice's partial sums, or the caller's buffers) and dx.
+void backward_chunk(const ConvJob& j, float* dinp, float* dw, float* db, const float* dout, const float* inp,
+                    const float* weight, int chunk, float* col, float* ycol) {
+    const int n0 = j.first_image(chunk), nb = j.images(chunk), cols = nb * j.P;
+    // dY (OC, cols): dy of one image as it is, or the chunk's images gathered side by side.
+    const float* dY = dout + (size_t)n0 * j.OC * j.P;
+    if (nb > 1) {
+        for (int i = 0; i < nb; ++i)
+            for (int o = 0; o < j.OC; ++o) {
+                const float* src = dout + ((size_t)(n0 + i) * j.OC + o) * j.P;
+                std::copy(src, src + j.P, ycol + (size_t)o * cols + (size_t)i * j.P);
+            }
+        dY = ycol;
+    }
+    if (db)
+        for (int o = 0; o < j.OC; ++o) {
+            const float* d = dY + (size_t)o * cols;
+            double s = 0;  // cols can be thousands of terms: sum in double
+            for (int q = 0; q < cols; ++q) s += d[q];
+            db[o] += (float)s;
+        }
+    if (dw) {
+        const float* B = lower(j, inp, n0, nb, col);
+        for (int g = 0; g < j.G; ++g)  // dw_g (OCg, Kg) += dY_g (OCg, cols) * col_g^T (cols, Kg)
+            sgemm(false, true, j.OCg, j.Kg, cols, 1.0f, dY + (size_t)g * j.OCg * cols, cols,
+                  B + (size_t)g * j.Kg * cols, cols, 1.0f, dw + (size_t)g * j.OCg * j.Kg, j.Kg);
+    }
+    if (dinp) {
+        // dcol_g (Kg, cols) = w_g^T (Kg, OCg) * dY_g (OCg, cols), then col2im. One pointwise image:
+        // dcol is dx itself, so the GEMM adds into it directly.
+        const bool direct = nb == 1 && j.pointwise;
+        float* dcol = direct ? dinp + (size_t)n0 * j.chw : col;
+        for (int g = 0; g < j.G; ++g)
+            sgemm(true, false, j.Kg, cols, j.OCg, 1.0f, weight + (size_t)g * j.OCg * j.Kg, j.Kg,
+                  dY + (size_t)g * j.OCg * cols, cols, direct ? 1.0f : 0.0f, dcol + (size_t)g * j.Kg * cols, cols);
+        if (!direct)
+            for (int i = 0; i < nb; ++i)
+                col2im(j.geo, col + (size_t)i * j.P, (size_t)cols, dinp + (size_t)(n0 + i) * j.chw);
+    }
+}
+
+// Threads for `tasks` independent tasks on `slots` scratch areas: all of them when the tasks
+// divide evenly or are many; otherwise 1 (the tasks then run one after the other, each GEMM and
+// im2col using the threads inside). Below kParallelMacs multiply-adds in all, waking threads
+// costs more than it saves (a gradient check runs thousands of tiny forwards).
+constexpr double kParallelMacs = 1 << 21;
+
+int outer_threads(int tasks, int slots, double macs) {
+#ifdef _OPENMP
+    const int t = std::min(omp_get_max_threads(), slots);
+    if (t > 1 && !omp_in_parallel() && macs >= kParallelMacs && tasks >= 2 && (tasks % t == 0 || tasks >= 4 * t))
+        return t;
+#else
+    (void)tasks, (void)slots, (void)macs;
+#endif
+    return 1;
+}
+
+int thread_id() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+}  // namespace
+
+void conv_forward(float* out, const float* inp, const float* weight, const float* bias, Shape in,
+                  const ConvParam& p, const ConvPlan& plan, float* work) {
+    const ConvJob j(in, p, plan);
+    const int threads = outer_threads(plan.chunks, plan.slots, j.macs());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (int c = 0; c < plan.chunks; ++c) {
+        const int slot = threads > 1 ? thread_id() : 0;
+        forward_chunk(j, out, inp, weight, bias, c, j.col(work, slot), j.ycol(work, slot));
     }
 }
 
 void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                   const float* weight, Shape in, const ConvParam& p, float* col) {
-    const Im2ColGeom geo = geom_of(in, p);
-    const int G = p.group, OCg = p.num_output / G, P = geo.out_h() * geo.out_w();
-    const int Kg = in.c / G * p.kernel_h * p.kernel_w;
-    const bool pointwise = is_pointwise(p);
-    for (int n = 0; n < in.n; ++n) {
-        const float* dy = dout + (size_t)n * p.num_output * P;
-        if (dbias)
-            for (int o = 0; o < p.num_output; ++o) {
-                const float* d = dy + (size_t)o * P;
-                double s = 0;  // P can be thousands of terms: sum in double
-                for (int i = 0; i < P; ++i) s += d[i];
-                dbias[o] += (float)s;
-            }
-        if (dweight) {
-            const float* x = inp + (size_t)n * in.chw();
-            const float* cols = x;
-            if (!pointwise) {
-                im2col(geo, x, col);
-                cols = col;
-            }
-            for (int g = 0; g < G; ++g)  // dw_g (OCg, Kg) += dy_g (OCg, P) * col_g^T (P, Kg)
-                sgemm(false, true, OCg, Kg, P, 1.0f, dy + (size_t)g * OCg * P, P, cols + (size_t)g * Kg * P, P,
-                      1.0f, dweight + (size_t)g * OCg * Kg, Kg);
+                   const float* weight, Shape in, const ConvParam& p, const ConvPlan& plan, float* work) {
+    const ConvJob j(in, p, plan);
+    const int S = plan.slices;
+    const bool partials = S > 1 && (dweight || dbias);
+    const int threads = outer_threads(S, plan.slots, 2 * j.macs());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (int s = 0; s < S; ++s) {
+        const int slot = threads > 1 ? thread_id() : 0;
+        float* dw = dweight;
+        float* db = dbias;
+        if (partials) {  // this slice's sums start from zero and are added to the caller's below
+            float* part = j.partial(work, s);
+            std::fill(part, part + plan.partial_floats, 0.0f);
+            dw = dweight ? part : nullptr;
+            db = dbias ? part + j.wcount : nullptr;
         }
-        if (dinp) {
-            float* dx = dinp + (size_t)n * in.chw();
-            // dcol_g (Kg, P) = w_g^T (Kg, OCg) * dy_g (OCg, P). Pointwise: dcol is dx, add directly.
-            float* dcol = pointwise ? dx : col;
-            const float beta = pointwise ? 1.0f : 0.0f;
-            for (int g = 0; g < G; ++g)
-                sgemm(true, false, Kg, P, OCg, 1.0f, weight + (size_t)g * OCg * Kg, Kg, dy + (size_t)g * OCg * P, P,
-                      beta, dcol + (size_t)g * Kg * P, P);
-            if (!pointwise) col2im(geo, col, dx);
-        }
+        const int c0 = (int)((long)s * plan.chunks / S), c1 = (int)((long)(s + 1) * plan.chunks / S);
+        for (int c = c0; c < c1; ++c)
+            backward_chunk(j, dinp, dw, db, dout, inp, weight, c, j.col(work, slot), j.ycol(work, slot));
     }
+    if (!partials) return;
+    // dweight += partial_0 + partial_1 + ... in slice order (the same order on any thread count).
+    const size_t total = j.wcount + (dbias ? (size_t)j.OC : 0);
+#pragma omp parallel for schedule(static) if (total >= 65536)
+    for (size_t i = 0; i < total; ++i) {
+        if (i < j.wcount && !dweight) continue;
+        float s = j.partial(work, 0)[i];
+        for (int k = 1; k < S; ++k) s += j.partial(work, k)[i];
+        if (i < j.wcount)
+            dweight[i] += s;
+        else
+            dbias[i - j.wcount] += s;
+    }
+}
+
+void conv_forward(float* out, const float* inp, const float* weight, const float* bias, Shape in,
+                  const ConvParam& p, float* col) {
+    conv_forward(out, inp, weight, bias, in, p, single_image_plan(in, p), col);
+}
+
+void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                   const float* weight, Shape in, const ConvParam& p, float* col) {
+    conv_backward(dinp, dweight, dbias, dout, inp, weight, in, p, single_image_plan(in, p), col);
 }
 
 void conv_forward_naive(float* out, const float* inp, const float* weight, const float* bias, Shape in,
@@ -175,20 +341,27 @@ void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
     top[0]->reshape(conv_output_shape(in, p_));
     ensure_param(0, "weight", Shape(p_.num_output, in.c / p_.group, p_.kernel_h, p_.kernel_w), p_.weight_filler);
     if (p_.bias_term) ensure_param(1, "bias", Shape(p_.num_output), p_.bias_filler);
-    // One image's column matrix; allocated once (Tensor::reshape keeps capacity).
-    const Shape out = top[0]->shape();
-    col_.reshape(is_pointwise(p_) ? Shape(0) : Shape(in.c * p_.kernel_h * p_.kernel_w, out.h * out.w));
+    // The batched kernels' scratch, sized once for the shape (Tensor::reshape keeps capacity).
+#ifdef _OPENMP
+    const int threads = omp_get_max_threads();
+#else
+    const int threads = 1;
+#endif
+    plan_ = conv_plan(in, p_, threads);
+    const size_t floats = plan_.workspace_floats();
+    if (floats > (size_t)INT32_MAX) fail("scratch of " + std::to_string(floats) + " floats is too large for " + in.str());
+    work_.reshape(Shape((int)floats));
 }
 
 void ConvolutionLayer::forward(const Blobs& bottom, const Blobs& top) {
     conv_forward(top[0]->data.data(), bottom[0]->data.data(), params_[0].value.data(),
-                 p_.bias_term ? params_[1].value.data() : nullptr, bottom[0]->shape(), p_, col_.data());
+                 p_.bias_term ? params_[1].value.data() : nullptr, bottom[0]->shape(), p_, plan_, work_.data());
 }
 
 void ConvolutionLayer::backward(const Blobs& top, const Blobs& bottom) {
     conv_backward(propagate_down(0) ? bottom[0]->diff.data() : nullptr, params_[0].grad.data(),
                   p_.bias_term ? params_[1].grad.data() : nullptr, top[0]->diff.data(), bottom[0]->data.data(),
-                  params_[0].value.data(), bottom[0]->shape(), p_, col_.data());
+                  params_[0].value.data(), bottom[0]->shape(), p_, plan_, work_.data());
 }
 
 }  // namespace dlbhc

@@ -12,10 +12,22 @@
 //   dw[o][ci][kh][kw] += sum over n, oh, ow of dy[n][o][oh][ow] * x[n][g C/G + ci][ih][iw]
 //   dx[n][c][ih][iw]  += sum over the (o, oh, ow, kh, kw) that read it of dy[n][o][oh][ow] * w[o][ci][kh][kw]
 //
-// The fast kernels lower each image to a column matrix (im2col.h) and do one GEMM per group:
-//   forward   y_g (OC/G, OH*OW)  = w_g (OC/G, Kg) * col_g (Kg, OH*OW),      Kg = C/G * KH * KW
-//   weights   dw_g (OC/G, Kg)   += dy_g (OC/G, OH*OW) * col_g^T
-//   data      dcol_g (Kg, OH*OW) = w_g^T * dy_g, then col2im adds dcol into dx.
+// The fast kernels lower images to a column matrix (im2col.h) and do one GEMM per group. A
+// "chunk" of b images shares one column matrix, its images side by side, so the GEMMs are wide
+// even when one image has few output positions (13x13 in conv3-5, 8x8 in a 28x28 net):
+//   col   (C * KH * KW, b * OH*OW)     column i * OH*OW + q belongs to image i, position q
+//   ycol  (OC, b * OH*OW)              the chunk's outputs (or their gradients) in the same order
+//   forward   ycol_g (OC/G, b P)  = w_g (OC/G, Kg) * col_g (Kg, b P),      Kg = C/G * KH * KW, P = OH*OW
+//   weights   dw_g (OC/G, Kg)    += dycol_g (OC/G, b P) * col_g^T
+//   data      dcol_g (Kg, b P)    = w_g^T * dycol_g, then col2im adds dcol into dx.
+// With b = 1 the GEMMs read and write y and dy in place (no copy). Chunks are independent, so
+// OpenMP gives each thread whole chunks with its own scratch (im2col, GEMM and col2im all run in
+// parallel, and every GEMM is single-threaded inside); a batch with too few chunks runs them one
+// after the other with a threaded GEMM and im2col instead (batch-1 inference).
+// The weight gradient sums over the whole batch: the chunks are split into a fixed number of
+// "slices" (at most kConvMaxSlices, never depending on the thread count), each slice sums its
+// chunks into its own partial buffer, and the partials are added in slice order. Results are
+// therefore the same bit for bit whatever the number of threads (as the GEMM's are).
 // The naive kernels are the formulas above as plain loops; the tests hold the fast ones to them.
 #pragma once
 #include <string>
@@ -55,12 +67,37 @@ Shape conv_output_shape(Shape in, const ConvParam& p);
 // Floats in the column buffer of the fast kernels: (C * KH * KW) * (OH * OW), one image.
 size_t conv_col_size(Shape in, const ConvParam& p);
 
-// Fast forward. out (N, OC, OH, OW) is overwritten; inp (N, C, H, W); weight (OC, C/G, KH, KW);
-// bias (OC) or null for none; col is scratch of conv_col_size(in, p) floats.
+// How the batched kernels cut a batch of N images (see above). Depends only on the shapes and
+// on `threads` (which sizes the scratch, not the arithmetic).
+struct ConvPlan {
+    int chunk = 1;       // b: images per chunk
+    int chunks = 0;      // ceil(N / b)
+    int slices = 1;      // weight-gradient partial sums; 1 means "accumulate into dweight directly"
+    int slots = 1;       // scratch areas (one per thread that can run a chunk at a time)
+    size_t col_floats = 0;     // per slot: (C * KH * KW) * b * P, or 0 when b = 1 and 1x1/stride 1/pad 0
+    size_t ycol_floats = 0;    // per slot: OC * b * P, or 0 when b = 1
+    size_t partial_floats = 0; // per slice when slices > 1: OC * C/G * KH * KW + OC (weights, bias)
+    size_t workspace_floats() const { return slots * (col_floats + ycol_floats) + (slices > 1 ? slices * partial_floats : 0); }
+};
+// Maximum number of weight-gradient slices (each costs one weight-sized partial buffer).
+constexpr int kConvMaxSlices = 4;
+// The plan the layer uses for input `in` (which must pass conv_check) on `threads` threads (>= 1).
+// chunk > 0 imposes b (clipped to [1, N]) instead of the automatic choice; for tests and benchmarks.
+ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk = 0);
+
+// Batched fast forward. out (N, OC, OH, OW) is overwritten; inp (N, C, H, W); weight
+// (OC, C/G, KH, KW); bias (OC) or null for none; work is scratch of plan.workspace_floats().
+void conv_forward(float* out, const float* inp, const float* weight, const float* bias, Shape in,
+                  const ConvParam& p, const ConvPlan& plan, float* work);
+// Batched fast backward; ACCUMULATES into dinp (N, C, H, W), dweight (OC, C/G, KH, KW) and dbias
+// (OC); each of the three may be null to skip it. dout (N, OC, OH, OW); work as for forward.
+void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                   const float* weight, Shape in, const ConvParam& p, const ConvPlan& plan, float* work);
+
+// The same kernels one image at a time (plan {b = 1, one slot, one slice}), with `col` as scratch
+// of conv_col_size(in, p) floats: for callers that hold one image's columns.
 void conv_forward(float* out, const float* inp, const float* weight, const float* bias, Shape in,
                   const ConvParam& p, float* col);
-// Fast backward; ACCUMULATES into dinp (N, C, H, W), dweight (OC, C/G, KH, KW) and dbias (OC).
-// Each of the three may be null to skip it. dout (N, OC, OH, OW); col as for conv_forward.
 void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                    const float* weight, Shape in, const ConvParam& p, float* col);
 
@@ -79,10 +116,12 @@ public:
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;
     const ConvParam& conv_param() const { return p_; }
+    const ConvPlan& plan() const { return plan_; }
 
 private:
     ConvParam p_;
-    Tensor col_;  // (C * KH * KW, OH * OW): one image's columns, reused by every call
+    ConvPlan plan_;
+    Tensor work_;  // plan_.workspace_floats(): columns, gathered outputs, partial sums; reused by every call
 };
 
 }  // namespace dlbhc

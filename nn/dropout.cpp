@@ -1,7 +1,14 @@
-// nn/dropout.cpp
+// nn/dropout.cpp -- see dropout.h.
+//
+// The mask is drawn serially from the layer's one generator, so it does not depend on the thread
+// count; applying it (and the backward pass) is a branch-free multiply by 0 or 1/(1-p), threaded.
 #include "nn/dropout.h"
 
 namespace dlbhc {
+
+namespace {
+constexpr size_t kParallelElements = 65536;  // below this one thread is faster
+}
 
 void DropoutLayer::reshape(const Blobs& bottom, const Blobs& top) {
     check_counts(bottom, top, 1, 1);
@@ -20,10 +27,14 @@ void DropoutLayer::forward(const Blobs& bottom, const Blobs& top) {
             for (size_t i = 0; i < n; ++i) y[i] = x[i];
         return;
     }
-    // The mask is drawn serially from one generator so it does not depend on the thread count.
     const float scale = 1.0f / (1.0f - p_.dropout_ratio);
-    for (size_t i = 0; i < n; ++i) mask_[i] = rng_.uniform() >= p_.dropout_ratio;
-    for (size_t i = 0; i < n; ++i) y[i] = mask_[i] ? x[i] * scale : 0.0f;
+    uint8_t* __restrict mask = mask_.data();
+    for (size_t i = 0; i < n; ++i) mask[i] = rng_.uniform() >= p_.dropout_ratio;
+#pragma omp parallel for if (n > kParallelElements) schedule(static)
+    for (size_t i = 0; i < n; ++i) {
+        const float m = mask[i] ? scale : 0.0f;
+        y[i] = x[i] * m;
+    }
 }
 
 void DropoutLayer::backward(const Blobs& top, const Blobs& bottom) {
@@ -31,11 +42,25 @@ void DropoutLayer::backward(const Blobs& top, const Blobs& bottom) {
     const size_t n = top[0]->count();
     const float* dy = top[0]->diff.data();
     float* dx = bottom[0]->diff.data();
-    const bool in_place = dx == dy;
-    const float scale = phase() == Phase::Test ? 1.0f : 1.0f / (1.0f - p_.dropout_ratio);
-    for (size_t i = 0; i < n; ++i) {
-        float g = (phase() == Phase::Test || mask_[i]) ? dy[i] * scale : 0.0f;
-        dx[i] = in_place ? g : dx[i] + g;
+    if (phase() == Phase::Test) {  // the identity
+        if (dx != dy)
+            for (size_t i = 0; i < n; ++i) dx[i] += dy[i];
+        return;
+    }
+    const float scale = 1.0f / (1.0f - p_.dropout_ratio);
+    const uint8_t* __restrict mask = mask_.data();
+    if (dx == dy) {
+#pragma omp parallel for if (n > kParallelElements) schedule(static)
+        for (size_t i = 0; i < n; ++i) {
+            const float m = mask[i] ? scale : 0.0f;
+            dx[i] = dy[i] * m;
+        }
+    } else {
+#pragma omp parallel for if (n > kParallelElements) schedule(static)
+        for (size_t i = 0; i < n; ++i) {
+            const float m = mask[i] ? scale : 0.0f;
+            dx[i] += dy[i] * m;
+        }
     }
 }
 

@@ -40,6 +40,9 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 namespace dlbhc {
 
@@ -56,10 +59,15 @@ constexpr double kParallelMacs = 1 << 21;   // M*N*K below this: one thread
 using KernelFn = void (*)(int kc, const float* Ap, const float* Bp, float* C, int ldc, int m, int n,
                           float alpha, float beta);
 
+// Packs rows [r0, r0+rn) and depth [p0, p0+kc) of an operand into R-wide micro-panels (see
+// pack_panels below); compiled once per instruction set, like the micro-kernels.
+using PackFn = void (*)(const float* X, int ld, bool k_major, int r0, int rn, int p0, int kc, int R, float* dst);
+
 struct KernelSet {
     const char* name;
     int mr, nr;
     KernelFn fn;
+    PackFn pack;
 };
 
 // The loop nest every micro-kernel shares. Always inlined into the target-specific wrappers below,
@@ -121,6 +129,96 @@ void kernel_generic(int kc, const float* Ap, const float* Bp, float* C, int ldc,
     micro_kernel<kGenericMR, kGenericNR>(kc, Ap, Bp, C, ldc, m, n, alpha, beta);
 }
 
+// Packs rows [r0, r0+rn) and depth [p0, p0+kc) of an operand into ceil(rn/R) micro-panels, each
+// (kc, R) with element (p, r) at [p * R + r]; rows past rn are zero. dst holds
+// ceil(rn/R) * R * kc floats. "Rows" are the rows of op(A) (R = MR) or the columns of op(B)
+// (R = NR), so one routine packs both:
+//   k_major: element (p, r) is X[(p0 + p) * ld + r0 + r]  (A transposed, or B not transposed);
+//   else:    element (p, r) is X[(r0 + r) * ld + p0 + p]  (A not transposed, or B transposed).
+// The transposing case works on 8 x 8 blocks: Block8 is a functor that transposes one block
+// (8 source rows of 8 floats at src, row stride ld, into 8 rows of 8 at dst, row stride R), or
+// nullptr to transpose element by element.
+using Block8 = void (*)(const float* src, size_t ld, float* dst, size_t R);
+
+__attribute__((always_inline)) inline void pack_panels_impl(const float* X, int ld, bool k_major, int r0, int rn,
+                                                            int p0, int kc, int R, float* dst, Block8 block8) {
+    const size_t panel = (size_t)kc * R;  // floats per micro-panel
+    if (k_major) {
+        // Walk each source row once, left to right, dealing R-wide pieces to the panels. (Filling
+        // one panel at a time instead reads kc rows that may lie a power-of-two stride apart,
+        // which all map to the same L1 sets and thrash.)
+        for (int p = 0; p < kc; ++p) {
+            const float* src = X + (size_t)(p0 + p) * ld + r0;
+            float* d = dst + (size_t)p * R;
+            int r = 0;
+            for (; r + R <= rn; r += R, d += panel)
+                for (int j = 0; j < R; ++j) d[j] = src[r + j];
+            if (r < rn) {
+                for (int j = 0; j < rn - r; ++j) d[j] = src[r + j];
+                for (int j = rn - r; j < R; ++j) d[j] = 0.0f;
+            }
+        }
+        return;
+    }
+    // A transpose. Per panel, 8 x 8 blocks (8 source rows, 8 consecutive depths each): the writes
+    // land in an 8 x R block that stays in L1, and every source row is still read sequentially.
+    // (Whole rows at a time, or one column across all R rows, packed the transposed fc6 weights
+    // 1.2x to 1.7x slower.) Ragged rows and depths go element by element.
+    constexpr int kStep = 8;
+    for (int r = 0; r < rn; r += R, dst += panel) {
+        const int n = std::min(R, rn - r);
+        const float* src = X + (size_t)(r0 + r) * ld + p0;
+        const int n8 = block8 ? n / kStep * kStep : 0;
+        int p = 0;
+        for (; p + kStep <= kc; p += kStep) {
+            for (int j = 0; j < n8; j += kStep) block8(src + (size_t)j * ld + p, ld, dst + (size_t)p * R + j, R);
+            for (int j = n8; j < n; ++j)
+                for (int q = 0; q < kStep; ++q) dst[(size_t)(p + q) * R + j] = src[(size_t)j * ld + p + q];
+        }
+        for (; p < kc; ++p)
+            for (int j = 0; j < n; ++j) dst[(size_t)p * R + j] = src[(size_t)j * ld + p];
+        for (int q = 0; q < kc; ++q)
+            for (int j = n; j < R; ++j) dst[(size_t)q * R + j] = 0.0f;
+    }
+}
+
+
+#if defined(__x86_64__)
+// An 8 x 8 transpose in AVX registers (three rounds of shuffles: pairs, quads, 128-bit halves).
+__attribute__((target("avx2,fma"))) void transpose8x8_avx(const float* src, size_t ld, float* dst, size_t R) {
+    __m256 r[8], t[8], s[8];
+    for (int j = 0; j < 8; ++j) r[j] = _mm256_loadu_ps(src + j * ld);
+    for (int j = 0; j < 8; j += 2) {
+        t[j] = _mm256_unpacklo_ps(r[j], r[j + 1]);      // r_j[0] r_j+1[0] r_j[1] r_j+1[1] | same for 4, 5
+        t[j + 1] = _mm256_unpackhi_ps(r[j], r[j + 1]);  // ... elements 2, 3 | 6, 7
+    }
+    for (int j = 0; j < 8; j += 4) {
+        s[j] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(1, 0, 1, 0));      // column 0 | 4 of rows j..j+3
+        s[j + 1] = _mm256_shuffle_ps(t[j], t[j + 2], _MM_SHUFFLE(3, 2, 3, 2));  // column 1 | 5
+        s[j + 2] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(1, 0, 1, 0));  // column 2 | 6
+        s[j + 3] = _mm256_shuffle_ps(t[j + 1], t[j + 3], _MM_SHUFFLE(3, 2, 3, 2));  // column 3 | 7
+    }
+    for (int q = 0; q < 4; ++q) {
+        _mm256_storeu_ps(dst + q * R, _mm256_permute2f128_ps(s[q], s[q + 4], 0x20));
+        _mm256_storeu_ps(dst + (q + 4) * R, _mm256_permute2f128_ps(s[q], s[q + 4], 0x31));
+    }
+}
+
+__attribute__((target("avx512f,avx2,fma"))) void pack_avx512(const float* X, int ld, bool k_major, int r0, int rn,
+                                                              int p0, int kc, int R, float* dst) {
+    pack_panels_impl(X, ld, k_major, r0, rn, p0, kc, R, dst, transpose8x8_avx);
+}
+
+__attribute__((target("avx2,fma"))) void pack_avx2(const float* X, int ld, bool k_major, int r0, int rn, int p0,
+                                                   int kc, int R, float* dst) {
+    pack_panels_impl(X, ld, k_major, r0, rn, p0, kc, R, dst, transpose8x8_avx);
+}
+#endif
+
+void pack_generic(const float* X, int ld, bool k_major, int r0, int rn, int p0, int kc, int R, float* dst) {
+    pack_panels_impl(X, ld, k_major, r0, rn, p0, kc, R, dst, nullptr);
+}
+
 // Kernels this CPU supports, best first. (__builtin_cpu_supports also checks that the operating
 // system saves the wide registers.)
 const std::vector<KernelSet>& available_kernels() {
@@ -129,10 +227,10 @@ const std::vector<KernelSet>& available_kernels() {
 #if defined(__x86_64__)
         __builtin_cpu_init();
         const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        if (avx2 && __builtin_cpu_supports("avx512f")) v.push_back({"avx512", kAvx512MR, kAvx512NR, kernel_avx512});
-        if (avx2) v.push_back({"avx2", kAvx2MR, kAvx2NR, kernel_avx2});
+        if (avx2 && __builtin_cpu_supports("avx512f")) v.push_back({"avx512", kAvx512MR, kAvx512NR, kernel_avx512, pack_avx512});
+        if (avx2) v.push_back({"avx2", kAvx2MR, kAvx2NR, kernel_avx2, pack_avx2});
 #endif
-        v.push_back({"generic", kGenericMR, kGenericNR, kernel_generic});
+        v.push_back({"generic", kGenericMR, kGenericNR, kernel_generic, pack_generic});
         return v;
     }();
     return sets;
@@ -152,50 +250,6 @@ struct PackBuffer {
         return buf.get();
     }
 };
-
-// Packs rows [r0, r0+rn) and depth [p0, p0+kc) of an operand into ceil(rn/R) micro-panels, each
-// (kc, R) with element (p, r) at [p * R + r]; rows past rn are zero. dst holds
-// ceil(rn/R) * R * kc floats. "Rows" are the rows of op(A) (R = MR) or the columns of op(B)
-// (R = NR), so one routine packs both:
-//   k_major: element (p, r) is X[(p0 + p) * ld + r0 + r]  (A transposed, or B not transposed);
-//   else:    element (p, r) is X[(r0 + r) * ld + p0 + p]  (A not transposed, or B transposed).
-void pack_panels(const float* X, int ld, bool k_major, int r0, int rn, int p0, int kc, int R, float* dst) {
-    const size_t panel = (size_t)kc * R;  // floats per micro-panel
-    if (k_major) {
-        // Walk each source row once, left to right, dealing R-wide pieces to the panels. (Filling
-        // one panel at a time instead reads kc rows that may lie a power-of-two stride apart,
-        // which all map to the same L1 sets and thrash.)
-        for (int p = 0; p < kc; ++p) {
-            const float* src = X + (size_t)(p0 + p) * ld + r0;
-            float* d = dst + (size_t)p * R;
-            int r = 0;
-            for (; r + R <= rn; r += R, d += panel)
-                for (int j = 0; j < R; ++j) d[j] = src[r + j];
-            if (r < rn) {
-                for (int j = 0; j < rn - r; ++j) d[j] = src[r + j];
-                for (int j = rn - r; j < R; ++j) d[j] = 0.0f;
-            }
-        }
-        return;
-    }
-    // A transpose. Per panel, read 8 consecutive floats from each of its R source rows, then
-    // the next 8: the writes land in an 8 x R block that stays in L1, and every source row is
-    // still read sequentially. (Whole rows at a time, or one column across all R rows, packed
-    // the transposed fc6 weights 1.2x to 1.7x slower.)
-    constexpr int kStep = 8;
-    for (int r = 0; r < rn; r += R, dst += panel) {
-        const int n = std::min(R, rn - r);
-        const float* src = X + (size_t)(r0 + r) * ld + p0;
-        int p = 0;
-        for (; p + kStep <= kc; p += kStep)
-            for (int j = 0; j < n; ++j)
-                for (int q = 0; q < kStep; ++q) dst[(size_t)(p + q) * R + j] = src[(size_t)j * ld + p + q];
-        for (; p < kc; ++p)
-            for (int j = 0; j < n; ++j) dst[(size_t)p * R + j] = src[(size_t)j * ld + p];
-        for (int q = 0; q < kc; ++q)
-            for (int j = n; j < R; ++j) dst[(size_t)q * R + j] = 0.0f;
-    }
-}
 
 // C (M, N) *= beta, with beta == 0 writing zeros without reading C.
 void scale_c(int M, int N, float beta, float* C, int ldc) {
@@ -277,8 +331,8 @@ void sgemm_blocked(const KernelSet& ks, bool trans_a, bool trans_b, int M, int N
         for (int p0 = 0; p0 < K; p0 += kKC) {
             const int kc = std::min(kKC, K - p0);
             const float beta_k = p0 == 0 ? beta : 1.0f;  // later K blocks add to the first
-            pack_panels(B, ldb, !trans_b, j0, nc, p0, kc, NR, Bp);  // op(B) block (kc, nc)
-            pack_panels(A, lda, trans_a, i0, mc, p0, kc, MR, Ap);   // op(A) block (mc, kc)
+            ks.pack(B, ldb, !trans_b, j0, nc, p0, kc, NR, Bp);  // op(B) block (kc, nc)
+            ks.pack(A, lda, trans_a, i0, mc, p0, kc, MR, Ap);   // op(A) block (mc, kc)
             for (int ir = 0; ir < mc; ir += MR) {
                 const float* a = Ap + (size_t)ir * kc;
                 for (int jr = 0; jr < nc; jr += NR)

@@ -7,7 +7,14 @@
 // and 0 where that input position falls in the padding. Row r of col therefore lines up with
 // column r of a weight matrix (OC, C * KH * KW), so a convolution is one GEMM: y = w * col.
 // The caller checks the geometry (kernel within the padded input, strides >= 1).
+//
+// The `ld` forms take the distance between rows of col (ld >= OH * OW), so that several images
+// can share one column matrix side by side: image i written at col + i * OH * OW with
+// ld = b * OH * OW gives a (C * KH * KW, b * OH * OW) matrix (see conv.h). Called outside an
+// OpenMP parallel region on a large enough image, both spread the channels over the threads;
+// inside one (a thread working on its own images) they run serially.
 #pragma once
+#include <cstddef>
 
 namespace dlbhc {
 
@@ -22,9 +29,18 @@ struct Im2ColGeom {
 
 // x is (C, H, W); col is (C * KH * KW, OH * OW) and is overwritten.
 void im2col(const Im2ColGeom& g, const float* x, float* col);
+// The same with row r of col at col + r * ld; entries between OH * OW and ld are not touched.
+void im2col(const Im2ColGeom& g, const float* x, float* col, size_t ld);
 
 // The adjoint of im2col: x (C, H, W) += the sum of the col entries that im2col would have copied
 // from each position (entries that came from padding are dropped). Accumulates; does not zero x.
 void col2im(const Im2ColGeom& g, const float* col, float* x);
+// The same reading row r of col at col + r * ld.
+void col2im(const Im2ColGeom& g, const float* col, size_t ld, float* x);
+
+// Plain-loop references of both (every entry through the formula above, with a bounds test);
+// slow, for tests.
+void im2col_naive(const Im2ColGeom& g, const float* x, float* col, size_t ld);
+void col2im_naive(const Im2ColGeom& g, const float* col, size_t ld, float* x);
 
 }  // namespace dlbhc

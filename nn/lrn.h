@@ -13,9 +13,14 @@
 // i's window holds j, and
 //     dx_i = dy_i * scale_i^(-beta)
 //          - (2 * alpha * beta / n) * x_i * sum_{j in window(i)} dy_j * y_j / scale_j .
-// The fast kernels slide a running window sum along the channels (add the channel entering, drop
-// the one leaving), O(C) per pixel instead of O(C * n). The naive kernels evaluate the formulas
-// directly and are kept for the tests.
+// The fast kernels work on tiles of pixels (the contiguous, vectorised axis), one image at a
+// time, threads taking (image, tile) pairs. The window sums are taken directly over the at most n
+// channels (a float sum of n positive terms, so no cancellation, unlike a sliding add/subtract);
+// backward keeps the last n ratios dy_j y_j / scale_j of a tile in a ring, so each is divided
+// once. scale^(-beta) is the costly part: for Caffe's beta = 0.75 it is computed as
+// 1 / (sqrt(s) * sqrt(sqrt(s))) with SIMD square roots (AVX-512 or SSE, chosen at run time; about
+// 2 ulp), for any other beta with std::pow. The naive kernels evaluate the formulas directly, in
+// double, and are kept for the tests.
 #pragma once
 #include "nn/layer.h"
 
@@ -30,6 +35,10 @@ struct LRNParam {
     // implemented; WITHIN_CHANNEL is rejected by reshape.
     enum NormRegion { ACROSS_CHANNELS, WITHIN_CHANNEL } norm_region = ACROSS_CHANNELS;
 };
+
+// s^(-0.75) for n values: out[i] = 1 / (sqrt(s[i]) * sqrt(sqrt(s[i]))), s[i] > 0. The fast
+// kernels' path for beta = 0.75; exposed for the tests. out may equal s.
+void lrn_pow_m075(float* out, const float* s, int n);
 
 // Fast kernels. s is the shape of x; x, y, scale, dx, dy each hold s.count() floats.
 // Writes y and scale.

@@ -98,7 +98,7 @@ static double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-double Net::forward(std::vector<double>* layer_seconds) {
+double Net::forward(std::vector<double>* layer_seconds, const std::function<void(size_t)>& after_layer) {
     double loss = 0;
     if (layer_seconds) layer_seconds->assign(layers_.size(), 0.0);
     for (size_t l = 0; l < layers_.size(); ++l) {
@@ -107,6 +107,7 @@ double Net::forward(std::vector<double>* layer_seconds) {
         layers_[l]->reshape(w.bottom, w.top);
         layers_[l]->forward(w.bottom, w.top);
         if (layer_seconds) (*layer_seconds)[l] = now_seconds() - t0;
+        if (after_layer) after_layer(l);
         if (w.loss_weight != 0) {
             // As Caffe: a weighted top adds weight * (sum of its elements) to the loss.
             const Blob* t = w.top.at(0);

@@ -11,6 +11,7 @@
 // In place: a layer that reads a blob before an in-place layer rewrites it must not need that
 // blob's old values in its own backward (Caffe's nets never do this; ReLU after conv/fc is safe).
 #pragma once
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -42,7 +43,10 @@ public:
     void init_params(Rng& rng);
 
     // layer_seconds, when given, receives each layer's wall time (resized to layers().size()).
-    double forward(std::vector<double>* layer_seconds = nullptr);
+    // after_layer, when given, is called with each layer's index right after its forward (outside
+    // the timing): `dlbhc audit` reads a layer's output there, before an in-place layer rewrites it.
+    double forward(std::vector<double>* layer_seconds = nullptr,
+                   const std::function<void(size_t layer_index)>& after_layer = {});
     void backward(std::vector<double>* layer_seconds = nullptr);
     void zero_param_grads();
 

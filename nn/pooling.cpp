@@ -1,4 +1,5 @@
 // nn/pooling.cpp -- MAX and AVE pooling; the maths and Caffe's rounding rules are in pooling.h.
+// The test file holds an independent loop reference that these kernels are compared against.
 #include "nn/pooling.h"
 
 #include <algorithm>
@@ -22,33 +23,97 @@ int pooled_size(int in, int kernel, int stride, int pad) {
     return out;
 }
 
+namespace {
+
+// The max of one window [h0, h1) x [w0, w1) of plane x (row length W) and the in-plane index of
+// its first maximum in row-major order (strict >, as Caffe). Written without a data-dependent
+// branch (the compiler turns the selects into conditional moves): with random activations a
+// branch mispredicts on about a third of the comparisons. Starts from the window's first input
+// rather than -FLT_MAX: the clipped window is never empty (pad < kernel, last window starts
+// inside), so the index is always valid, even when every input is -inf.
+inline float window_max(const float* x, int W, int h0, int h1, int w0, int w1, int& best) {
+    int b = h0 * W + w0;
+    float m = x[b];
+    for (int h = h0; h < h1; ++h)
+        for (int w = w0; w < w1; ++w) {
+            const int i = h * W + w;
+            const float v = x[i];
+            const bool gt = v > m;
+            m = gt ? v : m;
+            b = gt ? i : b;
+        }
+    best = b;
+    return m;
+}
+
+// Outputs ow0 .. ow1-1 of one row whose KH x KW windows (stride SW) all lie inside the input,
+// the first starting at row h0: the same selects as window_max, one output per vector lane (the
+// loop over ow vectorises; the window loops unroll).
+template <int KH, int KW, int SW>
+void interior_row(const float* __restrict x, int W, int h0, int PW, int ow0, int ow1, float* __restrict y,
+                  int* __restrict am) {
+    for (int ow = ow0; ow < ow1; ++ow) {
+        const int base = h0 * W + ow * SW - PW;
+        float m = x[base];
+        int b = base;
+        for (int kh = 0; kh < KH; ++kh)
+            for (int kw = 0; kw < KW; ++kw) {
+                const int i = base + kh * W + kw;
+                const float v = x[i];
+                const bool gt = v > m;
+                m = gt ? v : m;
+                b = gt ? i : b;
+            }
+        y[ow] = m;
+        am[ow] = b;
+    }
+}
+
+// One (n, c) plane. With a compile-time window (KH > 0: AlexNet's 3x3 and LeNet's 2x2, stride 2),
+// the windows wholly inside the input take interior_row; the clipped ones at the borders, and
+// every window of other geometries, the general loop.
+template <int KH, int KW, int SW>
+void maxpool_plane(float* y, int* am, const float* x, const PoolGeom& g) {
+    // Outputs whose window lies inside horizontally: ow * SW - PW >= 0 and ow * SW - PW + KW <= W.
+    int in0 = 0, in1 = 0;
+    if (KH) {
+        in0 = std::min(g.OW, (g.PW + SW - 1) / SW);
+        in1 = g.W + g.PW - KW >= 0 ? std::min(g.OW, (g.W + g.PW - KW) / SW + 1) : 0;
+        in1 = std::max(in0, in1);
+    }
+    for (int oh = 0; oh < g.OH; ++oh) {
+        const int hs = oh * g.SH - g.PH;
+        const int h0 = std::max(hs, 0), h1 = std::min(hs + g.KH, g.H);
+        const bool rows_full = h0 == hs && h1 == hs + g.KH;
+        float* yr = y + (size_t)oh * g.OW;
+        int* ar = am + (size_t)oh * g.OW;
+        const int a = rows_full ? in0 : g.OW, b = rows_full ? in1 : g.OW;  // [a, b): interior_row
+        for (int ow = 0; ow < g.OW; ++ow) {
+            if (ow == a && a < b) {
+                interior_row<KH, KW, SW>(x, g.W, h0, g.PW, a, b, yr, ar);
+                ow = b - 1;
+                continue;
+            }
+            const int ws = ow * g.SW - g.PW;
+            const int w0 = std::max(ws, 0), w1 = std::min(ws + g.KW, g.W);
+            int best;
+            yr[ow] = window_max(x, g.W, h0, h1, w0, w1, best);
+            ar[ow] = best;
+        }
+    }
+}
+
+}  // namespace
+
 void maxpool_forward(float* out, int* argmax, const float* inp, const PoolGeom& g) {
     const long planes = (long)g.N * g.C;
     const size_t in_plane = (size_t)g.H * g.W, out_plane = (size_t)g.OH * g.OW;
+    // AlexNet's 3x3 and LeNet's 2x2 windows at stride 2 get the vectorised interior.
+    auto plane = g.KH == 3 && g.KW == 3 && g.SW == 2   ? maxpool_plane<3, 3, 2>
+                 : g.KH == 2 && g.KW == 2 && g.SW == 2 ? maxpool_plane<2, 2, 2>
+                                                       : maxpool_plane<0, 0, 1>;
 #pragma omp parallel for if (worth_threads(g)) schedule(static)
-    for (long p = 0; p < planes; ++p) {
-        const float* x = inp + p * in_plane;
-        float* y = out + p * out_plane;
-        int* am = argmax + p * out_plane;
-        for (int oh = 0; oh < g.OH; ++oh) {
-            int h0 = std::max(oh * g.SH - g.PH, 0), h1 = std::min(oh * g.SH - g.PH + g.KH, g.H);
-            for (int ow = 0; ow < g.OW; ++ow) {
-                int w0 = std::max(ow * g.SW - g.PW, 0), w1 = std::min(ow * g.SW - g.PW + g.KW, g.W);
-                // Start from the window's first input rather than -FLT_MAX: the clipped window is
-                // never empty (pad < kernel, last window starts inside), so the index is always
-                // valid, even when every input is -inf.
-                int best = h0 * g.W + w0;
-                float m = x[best];
-                for (int h = h0; h < h1; ++h)
-                    for (int w = w0; w < w1; ++w) {
-                        int i = h * g.W + w;
-                        if (x[i] > m) { m = x[i]; best = i; }  // strict: the first maximum wins, as Caffe
-                    }
-                y[oh * g.OW + ow] = m;
-                am[oh * g.OW + ow] = best;
-            }
-        }
-    }
+    for (long p = 0; p < planes; ++p) plane(out + p * out_plane, argmax + p * out_plane, inp + p * in_plane, g);
 }
 
 void maxpool_backward(float* dinp, const float* dout, const int* argmax, const PoolGeom& g) {

@@ -1,4 +1,4 @@
-// nn/softmax.cpp
+// nn/softmax.cpp -- see softmax.h. Items of the batch are independent: threaded over n when large.
 #include "nn/softmax.h"
 
 #include <cmath>
@@ -26,6 +26,7 @@ void softmax_forward(float* out, const float* inp, int N, int K, int S) {
 }
 
 void softmax_backward(float* dinp, const float* dout, const float* out, int N, int K, int S) {
+#pragma omp parallel for if ((size_t)N * K * S > 65536) schedule(static)
     for (int n = 0; n < N; ++n) {
         for (int s = 0; s < S; ++s) {
             size_t base = (size_t)n * K * S + s;

@@ -42,8 +42,9 @@ void SoftmaxWithLossLayer::forward(const Blobs& bottom, const Blobs& top) {
                 fail("label " + std::to_string(lf) + " at item " + std::to_string(n) + " is not a class index in [0, " +
                      std::to_string(K) + ")");
             float p = prob_[((size_t)n * K + y) * S + i];
-            // log(FLT_MIN) caps the loss of a hopeless prediction, as Caffe does.
-            loss -= std::log(std::fmax(p, std::numeric_limits<float>::min()));
+            // log(FLT_MIN) caps the loss of a hopeless prediction, as Caffe does; a NaN stays NaN
+            // (fmax would turn it into the cap and hide a diverged net from the trainer).
+            loss -= std::log(std::isnan(p) ? p : std::fmax(p, std::numeric_limits<float>::min()));
             ++valid_;
         }
     }

@@ -12,6 +12,10 @@
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 using namespace dlbhc;
 
 namespace {
@@ -96,6 +100,48 @@ TEST_CASE("im2col: known answer with padding and stride, and col2im is its adjoi
         Tensor twice = xt_c;
         col2im(ge, ct.data(), twice.data());
         for (size_t i = 0; i < xt.count(); ++i) CHECK(twice[i] == doctest::Approx(2 * xt_c[i]));
+    }
+}
+
+TEST_CASE("im2col/col2im with a row stride (images side by side) match their plain-loop references") {
+    // Awkward geometries: padding wider than the kernel reach, strides that skip the last
+    // columns, 1x1, kernel == padded input; each image written at an offset inside a wider matrix.
+    const Im2ColGeom geoms[] = {
+        {3, 7, 5, 3, 2, 2, 1, 1, 0},  // c h w kh kw sh sw ph pw
+        {2, 6, 9, 1, 4, 1, 3, 0, 2},
+        {1, 4, 4, 4, 4, 1, 1, 3, 3},
+        {2, 11, 3, 5, 3, 3, 2, 2, 1},
+        {4, 5, 5, 1, 1, 1, 1, 0, 0},
+        {3, 23, 23, 11, 11, 4, 4, 0, 0},  // conv1-like
+        {96, 9, 9, 5, 5, 1, 1, 2, 2},     // enough entries for the threaded path
+    };
+    Rng rng(3);
+    for (const Im2ColGeom& g : geoms) {
+        INFO("c " << g.c << " h " << g.h << " w " << g.w << " k " << g.kh << "x" << g.kw << " s " << g.sh << "x"
+                  << g.sw << " p " << g.ph << "x" << g.pw);
+        const int P = g.out_h() * g.out_w(), rows = g.c * g.kh * g.kw, images = 3;
+        const size_t ld = (size_t)images * P + 5;  // wider than the images: the gap must stay untouched
+        Tensor x(Shape(images, g.c, g.h, g.w));
+        fill_uniform(x, rng, -1, 1);
+        std::vector<float> fast((size_t)rows * ld, 7.0f), ref((size_t)rows * ld, 7.0f);
+        for (int i = 0; i < images; ++i) {
+            im2col(g, x.data() + (size_t)i * g.c * g.h * g.w, fast.data() + (size_t)i * P, ld);
+            im2col_naive(g, x.data() + (size_t)i * g.c * g.h * g.w, ref.data() + (size_t)i * P, ld);
+        }
+        CHECK(fast == ref);
+        for (int r = 0; r < rows; ++r)
+            for (size_t q = (size_t)images * P; q < ld; ++q) REQUIRE(fast[(size_t)r * ld + q] == 7.0f);
+        // col2im of the same wide matrix into non-zero images, both accumulate.
+        std::vector<float> col((size_t)rows * ld);
+        for (float& v : col) v = rng.uniform(-1, 1);
+        Tensor dx_fast(x.shape()), dx_ref(x.shape());
+        fill_uniform(dx_fast, rng, -1, 1);
+        dx_ref = dx_fast;
+        for (int i = 0; i < images; ++i) {
+            col2im(g, col.data() + (size_t)i * P, ld, dx_fast.data() + (size_t)i * g.c * g.h * g.w);
+            col2im_naive(g, col.data() + (size_t)i * P, ld, dx_ref.data() + (size_t)i * g.c * g.h * g.w);
+        }
+        CHECK(max_abs_diff(dx_fast, dx_ref) < 1e-5);
     }
 }
 
@@ -225,6 +271,144 @@ TEST_CASE("conv: fast kernels match the naive ones, forward and backward") {
         CHECK(rel_err(dw_only, dw_r) < 1e-5);
     }
 }
+
+namespace {
+
+struct BatchCfg {
+    Shape in;
+    ConvParam p;
+};
+
+// The batched kernels under `plan` against the naive ones: forward overwrites, backward
+// accumulates into non-zero buffers, and each gradient can be skipped alone.
+void check_batched(const BatchCfg& c, const ConvPlan& plan, Rng& rng) {
+    const Shape out = conv_output_shape(c.in, c.p);
+    Tensor x(c.in), w(Shape(c.p.num_output, c.in.c / c.p.group, c.p.kernel_h, c.p.kernel_w)), b(Shape(c.p.num_output));
+    fill_uniform(x, rng, -1, 1);
+    fill_uniform(w, rng, -1, 1);
+    fill_uniform(b, rng, -1, 1);
+    const float* bias = c.p.bias_term ? b.data() : nullptr;
+    std::vector<float> work(plan.workspace_floats() + 1, NAN);  // scratch starts as garbage
+    Tensor y_fast(out), y_ref(out);
+    y_fast.fill(NAN);
+    conv_forward(y_fast.data(), x.data(), w.data(), bias, c.in, c.p, plan, work.data());
+    conv_forward_naive(y_ref.data(), x.data(), w.data(), bias, c.in, c.p);
+    CHECK(rel_err(y_fast, y_ref) < 1e-5);
+
+    Tensor dy(out), dx0(c.in), dw0(w.shape()), db0(b.shape());
+    fill_uniform(dy, rng, -1, 1);
+    fill_uniform(dx0, rng, -1, 1);
+    fill_uniform(dw0, rng, -1, 1);
+    fill_uniform(db0, rng, -1, 1);
+    Tensor dx_f = dx0, dw_f = dw0, db_f = db0, dx_r = dx0, dw_r = dw0, db_r = db0;
+    conv_backward(dx_f.data(), dw_f.data(), db_f.data(), dy.data(), x.data(), w.data(), c.in, c.p, plan, work.data());
+    conv_backward_naive(dx_r.data(), dw_r.data(), db_r.data(), dy.data(), x.data(), w.data(), c.in, c.p);
+    CHECK(rel_err(dx_f, dx_r) < 1e-5);
+    CHECK(rel_err(dw_f, dw_r) < 1e-5);
+    CHECK(rel_err(db_f, db_r) < 1e-5);
+
+    Tensor dw_only = dw0, db_only = db0, dx_only = dx0;
+    conv_backward(nullptr, dw_only.data(), nullptr, dy.data(), x.data(), w.data(), c.in, c.p, plan, work.data());
+    CHECK(rel_err(dw_only, dw_r) < 1e-5);
+    conv_backward(nullptr, nullptr, db_only.data(), dy.data(), x.data(), w.data(), c.in, c.p, plan, work.data());
+    CHECK(rel_err(db_only, db_r) < 1e-5);
+    conv_backward(dx_only.data(), nullptr, nullptr, dy.data(), x.data(), w.data(), c.in, c.p, plan, work.data());
+    CHECK(rel_err(dx_only, dx_r) < 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("conv: batched kernels (several images per GEMM) match the naive ones for every chunk size") {
+    const BatchCfg cfgs[] = {
+        {Shape(5, 3, 9, 7), make_param(5, 3, 3)},
+        {Shape(7, 3, 17, 13), make_param(4, 5, 3, 2, 3, 2, 1)},          // per-axis everything, odd batch
+        {Shape(6, 4, 8, 11), make_param(6, 3, 2, 1, 2, 1, 0, 2)},        // groups 2
+        {Shape(4, 6, 7, 7), make_param(9, 3, 3, 2, 2, 1, 1, 3, false)},  // groups 3, no bias
+        {Shape(5, 5, 6, 5), make_param(7, 1, 1)},                        // pointwise, several per chunk
+        {Shape(3, 4, 5, 6), make_param(4, 1, 1, 1, 1, 0, 0, 4)},         // depthwise pointwise
+        {Shape(9, 8, 6, 6), make_param(10, 3, 3, 1, 1, 1, 1, 2)},        // 13x13-like: small images
+        {Shape(3, 2, 3, 4), make_param(3, 3, 4)},                        // 1x1 output
+        {Shape(2, 2, 2, 2), make_param(3, 3, 3, 1, 1, 1, 1)},            // kernel == padded input
+        {Shape(1, 3, 10, 10), make_param(4, 3, 3, 1, 1, 1, 1)},          // batch 1
+    };
+    Rng rng(26);
+    for (const BatchCfg& c : cfgs) {
+        for (int chunk : {0, 1, 2, 3, c.in.n}) {
+            for (int threads : {1, 2, 3}) {
+                const ConvPlan plan = conv_plan(c.in, c.p, threads, chunk);
+                INFO(describe(c.in, c.p) << " chunk " << plan.chunk << " chunks " << plan.chunks << " slices "
+                                         << plan.slices << " slots " << plan.slots);
+                REQUIRE(plan.chunk >= 1);
+                REQUIRE(plan.chunks == (c.in.n + plan.chunk - 1) / plan.chunk);
+                REQUIRE(plan.slices == std::min(plan.chunks, kConvMaxSlices));
+                check_batched(c, plan, rng);
+            }
+        }
+    }
+}
+
+TEST_CASE("conv: the automatic plan puts several small images in one GEMM and sizes its scratch") {
+    // conv3 of CaffeNet at batch 64: 13x13 outputs, so several images per chunk.
+    const Shape in(64, 256, 13, 13);
+    const ConvParam p = make_param(384, 3, 3, 1, 1, 1, 1);
+    const ConvPlan plan = conv_plan(in, p, 2);
+    CHECK(plan.chunk > 1);
+    CHECK(plan.chunk * 169 >= 512);
+    CHECK(plan.chunks >= 8);
+    CHECK(plan.slices == kConvMaxSlices);
+    CHECK(plan.slots == 2);
+    CHECK(plan.col_floats == (size_t)256 * 9 * plan.chunk * 169);
+    CHECK(plan.ycol_floats == (size_t)384 * plan.chunk * 169);
+    CHECK(plan.partial_floats == (size_t)384 * 256 * 9 + 384);
+    CHECK(plan.workspace_floats() ==
+          2 * (plan.col_floats + plan.ycol_floats) + (size_t)kConvMaxSlices * plan.partial_floats);
+    // conv1 (55x55 outputs): one image per chunk, whose GEMMs write y in place (no gather buffer).
+    const ConvPlan p1 = conv_plan(Shape(64, 3, 227, 227), make_param(96, 11, 11, 4, 4), 2);
+    CHECK(p1.chunk == 1);
+    CHECK(p1.ycol_floats == 0);
+    // Batch 1: one chunk, one slice (the weight gradient goes straight into dweight).
+    const ConvPlan p2 = conv_plan(Shape(1, 256, 13, 13), p, 2);
+    CHECK(p2.chunks == 1);
+    CHECK(p2.slices == 1);
+    CHECK(p2.slots == 1);
+    CHECK(p2.workspace_floats() == p2.col_floats);
+}
+
+#ifdef _OPENMP
+TEST_CASE("conv: the layer's results do not depend on the number of threads (bit for bit)") {
+    // Both large enough (over 2^21 multiply-adds) for the threads to share the chunks.
+    const BatchCfg cfgs[] = {
+        {Shape(16, 16, 12, 12), make_param(32, 3, 3, 1, 1, 1, 1, 2)},  // chunks of several images
+        {Shape(16, 3, 35, 35), make_param(16, 5, 5, 2, 2, 0, 0)},      // one image per chunk
+    };
+    const int saved = omp_get_max_threads();
+    for (const BatchCfg& c : cfgs) {
+        INFO(describe(c.in, c.p));
+        std::vector<Tensor> results;
+        for (int threads : {1, 2, 3}) {
+            omp_set_num_threads(threads);
+            Rng rng(27);
+            ConvFixture f(c.in, c.p, rng);  // reshape sizes the scratch for this thread count
+            REQUIRE(f.layer.plan().slots == std::min(threads, f.layer.plan().chunks));
+            f.layer.forward({&f.x}, {&f.y});
+            fill_uniform(f.y.diff, rng, -1, 1);
+            f.x.diff.zero();
+            for (Param& prm : f.layer.params()) prm.grad.zero();
+            f.layer.backward({&f.y}, {&f.x});
+            results.push_back(f.y.data);
+            results.push_back(f.x.diff);
+            results.push_back(f.layer.param(0).grad);
+            results.push_back(f.layer.param(1).grad);
+        }
+        omp_set_num_threads(saved);
+        for (size_t r = 4; r < results.size(); ++r) {
+            INFO("result " << r % 4 << " with " << r / 4 + 1 << " threads");
+            CHECK(max_abs_diff(results[r], results[r % 4]) == 0);
+        }
+    }
+    omp_set_num_threads(saved);
+}
+#endif
 
 TEST_CASE("conv: the layer matches the naive kernel and accumulates gradients") {
     Rng rng(22);

@@ -220,3 +220,4 @@ TEST_CASE("gemm: the result does not depend on the number of threads (bit for bi
     CHECK(C1 == C2);
 }
 #endif
+

@@ -88,8 +88,12 @@ TEST_CASE("inner product: fast kernels match the naive ones") {
         int N, I, O;
         bool bias;
     };
-    // Includes sizes past the GEMM blocks (K > 256, N > 512) and its threading threshold.
-    const Cfg cfgs[] = {{1, 1, 1, true}, {3, 7, 5, false}, {8, 300, 70, true}, {33, 65, 17, true}, {16, 520, 600, true}};
+    // Includes sizes past the GEMM blocks (K > 256, N > 512) and its threading threshold, and the
+    // forward's dot-product path for batches of at most 4 (I not a multiple of its 16 lanes,
+    // large enough to be threaded), next to batch 5 on the GEMM.
+    const Cfg cfgs[] = {{1, 1, 1, true},      {3, 7, 5, false},      {8, 300, 70, true},    {33, 65, 17, true},
+                        {16, 520, 600, true}, {1, 9217, 40, true},   {4, 1000, 300, false}, {5, 1000, 300, true},
+                        {2, 15, 3, true}};
     Rng rng(32);
     for (const Cfg& c : cfgs) {
         INFO("N " << c.N << " I " << c.I << " O " << c.O << (c.bias ? "" : " no bias"));

@@ -99,6 +99,9 @@ TEST_CASE("lrn: fast kernels match the naive reference, forward and backward") {
         {Shape(2, 8, 17, 19), lrn(5, 1.0f, 0.75f, 1.0f)},
         {Shape(1, 11, 2, 3), lrn(7, 3.0f, 1.5f, 0.5f)},
         {Shape(1, 96, 27, 27), lrn(5, 1.0f, 0.75f, 1.0f)},   // norm1's size: the threaded path
+        {Shape(3, 20, 16, 17), lrn(9, 2.0f, 0.75f, 1.0f)},   // a ring of 9 ratios; 272 pixels: a 16-pixel tail tile
+        {Shape(2, 13, 1, 255), lrn(11, 0.5f, 0.6f, 2.0f)},   // local_size 11 < C, the general power
+        {Shape(1, 3, 1, 17), lrn(7, 1e-4f, 0.75f, 1.0f)},    // window wider than the channels
     };
     Rng rng(31);
     for (const Case& cs : cases) {
@@ -118,6 +121,28 @@ TEST_CASE("lrn: fast kernels match the naive reference, forward and backward") {
         lrn_backward_naive(ndx.data(), dy.data(), x.data(), s, cs.p);
         CHECK(max_rel_diff(dx.data(), ndx.data(), s.count()) < 1e-5);
     }
+}
+
+TEST_CASE("lrn: the SIMD power s^(-0.75) matches pow in double to a few ulp, every lane") {
+    // Values from k = 1 up (scale >= k > 0 in the layer), including 1 itself, exact powers of 16
+    // (where the identity is exact), large and small; n = 37 covers 16-wide, 4-wide and scalar lanes.
+    std::vector<float> s = {1.0f, 16.0f, 256.0f, 1.0f / 16, 0.5f, 2.0f, 1e-3f, 1e6f, 3.3e9f};
+    Rng rng(9);
+    while (s.size() < 37) s.push_back(std::exp(rng.uniform(-8, 20)));
+    std::vector<float> out(s.size(), NAN), in_place = s;
+    lrn_pow_m075(out.data(), s.data(), (int)s.size());
+    lrn_pow_m075(in_place.data(), in_place.data(), (int)s.size());  // out may equal s
+    double worst_rel = 0;
+    for (size_t i = 0; i < s.size(); ++i) {
+        const double want = std::pow((double)s[i], -0.75);
+        worst_rel = worst(worst_rel, std::fabs(out[i] - want) / want);
+        CHECK(in_place[i] == out[i]);
+    }
+    CHECK(worst_rel < 3e-7);  // about 2.5 ulp of float
+    CHECK(out[0] == 1.0f);
+    CHECK(out[1] == 0.125f);  // 16^-0.75 = 1/8, exactly
+    CHECK(out[2] == 1.0f / 64);
+    CHECK(out[3] == 8.0f);
 }
 
 TEST_CASE("lrn: the layer uses the fast kernels and accumulates into bottom diff") {

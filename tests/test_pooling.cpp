@@ -344,6 +344,25 @@ TEST_CASE("pooling: large enough to take the threaded path, matches the referenc
     }
 }
 
+TEST_CASE("pooling: the unrolled 3x3 and 2x2 MAX paths keep Caffe's first-maximum rule on ties") {
+    // Inputs from {0, 1, 2}: most windows hold several maxima, so a path that picked any but the
+    // first (row-major) one would send the gradient to another input than the reference's.
+    Rng rng(77);
+    const PoolingParam params[] = {
+        PoolingParam::square(PoolingParam::MAX, 3, 2),     // CaffeNet's pool1/2/5
+        PoolingParam::square(PoolingParam::MAX, 3, 2, 1),  // clipped border windows
+        PoolingParam::square(PoolingParam::MAX, 2, 2),     // the small net's pools
+        PoolingParam::square(PoolingParam::MAX, 3, 1, 2),  // stride 1, pad 2: mostly clipped
+        rect(PoolingParam::MAX, 3, 2, 2, 1, 0, 1),         // 3x2: the general loop
+    };
+    for (const PoolingParam& p : params)
+        for (const Shape& s : {Shape(2, 3, 13, 13), Shape(1, 2, 27, 26), Shape(3, 1, 5, 4)}) {
+            Blob x("x", s);
+            for (size_t i = 0; i < x.count(); ++i) x.data[i] = (float)rng.below(3);
+            compare_with_reference(p, x, rng);
+        }
+}
+
 TEST_CASE("pooling: reshape to a new input size resizes the argmax buffer") {
     Rng rng(5);
     Blob x("x", Shape(1, 1, 4, 4)), y("y");

@@ -1,0 +1,234 @@
+// apps/cmd_audit.cpp -- `dlbhc audit`: run a net on one input and show every layer's output, so
+// that any layer can be checked against another framework.
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <sys/stat.h>
+
+#include "apps/args.h"
+#include "apps/commands.h"
+#include "apps/pipeline.h"
+#include "data/image_io.h"
+#include "hash/encoder.h"
+#include "nn/net_builder.h"
+#include "nn/npy.h"
+
+namespace dlbhc {
+
+static const char* kHelp =
+    "usage: dlbhc audit --net NET.prototxt (--image FILE | --npy X.npy) [options]\n"
+    "Runs the net once on the input and prints one row per layer: name, type, output shape,\n"
+    "parameter count, FLOPs (2 x multiply-adds for convolution and fully connected layers, one per\n"
+    "output value otherwise), forward time, and min / mean / max of the layer's output right after\n"
+    "it ran (before an in-place layer such as ReLU rewrites it). For the latent Sigmoid layer it\n"
+    "also prints how binary the outputs are: the share within 0.1 of 0 or 1, and the per-bit share\n"
+    "of ones (0.5 = balanced).\n"
+    "  --net FILE        the net (a deploy or train_val prototxt)\n"
+    "  --weights FILE    a dlbhc weights file; without it the parameters come from the fillers (--seed)\n"
+    "  --image FILE      a JPEG/PNG, preprocessed as the net's TEST data layer says (crop, mean, scale)\n"
+    "  --npy FILE        the input tensor itself, float32 (N, C, H, W) or (C, H, W), as numpy saves it\n"
+    "  --phase P         test (default) or train (dropout active)\n"
+    "  --label L         label for a loss layer (default 0)\n"
+    "  --dump DIR        write every layer's output as DIR/<layer>.<top>.npy (taken right after the layer),\n"
+    "                    every parameter as DIR/<param>.npy (e.g. conv1.weight.npy) and the input\n"
+    "  --backward        also run backward from the loss and dump every blob gradient as\n"
+    "                    DIR/<blob>.diff.npy and every parameter gradient as DIR/<param>.grad.npy\n"
+    "  --bits H, --classes K   latent size and classes (as for train)\n"
+    "  --seed S          filler seed when no --weights (default 1)\n";
+
+namespace {
+
+struct Stats {
+    double mn = 0, mean = 0, mx = 0;
+    size_t nonfinite = 0;
+};
+
+Stats stats_of(const Tensor& t) {
+    Stats s;
+    if (t.count() == 0) return s;
+    s.mn = INFINITY, s.mx = -INFINITY;
+    double sum = 0;
+    for (size_t i = 0; i < t.count(); ++i) {
+        const float v = t.data()[i];
+        if (!std::isfinite(v)) {
+            ++s.nonfinite;
+            continue;
+        }
+        s.mn = std::min(s.mn, double(v));
+        s.mx = std::max(s.mx, double(v));
+        sum += v;
+    }
+    s.mean = sum / double(t.count());
+    return s;
+}
+
+std::string safe_name(const std::string& n) {
+    std::string o = n;
+    for (char& c : o)
+        if (c == '/' || c == '\\' || c == ' ') c = '_';
+    return o;
+}
+
+}  // namespace
+
+int cmd_audit(const std::vector<std::string>& argv) {
+    Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed"}, {"backward", "help"});
+    if (a.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (!a.positional().empty())
+        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
+    if (!a.has("net")) throw std::invalid_argument("--net is required (see --help)");
+    if (a.has("image") == a.has("npy")) throw std::invalid_argument("give exactly one of --image FILE and --npy FILE");
+    const std::string phase_s = a.get("phase", "test");
+    if (phase_s != "test" && phase_s != "train") throw std::invalid_argument("--phase expects test or train, got '" + phase_s + "'");
+    const Phase phase = phase_s == "train" ? Phase::Train : Phase::Test;
+    const std::string net_path = a.get("net", "");
+    NetSpec spec = load_net_spec(net_path);
+
+    // The input: a preprocessed image (batch 1) or a tensor given as is.
+    NetBuildOptions bo;
+    bo.latent_bits = a.get_int("bits", 0);
+    bo.num_classes = a.get_int("classes", 0);
+    Tensor input;
+    if (a.has("npy")) {
+        NamedTensor t = read_npy(a.get("npy", ""));
+        std::vector<int64_t> d = t.dims;
+        if (d.size() == 3) d.insert(d.begin(), 1);
+        if (d.size() != 4)
+            throw std::invalid_argument("'" + a.get("npy", "") + "': expected a (N, C, H, W) or (C, H, W) tensor, found " + t.shape_str());
+        NamedTensor t4 = t;
+        t4.dims = d;
+        input = to_tensor(t4);
+    } else {
+        const LayerSpec* dl = spec.data_layer(Phase::Test);
+        if (!dl) dl = spec.data_layer(Phase::Train);
+        TransformParam tp = dl ? transform_from_spec(dl->transform, Phase::Test, dir_of(net_path)) : TransformParam();
+        tp.phase = Phase::Test;
+        tp.upscale_small = true;
+        Image img;
+        load_image(a.get("image", ""), img);
+        // A net whose input has one channel gets a grey image.
+        if (!spec.inputs.empty() && spec.inputs[0].dims.size() == 4 && spec.inputs[0].dims[1] == 1 && img.c == 3) {
+            Image g(1, img.h, img.w);
+            const size_t n = g.pixels.size();
+            for (size_t p = 0; p < n; ++p) g.pixels[p] = uint8_t((img.pixels[p] + img.pixels[p + n] + img.pixels[p + 2 * n]) / 3);
+            img = g;
+        }
+        Transformer tf(tp);
+        int oc, oh, ow;
+        tf.output_dims(img.c, img.h, img.w, oc, oh, ow);
+        input.reshape(Shape(1, oc, oh, ow));
+        Rng unused(1);
+        Image scratch;
+        tf.apply(img, unused, input.data(), scratch);
+    }
+    const Shape in = input.shape();
+    bo.batch = in.n;
+    bo.channels = in.c, bo.height = in.h, bo.width = in.w;
+    auto net = build_net(spec, phase, bo);
+    Rng init(uint64_t(a.get_int("seed", 1)));
+    net->init_params(init);
+    if (a.has("weights")) print_load_report(load_weights(*net, read_weights(a.get("weights", ""))), a.get("weights", ""));
+    else std::printf("no --weights: parameters from the fillers (seed %d)\n", a.get_int("seed", 1));
+    net->set_phase(phase);
+    // The image input is the first input blob the builder made ("data" for data layers).
+    Blob* data = net->has_blob("data") ? net->blob("data") : net->bottoms(0).at(0);
+    if (data->shape() != in)
+        throw std::invalid_argument("the input is " + in.str() + " but the net's input '" + data->name + "' is " + data->shape().str());
+    std::copy(input.data(), input.data() + input.count(), data->data.data());
+    if (net->has_blob("label")) {
+        Blob* l = net->blob("label");
+        std::fill(l->data.data(), l->data.data() + l->count(), float(a.get_int("label", 0)));
+    }
+
+    const std::string dump = a.get("dump", "");
+    if (!dump.empty()) {
+        ensure_parent_dir(dump + "/x");
+        write_npy(dump + "/" + safe_name(data->name) + ".input.npy", data->data);
+    }
+    std::string latent;
+    try {
+        latent = find_latent_blob(*net);
+    } catch (const std::exception&) {
+    }
+    std::vector<Stats> st(net->layers().size());
+    std::vector<std::string> binary_lines;
+    std::vector<double> secs;
+    size_t dumped = 0;
+    // One warm-up pass so the timing does not include first-touch allocation.
+    net->forward();
+    std::copy(input.data(), input.data() + input.count(), data->data.data());
+    net->forward(&secs, [&](size_t l) {
+        const Blob* top = net->tops(l).at(0);
+        st[l] = stats_of(top->data);
+        if (!dump.empty())
+            for (const Blob* t : net->tops(l)) {
+                write_npy(dump + "/" + safe_name(net->layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
+                ++dumped;
+            }
+        if (top->name == latent && std::string(net->layers()[l]->type()) == "Sigmoid") {
+            const int bits = int(top->count() / size_t(top->shape().n));
+            std::vector<float> acts(top->data.data(), top->data.data() + top->count());
+            Binariness b = binariness(acts, bits);
+            double lo = 1, hi = 0;
+            for (double o : b.ones) lo = std::min(lo, o), hi = std::max(hi, o);
+            char buf[256];
+            std::snprintf(buf, sizeof buf,
+                          "latent layer %s (%d bits): %.1f%% of outputs within 0.1 of 0 or 1; share of ones per bit %.2f..%.2f "
+                          "(mean |share - 0.5| = %.3f)",
+                          net->layers()[l]->name().c_str(), bits, 100 * b.near_binary, lo, hi, b.mean_balance_gap);
+            binary_lines.push_back(buf);
+        }
+    });
+    std::printf("%s (%s phase), input %s\n", net->name().c_str(), phase_s.c_str(), in.str().c_str());
+    std::printf("%-18s %-16s %-20s %11s %10s %9s %11s %11s %11s\n", "layer", "type", "top shape", "params", "MFLOPs", "fwd ms",
+                "min", "mean", "max");
+    size_t tp = 0;
+    double tf = 0, tt = 0;
+    for (size_t l = 0; l < net->layers().size(); ++l) {
+        Layer& layer = *net->layers()[l];
+        const Shape& top = net->tops(l).at(0)->shape();
+        size_t params = 0;
+        for (const Param& p : layer.params()) params += p.value.count();
+        const double flops = layer.params().empty() ? double(top.count())
+                                                    : 2.0 * double(layer.params()[0].value.count()) * top.n * top.h * top.w;
+        tp += params, tf += flops, tt += secs[l];
+        std::printf("%-18s %-16s %-20s %11zu %10.1f %9.3f %11.4g %11.4g %11.4g%s\n", layer.name().c_str(), layer.type(),
+                    top.str().c_str(), params, flops / 1e6, secs[l] * 1e3, st[l].mn, st[l].mean, st[l].mx,
+                    st[l].nonfinite ? (" (" + std::to_string(st[l].nonfinite) + " NaN/Inf)").c_str() : "");
+    }
+    std::printf("%-18s %-16s %-20s %11zu %10.1f %9.3f\n", "total", "", "", tp, tf / 1e6, tt * 1e3);
+    for (const auto& s : binary_lines) std::printf("%s\n", s.c_str());
+
+    if (a.has("backward")) {
+        bool has_loss = false;
+        for (const auto& l : net->layers()) has_loss |= l->is_loss();
+        if (!has_loss) throw std::invalid_argument("--backward needs a net with a loss layer (e.g. the train_val prototxt)");
+        for (Param* p : net->params()) p->grad.zero();
+        net->backward();
+        std::printf("backward done from the loss (label %d)\n", a.get_int("label", 0));
+        if (!dump.empty()) {
+            for (const auto& name : net->blob_names()) {
+                write_npy(dump + "/" + safe_name(name) + ".diff.npy", net->blob(name)->diff);
+                ++dumped;
+            }
+            for (Param* p : net->params()) {
+                write_npy(dump + "/" + safe_name(p->name) + ".grad.npy", p->grad);
+                ++dumped;
+            }
+        }
+    }
+    if (!dump.empty()) {
+        for (Param* p : net->params()) {
+            write_npy(dump + "/" + safe_name(p->name) + ".npy", p->value);
+            ++dumped;
+        }
+        std::printf("%zu .npy files written to %s/\n", dumped + 1, dump.c_str());
+    }
+    return 0;
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,117 @@
+// apps/cmd_train.cpp -- `dlbhc train`: fine-tune a DLBHC net from a Caffe solver.prototxt.
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "apps/args.h"
+#include "apps/commands.h"
+#include "apps/pipeline.h"
+#include "nn/snapshot.h"
+#include "nn/solver_spec.h"
+#include "nn/trainer.h"
+#include "nn/weights_file.h"
+
+namespace dlbhc {
+
+static const char* kHelp =
+    "usage: dlbhc train --solver SOLVER.prototxt [options]\n"
+    "Trains the solver's net (Caffe prototxt, TRAIN phase) with SGD as Caffe does, testing on the\n"
+    "TEST phase's data every test_interval iterations and writing snapshots every `snapshot`\n"
+    "iterations and at the end (<snapshot_prefix>_iter_<N>.dlbhc, atomically).\n"
+    "  --solver FILE        the solver (base_lr, lr_policy, momentum, weight_decay, max_iter, ...)\n"
+    "  --net FILE           train this net instead of the solver's `net`\n"
+    "  --weights FILE       initial weights (a dlbhc weights file, e.g. `dlbhc convert`ed CaffeNet);\n"
+    "                       layers it lacks start from their fillers (the latent and classifier layers)\n"
+    "  --resume SNAPSHOT    continue from a snapshot: weights, momentum, iteration, random states and\n"
+    "                       data position; the run ends bit-identical to an uninterrupted one\n"
+    "  --train-data SPEC    training data instead of the TRAIN data layer's source; SPEC is DIR/train\n"
+    "                       (MNIST idx files), DIR/train (CIFAR-10 batches), a list file or an image folder\n"
+    "  --test-data SPEC     test data instead of the TEST data layer's source ('none': no tests)\n"
+    "  --bits H             latent layer size (the InnerProduct before the Sigmoid)\n"
+    "  --classes K          classifier outputs\n"
+    "  --batch N            batch size instead of the data layer's batch_size\n"
+    "  --max-iter N         instead of the solver's max_iter\n"
+    "  --snapshot-prefix P  instead of the solver's snapshot_prefix\n"
+    "  --out FILE           also write the final weights (parameters only) here\n"
+    "  --seed S             instead of the solver's random_seed (default 1)\n"
+    "  --time-limit SEC     stop early (with a snapshot) after SEC seconds of training\n"
+    "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
+    "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
+
+int cmd_train(const std::vector<std::string>& argv) {
+    Args a(argv,
+           {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
+            "snapshot-prefix", "out", "seed", "time-limit"},
+           {"no-prefetch", "help"});
+    if (a.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (!a.positional().empty())
+        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
+    if (!a.has("solver")) throw std::invalid_argument("--solver is required (see --help)");
+    SolverSpec solver = load_solver_spec(a.get("solver", ""));
+    for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
+    if (a.has("max-iter")) solver.param.max_iter = a.get_int("max-iter", 0);
+    if (solver.param.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
+    if (a.has("snapshot-prefix")) solver.snapshot_prefix = a.get("snapshot-prefix", "");
+    const uint64_t seed = a.has("seed") ? uint64_t(a.get_int("seed", 1))
+                                        : (solver.random_seed >= 0 ? uint64_t(solver.random_seed) : 1);
+
+    PipelineOptions po;
+    po.net_path = a.has("net") ? a.get("net", "") : solver.train_net_path();
+    if (po.net_path.empty()) throw std::invalid_argument(solver.file + ": the solver names no net (and no --net given)");
+    po.latent_bits = a.get_int("bits", 0);
+    po.num_classes = a.get_int("classes", 0);
+    po.batch = a.get_int("batch", 0);
+    po.seed = seed;
+    po.prefetch = !a.has("no-prefetch");
+    TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
+                                              solver.test_iter.empty() ? 0 : solver.test_iter[0]);
+    Net& net = *setup.net;
+    std::printf("net %s: %zu layers, %zu parameters; training data %s (%zu images), test data %s\n",
+                po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
+                setup.train_size, setup.test_name.empty() ? "none" : setup.test_name.c_str());
+
+    Rng init(seed);
+    net.init_params(init);
+    if (a.has("weights")) {
+        WeightsFile w = read_weights(a.get("weights", ""));
+        WeightsLoadReport rep = load_weights(net, w);
+        print_load_report(rep, a.get("weights", ""));
+    } else if (!solver.weights.empty()) {
+        for (const auto& path : solver.weights) print_load_report(load_weights(net, read_weights(path)), path);
+    }
+
+    SGDSolver sgd(net, solver.param);
+    TrainOptions to;
+    to.display = solver.display > 0 ? solver.display : 100;
+    to.snapshot = solver.snapshot;
+    to.snapshot_prefix = solver.snapshot_prefix;
+    to.snapshot_after_train = solver.snapshot_after_train;
+    to.test_interval = setup.test ? solver.test_interval : 0;
+    to.test_iter = setup.test_batches;
+    to.test_initialization = solver.test_initialization;
+    if (a.has("time-limit")) to.max_seconds = std::stod(a.get("time-limit", "0"));
+    if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
+    Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+    });
+    if (a.has("resume")) {
+        const std::string snap = a.get("resume", "");
+        trainer.restore(load_train_state(snap));
+        std::printf("resumed from %s at iteration %d\n", snap.c_str(), sgd.iter());
+    }
+    TrainResult r = trainer.run();
+    if (r.stopped_non_finite) return 3;
+    if (a.has("out")) {
+        write_weights(a.get("out", ""), weights_from_net(net));
+        std::printf("weights written to %s\n", a.get("out", "").c_str());
+    }
+    std::printf("done: %d iterations in %.1f s\n", r.iter, r.seconds);
+    return 0;
+}
+
+}  // namespace dlbhc

@@ -1,0 +1,110 @@
+// apps/pipeline.h -- what the subcommands share: building a net from a prototxt for a dataset,
+// feeding it batches, encoding a dataset into codes and features.
+//
+// The data path of a Caffe net is described by its data layers: `source` (here a dataset spec,
+// data/source.h), batch_size and transform_param (crop, mirror, mean, scale). The TRAIN phase's
+// data layer feeds training, the TEST phase's feeds tests and encoding. Command-line options
+// override the sources, batch, latent size and class count, so one prototxt serves any dataset.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "data/batcher.h"
+#include "data/dataset.h"
+#include "data/source.h"
+#include "hash/code.h"
+#include "nn/caffe_spec.h"
+#include "nn/net.h"
+#include "nn/trainer.h"
+#include "nn/weights_file.h"
+
+namespace dlbhc {
+
+struct PipelineOptions {
+    std::string net_path;     // the prototxt
+    int latent_bits = 0;      // 0: as in the file
+    int num_classes = 0;      // 0: as in the file
+    int batch = 0;            // 0: the data layer's batch_size
+    uint64_t seed = 1;        // dropout masks, shuffling, crops and mirrors
+    bool prefetch = true;     // background batch thread
+    std::string root;         // image lists: folder the paths are relative to
+    bool strict = false;      // an unreadable image is an error instead of being skipped
+};
+
+size_t count_params(Net& net);
+void print_load_report(const WeightsLoadReport& rep, const std::string& file);
+// Creates the folder that will hold `path` (mkdir -p of its parent); throws naming it on failure.
+void ensure_parent_dir(const std::string& path);
+// The folder part of a path ("." when none).
+std::string dir_of(const std::string& path);
+
+// A Batcher seen as the trainer's BatchSource.
+class BatcherSource : public BatchSource {
+public:
+    BatcherSource(std::unique_ptr<Dataset> ds, const TransformParam& tp, const BatcherOptions& bo)
+        : ds_(std::move(ds)), b_(*ds_, tp, bo) {}
+    void next(Tensor& data, Tensor& label) override { b_.next(data, label); }
+    std::string state() const override { return b_.state().to_bytes(); }
+    void restore(const std::string& s) override { b_.restore(BatcherState::from_bytes(s, "snapshot data position")); }
+    size_t size() const override { return ds_->size(); }
+    const Dataset& dataset() const { return *ds_; }
+    Shape data_shape() const { return b_.data_shape(); }
+
+private:
+    std::unique_ptr<Dataset> ds_;
+    Batcher b_;
+};
+
+struct TrainingSetup {
+    NetSpec spec;
+    std::unique_ptr<Net> net;                 // TRAIN phase
+    std::unique_ptr<BatcherSource> train, test;  // test: null when there is no test data
+    std::string train_name, test_name;
+    size_t train_size = 0;
+    int test_batches = 0;  // batches of the training batch size covering test_iter x the TEST batch size
+};
+
+// Opens the data (overrides or the data layers' sources), builds the TRAIN net sized to it.
+TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& train_data,
+                                  const std::string& test_data, int test_iter);
+
+// A net ready to encode (TEST phase, weights loaded) and the transform of its input.
+struct EncodeSetup {
+    NetSpec spec;
+    std::unique_ptr<Net> net;
+    TransformParam transform;
+    std::string latent_blob, feature_blob;
+    int bits = 0, feature_dim = 0;
+};
+
+// `ds` fixes the input shape (channels, size) for nets whose data layer has no crop.
+EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds,
+                              bool quiet = false);
+
+struct EncodedSet {
+    CodeSet codes;
+    std::vector<float> features;   // (N, D)
+    int feature_dim = 0;
+    std::vector<int32_t> labels;
+    std::vector<std::string> names;
+    std::vector<float> activations;  // latent sigmoid outputs (N, bits)
+};
+
+// Runs the net over every item of ds (in order), with a progress line on stderr when `progress`.
+EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress);
+
+// Encodes one image (already decoded) as item 0 of a batch.
+EncodedSet encode_image(EncodeSetup& es, const Image& img, const std::string& name);
+
+// Share of latent outputs within 0.1 of 0 or 1, and per-bit balance (share of ones), from
+// activations (n, bits).
+struct Binariness {
+    double near_binary = 0;
+    std::vector<double> ones;  // per bit
+    double mean_balance_gap = 0;  // mean over bits of |ones - 0.5|
+};
+Binariness binariness(const std::vector<float>& acts, int bits);
+
+}  // namespace dlbhc

@@ -1,0 +1,468 @@
+// bench/bench_speed.cpp -- `make bench`: dlbhc's speed against OpenBLAS and PyTorch (issue 6).
+//
+// One program prints one report (markdown tables), each line with our figure, the reference's
+// and the ratio, every time a median of several runs:
+//   1. GEMM GFLOPS on the shapes CaffeNet-DLBHC runs at batch 64 -- conv1-5 per group as our
+//      convolution calls them (forward, data gradient, weight gradient), fc6/fc7 forward and
+//      backward, square 1024/2048 -- beside OpenBLAS's cblas_sgemm when the program was built
+//      with it (the Makefile does so when libopenblas-dev is installed). OpenBLAS 0.3.21 does not
+//      recognise this CPU and falls back to old SSE3 kernels, so the program sets
+//      OPENBLAS_CORETYPE=SkylakeX (re-executing itself, since OpenBLAS reads it when it loads)
+//      unless the variable is already set; the report says which core type was used.
+//   2. Per-layer forward and backward time of CaffeNet-DLBHC at batch 64 and each layer's share of
+//      a training step.
+//   3. Training images/s (batch 64), inference images/s (batch 64 and 1), peak memory, for
+//      CaffeNet-DLBHC at 227x227 and the small 28x28 net, beside bench/torch_bench.py (PyTorch,
+//      same nets, same thread count) when /usr/bin/python3 can import torch.
+// Each net runs in a child process of its own (this program with --child, or the PyTorch script)
+// so that the peak memory (VmHWM) of one does not include the other.
+//
+//   usage: bench_speed [--quick] [--repeats R] [--no-torch] [--no-gemm] [--python PATH]
+//                      [--torch-script PATH]
+//          bench_speed --child caffenet|small [--repeats R] [--layers]    (one net; key value lines)
+// References are used only here: the product never links OpenBLAS or PyTorch.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+#include "nn/conv.h"
+#include "nn/gemm.h"
+#include "nn/lrn.h"
+#include "nn/models.h"
+#include "nn/rng.h"
+#include "nn/solver.h"
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#ifdef DLBHC_BENCH_OPENBLAS
+#include <cblas.h>
+#endif
+
+using namespace dlbhc;
+
+namespace {
+
+double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
+
+double median(std::vector<double> v) {
+    if (v.empty()) return NAN;
+    std::sort(v.begin(), v.end());
+    const size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
+
+// Median wall time of f over `repeats` runs after `warmup` runs.
+template <class F>
+double median_seconds(int repeats, int warmup, F f) {
+    for (int i = 0; i < warmup; ++i) f();
+    std::vector<double> t;
+    for (int i = 0; i < repeats; ++i) {
+        const double t0 = now();
+        f();
+        t.push_back(now() - t0);
+    }
+    return median(t);
+}
+
+int max_threads() {
+#ifdef _OPENMP
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+// A field of /proc/self/status in MiB (VmRSS, VmHWM); 0 if unreadable.
+double status_mb(const char* key) {
+    std::ifstream f("/proc/self/status");
+    std::string line;
+    const std::string k = std::string(key) + ":";
+    while (std::getline(f, line))
+        if (line.compare(0, k.size(), k) == 0) return std::atof(line.c_str() + k.size()) / 1024.0;
+    return 0;
+}
+
+std::string cpu_model() {
+    std::ifstream f("/proc/cpuinfo");
+    std::string line;
+    while (std::getline(f, line))
+        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
+    return "unknown";
+}
+
+// The three load averages of /proc/loadavg.
+std::string load_average() {
+    std::ifstream f("/proc/loadavg");
+    double a = 0, b = 0, c = 0;
+    if (!(f >> a >> b >> c)) return "unknown";
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
+    return buf;
+}
+
+// ---- child: one net in this process ------------------------------------------------------------
+
+std::unique_ptr<Net> build(const std::string& which, int batch, bool with_loss) {
+    DlbhcNetConfig cfg;
+    cfg.batch = batch;
+    cfg.with_loss = with_loss;
+    auto net = which == "caffenet" ? build_caffenet_dlbhc(cfg) : build_small_dlbhc(cfg, 1, 28);
+    Rng rng(1);
+    net->init_params(rng);
+    Blob* data = net->blob("data");
+    for (size_t i = 0; i < data->count(); ++i) data->data[i] = rng.uniform(-100, 100);
+    if (net->has_blob("label"))
+        for (size_t i = 0; i < net->blob("label")->count(); ++i)
+            net->blob("label")->data[i] = (float)rng.below(cfg.num_classes);
+    return net;
+}
+
+// Prints "key value" lines: train_ips, step_ms, peak_mb, infer_ips, infer1_ips, lrn_ms and, with
+// layers, "layer <name> <type> <fwd ms> <bwd ms>" per layer.
+int run_child(const std::string& which, int repeats, bool layers) {
+    if (which != "caffenet" && which != "small") {
+        std::fprintf(stderr, "bench_speed: --child expects caffenet or small, got '%s'\n", which.c_str());
+        return 2;
+    }
+    const int batch = 64;
+    std::printf("threads %d\nbase_mb %.1f\n", max_threads(), status_mb("VmRSS"));
+    {
+        auto net = build(which, batch, true);
+        SolverParam sp;
+        sp.base_lr = 1e-4;
+        sp.momentum = 0.9;
+        sp.weight_decay = 5e-4;
+        SGDSolver solver(*net, sp);
+        const double step = median_seconds(repeats, 1, [&] { solver.step(); });
+        std::printf("train_ips %.3f\nstep_ms %.3f\n", batch / step, step * 1e3);
+        if (layers) {
+            const size_t L = net->layers().size();
+            std::vector<std::vector<double>> f(L), b(L);
+            std::vector<double> fs, bs;
+            for (int r = 0; r < repeats; ++r) {
+                net->forward(&fs);
+                net->backward(&bs);
+                for (size_t l = 0; l < L; ++l) f[l].push_back(fs[l]), b[l].push_back(bs[l]);
+            }
+            for (size_t l = 0; l < L; ++l)
+                std::printf("layer %s %s %.3f %.3f\n", net->layers()[l]->name().c_str(), net->layers()[l]->type(),
+                            median(f[l]) * 1e3, median(b[l]) * 1e3);
+        }
+        std::printf("peak_mb %.1f\n", status_mb("VmHWM"));
+    }
+    {
+        auto net = build(which, batch, false);
+        net->set_phase(Phase::Test);
+        const double t = median_seconds(repeats, 1, [&] { net->forward(); });
+        std::printf("infer_ips %.3f\n", batch / t);
+    }
+    {
+        auto net = build(which, 1, false);
+        net->set_phase(Phase::Test);
+        const double t = median_seconds(std::max(5, 4 * repeats), 3, [&] { net->forward(); });
+        std::printf("infer1_ips %.3f\n", 1.0 / t);
+    }
+    if (which == "caffenet") {  // the two LRN layers alone, as torch_bench.py times them
+        LRNParam p;
+        p.local_size = 5, p.alpha = 1e-4f, p.beta = 0.75f, p.k = 1.0f;
+        LRNLayer n1("norm1", p), n2("norm2", p);
+        Blob x1("x1", Shape(batch, 96, 27, 27)), y1("y1"), x2("x2", Shape(batch, 256, 13, 13)), y2("y2");
+        Rng rng(2);
+        for (Blob* b : {&x1, &x2})
+            for (size_t i = 0; i < b->count(); ++i) b->data[i] = rng.gaussian(0, 1), b->diff[i] = 0;
+        n1.reshape({&x1}, {&y1});
+        n2.reshape({&x2}, {&y2});
+        for (Blob* b : {&y1, &y2})
+            for (size_t i = 0; i < b->count(); ++i) b->diff[i] = rng.gaussian(0, 1);
+        const double t = median_seconds(repeats, 1, [&] {
+            n1.forward({&x1}, {&y1});
+            n1.backward({&y1}, {&x1});
+            n2.forward({&x2}, {&y2});
+            n2.backward({&y2}, {&x2});
+        });
+        std::printf("lrn_ms %.3f\n", t * 1e3);
+    }
+    return 0;
+}
+
+// ---- parent: the report -------------------------------------------------------------------------
+
+using Figures = std::map<std::string, double>;
+
+// Runs a command and parses its "key value" lines; "layer ..." lines go to `layer_lines`.
+bool run_and_parse(const std::string& cmd, Figures& out, std::vector<std::string>* layer_lines = nullptr) {
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return false;
+    char buf[1024];
+    while (std::fgets(buf, sizeof buf, p)) {
+        std::string line(buf);
+        while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+        if (line.rfind("layer ", 0) == 0) {
+            if (layer_lines) layer_lines->push_back(line.substr(6));
+            continue;
+        }
+        const size_t sp = line.find(' ');
+        if (sp == std::string::npos) continue;
+        char* end = nullptr;
+        const double v = std::strtod(line.c_str() + sp + 1, &end);
+        if (end != line.c_str() + sp + 1) out[line.substr(0, sp)] = v;
+    }
+    return pclose(p) == 0;
+}
+
+std::string fmt(double v, const char* f = "%.1f") {
+    if (!std::isfinite(v)) return "-";
+    char b[64];
+    std::snprintf(b, sizeof b, f, v);
+    return b;
+}
+
+// "ours / reference" for figures where larger is better; the reverse when smaller is better.
+std::string ratio(double ours, double ref, bool larger_is_better = true) {
+    if (!std::isfinite(ours) || !std::isfinite(ref) || ours <= 0 || ref <= 0) return "-";
+    return fmt(larger_is_better ? ours / ref : ref / ours, "%.2fx");
+}
+
+double get(const Figures& f, const char* k) {
+    auto it = f.find(k);
+    return it == f.end() ? NAN : it->second;
+}
+
+struct GemmCase {
+    std::string name;
+    bool ta, tb;
+    int M, N, K;
+};
+
+// The GEMMs CaffeNet-DLBHC runs at batch 64 on `threads` threads, as nn/conv.cpp and
+// nn/inner_product.cpp call them.
+std::vector<GemmCase> alexnet_gemms(int threads, bool quick) {
+    struct ConvCase {
+        const char* name;
+        Shape in;
+        ConvParam p;
+    };
+    const int N = 64;
+    const ConvCase convs[] = {
+        {"conv1", Shape(N, 3, 227, 227), ConvParam::square(96, 11, 4, 0, 1)},
+        {"conv2", Shape(N, 96, 27, 27), ConvParam::square(256, 5, 1, 2, 2)},
+        {"conv3", Shape(N, 256, 13, 13), ConvParam::square(384, 3, 1, 1, 1)},
+        {"conv4", Shape(N, 384, 13, 13), ConvParam::square(384, 3, 1, 1, 2)},
+        {"conv5", Shape(N, 384, 13, 13), ConvParam::square(256, 3, 1, 1, 2)},
+    };
+    std::vector<GemmCase> v;
+    for (const ConvCase& c : convs) {
+        const ConvPlan plan = conv_plan(c.in, c.p, threads);
+        const Shape out = conv_output_shape(c.in, c.p);
+        const int OCg = c.p.num_output / c.p.group, Kg = c.in.c / c.p.group * c.p.kernel_h * c.p.kernel_w;
+        const int cols = plan.chunk * out.h * out.w;
+        const std::string imgs = std::to_string(plan.chunk) + (plan.chunk == 1 ? " image" : " images");
+        v.push_back({std::string(c.name) + " forward (" + imgs + ")", false, false, OCg, cols, Kg});
+        if (std::string(c.name) != "conv1")  // conv1 needs no data gradient
+            v.push_back({std::string(c.name) + " data grad (" + imgs + ")", true, false, Kg, cols, OCg});
+        v.push_back({std::string(c.name) + " weight grad (" + imgs + ")", false, true, OCg, Kg, cols});
+        if (quick) break;
+    }
+    v.push_back({"fc6 forward, batch 64", false, true, 64, 4096, 9216});
+    v.push_back({"fc6 weight grad, batch 64", true, false, 4096, 9216, 64});
+    v.push_back({"fc6 data grad, batch 64", false, false, 64, 9216, 4096});
+    if (!quick) {
+        v.push_back({"fc7 forward, batch 64", false, true, 64, 4096, 4096});
+        v.push_back({"fc7 weight grad, batch 64", true, false, 4096, 4096, 64});
+        v.push_back({"fc7 data grad, batch 64", false, false, 64, 4096, 4096});
+    }
+    v.push_back({"square 1024", false, false, 1024, 1024, 1024});
+    if (!quick) v.push_back({"square 2048", false, false, 2048, 2048, 2048});
+    return v;
+}
+
+// GFLOPS of `call` on a case: calls are grouped so that one sample lasts at least 20 ms.
+template <class F>
+double gflops(const GemmCase& c, int repeats, F call) {
+    call();
+    int per = 1;
+    for (double t = 0; (t = median_seconds(1, 0, [&] { for (int i = 0; i < per; ++i) call(); })) < 0.02;)
+        per = std::max(per + 1, (int)(per * 0.025 / std::max(t, 1e-6)));
+    const double t = median_seconds(repeats, 0, [&] { for (int i = 0; i < per; ++i) call(); }) / per;
+    return 2.0 * c.M * c.N * c.K / t / 1e9;
+}
+
+void gemm_table(int repeats, bool quick) {
+    const int threads = max_threads();
+#ifdef DLBHC_BENCH_OPENBLAS
+    openblas_set_num_threads(threads);
+    const char* core = std::getenv("OPENBLAS_CORETYPE");
+    std::printf("\n### GEMM, %d threads, GFLOPS = 2MNK / median time (%d samples)\n\n", threads, repeats);
+    std::printf("OpenBLAS %s, core %s (OPENBLAS_CORETYPE=%s), %d threads.\n\n", openblas_get_config(),
+                openblas_get_corename(), core ? core : "unset", openblas_get_num_threads());
+#else
+    std::printf("\n### GEMM, %d threads, GFLOPS = 2MNK / median time (%d samples)\n\n", threads, repeats);
+    std::printf("(built without OpenBLAS: install libopenblas-dev and rebuild for the reference column)\n\n");
+#endif
+    std::printf("| shape | M x N x K | trans | dlbhc (%s) | OpenBLAS | ratio |\n|---|---|---|---:|---:|---:|\n",
+                sgemm_kernels().front().c_str());
+    Rng rng(7);
+    for (const GemmCase& c : alexnet_gemms(threads, quick)) {
+        std::vector<float> A((size_t)c.M * c.K), B((size_t)c.K * c.N), C((size_t)c.M * c.N);
+        for (float& v : A) v = rng.uniform(-1, 1);
+        for (float& v : B) v = rng.uniform(-1, 1);
+        const int lda = c.ta ? c.M : c.K, ldb = c.tb ? c.K : c.N;
+        const double ours = gflops(c, repeats, [&] {
+            sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
+        });
+        double ref = NAN;
+#ifdef DLBHC_BENCH_OPENBLAS
+        ref = gflops(c, repeats, [&] {
+            cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans, c.M, c.N,
+                        c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
+        });
+#endif
+        std::printf("| %s | %d x %d x %d | %s%s | %s | %s | %s |\n", c.name.c_str(), c.M, c.N, c.K, c.ta ? "A^T" : "",
+                    c.tb ? "B^T" : (c.ta ? "" : "-"), fmt(ours).c_str(), fmt(ref).c_str(), ratio(ours, ref).c_str());
+        std::fflush(stdout);
+    }
+}
+
+void layer_table(const std::vector<std::string>& lines, double step_ms) {
+    std::printf("\n### CaffeNet-DLBHC per layer, batch 64 (medians; share of one training step of %.0f ms)\n\n",
+                step_ms);
+    std::printf("| layer | type | forward ms | backward ms | share |\n|---|---|---:|---:|---:|\n");
+    double sum = 0;
+    for (const std::string& l : lines) {
+        char name[128], type[64];
+        double f = 0, b = 0;
+        if (std::sscanf(l.c_str(), "%127s %63s %lf %lf", name, type, &f, &b) != 4) continue;
+        sum += f + b;
+        std::printf("| %s | %s | %.2f | %.2f | %.1f%% |\n", name, type, f, b, 100.0 * (f + b) / step_ms);
+    }
+    std::printf("| (rest: zeroing diffs, SGD update) | | | | %.1f%% |\n", 100.0 * std::max(0.0, step_ms - sum) / step_ms);
+}
+
+int run_report(int argc, char** argv) {
+    bool quick = false, torch = true, gemm = true;
+    int repeats = 0;
+    std::string python = "/usr/bin/python3", script = "bench/torch_bench.py";
+    for (int i = 1; i < argc; ++i) {
+        const std::string a = argv[i];
+        auto value = [&]() -> std::string {
+            if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
+            return argv[++i];
+        };
+        if (a == "--quick") quick = true;
+        else if (a == "--no-torch") torch = false;
+        else if (a == "--no-gemm") gemm = false;
+        else if (a == "--repeats") repeats = std::atoi(value().c_str());
+        else if (a == "--python") python = value();
+        else if (a == "--torch-script") script = value();
+        else throw std::invalid_argument("unknown option '" + a + "' (see the top of bench/bench_speed.cpp)");
+    }
+    if (repeats < 1) repeats = quick ? 2 : 5;
+    const int threads = max_threads();
+    std::printf("## dlbhc speed report (bench/bench_speed%s)\n\n", quick ? " --quick" : "");
+    std::printf("CPU: %s, %ld logical CPUs, %d OpenMP threads, GEMM kernel %s.\n", cpu_model().c_str(),
+                sysconf(_SC_NPROCESSORS_ONLN), threads, sgemm_kernels().front().c_str());
+    std::printf("Load average at the start: %s.\n", load_average().c_str());
+    std::fflush(stdout);
+    if (gemm) gemm_table(std::max(3, repeats), quick);
+
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) throw std::runtime_error("cannot read /proc/self/exe to start the child runs");
+    self[len] = 0;
+    bool have_torch = false;
+    if (torch) {
+        const std::string probe = python + " -c 'import torch' >/dev/null 2>&1";
+        have_torch = access(script.c_str(), R_OK) == 0 && std::system(probe.c_str()) == 0;
+        if (!have_torch)
+            std::printf("\n(PyTorch reference skipped: %s cannot import torch, or %s is missing)\n", python.c_str(),
+                        script.c_str());
+    }
+    struct NetRun {
+        const char* key;
+        const char* title;
+        Figures ours, ref;
+        std::vector<std::string> layers;
+    };
+    NetRun runs[] = {{"caffenet", "CaffeNet-DLBHC 227x227", {}, {}, {}}, {"small", "small net 28x28", {}, {}, {}}};
+    for (NetRun& r : runs) {
+        const std::string reps = std::to_string(r.key == std::string("small") ? repeats * 4 : repeats);
+        const std::string ours_cmd = std::string("OPENBLAS_NUM_THREADS=1 '") + self + "' --child " + r.key +
+                                     " --repeats " + reps + (r.key == std::string("caffenet") ? " --layers" : "");
+        if (!run_and_parse(ours_cmd, r.ours, &r.layers))
+            throw std::runtime_error(std::string("the child run failed: ") + ours_cmd);
+        if (have_torch) {
+            const std::string cmd = python + " " + script + " --net " + r.key + " --batch 64 --threads " +
+                                    std::to_string(threads) + " --repeats " + reps;
+            if (!run_and_parse(cmd, r.ref)) std::printf("\n(PyTorch run failed: %s)\n", cmd.c_str());
+        }
+    }
+    if (!runs[0].layers.empty()) layer_table(runs[0].layers, get(runs[0].ours, "step_ms"));
+
+    std::printf("\n### Nets, %d threads (dlbhc vs PyTorch %s; medians of %d runs)\n\n", threads,
+                have_torch ? "(bench/torch_bench.py)" : "(not available)", repeats);
+    std::printf("| figure | dlbhc | PyTorch | ratio |\n|---|---:|---:|---:|\n");
+    for (NetRun& r : runs) {
+        auto row = [&](const char* what, const char* key, bool larger_is_better, const char* f) {
+            const double o = get(r.ours, key), t = get(r.ref, key);
+            std::printf("| %s: %s | %s | %s | %s |\n", r.title, what, fmt(o, f).c_str(), fmt(t, f).c_str(),
+                        ratio(o, t, larger_is_better).c_str());
+        };
+        row("training, batch 64 (images/s)", "train_ips", true, "%.1f");
+        row("inference, batch 64 (images/s)", "infer_ips", true, "%.1f");
+        row("inference, batch 1 (images/s)", "infer1_ips", true, "%.1f");
+        row("peak memory, training (MiB, VmHWM)", "peak_mb", false, "%.0f");
+        row("memory before the net (MiB, VmRSS)", "base_mb", false, "%.0f");
+        if (r.key == std::string("caffenet")) row("norm1 + norm2 forward+backward (ms)", "lrn_ms", false, "%.1f");
+    }
+    std::printf("\nRatios: dlbhc / PyTorch for images/s, PyTorch / dlbhc for times and memory (> 1: dlbhc better).\n");
+    std::printf("Load average at the end: %s (the machine is shared; a high load makes every figure noisy).\n",
+                load_average().c_str());
+    return 0;
+}
+
+#ifdef DLBHC_BENCH_OPENBLAS
+// OpenBLAS reads OPENBLAS_CORETYPE when the library loads, before main: set it and start again.
+void ensure_openblas_coretype(char** argv) {
+    if (std::getenv("OPENBLAS_CORETYPE")) return;
+    setenv("OPENBLAS_CORETYPE", "SkylakeX", 1);
+    char self[4096];
+    const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len <= 0) return;  // carry on with OpenBLAS's own choice; the report names the core
+    self[len] = 0;
+    execv(self, argv);
+}
+#endif
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    try {
+        if (argc >= 3 && std::string(argv[1]) == "--child") {
+            int repeats = 5;
+            bool layers = false;
+            for (int i = 3; i < argc; ++i) {
+                if (std::string(argv[i]) == "--repeats" && i + 1 < argc) repeats = std::max(1, std::atoi(argv[++i]));
+                else if (std::string(argv[i]) == "--layers") layers = true;
+            }
+            return run_child(argv[2], repeats, layers);
+        }
+#ifdef DLBHC_BENCH_OPENBLAS
+        ensure_openblas_coretype(argv);
+#endif
+        return run_report(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "bench_speed: %s\n", e.what());
+        return 1;
+    }
+}

@@ -1,0 +1,239 @@
+// nn/trainer.cpp -- see trainer.h.
+#include "nn/trainer.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+
+#include "nn/dropout.h"
+#include "nn/snapshot.h"
+
+namespace dlbhc {
+
+namespace {
+
+std::string hex_state(const Rng& r) {
+    char buf[80];
+    std::snprintf(buf, sizeof buf, "%016llx%016llx%016llx%016llx", (unsigned long long)r.s[0],
+                  (unsigned long long)r.s[1], (unsigned long long)r.s[2], (unsigned long long)r.s[3]);
+    return buf;
+}
+
+void parse_hex_state(const std::string& h, Rng& r, const std::string& what) {
+    if (h.size() != 64) throw std::runtime_error(what + ": expected 64 hex digits, found " + std::to_string(h.size()));
+    for (int i = 0; i < 4; ++i) {
+        uint64_t v = 0;
+        for (int j = 0; j < 16; ++j) {
+            char c = h[size_t(i * 16 + j)];
+            int d = c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+            if (d < 0) throw std::runtime_error(what + ": '" + std::string(1, c) + "' is not a hex digit");
+            v = v << 4 | uint64_t(d);
+        }
+        r.s[i] = v;
+    }
+}
+
+std::string fmt_seconds(double s) {
+    char buf[32];
+    if (s < 60) std::snprintf(buf, sizeof buf, "%.0fs", s);
+    else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
+    else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, int(s) % 3600 / 60);
+    return buf;
+}
+
+}  // namespace
+
+std::string snapshot_path(const std::string& prefix, int iter) {
+    return prefix + "_iter_" + std::to_string(iter) + ".dlbhc";
+}
+
+Trainer::Trainer(Net& net, SGDSolver& solver, BatchSource& train, BatchSource* test, TrainOptions opt,
+                 std::function<void(const std::string&)> log)
+    : net_(net), solver_(solver), train_(train), test_(test), opt_(std::move(opt)), log_(std::move(log)) {
+    if (!net_.has_blob("data") || !net_.has_blob("label"))
+        throw std::invalid_argument("trainer: the net needs inputs named 'data' and 'label'");
+    for (size_t i = 0; i < net_.layers().size(); ++i)
+        if (std::string(net_.layers()[i]->type()) == "SoftmaxWithLoss") score_blob_ = net_.bottoms(i).at(0)->name;
+    if (score_blob_.empty()) throw std::invalid_argument("trainer: the net has no SoftmaxWithLoss layer");
+}
+
+void Trainer::log(const std::string& line) const {
+    if (log_) log_(line);
+}
+
+double Trainer::batch_accuracy() const {
+    // Caffe's Accuracy rule: a tie with the true class counts as wrong (nn/accuracy.h).
+    Net& net = net_;
+    const Blob* s = net.blob(score_blob_);
+    const Blob* l = net.blob("label");
+    const int n = s->shape().n, k = int(s->count() / size_t(n));
+    int hit = 0;
+    for (int i = 0; i < n; ++i) {
+        const float* row = s->data.data() + size_t(i) * size_t(k);
+        int y = int(l->data.data()[i]);
+        if (y < 0 || y >= k) continue;
+        bool best = true;
+        for (int c = 0; c < k && best; ++c)
+            if (c != y && row[c] >= row[y]) best = false;
+        hit += best;
+    }
+    return double(hit) / n;
+}
+
+TestResult Trainer::test() {
+    TestResult r;
+    if (!test_ || opt_.test_iter <= 0) return r;
+    net_.set_phase(Phase::Test);
+    double loss = 0, acc = 0;
+    for (int i = 0; i < opt_.test_iter; ++i) {
+        test_->next(net_.blob("data")->data, net_.blob("label")->data);
+        loss += net_.forward();
+        acc += batch_accuracy();
+    }
+    net_.set_phase(Phase::Train);
+    r.batches = opt_.test_iter;
+    r.loss = loss / opt_.test_iter;
+    r.accuracy = acc / opt_.test_iter;
+    return r;
+}
+
+TrainState Trainer::capture() const {
+    TrainState s;
+    s.iter = solver_.iter();
+    s.meta["iter"] = std::to_string(solver_.iter());
+    auto params = net_.params();
+    auto& hist = solver_.history();
+    for (size_t i = 0; i < params.size(); ++i) {
+        s.tensors.emplace_back(params[i]->name, params[i]->value);
+        if (i < hist.size() && hist[i].count() == params[i]->value.count())
+            s.tensors.emplace_back(params[i]->name + "@momentum", hist[i]);
+    }
+    for (const auto& layer : net_.layers())
+        if (auto* d = dynamic_cast<DropoutLayer*>(layer.get())) s.meta["rng." + d->name()] = hex_state(d->rng());
+    s.meta["source.train"] = train_.state();
+    if (test_) s.meta["source.test"] = test_->state();
+    return s;
+}
+
+void Trainer::restore(const TrainState& s) {
+    std::map<std::string, const Tensor*> byname;
+    for (const auto& t : s.tensors) byname[t.first] = &t.second;
+    auto params = net_.params();
+    auto& hist = solver_.history();
+    for (size_t i = 0; i < params.size(); ++i) {
+        auto take = [&](const std::string& name, Tensor& dst) {
+            auto it = byname.find(name);
+            if (it == byname.end()) throw std::runtime_error("snapshot has no tensor '" + name + "'");
+            if (it->second->count() != dst.count())
+                throw std::runtime_error("snapshot tensor '" + name + "' has " + std::to_string(it->second->count()) +
+                                         " values, the net expects " + std::to_string(dst.count()));
+            std::copy(it->second->data(), it->second->data() + dst.count(), dst.data());
+        };
+        take(params[i]->name, params[i]->value);
+        if (i < hist.size()) {
+            if (hist[i].count() != params[i]->value.count()) hist[i].reshape(params[i]->value.shape());
+            take(params[i]->name + "@momentum", hist[i]);
+        }
+    }
+    for (const auto& layer : net_.layers())
+        if (auto* d = dynamic_cast<DropoutLayer*>(layer.get())) {
+            auto it = s.meta.find("rng." + d->name());
+            if (it == s.meta.end()) throw std::runtime_error("snapshot has no random state for layer '" + d->name() + "'");
+            parse_hex_state(it->second, d->rng(), "snapshot rng." + d->name());
+        }
+    auto src = s.meta.find("source.train");
+    if (src == s.meta.end()) throw std::runtime_error("snapshot has no training-data position (source.train)");
+    train_.restore(src->second);
+    auto tsrc = s.meta.find("source.test");
+    if (test_ && tsrc != s.meta.end()) test_->restore(tsrc->second);
+    solver_.set_iter(s.iter);
+}
+
+std::string Trainer::snapshot() const {
+    if (opt_.snapshot_prefix.empty()) return "";
+    std::string path = snapshot_path(opt_.snapshot_prefix, solver_.iter());
+    save_train_state(path, capture());
+    return path;
+}
+
+TrainResult Trainer::run() {
+    using clock = std::chrono::steady_clock;
+    TrainResult res;
+    const auto t0 = clock::now();
+    const int max_iter = solver_.param().max_iter;
+    const int start_iter = solver_.iter();
+    const int batch = net_.blob("data")->shape().n;
+    auto seconds = [&] { return std::chrono::duration<double>(clock::now() - t0).count(); };
+    auto run_test = [&] {
+        TestResult t = test();
+        res.tests.push_back(t);
+        char buf[160];
+        std::snprintf(buf, sizeof buf, "test  iter %d  loss %.4f  accuracy %.4f  (%d batches)", solver_.iter(), t.loss,
+                      t.accuracy, t.batches);
+        log(buf);
+    };
+    if (test_ && opt_.test_interval > 0 && opt_.test_initialization && start_iter == 0) run_test();
+
+    double win_loss = 0, win_acc = 0;
+    int win_n = 0;
+    double win_t0 = seconds();
+    while (solver_.iter() < max_iter) {
+        train_.next(net_.blob("data")->data, net_.blob("label")->data);
+        const double lr = learning_rate(solver_.param(), solver_.iter());
+        const double loss = solver_.step();
+        res.last_loss = loss;
+        // The loss alone can hide a diverged net (a capped log, a ReLU turning NaN into 0), so the
+        // classifier's outputs are checked too: a few values per image.
+        const Blob* scores = net_.blob(score_blob_);
+        size_t bad = 0;
+        for (size_t i = 0; i < scores->count(); ++i) bad += !std::isfinite(scores->data.data()[i]);
+        if (!std::isfinite(loss) || bad) {
+            res.stopped_non_finite = true;
+            char buf[400];
+            std::snprintf(buf, sizeof buf,
+                          "error: %s at iteration %d (learning rate %g; %zu non-finite values in '%s'); stopping. "
+                          "Weights from this step are not saved; the last good snapshot is kept%s%s",
+                          std::isnan(loss) ? "the loss is NaN" : !std::isfinite(loss) ? "the loss is infinite" : "NaN/Inf scores",
+                          solver_.iter(), lr, bad, score_blob_.c_str(), res.last_snapshot.empty() ? "" : ": ",
+                          res.last_snapshot.c_str());
+            log(buf);
+            break;
+        }
+        win_loss += loss;
+        win_acc += batch_accuracy();
+        ++win_n;
+        const int it = solver_.iter();
+        if ((opt_.display > 0 && it % opt_.display == 0) || it == max_iter) {
+            const double now = seconds(), dt = now - win_t0;
+            const double ips = dt > 0 ? win_n * batch / dt : 0;
+            const double per_iter = (now) / std::max(1, it - start_iter);
+            char buf[256];
+            std::snprintf(buf, sizeof buf, "iter %d/%d  loss %.4f  accuracy %.4f  lr %.3g  %.0f img/s  elapsed %s  left %s",
+                          it, max_iter, win_loss / win_n, win_acc / win_n, lr, ips, fmt_seconds(now).c_str(),
+                          fmt_seconds(per_iter * (max_iter - it)).c_str());
+            log(buf);
+            win_loss = win_acc = 0;
+            win_n = 0;
+            win_t0 = now;
+        }
+        if (test_ && opt_.test_interval > 0 && it % opt_.test_interval == 0) run_test();
+        if (opt_.snapshot > 0 && it % opt_.snapshot == 0 && it < max_iter) {
+            res.last_snapshot = snapshot();
+            if (!res.last_snapshot.empty()) log("snapshot " + res.last_snapshot);
+        }
+        if (opt_.max_seconds > 0 && seconds() > opt_.max_seconds && it < max_iter) {
+            log("time limit of " + fmt_seconds(opt_.max_seconds) + " reached at iteration " + std::to_string(it));
+            break;
+        }
+    }
+    if (!res.stopped_non_finite && opt_.snapshot_after_train && solver_.iter() > start_iter) {
+        res.last_snapshot = snapshot();
+        if (!res.last_snapshot.empty()) log("snapshot " + res.last_snapshot);
+    }
+    res.iter = solver_.iter();
+    res.seconds = seconds();
+    return res;
+}
+
+}  // namespace dlbhc
