@@ -164,3 +164,30 @@ $(BUILD)/bench/bench_speed.o: CXXFLAGS += -DDLBHC_BENCH_OPENBLAS -I$(OPENBLAS_IN
 $(BUILD)/bench/bench_speed: BENCH_LDLIBS += -lopenblas
 endif
 # ---- end of the OpenBLAS section ----------------------------------------------------------------
+
+# ---- make demo (issue 5): the whole job on Fashion-MNIST ----------------------------------------
+# Trains the small DLBHC net (weights/small_dlbhc_*.prototxt) on the 60,000 training images,
+# indexes them, evaluates the 10,000 test images as queries with the paper's protocol and writes
+# $(DEMO)/report.html. DATA=dir takes any folder with MNIST-format idx files (plain or .gz).
+DATA ?= $(FASHION_DIR)
+DEMO ?= demo
+DEMO_NET := weights/small_dlbhc_train_val.prototxt
+DEMO_SOLVER := weights/small_dlbhc_solver.prototxt
+
+demo: demo-deps
+	@$(MAKE) --no-print-directory $(APP)
+	@mkdir -p $(DEMO)
+	@set -e; start=$$(date +%s); \
+	echo "== 1/3 train ($(DEMO_SOLVER)) on $(DATA)/train"; \
+	$(APP) train --solver $(DEMO_SOLVER) --train-data $(DATA)/train --test-data $(DATA)/t10k \
+	  --snapshot-prefix $(DEMO)/small_dlbhc --out $(DEMO)/small_dlbhc.dlbhc; \
+	t_train=$$(date +%s); \
+	echo "== 2/3 index $(DATA)/train"; \
+	$(APP) index --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.dlbhc --data $(DATA)/train \
+	  --out $(DEMO)/fashion_train.idx; \
+	echo "== 3/3 evaluate $(DATA)/t10k against the index"; \
+	$(APP) eval --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.dlbhc --index $(DEMO)/fashion_train.idx \
+	  --queries $(DATA)/t10k --db-data $(DATA)/train --json $(DEMO)/metrics.json \
+	  --svg $(DEMO)/precision_at_k.svg --html $(DEMO)/report.html; \
+	end=$$(date +%s); \
+	echo "demo done in $$((end - start)) s (training $$((t_train - start)) s); report: $(DEMO)/report.html"

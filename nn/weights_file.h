@@ -3,8 +3,8 @@
 //
 // Every importer (nn/caffemodel.h, nn/onnx_weights.h) produces a WeightsFile; `dlbhc convert`
 // writes it; nets load it by parameter name ("conv1.weight", "conv1.bias": Param::name in
-// nn/layer.h). Training snapshots use the same format: the net's parameters, solver state as more
-// tensors ("conv1.weight.history"), scalars such as the iteration or the RNG state in the metadata.
+// nn/layer.h). Training snapshots use the same format (nn/snapshot.h): the net's parameters, solver
+// state as more tensors, scalars such as the iteration or an RNG state in the metadata.
 //
 // The byte layout (format version 1; all integers little-endian) is documented byte by byte in
 // weights/README.md, "The weights file format":
