@@ -180,13 +180,13 @@ demo: demo-deps
 	@set -e; start=$$(date +%s); \
 	echo "== 1/3 train ($(DEMO_SOLVER)) on $(DATA)/train"; \
 	$(APP) train --solver $(DEMO_SOLVER) --train-data $(DATA)/train --test-data $(DATA)/t10k \
-	  --snapshot-prefix $(DEMO)/small_dlbhc --out $(DEMO)/small_dlbhc.dlbhc; \
+	  --snapshot-prefix $(DEMO)/small_dlbhc --out $(DEMO)/small_dlbhc.weights; \
 	t_train=$$(date +%s); \
 	echo "== 2/3 index $(DATA)/train"; \
-	$(APP) index --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.dlbhc --data $(DATA)/train \
+	$(APP) index --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.weights --data $(DATA)/train \
 	  --out $(DEMO)/fashion_train.idx; \
 	echo "== 3/3 evaluate $(DATA)/t10k against the index"; \
-	$(APP) eval --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.dlbhc --index $(DEMO)/fashion_train.idx \
+	$(APP) eval --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.weights --index $(DEMO)/fashion_train.idx \
 	  --queries $(DATA)/t10k --db-data $(DATA)/train --json $(DEMO)/metrics.json \
 	  --svg $(DEMO)/precision_at_k.svg --html $(DEMO)/report.html; \
 	end=$$(date +%s); \

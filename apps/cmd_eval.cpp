@@ -17,7 +17,7 @@
 namespace dlbhc {
 
 static const char* kHelp =
-    "usage: dlbhc eval --net NET.prototxt --weights W.dlbhc --index DB.idx --queries SPEC [options]\n"
+    "usage: dlbhc eval --net NET.prototxt --weights W.weights --index DB.idx --queries SPEC [options]\n"
     "Encodes every query image and ranks the index for it, as the authors' run_cifar10.m and\n"
     "precision.m do: the whole database sorted by Hamming distance (stable: ties keep database\n"
     "order), relevant = same label. Prints, for coarse search and for coarse + fine search\n"
@@ -43,7 +43,7 @@ static const char* kHelp =
     "                       index's item names are not image files\n"
     "  --db-data SPEC       the dataset the index was built from (for pictures)\n"
     "  --examples N         queries shown in the HTML report (default 6)\n"
-    "  --bits H, --classes K, --batch N, --root DIR, --strict   as for `dlbhc index`\n";
+    "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n";
 
 namespace {
 
@@ -75,7 +75,7 @@ std::string fmt(double v) {
 
 int cmd_eval(const std::vector<std::string>& argv) {
     Args a(argv,
-           {"net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
+           {"mean", "net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
             "db-data", "examples", "bits", "classes", "batch", "root"},
            {"no-fine", "strict", "help"});
     if (a.has("help")) {
@@ -94,6 +94,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     IndexFile db = IndexFile::open(a.get("index", ""));
     PipelineOptions po;
     po.net_path = a.get("net", "");
+    po.mean_file = a.get("mean", "");
     po.latent_bits = a.get_int("bits", 0);
     po.num_classes = a.get_int("classes", 0);
     po.batch = a.get_int("batch", 100);
@@ -304,20 +305,36 @@ int cmd_eval(const std::vector<std::string>& argv) {
             ++pictures;
             return files + "/" + name;
         };
+        // The same rows as one picture (examples.png), for places that show no HTML.
+        std::vector<Image> keep;
+        keep.reserve(size_t(examples) * 22);
+        std::vector<std::vector<MontageCell>> mrows;
         for (int e = 0; e < examples; ++e) {
             const size_t qi = size_t(e) * Q / size_t(examples);
             qds->item(qi, img);
+            keep.push_back(img);
+            const Image* qimg = &keep.back();
             std::string qsrc = picture("q" + std::to_string(qi) + ".png", img);
             auto row = [&](const char* what, const std::vector<uint32_t>& idx, const std::vector<std::string>& notes) {
+                mrows.emplace_back();
+                MontageCell qc;
+                qc.image = qimg;
+                qc.frame[0] = 180, qc.frame[1] = 119, qc.frame[2] = 31;  // blue (BGR)
+                mrows.back().push_back(qc);
                 page += "<div class=\"row\"><div class=\"lab\">" + std::string(what) + "<br>query " + std::to_string(qi) +
                         ", label " + std::to_string(q.labels[qi]) + "</div><img class=\"t q\" src=\"" + html_escape(qsrc) + "\">";
                 for (size_t j = 0; j < idx.size(); ++j) {
                     const bool ok = db.label(idx[j]) == q.labels[qi];
                     std::string title = std::string(db.name(idx[j])) + ", label " + std::to_string(db.label(idx[j])) + ", " + notes[j];
-                    if (db_image(idx[j], img))
+                    if (db_image(idx[j], img)) {
+                        keep.push_back(img);
+                        MontageCell mc;
+                        mc.image = &keep.back();
+                        mc.frame[0] = ok ? 44 : 40, mc.frame[1] = ok ? 160 : 39, mc.frame[2] = ok ? 44 : 214;
+                        mrows.back().push_back(mc);
                         page += "<img class=\"t " + std::string(ok ? "ok" : "no") + "\" title=\"" + html_escape(title) +
                                 "\" src=\"" + html_escape(picture("d" + std::to_string(idx[j]) + ".png", img)) + "\">";
-                    else {
+                    } else {
                         ++missing;
                         page += "<span title=\"" + html_escape(title) + "\">[" + std::to_string(idx[j]) + "]</span>";
                     }
@@ -339,6 +356,10 @@ int cmd_eval(const std::vector<std::string>& argv) {
                 }
                 row("coarse + fine", idx, notes);
             }
+        }
+        if (!mrows.empty()) {
+            save_png(dir + "/" + files + "/examples.png", montage(mrows));
+            page += "<p>All rows as one picture: <a href=\"" + html_escape(files + "/examples.png") + "\">examples.png</a></p>\n";
         }
         page += "</body></html>\n";
         write_text_atomic(html, page, "HTML report");

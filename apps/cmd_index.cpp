@@ -10,7 +10,7 @@
 namespace dlbhc {
 
 static const char* kHelp =
-    "usage: dlbhc index --net NET.prototxt --weights W.dlbhc --data SPEC --out DB.idx [options]\n"
+    "usage: dlbhc index --net NET.prototxt --weights W.weights --data SPEC --out DB.idx [options]\n"
     "Runs the trained net (TEST phase: centre crop, no dropout) over every image of the dataset and\n"
     "writes an index file (search/README.md): one hash code per image (latent sigmoid > 0.5), its\n"
     "label, its name and its feature vector (the layer before the latent layer, fc7 in the paper)\n"
@@ -25,11 +25,12 @@ static const char* kHelp =
     "  --batch N        images per forward pass (default 100)\n"
     "  --no-features    codes only (no fine re-ranking possible, 4096x smaller for CaffeNet)\n"
     "  --f16            store features as float16 (half the size; distances change by < 0.1%)\n"
+    "  --mean FILE      mean image instead of the data layer's mean_file (as for `dlbhc train`)\n"
     "  --root DIR       list files: folder the image paths are relative to\n"
     "  --strict         an unreadable image is an error (default: skipped and counted)\n";
 
 int cmd_index(const std::vector<std::string>& argv) {
-    Args a(argv, {"net", "weights", "data", "out", "bits", "classes", "batch", "root"},
+    Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root"},
            {"append", "no-features", "f16", "strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
@@ -41,6 +42,7 @@ int cmd_index(const std::vector<std::string>& argv) {
         if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
     PipelineOptions po;
     po.net_path = a.get("net", "");
+    po.mean_file = a.get("mean", "");
     po.latent_bits = a.get_int("bits", 0);
     po.num_classes = a.get_int("classes", 0);
     po.batch = a.get_int("batch", 100);

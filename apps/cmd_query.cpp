@@ -16,7 +16,7 @@
 namespace dlbhc {
 
 static const char* kHelp =
-    "usage: dlbhc query --net NET.prototxt --weights W.dlbhc --index DB.idx (--image FILE | --item SPEC:I) [options]\n"
+    "usage: dlbhc query --net NET.prototxt --weights W.weights --index DB.idx (--image FILE | --item SPEC:I) [options]\n"
     "Encodes one image and prints the k most similar images of the index: coarse search by Hamming\n"
     "distance of the codes, then (unless --coarse-only) the candidates with Hamming distance\n"
     "< --threshold (widened to at least k) re-ranked by Euclidean distance of the features.\n"
@@ -28,10 +28,10 @@ static const char* kHelp =
     "  --json               print the results as JSON instead of a table\n"
     "  --html FILE          write a page with the query and its results as thumbnails (next to it)\n"
     "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
-    "  --bits H, --classes K, --root DIR   as for `dlbhc index`\n";
+    "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
 
 int cmd_query(const std::vector<std::string>& argv) {
-    Args a(argv, {"net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root"},
+    Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root"},
            {"coarse-only", "json", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
@@ -51,6 +51,7 @@ int cmd_query(const std::vector<std::string>& argv) {
 
     PipelineOptions po;
     po.net_path = a.get("net", "");
+    po.mean_file = a.get("mean", "");
     po.latent_bits = a.get_int("bits", 0);
     po.num_classes = a.get_int("classes", 0);
     po.batch = 1;

@@ -18,7 +18,7 @@ static const char* kHelp =
     "usage: dlbhc train --solver SOLVER.prototxt [options]\n"
     "Trains the solver's net (Caffe prototxt, TRAIN phase) with SGD as Caffe does, testing on the\n"
     "TEST phase's data every test_interval iterations and writing snapshots every `snapshot`\n"
-    "iterations and at the end (<snapshot_prefix>_iter_<N>.dlbhc, atomically).\n"
+    "iterations and at the end (<snapshot_prefix>_iter_<N>.weights, atomically).\n"
     "  --solver FILE        the solver (base_lr, lr_policy, momentum, weight_decay, max_iter, ...)\n"
     "  --net FILE           train this net instead of the solver's `net`\n"
     "  --weights FILE       initial weights (a dlbhc weights file, e.g. `dlbhc convert`ed CaffeNet);\n"
@@ -36,13 +36,15 @@ static const char* kHelp =
     "  --out FILE           also write the final weights (parameters only) here\n"
     "  --seed S             instead of the solver's random_seed (default 1)\n"
     "  --time-limit SEC     stop early (with a snapshot) after SEC seconds of training\n"
+    "  --mean FILE          mean image instead of the data layer's mean_file (e.g. the converted\n"
+    "                       weights/imagenet_mean.weights, or imagenet_mean.binaryproto)\n"
     "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
 
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
-            "snapshot-prefix", "out", "seed", "time-limit"},
+            "snapshot-prefix", "out", "seed", "time-limit", "mean"},
            {"no-prefetch", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
@@ -67,6 +69,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     po.batch = a.get_int("batch", 0);
     po.seed = seed;
     po.prefetch = !a.has("no-prefetch");
+    po.mean_file = a.get("mean", "");
     TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
                                               solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;

@@ -93,16 +93,20 @@ std::unique_ptr<Dataset> open_for_layer(const std::string& override_spec, const 
     return ds;
 }
 
-TransformParam transform_for(const LayerSpec* layer, Phase phase, const std::string& base_dir) {
-    TransformParam tp;
-    if (layer) {
-        tp = transform_from_spec(layer->transform, phase, base_dir);
-        if (layer->type == "ImageData" && layer->data.new_height > 0) {
-            if (layer->data.new_height != layer->data.new_width)
-                throw std::invalid_argument(layer->loc.str() + ": new_height and new_width must be equal (square resize only)");
-            tp.resize = layer->data.new_height;
-        }
+TransformParam transform_for(const LayerSpec* layer, Phase phase, const std::string& base_dir, const PipelineOptions& po,
+                             const Dataset& ds) {
+    TransformSpec t;
+    if (layer) t = layer->transform;
+    if (!po.mean_file.empty()) t.mean_file = po.mean_file, t.mean_value.clear();
+    TransformParam tp = transform_from_spec(t, phase, po.mean_file.empty() ? base_dir : "");
+    if (layer && layer->type == "ImageData" && layer->data.new_height > 0) {
+        if (layer->data.new_height != layer->data.new_width)
+            throw std::invalid_argument(layer->loc.str() + ": new_height and new_width must be equal (square resize only)");
+        tp.resize = layer->data.new_height;
     }
+    // A colour mean image needs colour input: grey images (MNIST) are copied to three channels,
+    // as the authors did for grey images.
+    if (tp.mean_c == 3 && ds.channels() == 1) tp.force_color = true;
     tp.phase = phase;
     tp.upscale_small = true;
     return tp;
@@ -147,7 +151,7 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
     if (!train_ds)
         throw std::invalid_argument(po.net_path + ": no TRAIN data layer and no --train-data: nothing to train on");
     s.train_size = train_ds->size();
-    TransformParam ttp = transform_for(train_layer, Phase::Train, base);
+    TransformParam ttp = transform_for(train_layer, Phase::Train, base, po, *train_ds);
     const int batch = data_batch(train_layer, po.batch, 32);
     Transformer tf(ttp);
     NetBuildOptions nbo = build_options(po, tf, *train_ds, batch);
@@ -158,6 +162,9 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
     bo.shuffle = true;
     bo.seed = po.seed;
     bo.prefetch = po.prefetch;
+    // The background thread prepares batches with one thread while training uses every core
+    // (two OpenMP teams on the same cores slow both down badly).
+    bo.threads = po.prefetch ? 1 : 0;
     s.train = std::make_unique<BatcherSource>(std::move(train_ds), ttp, bo);
     if (s.train->data_shape() != s.net->blob("data")->shape())
         throw std::logic_error("training batches and the net's input differ in shape");
@@ -165,7 +172,7 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
     if (test_data != "none") {
         auto test_ds = open_for_layer(test_data, test_layer, base, po, s.test_name);
         if (test_ds) {
-            TransformParam etp = transform_for(test_layer ? test_layer : train_layer, Phase::Test, base);
+            TransformParam etp = transform_for(test_layer ? test_layer : train_layer, Phase::Test, base, po, *test_ds);
             BatcherOptions eo = bo;
             eo.shuffle = false;
             eo.seed = po.seed + 1;
@@ -186,7 +193,7 @@ EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weig
     const std::string base = dir_of(po.net_path);
     const LayerSpec* layer = e.spec.data_layer(Phase::Test);
     if (!layer) layer = e.spec.data_layer(Phase::Train);
-    e.transform = transform_for(layer, Phase::Test, base);
+    e.transform = transform_for(layer, Phase::Test, base, po, ds);
     Transformer tf(e.transform);
     const int batch = po.batch > 0 ? po.batch : 100;
     e.net = build_net(e.spec, Phase::Test, build_options(po, tf, ds, batch));

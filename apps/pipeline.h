@@ -31,6 +31,7 @@ struct PipelineOptions {
     bool prefetch = true;     // background batch thread
     std::string root;         // image lists: folder the paths are relative to
     bool strict = false;      // an unreadable image is an error instead of being skipped
+    std::string mean_file;    // instead of the data layer's mean (a .binaryproto or a converted mean)
 };
 
 size_t count_params(Net& net);

@@ -46,6 +46,31 @@ std::string json_escape(const std::string& s) {
     return o;
 }
 
+Image montage(const std::vector<std::vector<MontageCell>>& rows, int cell, int frame) {
+    size_t cols = 0;
+    for (const auto& r : rows) cols = std::max(cols, r.size());
+    const int step = cell + 2 * frame + 2;  // 1 pixel of white between cells
+    Image out(3, int(rows.size()) * step, int(cols) * step);
+    std::fill(out.pixels.begin(), out.pixels.end(), uint8_t(255));
+    for (size_t r = 0; r < rows.size(); ++r)
+        for (size_t c = 0; c < rows[r].size(); ++c) {
+            const MontageCell& m = rows[r][c];
+            if (!m.image || m.image->count() == 0) continue;
+            const int y0 = int(r) * step + 1, x0 = int(c) * step + 1;
+            for (int y = 0; y < cell + 2 * frame; ++y)
+                for (int x = 0; x < cell + 2 * frame; ++x)
+                    for (int ch = 0; ch < 3; ++ch) out.at(ch, y0 + y, x0 + x) = m.frame[ch];
+            const Image& im = *m.image;
+            for (int y = 0; y < cell; ++y)
+                for (int x = 0; x < cell; ++x) {
+                    const int sy = y * im.h / cell, sx = x * im.w / cell;
+                    for (int ch = 0; ch < 3; ++ch)
+                        out.at(ch, y0 + frame + y, x0 + frame + x) = im.at(im.c == 1 ? 0 : ch, sy, sx);
+                }
+        }
+    return out;
+}
+
 std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std::string& title) {
     const double W = 640, H = 400, L = 60, R = 20, T = 40, B = 50;
     double kmin = 1, kmax = 10;

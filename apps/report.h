@@ -5,6 +5,8 @@
 #include <utility>
 #include <vector>
 
+#include "data/image.h"
+
 namespace dlbhc {
 
 // Writes text to path through the atomic writer (temporary file, fsync, rename).
@@ -12,6 +14,14 @@ void write_text_atomic(const std::string& path, const std::string& text, const c
 
 std::string html_escape(const std::string& s);
 std::string json_escape(const std::string& s);  // the contents of a JSON string, without quotes
+
+// A picture of rows of thumbnails: each cell an image (grey or BGR, any size, scaled by nearest
+// neighbour into a square of `cell` pixels) inside a coloured frame. Colours are BGR.
+struct MontageCell {
+    const Image* image = nullptr;  // null: an empty cell
+    uint8_t frame[3] = {255, 255, 255};
+};
+Image montage(const std::vector<std::vector<MontageCell>>& rows, int cell = 56, int frame = 3);
 
 // One line of a precision@k plot: a name and (k, precision) points, k ascending.
 struct PlotSeries {

@@ -17,8 +17,9 @@
 // Each net runs in a child process of its own (this program with --child, or the PyTorch script)
 // so that the peak memory (VmHWM) of one does not include the other.
 //
-//   usage: bench_speed [--quick] [--repeats R] [--no-torch] [--no-gemm] [--python PATH]
-//                      [--torch-script PATH]
+//   usage: bench_speed [--quick] [--repeats R] [--rounds N] [--no-torch] [--no-gemm]
+//                      [--python PATH] [--torch-script PATH]
+//   --quick: 2 repeats, 1 round, fewer GEMM shapes (about a minute); default 5 repeats, 2 rounds.
 //          bench_speed --child caffenet|small [--repeats R] [--layers]    (one net; key value lines)
 // References are used only here: the product never links OpenBLAS or PyTorch.
 #include <algorithm>
@@ -28,6 +29,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -198,9 +200,11 @@ int run_child(const std::string& which, int repeats, bool layers) {
 
 // ---- parent: the report -------------------------------------------------------------------------
 
-using Figures = std::map<std::string, double>;
+// Every value of each figure, one per run (the report shows their median).
+using Figures = std::map<std::string, std::vector<double>>;
 
-// Runs a command and parses its "key value" lines; "layer ..." lines go to `layer_lines`.
+// Runs a command and parses its "key value" lines (appending each value to its key);
+// "layer ..." lines go to `layer_lines`.
 bool run_and_parse(const std::string& cmd, Figures& out, std::vector<std::string>* layer_lines = nullptr) {
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return false;
@@ -216,7 +220,7 @@ bool run_and_parse(const std::string& cmd, Figures& out, std::vector<std::string
         if (sp == std::string::npos) continue;
         char* end = nullptr;
         const double v = std::strtod(line.c_str() + sp + 1, &end);
-        if (end != line.c_str() + sp + 1) out[line.substr(0, sp)] = v;
+        if (end != line.c_str() + sp + 1) out[line.substr(0, sp)].push_back(v);
     }
     return pclose(p) == 0;
 }
@@ -236,7 +240,7 @@ std::string ratio(double ours, double ref, bool larger_is_better = true) {
 
 double get(const Figures& f, const char* k) {
     auto it = f.find(k);
-    return it == f.end() ? NAN : it->second;
+    return it == f.end() ? NAN : median(it->second);
 }
 
 struct GemmCase {
@@ -287,16 +291,21 @@ std::vector<GemmCase> alexnet_gemms(int threads, bool quick) {
     return v;
 }
 
-// GFLOPS of `call` on a case: calls are grouped so that one sample lasts at least 20 ms.
-template <class F>
-double gflops(const GemmCase& c, int repeats, F call) {
-    call();
+// Times a GEMM: one sample is `per` calls, with `per` chosen so that a sample lasts at least
+// 20 ms; the samples of the two libraries alternate (see gemm_table).
+struct GemmTimer {
+    explicit GemmTimer(std::function<void()> f) : call(std::move(f)) {}
+    std::function<void()> call;
     int per = 1;
-    for (double t = 0; (t = median_seconds(1, 0, [&] { for (int i = 0; i < per; ++i) call(); })) < 0.02;)
-        per = std::max(per + 1, (int)(per * 0.025 / std::max(t, 1e-6)));
-    const double t = median_seconds(repeats, 0, [&] { for (int i = 0; i < per; ++i) call(); }) / per;
-    return 2.0 * c.M * c.N * c.K / t / 1e9;
-}
+    std::vector<double> samples;  // seconds per call
+    void calibrate() {
+        call();
+        for (double t = 0; (t = median_seconds(1, 0, [&] { for (int i = 0; i < per; ++i) call(); })) < 0.02;)
+            per = std::max(per + 1, (int)(per * 0.025 / std::max(t, 1e-6)));
+    }
+    void sample() { samples.push_back(median_seconds(1, 0, [&] { for (int i = 0; i < per; ++i) call(); }) / per); }
+    double gflops(const GemmCase& c) const { return 2.0 * c.M * c.N * c.K / median(samples) / 1e9; }
+};
 
 void gemm_table(int repeats, bool quick) {
     const int threads = max_threads();
@@ -318,40 +327,57 @@ void gemm_table(int repeats, bool quick) {
         for (float& v : A) v = rng.uniform(-1, 1);
         for (float& v : B) v = rng.uniform(-1, 1);
         const int lda = c.ta ? c.M : c.K, ldb = c.tb ? c.K : c.N;
-        const double ours = gflops(c, repeats, [&] {
+        std::vector<GemmTimer> timers;
+        timers.emplace_back([&] {
             sgemm(c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
         });
-        double ref = NAN;
 #ifdef DLBHC_BENCH_OPENBLAS
-        ref = gflops(c, repeats, [&] {
+        timers.emplace_back([&] {
             cblas_sgemm(CblasRowMajor, c.ta ? CblasTrans : CblasNoTrans, c.tb ? CblasTrans : CblasNoTrans, c.M, c.N,
                         c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
         });
 #endif
+        for (GemmTimer& t : timers) t.calibrate();
+        for (int r = 0; r < repeats; ++r)  // ours, OpenBLAS, ours, ...: both see the same load
+            for (GemmTimer& t : timers) t.sample();
+        const double ours = timers[0].gflops(c), ref = timers.size() > 1 ? timers[1].gflops(c) : NAN;
         std::printf("| %s | %d x %d x %d | %s%s | %s | %s | %s |\n", c.name.c_str(), c.M, c.N, c.K, c.ta ? "A^T" : "",
                     c.tb ? "B^T" : (c.ta ? "" : "-"), fmt(ours).c_str(), fmt(ref).c_str(), ratio(ours, ref).c_str());
         std::fflush(stdout);
     }
 }
 
+// `lines` holds "name type fwd_ms bwd_ms" for every layer of every run; each layer's row shows
+// the medians over the runs, in the order the layers first appear.
 void layer_table(const std::vector<std::string>& lines, double step_ms) {
     std::printf("\n### CaffeNet-DLBHC per layer, batch 64 (medians; share of one training step of %.0f ms)\n\n",
                 step_ms);
     std::printf("| layer | type | forward ms | backward ms | share |\n|---|---|---:|---:|---:|\n");
-    double sum = 0;
+    std::vector<std::string> order;
+    std::map<std::string, std::string> types;
+    std::map<std::string, std::vector<double>> fwd, bwd;
     for (const std::string& l : lines) {
         char name[128], type[64];
         double f = 0, b = 0;
         if (std::sscanf(l.c_str(), "%127s %63s %lf %lf", name, type, &f, &b) != 4) continue;
-        sum += f + b;
-        std::printf("| %s | %s | %.2f | %.2f | %.1f%% |\n", name, type, f, b, 100.0 * (f + b) / step_ms);
+        if (!types.count(name)) order.push_back(name), types[name] = type;
+        fwd[name].push_back(f);
+        bwd[name].push_back(b);
     }
-    std::printf("| (rest: zeroing diffs, SGD update) | | | | %.1f%% |\n", 100.0 * std::max(0.0, step_ms - sum) / step_ms);
+    double sum = 0;
+    for (const std::string& name : order) {
+        const double f = median(fwd[name]), b = median(bwd[name]);
+        sum += f + b;
+        std::printf("| %s | %s | %.2f | %.2f | %.1f%% |\n", name.c_str(), types[name].c_str(), f, b,
+                    100.0 * (f + b) / step_ms);
+    }
+    const double rest = std::max(0.0, step_ms - sum);
+    std::printf("| (rest: zeroing diffs, SGD update) | | | | %.1f%% |\n", 100.0 * rest / step_ms);
 }
 
 int run_report(int argc, char** argv) {
     bool quick = false, torch = true, gemm = true;
-    int repeats = 0;
+    int repeats = 0, rounds = 0;
     std::string python = "/usr/bin/python3", script = "bench/torch_bench.py";
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
@@ -363,11 +389,13 @@ int run_report(int argc, char** argv) {
         else if (a == "--no-torch") torch = false;
         else if (a == "--no-gemm") gemm = false;
         else if (a == "--repeats") repeats = std::atoi(value().c_str());
+        else if (a == "--rounds") rounds = std::atoi(value().c_str());
         else if (a == "--python") python = value();
         else if (a == "--torch-script") script = value();
         else throw std::invalid_argument("unknown option '" + a + "' (see the top of bench/bench_speed.cpp)");
     }
     if (repeats < 1) repeats = quick ? 2 : 5;
+    if (rounds < 1) rounds = quick ? 1 : 2;
     const int threads = max_threads();
     std::printf("## dlbhc speed report (bench/bench_speed%s)\n\n", quick ? " --quick" : "");
     std::printf("CPU: %s, %ld logical CPUs, %d OpenMP threads, GEMM kernel %s.\n", cpu_model().c_str(),
@@ -395,22 +423,28 @@ int run_report(int argc, char** argv) {
         std::vector<std::string> layers;
     };
     NetRun runs[] = {{"caffenet", "CaffeNet-DLBHC 227x227", {}, {}, {}}, {"small", "small net 28x28", {}, {}, {}}};
-    for (NetRun& r : runs) {
-        const std::string reps = std::to_string(r.key == std::string("small") ? repeats * 4 : repeats);
-        const std::string ours_cmd = std::string("OPENBLAS_NUM_THREADS=1 '") + self + "' --child " + r.key +
-                                     " --repeats " + reps + (r.key == std::string("caffenet") ? " --layers" : "");
-        if (!run_and_parse(ours_cmd, r.ours, &r.layers))
-            throw std::runtime_error(std::string("the child run failed: ") + ours_cmd);
-        if (have_torch) {
-            const std::string cmd = python + " " + script + " --net " + r.key + " --batch 64 --threads " +
-                                    std::to_string(threads) + " --repeats " + reps;
-            if (!run_and_parse(cmd, r.ref)) std::printf("\n(PyTorch run failed: %s)\n", cmd.c_str());
+    // Rounds alternate which of the two goes first, so that a change in the machine's load
+    // during the run falls on both; each figure is the median over the rounds.
+    for (int round = 0; round < rounds; ++round)
+        for (NetRun& r : runs) {
+            const std::string reps = std::to_string(r.key == std::string("small") ? repeats * 4 : repeats);
+            const std::string ours_cmd = std::string("OPENBLAS_NUM_THREADS=1 '") + self + "' --child " + r.key +
+                                         " --repeats " + reps + (r.key == std::string("caffenet") ? " --layers" : "");
+            const std::string ref_cmd = python + " " + script + " --net " + r.key + " --batch 64 --threads " +
+                                        std::to_string(threads) + " --repeats " + reps;
+            for (int k = 0; k < 2; ++k) {
+                if ((k == 0) == (round % 2 == 0)) {
+                    if (!run_and_parse(ours_cmd, r.ours, &r.layers))
+                        throw std::runtime_error(std::string("the child run failed: ") + ours_cmd);
+                } else if (have_torch && !run_and_parse(ref_cmd, r.ref)) {
+                    std::printf("\n(PyTorch run failed: %s)\n", ref_cmd.c_str());
+                }
+            }
         }
-    }
     if (!runs[0].layers.empty()) layer_table(runs[0].layers, get(runs[0].ours, "step_ms"));
 
-    std::printf("\n### Nets, %d threads (dlbhc vs PyTorch %s; medians of %d runs)\n\n", threads,
-                have_torch ? "(bench/torch_bench.py)" : "(not available)", repeats);
+    std::printf("\n### Nets, %d threads (dlbhc vs PyTorch %s; medians over %d rounds of medians of %d runs)\n\n",
+                threads, have_torch ? "(bench/torch_bench.py)" : "(not available)", rounds, repeats);
     std::printf("| figure | dlbhc | PyTorch | ratio |\n|---|---:|---:|---:|\n");
     for (NetRun& r : runs) {
         auto row = [&](const char* what, const char* key, bool larger_is_better, const char* f) {

@@ -320,6 +320,9 @@ void for_each_batch(const Dataset& ds, const TransformParam& tp, int batch_size,
     o.batch_size = batch_size;
     o.single_pass = true;
     o.prefetch = prefetch;
+    // With prefetch the batch is prepared on the background thread while the net runs on all
+    // cores: one thread for it, so two OpenMP teams do not fight over the cores.
+    o.threads = prefetch ? 1 : 0;
     Batcher b(ds, tp, o);
     Tensor data, label;
     size_t first = 0;

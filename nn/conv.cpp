@@ -349,7 +349,8 @@ void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
 #endif
     plan_ = conv_plan(in, p_, threads);
     const size_t floats = plan_.workspace_floats();
-    if (floats > (size_t)INT32_MAX) fail("scratch of " + std::to_string(floats) + " floats is too large for " + in.str());
+    if (floats > (size_t)INT32_MAX)
+        fail("scratch of " + std::to_string(floats) + " floats is too large for input " + in.str());
     work_.reshape(Shape((int)floats));
 }
 

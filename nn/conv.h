@@ -70,14 +70,17 @@ size_t conv_col_size(Shape in, const ConvParam& p);
 // How the batched kernels cut a batch of N images (see above). Depends only on the shapes and
 // on `threads` (which sizes the scratch, not the arithmetic).
 struct ConvPlan {
-    int chunk = 1;       // b: images per chunk
-    int chunks = 0;      // ceil(N / b)
-    int slices = 1;      // weight-gradient partial sums; 1 means "accumulate into dweight directly"
-    int slots = 1;       // scratch areas (one per thread that can run a chunk at a time)
-    size_t col_floats = 0;     // per slot: (C * KH * KW) * b * P, or 0 when b = 1 and 1x1/stride 1/pad 0
-    size_t ycol_floats = 0;    // per slot: OC * b * P, or 0 when b = 1
-    size_t partial_floats = 0; // per slice when slices > 1: OC * C/G * KH * KW + OC (weights, bias)
-    size_t workspace_floats() const { return slots * (col_floats + ycol_floats) + (slices > 1 ? slices * partial_floats : 0); }
+    int chunk = 1;   // b: images per chunk
+    int chunks = 0;  // ceil(N / b)
+    int slices = 1;  // weight-gradient partial sums; 1 means "accumulate into dweight directly"
+    int slots = 1;   // scratch areas (one per thread that can run a chunk at a time)
+    size_t col_floats = 0;      // per slot: (C * KH * KW) * b * P; 0 when b = 1 and 1x1/stride 1/pad 0
+    size_t ycol_floats = 0;     // per slot: OC * b * P; 0 when b = 1
+    size_t partial_floats = 0;  // per slice when slices > 1: OC * C/G * KH * KW + OC (weights, bias)
+    // The scratch the batched kernels need: slots * (col + ycol), then the partials.
+    size_t workspace_floats() const {
+        return slots * (col_floats + ycol_floats) + (slices > 1 ? slices * partial_floats : 0);
+    }
 };
 // Maximum number of weight-gradient slices (each costs one weight-sized partial buffer).
 constexpr int kConvMaxSlices = 4;
@@ -121,7 +124,7 @@ public:
 private:
     ConvParam p_;
     ConvPlan plan_;
-    Tensor work_;  // plan_.workspace_floats(): columns, gathered outputs, partial sums; reused by every call
+    Tensor work_;  // plan_.workspace_floats(): columns, gathered outputs, partials; reused by every call
 };
 
 }  // namespace dlbhc

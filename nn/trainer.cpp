@@ -45,7 +45,7 @@ std::string fmt_seconds(double s) {
 }  // namespace
 
 std::string snapshot_path(const std::string& prefix, int iter) {
-    return prefix + "_iter_" + std::to_string(iter) + ".dlbhc";
+    return prefix + "_iter_" + std::to_string(iter) + ".weights";
 }
 
 Trainer::Trainer(Net& net, SGDSolver& solver, BatchSource& train, BatchSource* test, TrainOptions opt,

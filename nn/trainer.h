@@ -46,7 +46,7 @@ struct TrainState {
 struct TrainOptions {
     int display = 100;          // progress line every N iterations (0: only at the end)
     int snapshot = 0;           // snapshot every N iterations (0: only at the end)
-    std::string snapshot_prefix;  // "<prefix>_iter_<N>.dlbhc"; empty: no snapshots
+    std::string snapshot_prefix;  // "<prefix>_iter_<N>.weights"; empty: no snapshots
     bool snapshot_after_train = true;
     int test_interval = 0;      // run the test batches every N iterations (0: never)
     int test_iter = 0;          // test batches per test
@@ -85,7 +85,7 @@ public:
     // Runs opt.test_iter batches of the test source in the TEST phase.
     TestResult test();
 
-    // Writes "<prefix>_iter_<iter>.dlbhc" atomically; returns its path.
+    // Writes "<prefix>_iter_<iter>.weights" atomically; returns its path.
     std::string snapshot() const;
 
 private:

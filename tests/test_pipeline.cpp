@@ -142,12 +142,12 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     const std::string train = dir.file("train"), test = dir.file("t10k");
 
     REQUIRE(cmd_train({"--solver", dir.file("solver.prototxt"), "--train-data", train, "--test-data", test, "--out",
-                       dir.file("w.dlbhc")}) == 0);
-    CHECK(fs::exists(dir.file("snap/tiny_iter_200.dlbhc")));
-    CHECK(fs::exists(dir.file("snap/tiny_iter_400.dlbhc")));
-    REQUIRE(fs::exists(dir.file("w.dlbhc")));
+                       dir.file("w.weights")}) == 0);
+    CHECK(fs::exists(dir.file("snap/tiny_iter_200.weights")));
+    CHECK(fs::exists(dir.file("snap/tiny_iter_400.weights")));
+    REQUIRE(fs::exists(dir.file("w.weights")));
 
-    REQUIRE(cmd_index({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.dlbhc"), "--data", train, "--out",
+    REQUIRE(cmd_index({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--data", train, "--out",
                        dir.file("db.idx")}) == 0);
     IndexFile db = IndexFile::open(dir.file("db.idx"));
     CHECK(db.size() == 2000);
@@ -155,7 +155,7 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     CHECK(db.feature_dim() == 64);
     CHECK(db.name(7) == "train[7]");
 
-    REQUIRE(cmd_eval({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.dlbhc"), "--index", dir.file("db.idx"),
+    REQUIRE(cmd_eval({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),
                       "--queries", test, "--k", "100", "--json", dir.file("m.json"), "--svg", dir.file("p.svg"), "--html",
                       dir.file("report/r.html"), "--db-data", train, "--examples", "2"}) == 0);
     const std::string json = read_text(dir.file("m.json"));
@@ -173,12 +173,12 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
 
     // Resume from the iteration-200 snapshot: ends with the same weights as the straight run.
     REQUIRE(cmd_train({"--solver", dir.file("solver.prototxt"), "--train-data", train, "--test-data", "none",
-                       "--resume", dir.file("snap/tiny_iter_200.dlbhc"), "--snapshot-prefix", dir.file("again/tiny"),
-                       "--out", dir.file("w2.dlbhc")}) == 0);
-    CHECK(read_text(dir.file("w2.dlbhc")) == read_text(dir.file("w.dlbhc")));
+                       "--resume", dir.file("snap/tiny_iter_200.weights"), "--snapshot-prefix", dir.file("again/tiny"),
+                       "--out", dir.file("w2.weights")}) == 0);
+    CHECK(read_text(dir.file("w2.weights")) == read_text(dir.file("w.weights")));
 
     // A query by dataset item finds itself first (distance 0 in both stages).
-    REQUIRE(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.dlbhc"), "--index", dir.file("db.idx"),
+    REQUIRE(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),
                        "--item", train + ":5", "--k", "3", "--html", dir.file("q/q.html"), "--db-data", train}) == 0);
     CHECK(fs::exists(dir.file("q/q_files/query.png")));
 
@@ -187,9 +187,9 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
                                  dir.file("bad.idx")}); },
                 {"m.json"});
     CHECK_FALSE(fs::exists(dir.file("bad.idx")));
-    check_error([&] { cmd_eval({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.dlbhc"), "--index",
-                                dir.file("w.dlbhc"), "--queries", test}); },
-                {"w.dlbhc"});
+    check_error([&] { cmd_eval({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index",
+                                dir.file("w.weights"), "--queries", test}); },
+                {"w.weights"});
     check_error([&] { cmd_train({"--solver", dir.file("net.prototxt")}); }, {"net.prototxt"});
     check_error([&] { cmd_train({"--solver", dir.file("solver.prototxt"), "--train-data", dir.file("nothing/train")}); },
                 {"nothing"});

@@ -155,8 +155,8 @@ TEST_CASE("trainer: resuming from a snapshot ends bit-identical to an uninterrup
     TrainResult r = t_full.run();
     CHECK(r.iter == 25);
     CHECK_FALSE(r.stopped_non_finite);
-    REQUIRE(fs::exists(dir.file("run_iter_10.dlbhc")));
-    REQUIRE(fs::exists(dir.file("run_iter_25.dlbhc")));
+    REQUIRE(fs::exists(dir.file("run_iter_10.weights")));
+    REQUIRE(fs::exists(dir.file("run_iter_25.weights")));
 
     // Resumed: a fresh net (other initial weights, other dropout state) from the iteration-10 snapshot.
     // The fresh source has its prefetch thread off: the batches must not depend on it.
@@ -167,7 +167,7 @@ TEST_CASE("trainer: resuming from a snapshot ends bit-identical to an uninterrup
     TrainOptions opt2 = opt;
     opt2.snapshot_prefix = dir.file("resumed");
     Trainer t_res(*resumed, sgd_res, src_res, nullptr, opt2);
-    t_res.restore(load_train_state(dir.file("run_iter_10.dlbhc")));
+    t_res.restore(load_train_state(dir.file("run_iter_10.weights")));
     CHECK(sgd_res.iter() == 10);
     CHECK_FALSE(same_params(*full, *resumed));
     t_res.run();
@@ -179,7 +179,7 @@ TEST_CASE("trainer: resuming from a snapshot ends bit-identical to an uninterrup
     Source src_b(*ds, B, true);
     SGDSolver sgd_b(*broken, solver_param(25));
     Trainer t_b(*broken, sgd_b, src_b, nullptr, opt2);
-    TrainState st = load_train_state(dir.file("run_iter_10.dlbhc"));
+    TrainState st = load_train_state(dir.file("run_iter_10.weights"));
     BatcherState bs = BatcherState::from_bytes(st.meta["source.train"]);
     bs.position += 1;  // one image off
     st.meta["source.train"] = bs.to_bytes();
@@ -199,7 +199,7 @@ TEST_CASE("trainer: a snapshot loads as a weights file; a weights file is not a 
     opt.snapshot_prefix = dir.file("s");
     Trainer t(*net, sgd, src, nullptr, opt);
     TrainResult r = t.run();
-    REQUIRE(r.last_snapshot == dir.file("s_iter_3.dlbhc"));
+    REQUIRE(r.last_snapshot == dir.file("s_iter_3.weights"));
     auto other = tiny_net(4);
     WeightsLoadReport rep = load_weights(*other, read_weights(r.last_snapshot));
     CHECK(rep.missing.empty());
@@ -207,12 +207,12 @@ TEST_CASE("trainer: a snapshot loads as a weights file; a weights file is not a 
     CHECK(rep.unused.size() == net->params().size());  // the "@momentum" tensors
     CHECK(same_params(*net, *other));
 
-    write_weights(dir.file("plain.dlbhc"), weights_from_net(*net));
+    write_weights(dir.file("plain.weights"), weights_from_net(*net));
     try {
-        load_train_state(dir.file("plain.dlbhc"));
+        load_train_state(dir.file("plain.weights"));
         FAIL("a plain weights file was accepted as a snapshot");
     } catch (const std::runtime_error& e) {
-        CHECK(std::string(e.what()).find("plain.dlbhc") != std::string::npos);
+        CHECK(std::string(e.what()).find("plain.weights") != std::string::npos);
         CHECK(std::string(e.what()).find("without training state") != std::string::npos);
     }
 }
@@ -244,14 +244,14 @@ TEST_CASE("trainer: a NaN loss stops training and keeps the last good snapshot")
     CHECK(r.stopped_non_finite);
     CHECK(r.iter == 8);
     CHECK_FALSE(std::isfinite(r.last_loss));
-    CHECK(r.last_snapshot == dir.file("n_iter_5.dlbhc"));
+    CHECK(r.last_snapshot == dir.file("n_iter_5.weights"));
     CHECK(logged.find("the loss is NaN at iteration 8") != std::string::npos);
-    CHECK(logged.find("n_iter_5.dlbhc") != std::string::npos);
+    CHECK(logged.find("n_iter_5.weights") != std::string::npos);
     size_t files = 0;
     for (auto it = fs::directory_iterator(dir.path); it != fs::directory_iterator(); ++it) ++files;
     CHECK(files == 1);  // only the good snapshot: nothing written after the blow-up, no temporaries
     // The kept snapshot is finite and loads.
-    TrainState s = load_train_state(dir.file("n_iter_5.dlbhc"));
+    TrainState s = load_train_state(dir.file("n_iter_5.weights"));
     CHECK(s.iter == 5);
     for (const auto& t2 : s.tensors)
         for (size_t i = 0; i < t2.second.count(); ++i) REQUIRE(std::isfinite(t2.second.data()[i]));
