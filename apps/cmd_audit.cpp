@@ -35,7 +35,8 @@ static const char* kHelp =
     "  --backward        also run backward from the loss and dump every blob gradient as\n"
     "                    DIR/<blob>.diff.npy and every parameter gradient as DIR/<param>.grad.npy\n"
     "  --bits H, --classes K   latent size and classes (as for train)\n"
-    "  --seed S          filler seed when no --weights (default 1)\n";
+    "  --seed S          filler seed when no --weights (default 1); weights whose layer declares no\n"
+    "                    filler (deploy nets) are drawn from Normal(0, sqrt(2 / fan_in))\n";
 
 namespace {
 
@@ -131,8 +132,27 @@ int cmd_audit(const std::vector<std::string>& argv) {
     auto net = build_net(spec, phase, bo);
     Rng init(uint64_t(a.get_int("seed", 1)));
     net->init_params(init);
-    if (a.has("weights")) print_load_report(load_weights(*net, read_weights(a.get("weights", ""))), a.get("weights", ""));
-    else std::printf("no --weights: parameters from the fillers (seed %d)\n", a.get_int("seed", 1));
+    if (a.has("weights")) {
+        print_load_report(load_weights(*net, read_weights(a.get("weights", ""))), a.get("weights", ""));
+    } else {
+        // Deploy nets declare no fillers (Caffe's default is constant 0), which would make every
+        // layer output 0: such weights are drawn from Normal(0, sqrt(2 / fan_in)) instead (He et
+        // al.), which keeps activations in a readable range through ReLU layers.
+        size_t drawn = 0;
+        for (const auto& layer : net->layers()) {
+            auto& ps = layer->params();
+            if (ps.empty() || ps[0].filler.type != "constant" || ps[0].filler.value != 0.0f) continue;
+            Param& w = ps[0];
+            const double fan_in = double(w.value.count()) / double(w.value.shape().n);
+            const float std = float(std::sqrt(2.0 / fan_in));
+            for (size_t i = 0; i < w.value.count(); ++i) w.value.data()[i] = init.gaussian(0.0f, std);
+            ++drawn;
+        }
+        std::printf("no --weights: parameters from the fillers (seed %d)%s\n", a.get_int("seed", 1),
+                    drawn ? (", and " + std::to_string(drawn) +
+                             " weight tensors without a filler from Normal(0, sqrt(2/fan_in))").c_str()
+                          : "");
+    }
     net->set_phase(phase);
     // The image input is the first input blob the builder made ("data" for data layers).
     Blob* data = net->has_blob("data") ? net->blob("data") : net->bottoms(0).at(0);

@@ -17,7 +17,7 @@
 // Each net runs in a child process of its own (this program with --child, or the PyTorch script)
 // so that the peak memory (VmHWM) of one does not include the other.
 //
-//   usage: bench_speed [--quick] [--repeats R] [--rounds N] [--no-torch] [--no-gemm]
+//   usage: bench_speed [--quick] [--repeats R] [--rounds N] [--no-torch] [--no-gemm] [--no-nets]
 //                      [--python PATH] [--torch-script PATH]
 //   --quick: 2 repeats, 1 round, fewer GEMM shapes (about a minute); default 5 repeats, 2 rounds.
 //          bench_speed --child caffenet|small [--repeats R] [--layers]    (one net; key value lines)
@@ -376,7 +376,7 @@ void layer_table(const std::vector<std::string>& lines, double step_ms) {
 }
 
 int run_report(int argc, char** argv) {
-    bool quick = false, torch = true, gemm = true;
+    bool quick = false, torch = true, gemm = true, nets = true;
     int repeats = 0, rounds = 0;
     std::string python = "/usr/bin/python3", script = "bench/torch_bench.py";
     for (int i = 1; i < argc; ++i) {
@@ -388,6 +388,7 @@ int run_report(int argc, char** argv) {
         if (a == "--quick") quick = true;
         else if (a == "--no-torch") torch = false;
         else if (a == "--no-gemm") gemm = false;
+        else if (a == "--no-nets") nets = false;
         else if (a == "--repeats") repeats = std::atoi(value().c_str());
         else if (a == "--rounds") rounds = std::atoi(value().c_str());
         else if (a == "--python") python = value();
@@ -403,6 +404,7 @@ int run_report(int argc, char** argv) {
     std::printf("Load average at the start: %s.\n", load_average().c_str());
     std::fflush(stdout);
     if (gemm) gemm_table(std::max(3, repeats), quick);
+    if (!nets) return 0;
 
     char self[4096];
     const ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
