@@ -1,4 +1,5 @@
 // apps/args.cpp
+#include <cmath>
 #include "apps/args.h"
 
 #include <algorithm>
@@ -48,6 +49,25 @@ int Args::get_int(const std::string& name, int def) const {
     }
     if (pos != it->second.size() || it->second.empty())
         throw std::invalid_argument("option --" + name + " expects an integer, got '" + it->second + "'");
+    return v;
+}
+
+}  // namespace dlbhc
+
+namespace dlbhc {
+
+double Args::get_double(const std::string& name, double def) const {
+    auto it = values_.find(name);
+    if (it == values_.end()) return def;
+    size_t pos = 0;
+    double v = 0;
+    try {
+        v = std::stod(it->second, &pos);
+    } catch (const std::exception&) {
+        pos = 0;
+    }
+    if (pos != it->second.size() || it->second.empty() || !std::isfinite(v))
+        throw std::invalid_argument("option --" + name + " expects a number, got '" + it->second + "'");
     return v;
 }
 

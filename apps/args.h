@@ -16,6 +16,7 @@ public:
     bool has(const std::string& name) const { return values_.count(name) > 0; }
     std::string get(const std::string& name, const std::string& def) const;
     int get_int(const std::string& name, int def) const;  // throws on a non-integer value
+    double get_double(const std::string& name, double def) const;  // throws on a non-number
     const std::vector<std::string>& positional() const { return positional_; }
 
 private:

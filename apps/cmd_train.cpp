@@ -33,6 +33,8 @@ static const char* kHelp =
     "  --batch N            batch size instead of the data layer's batch_size\n"
     "  --max-iter N         instead of the solver's max_iter\n"
     "  --snapshot-prefix P  instead of the solver's snapshot_prefix\n"
+    "  --display N          progress line every N iterations instead of the solver's display\n"
+    "  --base-lr R          instead of the solver's base_lr\n"
     "  --out FILE           also write the final weights (parameters only) here\n"
     "  --seed S             instead of the solver's random_seed (default 1)\n"
     "  --time-limit SEC     stop early (with a snapshot) after SEC seconds of training\n"
@@ -44,7 +46,7 @@ static const char* kHelp =
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
-            "snapshot-prefix", "out", "seed", "time-limit", "mean"},
+            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr"},
            {"no-prefetch", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
@@ -58,6 +60,11 @@ int cmd_train(const std::vector<std::string>& argv) {
     if (a.has("max-iter")) solver.param.max_iter = a.get_int("max-iter", 0);
     if (solver.param.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
     if (a.has("snapshot-prefix")) solver.snapshot_prefix = a.get("snapshot-prefix", "");
+    if (a.has("display")) solver.display = a.get_int("display", 0);
+    if (a.has("base-lr")) {
+        solver.param.base_lr = a.get_double("base-lr", 0);
+        if (!(solver.param.base_lr > 0)) throw std::invalid_argument("--base-lr must be positive");
+    }
     const uint64_t seed = a.has("seed") ? uint64_t(a.get_int("seed", 1))
                                         : (solver.random_seed >= 0 ? uint64_t(solver.random_seed) : 1);
 
@@ -96,7 +103,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     to.test_interval = setup.test ? solver.test_interval : 0;
     to.test_iter = setup.test_batches;
     to.test_initialization = solver.test_initialization;
-    if (a.has("time-limit")) to.max_seconds = std::stod(a.get("time-limit", "0"));
+    if (a.has("time-limit")) to.max_seconds = a.get_double("time-limit", 0);
     if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
     Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());

@@ -8,6 +8,7 @@ namespace dlbhc {
 
 int cmd_audit(const std::vector<std::string>& args);
 int cmd_convert(const std::vector<std::string>& args);
+int cmd_encode(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_index(const std::vector<std::string>& args);
 int cmd_net(const std::vector<std::string>& args);

@@ -17,6 +17,7 @@ struct Command {
 
 const Command kCommands[] = {
     {"train", dlbhc::cmd_train, "fine-tune a DLBHC net from a Caffe solver.prototxt (snapshots, --resume, tests)"},
+    {"encode", dlbhc::cmd_encode, "print the hash codes of images (and write latent outputs / features as .npy)"},
     {"index", dlbhc::cmd_index, "encode a dataset with a trained net into a search index (codes, labels, names, features)"},
     {"query", dlbhc::cmd_query, "the top k of an index for one image: coarse (Hamming) or coarse + fine (re-ranked)"},
     {"eval", dlbhc::cmd_eval, "the paper's retrieval protocol: mAP@1000, mAP, P@k, P(r<=2); JSON, SVG, HTML report"},

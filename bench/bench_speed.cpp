@@ -149,17 +149,24 @@ int run_child(const std::string& which, int repeats, bool layers) {
         const double step = median_seconds(repeats, 1, [&] { solver.step(); });
         std::printf("train_ips %.3f\nstep_ms %.3f\n", batch / step, step * 1e3);
         if (layers) {
+            // The same steps as SGDSolver::step, timed per layer; layer_step_ms is the median of
+            // these steps, so that the layers' shares come from the same runs.
             const size_t L = net->layers().size();
             std::vector<std::vector<double>> f(L), b(L);
-            std::vector<double> fs, bs;
+            std::vector<double> fs, bs, steps;
             for (int r = 0; r < repeats; ++r) {
+                const double t0 = now();
+                net->zero_param_grads();
                 net->forward(&fs);
                 net->backward(&bs);
+                solver.apply_update();
+                steps.push_back(now() - t0);
                 for (size_t l = 0; l < L; ++l) f[l].push_back(fs[l]), b[l].push_back(bs[l]);
             }
             for (size_t l = 0; l < L; ++l)
                 std::printf("layer %s %s %.3f %.3f\n", net->layers()[l]->name().c_str(), net->layers()[l]->type(),
                             median(f[l]) * 1e3, median(b[l]) * 1e3);
+            std::printf("layer_step_ms %.3f\n", median(steps) * 1e3);
         }
         std::printf("peak_mb %.1f\n", status_mb("VmHWM"));
     }
@@ -443,7 +450,7 @@ int run_report(int argc, char** argv) {
                 }
             }
         }
-    if (!runs[0].layers.empty()) layer_table(runs[0].layers, get(runs[0].ours, "step_ms"));
+    if (!runs[0].layers.empty()) layer_table(runs[0].layers, get(runs[0].ours, "layer_step_ms"));
 
     std::printf("\n### Nets, %d threads (dlbhc vs PyTorch %s; medians over %d rounds of medians of %d runs)\n\n",
                 threads, have_torch ? "(bench/torch_bench.py)" : "(not available)", rounds, repeats);

@@ -3,6 +3,7 @@
 // paper's protocol; plus the commands' handling of bad input.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -176,6 +177,14 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
                        "--resume", dir.file("snap/tiny_iter_200.weights"), "--snapshot-prefix", dir.file("again/tiny"),
                        "--out", dir.file("w2.weights")}) == 0);
     CHECK(read_text(dir.file("w2.weights")) == read_text(dir.file("w.weights")));
+
+    // encode: the same codes as the index holds.
+    REQUIRE(cmd_encode({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--data", test, "--out",
+                        dir.file("codes.txt"), "--latent-npy", dir.file("lat.npy")}) == 0);
+    const std::string codes = read_text(dir.file("codes.txt"));
+    CHECK(std::count(codes.begin(), codes.end(), '\n') == 500);
+    CHECK(codes.rfind("t10k[0]\t", 0) == 0);
+    CHECK(fs::file_size(dir.file("lat.npy")) == 128 + 500 * 48 * 4);
 
     // A query by dataset item finds itself first (distance 0 in both stages).
     REQUIRE(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),

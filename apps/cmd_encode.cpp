@@ -1,0 +1,91 @@
+// apps/cmd_encode.cpp -- `dlbhc encode`: hash codes (and optionally latent outputs and features)
+// of images, without building an index.
+#include <cstdio>
+#include <string>
+
+#include "apps/args.h"
+#include "apps/commands.h"
+#include "apps/pipeline.h"
+#include "apps/report.h"
+#include "data/image_io.h"
+#include "nn/npy.h"
+
+namespace dlbhc {
+
+static const char* kHelp =
+    "usage: dlbhc encode --net NET.prototxt --weights W.weights (--data SPEC | --image FILE) [options]\n"
+    "Runs the trained net (TEST phase) and prints one line per image: its name, label and hash code\n"
+    "(hex, bit 0 rightmost; bit i = latent sigmoid output i > 0.5).\n"
+    "  --data SPEC          a dataset (as for `dlbhc index`)     --image FILE   one JPEG/PNG\n"
+    "  --out FILE           write the lines to FILE instead of printing them\n"
+    "  --latent-npy FILE    also write the latent sigmoid outputs, (N, bits) float32 .npy\n"
+    "  --features-npy FILE  also write the features (the layer before the latent layer), (N, D) .npy\n"
+    "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n";
+
+namespace {
+
+std::string hex_code(const CodeSet& cs, size_t i) {
+    std::string h;
+    for (int w = cs.words() - 1; w >= 0; --w) {
+        char b[20];
+        std::snprintf(b, sizeof b, "%016llx", (unsigned long long)cs.code(i)[w]);
+        h += b;
+    }
+    return h.substr(h.size() - size_t((cs.bits() + 3) / 4));
+}
+
+}  // namespace
+
+int cmd_encode(const std::vector<std::string>& argv) {
+    Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root"},
+           {"strict", "help"});
+    if (a.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    if (!a.positional().empty())
+        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
+    for (const char* req : {"net", "weights"})
+        if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
+    if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
+    PipelineOptions po;
+    po.net_path = a.get("net", "");
+    po.mean_file = a.get("mean", "");
+    po.latent_bits = a.get_int("bits", 0);
+    po.num_classes = a.get_int("classes", 0);
+    po.batch = a.get_int("batch", a.has("image") ? 1 : 100);
+    po.root = a.get("root", "");
+    po.strict = a.has("strict");
+    EncodedSet enc;
+    if (a.has("data")) {
+        SourceOptions so;
+        so.root = po.root;
+        so.images.strict = po.strict;
+        auto ds = open_dataset(a.get("data", ""), so);
+        EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds, true);
+        enc = encode_dataset(es, *ds, a.has("features-npy"), true);
+    } else {
+        Image img;
+        load_image(a.get("image", ""), img);
+        MemoryDataset one(img.c, img.h, img.w, "image", 1);
+        one.add(img.pixels.data(), 0);
+        EncodeSetup es = make_encode_setup(po, a.get("weights", ""), one, true);
+        enc = encode_image(es, img, a.get("image", ""));
+    }
+    std::string text;
+    for (size_t i = 0; i < enc.codes.size(); ++i)
+        text += enc.names[i] + "\t" + std::to_string(enc.labels[i]) + "\t" + hex_code(enc.codes, i) + "\n";
+    if (a.has("out")) {
+        ensure_parent_dir(a.get("out", ""));
+        write_text_atomic(a.get("out", ""), text, "codes file");
+        std::printf("%zu codes of %d bits written to %s\n", enc.codes.size(), enc.codes.bits(), a.get("out", "").c_str());
+    } else {
+        std::fputs(text.c_str(), stdout);
+    }
+    const int64_t n = int64_t(enc.codes.size());
+    if (a.has("latent-npy")) write_npy(a.get("latent-npy", ""), enc.activations.data(), {n, int64_t(enc.codes.bits())});
+    if (a.has("features-npy")) write_npy(a.get("features-npy", ""), enc.features.data(), {n, int64_t(enc.feature_dim)});
+    return 0;
+}
+
+}  // namespace dlbhc
