@@ -175,7 +175,7 @@ DEMO_NET := weights/small_dlbhc_train_val.prototxt
 DEMO_SOLVER := weights/small_dlbhc_solver.prototxt
 
 demo: demo-deps
-	@$(MAKE) --no-print-directory $(APP)
+	@$(MAKE) --no-print-directory -j$$(nproc 2>/dev/null || echo 2) $(APP)
 	@mkdir -p $(DEMO)
 	@set -e; start=$$(date +%s); \
 	echo "== 1/3 train ($(DEMO_SOLVER)) on $(DATA)/train"; \
