@@ -48,20 +48,10 @@ int cmd_encode(const std::vector<std::string>& argv) {
     for (const char* req : {"net", "weights"})
         if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
-    PipelineOptions po;
-    po.net_path = a.get("net", "");
-    po.mean_file = a.get("mean", "");
-    po.latent_bits = a.get_int("bits", 0);
-    po.num_classes = a.get_int("classes", 0);
-    po.batch = a.get_int("batch", a.has("image") ? 1 : 100);
-    po.root = a.get("root", "");
-    po.strict = a.has("strict");
+    const PipelineOptions po = pipeline_options(a, a.has("image") ? 1 : 100);
     EncodedSet enc;
     if (a.has("data")) {
-        SourceOptions so;
-        so.root = po.root;
-        so.images.strict = po.strict;
-        auto ds = open_dataset(a.get("data", ""), so);
+        auto ds = open_dataset(a.get("data", ""), source_options(po));
         EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds, true);
         enc = encode_dataset(es, *ds, a.has("features-npy"), true);
     } else {

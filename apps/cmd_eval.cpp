@@ -92,17 +92,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
     using clock = std::chrono::steady_clock;
 
     IndexFile db = IndexFile::open(a.get("index", ""));
-    PipelineOptions po;
-    po.net_path = a.get("net", "");
-    po.mean_file = a.get("mean", "");
-    po.latent_bits = a.get_int("bits", 0);
-    po.num_classes = a.get_int("classes", 0);
-    po.batch = a.get_int("batch", 100);
-    po.root = a.get("root", "");
-    po.strict = a.has("strict");
-    SourceOptions so;
-    so.root = po.root;
-    so.images.strict = po.strict;
+    const PipelineOptions po = pipeline_options(a, 100);
+    const SourceOptions so = source_options(po);
     auto qds = open_dataset(a.get("queries", ""), so);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *qds);
     const bool fine = !a.has("no-fine");
@@ -246,14 +237,11 @@ int cmd_eval(const std::vector<std::string>& argv) {
     }
     if (a.has("html")) {
         const std::string html = a.get("html", "");
-        ensure_parent_dir(html);
         std::unique_ptr<Dataset> dbds;
         if (a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
-        const std::string dir = dir_of(html);
-        std::string stem = html.substr(html.rfind('/') == std::string::npos ? 0 : html.rfind('/') + 1);
-        if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".html") stem.resize(stem.size() - 5);
-        const std::string files = stem + "_files";
-        ensure_parent_dir(dir + "/" + files + "/x");
+        const PageFolder pf = page_folder(html);
+        const std::string& dir = pf.dir;
+        const std::string& files = pf.files;
         const std::string svgname = files + "/precision_at_k.svg";
         write_text_atomic(dir + "/" + svgname, svg_precision_plot(series, title), "SVG plot");
         // One picture per shown image; database pictures from --db-data or from the names (files).

@@ -40,17 +40,8 @@ int cmd_index(const std::vector<std::string>& argv) {
         throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
     for (const char* req : {"net", "weights", "data", "out"})
         if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
-    PipelineOptions po;
-    po.net_path = a.get("net", "");
-    po.mean_file = a.get("mean", "");
-    po.latent_bits = a.get_int("bits", 0);
-    po.num_classes = a.get_int("classes", 0);
-    po.batch = a.get_int("batch", 100);
-    po.root = a.get("root", "");
-    po.strict = a.has("strict");
-    SourceOptions so;
-    so.root = po.root;
-    so.images.strict = po.strict;
+    const PipelineOptions po = pipeline_options(a, 100);
+    const SourceOptions so = source_options(po);
     LoadReport rep;
     auto ds = open_dataset(a.get("data", ""), so, &rep);
     if (rep.skipped) std::fprintf(stderr, "%s: %zu unreadable images skipped\n", a.get("data", "").c_str(), rep.skipped);

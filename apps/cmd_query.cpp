@@ -49,15 +49,9 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (fine && !db.has_features())
         throw std::invalid_argument("index '" + db.path() + "' has no features: use --coarse-only");
 
-    PipelineOptions po;
-    po.net_path = a.get("net", "");
-    po.mean_file = a.get("mean", "");
-    po.latent_bits = a.get_int("bits", 0);
-    po.num_classes = a.get_int("classes", 0);
-    po.batch = 1;
-    po.root = a.get("root", "");
-    SourceOptions so;
-    so.root = po.root;
+    PipelineOptions po = pipeline_options(a, 1);
+    po.batch = 1;  // one query
+    const SourceOptions so = source_options(po);
     Image qimg;
     std::string qname;
     int qlabel = -1;
@@ -159,14 +153,11 @@ int cmd_query(const std::vector<std::string>& argv) {
     }
     if (a.has("html")) {
         const std::string html = a.get("html", "");
-        ensure_parent_dir(html);
         std::unique_ptr<Dataset> dbds;
         if (a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
-        const std::string dir = dir_of(html);
-        std::string stem = html.substr(html.rfind('/') == std::string::npos ? 0 : html.rfind('/') + 1);
-        if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".html") stem.resize(stem.size() - 5);
-        const std::string files = stem + "_files";
-        ensure_parent_dir(dir + "/" + files + "/x");
+        const PageFolder pf = page_folder(html);
+        const std::string& dir = pf.dir;
+        const std::string& files = pf.files;
         save_png(dir + "/" + files + "/query.png", qimg);
         std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dlbhc query</title><style>"
                            "body{font-family:sans-serif;margin:2em} figure{display:inline-block;margin:6px;text-align:center;"

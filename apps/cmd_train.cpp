@@ -40,14 +40,16 @@ static const char* kHelp =
     "  --time-limit SEC     stop early (with a snapshot) after SEC seconds of training\n"
     "  --mean FILE          mean image instead of the data layer's mean_file (e.g. the converted\n"
     "                       weights/imagenet_mean.weights, or imagenet_mean.binaryproto)\n"
+    "  --root DIR           list files: folder the image paths are relative to\n"
+    "  --strict             an unreadable image is an error (default: skipped, reported and counted)\n"
     "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
 
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
-            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr"},
-           {"no-prefetch", "help"});
+            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr", "root"},
+           {"no-prefetch", "strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         return 0;
@@ -77,6 +79,8 @@ int cmd_train(const std::vector<std::string>& argv) {
     po.seed = seed;
     po.prefetch = !a.has("no-prefetch");
     po.mean_file = a.get("mean", "");
+    po.root = a.get("root", "");
+    po.strict = a.has("strict");
     TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
                                               solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;

@@ -10,6 +10,7 @@
 #include <stdexcept>
 #include <sys/stat.h>
 
+#include "apps/args.h"
 #include "hash/encoder.h"
 #include "nn/net_builder.h"
 
@@ -56,6 +57,37 @@ void ensure_parent_dir(const std::string& path) {
         if (::mkdir(part.c_str(), 0777) != 0 && errno != EEXIST)
             throw std::runtime_error("cannot create folder '" + part + "': " + std::strerror(errno));
     }
+}
+
+PageFolder page_folder(const std::string& html) {
+    ensure_parent_dir(html);
+    PageFolder f;
+    f.dir = dir_of(html);
+    std::string stem = html.substr(html.rfind('/') == std::string::npos ? 0 : html.rfind('/') + 1);
+    if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".html") stem.resize(stem.size() - 5);
+    f.files = stem + "_files";
+    ensure_parent_dir(f.dir + "/" + f.files + "/x");
+    return f;
+}
+
+PipelineOptions pipeline_options(const Args& a, int batch) {
+    PipelineOptions po;
+    po.net_path = a.get("net", "");
+    po.mean_file = a.get("mean", "");
+    po.latent_bits = a.get_int("bits", 0);
+    po.num_classes = a.get_int("classes", 0);
+    po.batch = a.get_int("batch", batch);
+    po.root = a.get("root", "");
+    po.strict = a.has("strict");
+    if (po.batch < 1) throw std::invalid_argument("--batch must be >= 1");
+    return po;
+}
+
+SourceOptions source_options(const PipelineOptions& po) {
+    SourceOptions so;
+    so.root = po.root;
+    so.images.strict = po.strict;
+    return so;
 }
 
 namespace {

@@ -41,6 +41,19 @@ void ensure_parent_dir(const std::string& path);
 // The folder part of a path ("." when none).
 std::string dir_of(const std::string& path);
 
+// An HTML page and the folder beside it for its pictures: for "out/report.html", dir "out" and
+// files "report_files" (relative to dir, as the page links it). Creates both folders.
+struct PageFolder {
+    std::string dir, files;
+};
+PageFolder page_folder(const std::string& html_path);
+
+class Args;
+// The options every command that runs a trained net shares: --net, --mean, --bits, --classes,
+// --batch (default `batch`), --root, --strict.
+PipelineOptions pipeline_options(const Args& a, int batch);
+SourceOptions source_options(const PipelineOptions& po);
+
 // A Batcher seen as the trainer's BatchSource.
 class BatcherSource : public BatchSource {
 public:

@@ -10,27 +10,17 @@
 #include <unistd.h>
 
 #include "apps/commands.h"
+#include "tests/test_data_util.h"
 #include "nn/npy.h"
 #include "nn/rng.h"
 #include "nn/tensor.h"
 
 using namespace dlbhc;
+using dlbhc::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_audit_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& n) const { return (path / n).string(); }
-};
 
 // Runs fn with stdout (file descriptor 1) sent to a file; returns what it printed.
 template <class F>

@@ -13,26 +13,16 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "tests/test_data_util.h"
 #include "data/idx.h"
 #include "search/index_file.h"
 
 using namespace dlbhc;
+using dlbhc::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_pipeline_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& n) const { return (path / n).string(); }
-};
 
 const char* kFashion = "/usr/share/datasets/fashion-mnist";
 
@@ -136,8 +126,8 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
         return;
     }
     TempDir dir;
-    write_subset("train", 2000, dir.path.string());
-    write_subset("t10k", 500, dir.path.string());
+    write_subset("train", 2000, dir.path);
+    write_subset("t10k", 500, dir.path);
     write_text(dir.file("net.prototxt"), kNet);
     write_text(dir.file("solver.prototxt"), kSolver);
     const std::string train = dir.file("train"), test = dir.file("t10k");

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "data/batcher.h"
+#include "tests/test_data_util.h"
 #include "data/dataset.h"
 #include "nn/conv.h"
 #include "nn/dropout.h"
@@ -22,22 +23,11 @@
 #include "nn/weights_file.h"
 
 using namespace dlbhc;
+using dlbhc::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
 
-struct TempDir {
-    fs::path path;
-    TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_trainer_XXXXXX";
-        path = ::mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        std::error_code ec;
-        fs::remove_all(path, ec);
-    }
-    std::string file(const std::string& n) const { return (path / n).string(); }
-};
 
 // A small labelled image set: 8x8 grey images whose class is which quadrant is bright.
 std::unique_ptr<MemoryDataset> quadrant_dataset(size_t n, uint64_t seed) {
