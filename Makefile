@@ -60,8 +60,7 @@ STB_H       := /usr/include/stb/stb_image.h
 DOCTEST_H   := /usr/include/doctest/doctest.h
 ONNX_DATA   := /usr/share/libonnx-testdata/data/node
 FASHION_DIR := /usr/share/datasets/fashion-mnist
-DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata
-DEMO_PKGS   := dataset-fashion-mnist
+DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata dataset-fashion-mnist
 
 .PHONY: all deps demo-deps test bench demo clean help
 
@@ -93,11 +92,12 @@ define need_pkgs
 	fi
 endef
 
+# The tests read ONNX's backend cases and a Fashion-MNIST subset (the end-to-end test); the demo
+# trains on Fashion-MNIST.
 deps:
-	$(call need_pkgs,$(STB_H)=libstb-dev $(DOCTEST_H)=doctest-dev $(ONNX_DATA)=libonnx-testdata)
+	$(call need_pkgs,$(STB_H)=libstb-dev $(DOCTEST_H)=doctest-dev $(ONNX_DATA)=libonnx-testdata $(FASHION_DIR)=dataset-fashion-mnist)
 
 demo-deps: deps
-	$(if $(DATA),@true,$(call need_pkgs,$(FASHION_DIR)=dataset-fashion-mnist))
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
