@@ -72,3 +72,17 @@ double Args::get_double(const std::string& name, double def) const {
 }
 
 }  // namespace dlbhc
+
+namespace dlbhc {
+
+void Args::expect_no_positional() const {
+    if (!positional_.empty())
+        throw std::invalid_argument("unexpected argument '" + positional_[0] + "' (options start with --; see --help)");
+}
+
+void Args::require(std::initializer_list<const char*> names) const {
+    for (const char* n : names)
+        if (!has(n)) throw std::invalid_argument(std::string("--") + n + " is required (see --help)");
+}
+
+}  // namespace dlbhc

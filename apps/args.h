@@ -1,5 +1,6 @@
 // apps/args.h -- a tiny "--name value" / "--flag" parser shared by the subcommands.
 #pragma once
+#include <initializer_list>
 #include <map>
 #include <stdexcept>
 #include <string>
@@ -18,6 +19,10 @@ public:
     int get_int(const std::string& name, int def) const;  // throws on a non-integer value
     double get_double(const std::string& name, double def) const;  // throws on a non-number
     const std::vector<std::string>& positional() const { return positional_; }
+    // Throws "unexpected argument ..." when any word is not an option (commands without files).
+    void expect_no_positional() const;
+    // Throws "--<name> is required (see --help)" for the first missing option.
+    void require(std::initializer_list<const char*> names) const;
 
 private:
     std::map<std::string, std::string> values_;

@@ -79,9 +79,8 @@ int cmd_audit(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
-    if (!a.has("net")) throw std::invalid_argument("--net is required (see --help)");
+    a.expect_no_positional();
+    a.require({"net"});
     if (a.has("image") == a.has("npy")) throw std::invalid_argument("give exactly one of --image FILE and --npy FILE");
     const std::string phase_s = a.get("phase", "test");
     if (phase_s != "test" && phase_s != "train") throw std::invalid_argument("--phase expects test or train, got '" + phase_s + "'");
@@ -112,12 +111,9 @@ int cmd_audit(const std::vector<std::string>& argv) {
         Image img;
         load_image(a.get("image", ""), img);
         // A net whose input has one channel gets a grey image.
-        if (!spec.inputs.empty() && spec.inputs[0].dims.size() == 4 && spec.inputs[0].dims[1] == 1 && img.c == 3) {
-            Image g(1, img.h, img.w);
-            const size_t n = g.pixels.size();
-            for (size_t p = 0; p < n; ++p) g.pixels[p] = uint8_t((img.pixels[p] + img.pixels[p + n] + img.pixels[p + 2 * n]) / 3);
-            img = g;
-        }
+        const bool grey_net = (!spec.inputs.empty() && spec.inputs[0].dims.size() == 4 && spec.inputs[0].dims[1] == 1) ||
+                              (a.has("weights") && trained_input_channels(net_path, a.get("weights", "")) == 1);
+        if (grey_net) img = to_grey(img);
         Transformer tf(tp);
         int oc, oh, ow;
         tf.output_dims(img.c, img.h, img.w, oc, oh, ow);

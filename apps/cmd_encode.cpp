@@ -43,10 +43,8 @@ int cmd_encode(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
-    for (const char* req : {"net", "weights"})
-        if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
+    a.expect_no_positional();
+    a.require({"net", "weights"});
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
     const PipelineOptions po = pipeline_options(a, a.has("image") ? 1 : 100);
     EncodedSet enc;
@@ -57,6 +55,7 @@ int cmd_encode(const std::vector<std::string>& argv) {
     } else {
         Image img;
         load_image(a.get("image", ""), img);
+        if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) img = to_grey(img);  // a grey net
         MemoryDataset one(img.c, img.h, img.w, "image", 1);
         one.add(img.pixels.data(), 0);
         EncodeSetup es = make_encode_setup(po, a.get("weights", ""), one, true);

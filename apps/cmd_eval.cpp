@@ -82,10 +82,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
-    for (const char* req : {"net", "weights", "index", "queries"})
-        if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
+    a.expect_no_positional();
+    a.require({"net", "weights", "index", "queries"});
     const int K = a.get_int("k", 1000), T = a.get_int("threshold", 8), R = a.get_int("radius", 2);
     if (K < 1) throw std::invalid_argument("--k must be >= 1");
     if (R < 0) throw std::invalid_argument("--radius must be >= 0");

@@ -36,10 +36,8 @@ int cmd_index(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
-    for (const char* req : {"net", "weights", "data", "out"})
-        if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
+    a.expect_no_positional();
+    a.require({"net", "weights", "data", "out"});
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
     LoadReport rep;

@@ -37,10 +37,8 @@ int cmd_query(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
-    for (const char* req : {"net", "weights", "index"})
-        if (!a.has(req)) throw std::invalid_argument(std::string("--") + req + " is required (see --help)");
+    a.expect_no_positional();
+    a.require({"net", "weights", "index"});
     if (a.has("image") == a.has("item")) throw std::invalid_argument("give exactly one of --image FILE and --item SPEC:I");
     const int k = a.get_int("k", 10), T = a.get_int("threshold", 8);
     if (k < 1) throw std::invalid_argument("--k must be >= 1");
@@ -59,6 +57,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (a.has("image")) {
         qname = a.get("image", "");
         load_image(qname, qimg);
+        if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) qimg = to_grey(qimg);
     } else {
         const std::string spec = a.get("item", "");
         const size_t colon = spec.rfind(':');
@@ -92,13 +91,6 @@ int cmd_query(const std::vector<std::string>& argv) {
         const Image& im_;
     } one(qimg);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), qds ? *qds : static_cast<const Dataset&>(one), true);
-    if (qds == nullptr && es.net->blob("data")->shape().c == 1 && qimg.c == 3) {
-        // A grey net given a colour file: the mean of B, G and R.
-        Image g(1, qimg.h, qimg.w);
-        for (size_t p = 0; p < size_t(qimg.h) * size_t(qimg.w); ++p)
-            g.pixels[p] = uint8_t((qimg.pixels[p] + qimg.pixels[p + g.pixels.size()] + qimg.pixels[p + 2 * g.pixels.size()]) / 3);
-        qimg = g;
-    }
     EncodedSet q = encode_image(es, qimg, qname);
     if (q.codes.bits() != db.bits())
         throw std::invalid_argument("the net makes " + std::to_string(q.codes.bits()) + "-bit codes but index '" + db.path() +

@@ -26,8 +26,7 @@ int cmd_summary(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
+    a.expect_no_positional();
     DlbhcNetConfig cfg;
     cfg.batch = a.get_int("batch", 1);
     cfg.latent_bits = a.get_int("bits", 48);

@@ -54,9 +54,8 @@ int cmd_train(const std::vector<std::string>& argv) {
         std::fputs(kHelp, stdout);
         return 0;
     }
-    if (!a.positional().empty())
-        throw std::invalid_argument("unexpected argument '" + a.positional()[0] + "' (options start with --; see --help)");
-    if (!a.has("solver")) throw std::invalid_argument("--solver is required (see --help)");
+    a.expect_no_positional();
+    a.require({"solver"});
     SolverSpec solver = load_solver_spec(a.get("solver", ""));
     for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
     if (a.has("max-iter")) solver.param.max_iter = a.get_int("max-iter", 0);

@@ -318,6 +318,26 @@ EncodedSet encode_image(EncodeSetup& es, const Image& img, const std::string& na
     return out;
 }
 
+int trained_input_channels(const std::string& net_path, const std::string& weights_path) {
+    const NetSpec spec = load_net_spec(net_path);
+    for (const LayerSpec* l : spec.layers_in(Phase::Test)) {
+        if (l->type != "Convolution" || l->bottom.empty() || l->bottom[0] != "data") continue;
+        const WeightsFile w = read_weights(weights_path);
+        const NamedTensor* t = w.find(l->name + ".weight");
+        if (!t || t->dims.size() != 4) return 0;
+        return int(t->dims[1]) * l->conv.group;
+    }
+    return 0;
+}
+
+Image to_grey(const Image& img) {
+    if (img.c != 3) return img;
+    Image g(1, img.h, img.w);
+    const size_t n = g.pixels.size();
+    for (size_t p = 0; p < n; ++p) g.pixels[p] = uint8_t((img.pixels[p] + img.pixels[p + n] + img.pixels[p + 2 * n]) / 3);
+    return g;
+}
+
 Binariness binariness(const std::vector<float>& acts, int bits) {
     Binariness b;
     b.ones.assign(size_t(bits), 0.0);

@@ -106,6 +106,14 @@ struct EncodedSet {
     std::vector<float> activations;  // latent sigmoid outputs (N, bits)
 };
 
+// A colour (B, G, R) image as one grey channel, the mean of the three; a grey image unchanged.
+Image to_grey(const Image& img);
+
+// The channel count the net's first layer was trained for, read from the weights: the first
+// Convolution reading "data" holds (OC, C / group, KH, KW). 0 when it cannot be told (no such
+// layer, or the weights lack it). Lets a lone colour image be fed to a grey net and vice versa.
+int trained_input_channels(const std::string& net_path, const std::string& weights_path);
+
 // Runs the net over every item of ds (in order), with a progress line on stderr when `progress`.
 EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress);
 

@@ -15,6 +15,7 @@
 #include "apps/commands.h"
 #include "tests/test_data_util.h"
 #include "data/idx.h"
+#include "data/image_io.h"
 #include "search/index_file.h"
 
 using namespace dlbhc;
@@ -180,6 +181,20 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     REQUIRE(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),
                        "--item", train + ":5", "--k", "3", "--html", dir.file("q/q.html"), "--db-data", train}) == 0);
     CHECK(fs::exists(dir.file("q/q_files/query.png")));
+
+    // A colour image file against the grey net: converted to grey, so train[5] saved as a colour
+    // PNG (three equal channels) finds itself first.
+    {
+        auto ds = load_mnist_dir(dir.path, "train");
+        Image grey, colour(3, 28, 28);
+        ds->item(5, grey);
+        for (int c = 0; c < 3; ++c) std::copy(grey.pixels.begin(), grey.pixels.end(), colour.pixels.begin() + c * 784);
+        save_png(dir.file("five.png"), colour);
+        REQUIRE(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index",
+                           dir.file("db.idx"), "--image", dir.file("five.png"), "--k", "3", "--html", dir.file("c/c.html"),
+                           "--db-data", train}) == 0);
+        CHECK(read_text(dir.file("c/c.html")).find("#1 train[5]") != std::string::npos);
+    }
 
     // Bad input: each names the file and leaves no output behind.
     check_error([&] { cmd_index({"--net", dir.file("net.prototxt"), "--weights", dir.file("m.json"), "--data", train, "--out",
