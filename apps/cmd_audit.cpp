@@ -74,9 +74,10 @@ std::string safe_name(const std::string& n) {
 }  // namespace
 
 int cmd_audit(const std::vector<std::string>& argv) {
-    Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed"}, {"backward", "help"});
+    Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed", "max-pixels"}, {"backward", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -109,7 +110,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
         tp.phase = Phase::Test;
         tp.upscale_small = true;
         Image img;
-        load_image(a.get("image", ""), img);
+        load_image(a.get("image", ""), img, true, max_pixels_option(a));
         // A net whose input has one channel gets a grey image.
         const bool grey_net = (!spec.inputs.empty() && spec.inputs[0].dims.size() == 4 && spec.inputs[0].dims[1] == 1) ||
                               (a.has("weights") && trained_input_channels(net_path, a.get("weights", "")) == 1);

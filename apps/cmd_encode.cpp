@@ -37,10 +37,11 @@ std::string hex_code(const CodeSet& cs, size_t i) {
 }  // namespace
 
 int cmd_encode(const std::vector<std::string>& argv) {
-    Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root"},
+    Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root", "max-pixels"},
            {"strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -54,7 +55,7 @@ int cmd_encode(const std::vector<std::string>& argv) {
         enc = encode_dataset(es, *ds, a.has("features-npy"), true);
     } else {
         Image img;
-        load_image(a.get("image", ""), img);
+        load_image(a.get("image", ""), img, true, po.max_pixels);
         if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) img = to_grey(img);  // a grey net
         MemoryDataset one(img.c, img.h, img.w, "image", 1);
         one.add(img.pixels.data(), 0);

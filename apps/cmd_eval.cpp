@@ -76,10 +76,11 @@ std::string fmt(double v) {
 int cmd_eval(const std::vector<std::string>& argv) {
     Args a(argv,
            {"mean", "net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
-            "db-data", "examples", "bits", "classes", "batch", "root"},
+            "db-data", "examples", "bits", "classes", "batch", "root", "max-pixels"},
            {"no-fine", "strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -246,7 +247,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
         auto db_image = [&](size_t idx, Image& img) -> bool {
             try {
                 if (dbds) dbds->item(idx, img);
-                else load_image(std::string(db.name(idx)), img);
+                else load_image(std::string(db.name(idx)), img, true, po.max_pixels);
                 return true;
             } catch (const std::exception&) {
                 return false;

@@ -30,10 +30,11 @@ static const char* kHelp =
     "  --strict         an unreadable image is an error (default: skipped and counted)\n";
 
 int cmd_index(const std::vector<std::string>& argv) {
-    Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root"},
+    Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels"},
            {"append", "no-features", "f16", "strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
         return 0;
     }
     a.expect_no_positional();

@@ -31,10 +31,11 @@ static const char* kHelp =
     "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
 
 int cmd_query(const std::vector<std::string>& argv) {
-    Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root"},
+    Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root", "max-pixels"},
            {"coarse-only", "json", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -56,7 +57,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     std::unique_ptr<Dataset> qds;
     if (a.has("image")) {
         qname = a.get("image", "");
-        load_image(qname, qimg);
+        load_image(qname, qimg, true, po.max_pixels);
         if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) qimg = to_grey(qimg);
     } else {
         const std::string spec = a.get("item", "");
@@ -164,7 +165,7 @@ int cmd_query(const std::vector<std::string>& argv) {
             bool have = false;
             try {
                 if (dbds) dbds->item(idx, img);
-                else load_image(std::string(db.name(idx)), img);
+                else load_image(std::string(db.name(idx)), img, true, po.max_pixels);
                 have = true;
             } catch (const std::exception&) {
             }

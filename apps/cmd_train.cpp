@@ -48,10 +48,11 @@ static const char* kHelp =
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
-            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr", "root"},
+            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr", "root", "max-pixels"},
            {"no-prefetch", "strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -80,6 +81,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     po.mean_file = a.get("mean", "");
     po.root = a.get("root", "");
     po.strict = a.has("strict");
+    po.max_pixels = max_pixels_option(a);
     TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
                                               solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;

@@ -79,14 +79,32 @@ PipelineOptions pipeline_options(const Args& a, int batch) {
     po.batch = a.get_int("batch", batch);
     po.root = a.get("root", "");
     po.strict = a.has("strict");
+    po.max_pixels = max_pixels_option(a);
     if (po.batch < 1) throw std::invalid_argument("--batch must be >= 1");
     return po;
+}
+
+const char* const kMaxPixelsHelp =
+    "  --max-pixels N   refuse an image (from its header, before decoding) with more than N pixels\n"
+    "                   (default 67108864 = 64 Mpx; stb also refuses a side above 65536)\n";
+
+uint64_t max_pixels_option(const Args& a) {
+    if (!a.has("max-pixels")) return kDefaultMaxPixels;
+    const std::string v = a.get("max-pixels", "");
+    uint64_t n = 0;
+    bool ok = !v.empty() && v.size() <= 19;
+    for (char c : v) ok = ok && c >= '0' && c <= '9';
+    if (ok) n = std::stoull(v);
+    if (!ok || n == 0)
+        throw std::invalid_argument("--max-pixels: expected a positive whole number of pixels, found '" + v + "'");
+    return n;
 }
 
 SourceOptions source_options(const PipelineOptions& po) {
     SourceOptions so;
     so.root = po.root;
     so.images.strict = po.strict;
+    so.images.max_pixels = po.max_pixels;
     return so;
 }
 
@@ -107,9 +125,7 @@ std::string resolve_source(const std::string& source, const std::string& base_di
 std::unique_ptr<Dataset> open_for_layer(const std::string& override_spec, const LayerSpec* layer,
                                         const std::string& base_dir, const PipelineOptions& po, std::string& name) {
     std::string spec = override_spec;
-    SourceOptions so;
-    so.images.strict = po.strict;
-    so.root = po.root;
+    SourceOptions so = source_options(po);
     if (spec.empty()) {
         if (!layer) return nullptr;
         spec = resolve_source(layer->data.source, base_dir);

@@ -17,6 +17,7 @@
 #include "hash/code.h"
 #include "nn/caffe_spec.h"
 #include "nn/net.h"
+#include "data/image_io.h"
 #include "nn/trainer.h"
 #include "nn/weights_file.h"
 
@@ -32,6 +33,7 @@ struct PipelineOptions {
     std::string root;         // image lists: folder the paths are relative to
     bool strict = false;      // an unreadable image is an error instead of being skipped
     std::string mean_file;    // instead of the data layer's mean (a .binaryproto or a converted mean)
+    uint64_t max_pixels = kDefaultMaxPixels;  // images with more pixels are refused from their header
 };
 
 size_t count_params(Net& net);
@@ -52,6 +54,10 @@ class Args;
 // The options every command that runs a trained net shares: --net, --mean, --bits, --classes,
 // --batch (default `batch`), --root, --strict.
 PipelineOptions pipeline_options(const Args& a, int batch);
+// --max-pixels N (a positive integer; default kDefaultMaxPixels). Throws std::invalid_argument.
+uint64_t max_pixels_option(const Args& a);
+// The help line every command that reads images shows for it.
+extern const char* const kMaxPixelsHelp;
 SourceOptions source_options(const PipelineOptions& po);
 
 // A Batcher seen as the trainer's BatchSource.

@@ -12,15 +12,21 @@ void append_cifar10_batch(const std::string& path, MemoryDataset& ds) {
     if (ds.channels() != 3 || ds.height() != kCifarSide || ds.width() != kCifarSide)
         throw std::invalid_argument("CIFAR-10 batch '" + path + "': the target dataset must hold (3, 32, 32) items");
     const std::vector<uint8_t> bytes = read_file_bytes(path, "CIFAR-10 batch");
-    if (bytes.empty() || bytes.size() % kCifarRecordBytes != 0)
+    append_cifar10_bytes(bytes.data(), bytes.size(), path, ds);
+}
+
+void append_cifar10_bytes(const uint8_t* data, size_t size, const std::string& path, MemoryDataset& ds) {
+    if (ds.channels() != 3 || ds.height() != kCifarSide || ds.width() != kCifarSide)
+        throw std::invalid_argument("CIFAR-10 batch '" + path + "': the target dataset must hold (3, 32, 32) items");
+    if (size == 0 || size % kCifarRecordBytes != 0)
         throw std::runtime_error("CIFAR-10 batch '" + path + "': expected a positive multiple of " +
                                  std::to_string(kCifarRecordBytes) + " bytes (1 label + 3072 pixels per record), found " +
-                                 std::to_string(bytes.size()) + " bytes");
+                                 std::to_string(size) + " bytes");
     constexpr size_t plane = kCifarSide * kCifarSide;
-    const size_t n = bytes.size() / kCifarRecordBytes;
+    const size_t n = size / kCifarRecordBytes;
     // Every label is checked before anything is added, so a bad file leaves ds unchanged.
     for (size_t r = 0; r < n; ++r) {
-        const uint8_t label = bytes[r * kCifarRecordBytes];
+        const uint8_t label = data[r * kCifarRecordBytes];
         if (label >= kCifarClasses)
             throw std::runtime_error("CIFAR-10 batch '" + path + "': record " + std::to_string(r) + " (byte " +
                                      std::to_string(r * kCifarRecordBytes) + ") has label " + std::to_string(label) +
@@ -29,7 +35,7 @@ void append_cifar10_batch(const std::string& path, MemoryDataset& ds) {
     ds.reserve(ds.size() + n);
     uint8_t bgr[3 * plane];
     for (size_t r = 0; r < n; ++r) {
-        const uint8_t* rec = bytes.data() + r * kCifarRecordBytes;
+        const uint8_t* rec = data + r * kCifarRecordBytes;
         // File planes R, G, B -> our planes B, G, R.
         for (int c = 0; c < 3; ++c) std::memcpy(bgr + c * plane, rec + 1 + (2 - c) * plane, plane);
         ds.add(bgr, rec[0]);

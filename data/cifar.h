@@ -22,6 +22,8 @@ constexpr size_t kCifarRecordBytes = 1 + 3 * 32 * 32;
 // make_cifar10_dataset). Throws std::runtime_error naming the file when its size is not a
 // positive multiple of 3073 or a label byte is above 9 (with the record number and byte offset).
 void append_cifar10_batch(const std::string& path, MemoryDataset& ds);
+// The same for a batch file's `size` bytes already in memory; `path` names it in error messages.
+void append_cifar10_bytes(const uint8_t* data, size_t size, const std::string& path, MemoryDataset& ds);
 
 // An empty (3, 32, 32) dataset with 10 classes whose items are named "<split>[i]".
 std::unique_ptr<MemoryDataset> make_cifar10_dataset(const std::string& split);

@@ -138,23 +138,16 @@ std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_folder(const std::s
     return ds;
 }
 
-std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_list(const std::string& list_file,
-                                                                  const std::string& root,
-                                                                  const ImageFolderOptions& opt, LoadReport* report) {
+std::vector<ListEntry> parse_image_list(const uint8_t* data, size_t size, const std::string& list_file,
+                                        const std::string& base, LoadReport& rep) {
     const std::string who = "list file '" + list_file + "'";
-    const std::vector<uint8_t> bytes = read_file_bytes(list_file, "list file", 1ull << 30);
-    const std::string base = root.empty() ? folder_of(list_file) : root;
-    LoadReport local;
-    LoadReport& rep = report ? *report : local;
-    std::unique_ptr<ImageFolderDataset> ds(new ImageFolderDataset());
-    std::vector<Candidate> cands;
-    int max_label = -1;
+    std::vector<ListEntry> out;
     size_t line_no = 0, pos = 0;
-    while (pos < bytes.size()) {
+    while (pos < size) {
         size_t eol = pos;
-        while (eol < bytes.size() && bytes[eol] != '\n') ++eol;
+        while (eol < size && data[eol] != '\n') ++eol;
         ++line_no;
-        const std::string raw(bytes.begin() + pos, bytes.begin() + eol);
+        const std::string raw(reinterpret_cast<const char*>(data) + pos, eol - pos);
         pos = eol + 1;
         const std::string line = trim(raw);
         if (line.empty()) {
@@ -166,16 +159,36 @@ std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_list(const std::str
         const size_t sp = line.find_last_of(" \t");
         int label = -1;
         const std::string path = sp == std::string::npos ? "" : trim(line.substr(0, sp));
-        if (path.empty() || !parse_label(line.substr(sp + 1), label)) {
+        if (path.empty() || !parse_label(line.substr(sp + 1), label) || label > kMaxListLabel) {
             const std::string shown = line.size() > 80 ? line.substr(0, 80) + "..." : line;
             throw std::runtime_error(who + ": line " + std::to_string(line_no) +
-                                     ": expected '<path> <label>' with an integer label >= 0, found '" + shown + "'");
+                                     ": expected '<path> <label>' with an integer label in 0.." +
+                                     std::to_string(kMaxListLabel) + ", found '" + shown + "'");
         }
-        max_label = std::max(max_label, label);
-        cands.push_back({join_path(base, path), label});
+        out.push_back({join_path(base, path), label});
     }
-    if (cands.empty()) throw std::runtime_error(who + ": expected '<path> <label>' lines, found none");
-    ds->num_classes_ = max_label + 1;
+    if (out.empty()) throw std::runtime_error(who + ": expected '<path> <label>' lines, found none");
+    return out;
+}
+
+std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_list(const std::string& list_file,
+                                                                  const std::string& root,
+                                                                  const ImageFolderOptions& opt, LoadReport* report) {
+    const std::string who = "list file '" + list_file + "'";
+    const std::vector<uint8_t> bytes = read_file_bytes(list_file, "list file", 1ull << 30);
+    LoadReport local;
+    LoadReport& rep = report ? *report : local;
+    const std::vector<ListEntry> lines =
+        parse_image_list(bytes.data(), bytes.size(), list_file, root.empty() ? folder_of(list_file) : root, rep);
+    std::unique_ptr<ImageFolderDataset> ds(new ImageFolderDataset());
+    std::vector<Candidate> cands;
+    cands.reserve(lines.size());
+    int max_label = -1;
+    for (const auto& e : lines) {
+        max_label = std::max(max_label, e.label);
+        cands.push_back({e.path, e.label});
+    }
+    ds->num_classes_ = max_label + 1;  // labels are at most kMaxListLabel: no overflow
     ds->admit(cands, opt, rep, who);
     return ds;
 }

@@ -38,6 +38,23 @@ struct LoadReport {
     std::vector<std::string> messages;
 };
 
+// The largest label a list file may give (the class count is the largest label + 1, and a
+// classifier has one output per class).
+constexpr int kMaxListLabel = (1 << 24) - 1;
+
+// One "<path> <label>" line of a list file; path already joined to the base folder.
+struct ListEntry {
+    std::string path;
+    int label;
+};
+
+// Parses the `size` bytes of a list file named `list_file` (see the file comment); relative paths
+// are joined to `base`. Blank lines are skipped with a message in `rep`. Throws
+// std::runtime_error naming the file and line for a malformed line, a zero byte, a label above
+// kMaxListLabel, or a file with no entry. Touches no image.
+std::vector<ListEntry> parse_image_list(const uint8_t* data, size_t size, const std::string& list_file,
+                                        const std::string& base, LoadReport& rep);
+
 class ImageFolderDataset : public Dataset {
 public:
     // Throws std::runtime_error when root is not a folder, has no class subfolder, or no readable

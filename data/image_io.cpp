@@ -5,18 +5,24 @@
 #include <stb/stb_image_write.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstdio>
 #include <memory>
 #include <stdexcept>
 #include <vector>
 
+#include "data/stb_guard.h"
 #include "data/read_file.h"
 #include "search/file_io.h"
 
 namespace dlbhc {
 
 namespace {
+
+// How much of a file probe_image_file reads first: PNG's header is 33 bytes, a JPEG's (up to the
+// frame header) is usually a few KB, longer with EXIF thumbnails or ICC profiles.
+constexpr size_t kProbePrefixBytes = 256 * 1024;
 
 std::string stb_reason() {
     const char* r = stbi_failure_reason();
@@ -87,9 +93,21 @@ bool probe_image_file(const std::string& path, ImageInfo& info, std::string& why
         why = "cannot open";
         return false;
     }
-    int w = 0, h = 0, comp = 0;
-    const int ok = stbi_info_from_file(f, &w, &h, &comp);
+    // stbi_info needs only the header, but it must not see a JPEG whose Huffman tables would
+    // overflow stb (data/stb_guard.h), and those tables may precede the frame header: read a
+    // prefix, and the whole file in the rare case that the JPEG header is longer.
+    std::vector<uint8_t> head(std::min<size_t>((size_t)st.st_size, kProbePrefixBytes));
+    size_t got = std::fread(head.data(), 1, head.size(), f);
+    if (got == head.size() && looks_like_jpeg(head.data(), got) && got < (size_t)st.st_size &&
+        jpeg_header_bytes(head.data(), got) == 0) {
+        head.resize((size_t)st.st_size);
+        got += std::fread(head.data() + got, 1, head.size() - got, f);
+    }
     std::fclose(f);
+    head.resize(got);
+    if (!jpeg_tables_safe(head.data(), head.size(), why)) return false;
+    int w = 0, h = 0, comp = 0;
+    const int ok = stbi_info_from_memory(head.data(), (int)head.size(), &w, &h, &comp);
     if (!ok) {
         why = "not a JPEG or PNG file, or a corrupt header (decoder: " + stb_reason() + ")";
         return false;
@@ -107,6 +125,8 @@ void decode_image(const uint8_t* data, size_t n, const std::string& name, Image&
                   uint64_t max_pixels) {
     const std::string who = "image file '" + name + "'";
     if (n > (size_t)INT_MAX) throw std::runtime_error(who + ": larger than 2 GiB, which the decoder cannot read");
+    std::string why;
+    if (!stb_input_safe(data, n, why)) throw std::runtime_error(who + ": " + why);
     int w = 0, h = 0, comp = 0;
     if (!stbi_info_from_memory(data, (int)n, &w, &h, &comp))
         throw std::runtime_error(who + ": expected a JPEG or PNG image, found an unknown format or a corrupt " +

@@ -88,8 +88,12 @@ NamedTensor decode_blobproto(const pb::Reader& parent, const pb::Field& blob_fie
 
 NamedTensor read_binaryproto(const std::string& path) {
     MappedFile m(path, "binaryproto file");
+    return decode_binaryproto(m.data(), m.size(), path);
+}
+
+NamedTensor decode_binaryproto(const uint8_t* data, size_t size, const std::string& path) {
     // The whole file is one BlobProto.
-    NamedTensor t = decode_blob(pb::Reader(m.data(), m.size(), path),
+    NamedTensor t = decode_blob(pb::Reader(data, size, path),
                                 [&](const std::string& msg) -> void { throw std::runtime_error(path + ": " + msg); },
                                 "BlobProto");
     t.name = path;

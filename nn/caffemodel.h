@@ -50,6 +50,8 @@ CaffeModel read_caffemodel(const std::string& path);
 NamedTensor decode_blobproto(const pb::Reader& r, const pb::Field& f, const std::string& what);
 // A file holding one BlobProto (Caffe's mean files); the tensor is named after the file.
 NamedTensor read_binaryproto(const std::string& path);
+// The same for a file's `size` bytes in memory; `path` names it in error messages.
+NamedTensor decode_binaryproto(const uint8_t* data, size_t size, const std::string& path);
 
 // The V2 type name of a V1 enum value (19 -> "Sigmoid"), or "V1 type <n>" when unknown; and of a
 // V0 type string ("innerproduct" -> "InnerProduct"), or the string itself when unknown.

@@ -21,8 +21,9 @@ void save_train_state(const std::string& path, const TrainState& s) {
     write_weights(path, w);
 }
 
-TrainState load_train_state(const std::string& path) {
-    WeightsFile w = read_weights(path);
+TrainState load_train_state(const std::string& path) { return train_state_from_weights(read_weights(path), path); }
+
+TrainState train_state_from_weights(const WeightsFile& w, const std::string& path) {
     const std::string* kind = w.meta(kKind);
     if (!kind || *kind != kSnapshot)
         throw std::runtime_error("'" + path + "' is a weights file without training state (no " + kKind + "=" +
@@ -38,7 +39,13 @@ TrainState load_train_state(const std::string& path) {
     } catch (const std::exception&) {
         throw std::runtime_error("snapshot '" + path + "': metadata 'iter' is missing or not a non-negative integer");
     }
-    for (const auto& t : w.tensors) s.tensors.emplace_back(t.name, to_tensor(t));
+    for (const auto& t : w.tensors) {
+        try {
+            s.tensors.emplace_back(t.name, to_tensor(t));
+        } catch (const std::invalid_argument& e) {
+            throw std::runtime_error("snapshot '" + path + "': " + e.what());
+        }
+    }
     return s;
 }
 

@@ -9,6 +9,7 @@
 #include <string>
 
 #include "nn/trainer.h"
+#include "nn/weights_file.h"
 
 namespace dlbhc {
 
@@ -16,5 +17,7 @@ void save_train_state(const std::string& path, const TrainState& s);
 // Throws std::runtime_error naming the file when it is not a snapshot (e.g. a plain weights
 // file without training state) or is damaged.
 TrainState load_train_state(const std::string& path);
+// The same for a weights file already read; `path` names it in error messages.
+TrainState train_state_from_weights(const WeightsFile& w, const std::string& path);
 
 }  // namespace dlbhc

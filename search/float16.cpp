@@ -1,6 +1,10 @@
 // search/float16.cpp -- binary16 conversion (see float16.h), portable and F16C.
 #include "search/float16.h"
 
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
+
 #include <cstring>
 
 #if defined(__x86_64__)
@@ -86,7 +90,13 @@ __attribute__((target("avx,f16c"))) void halves_to_floats_f16c(const uint16_t* i
 
 bool f16c_supported() {
 #if defined(__x86_64__)
-    static const bool ok = __builtin_cpu_supports("avx") && __builtin_cpu_supports("f16c");
+    // F16C is CPUID leaf 1, ECX bit 29. Read directly: clang 14's __builtin_cpu_supports does not
+    // know "f16c". AVX (which __builtin_cpu_supports also checks is enabled by the OS) is needed
+    // for the 256-bit registers.
+    static const bool ok = [] {
+        unsigned a = 0, b = 0, c = 0, d = 0;
+        return __builtin_cpu_supports("avx") && __get_cpuid(1, &a, &b, &c, &d) && (c & (1u << 29)) != 0;
+    }();
     return ok;
 #else
     return false;

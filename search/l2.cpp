@@ -59,7 +59,7 @@ const char* l2_kernel_name(L2Kernel k) { return k == L2Kernel::Portable ? "porta
 bool l2_kernel_supported(L2Kernel k) {
     if (k == L2Kernel::Portable) return true;
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && f16c_supported();
 #else
     return false;
 #endif

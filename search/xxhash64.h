@@ -9,6 +9,17 @@
 
 namespace dlbhc {
 
+// Fuzzing builds (compiled with -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, the convention of
+// libFuzzer and OSS-Fuzz; see tests/fuzz/README.md) let the readers go on past a checksum
+// mismatch, so that the fuzzer reaches the parsing behind the checksums: a mutated file almost
+// never has a matching XXH64 or CRC-32. The readers must be safe on any bytes anyway; the
+// checksums only report damage. The product build always verifies.
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+constexpr bool kVerifyChecksums = false;
+#else
+constexpr bool kVerifyChecksums = true;
+#endif
+
 // One shot.
 uint64_t xxhash64(const void* data, size_t n, uint64_t seed = 0);
 

@@ -157,6 +157,18 @@ TEST_CASE("data/image_io: corrupt, truncated and oversized files") {
     write_bytes(d.file("huge.png"), v);
     CHECK_FALSE(probe_image_file(d.file("huge.png"), info, why));
     CHECK_THROWS_AS(load_image(d.file("huge.png"), im), std::runtime_error);
+    // 100,000 x 100,000 (a side above stb's STBI_MAX_DIMENSIONS of 65536) and 10,000 x 10,000
+    // (100 Mpx, above the default pixel limit): both refused from the header, nothing allocated.
+    for (uint32_t side : {100000u, 10000u}) {
+        for (int k : {16, 20})
+            for (int b = 0; b < 4; ++b) v[k + b] = (uint8_t)(side >> (24 - 8 * b));
+        write_bytes(d.file("huge.png"), v);
+        CAPTURE(side);
+        CHECK_FALSE(probe_image_file(d.file("huge.png"), info, why));
+        CHECK_THROWS_WITH_AS(load_image(d.file("huge.png"), im), contains("huge.png"), std::runtime_error);
+        if (side == 10000) CHECK(why == "image of 10000 x 10000 pixels is larger than the limit of 67108864 pixels");
+        else CHECK(why.find("decoder: ") != std::string::npos);
+    }
 }
 
 TEST_CASE("data/image_folder: classes by folder name, bad files skipped and reported") {
@@ -261,10 +273,11 @@ TEST_CASE("data/image_folder: Caffe list files") {
     CHECK(ds2->name(1) == d.file("imgs/a.png"));
 
     const std::string bad = d.file("bad.txt");
-    for (const char* line : {"just_a_path.png", "a.png x", "a.png -1", "a.png 3.5", "a.png 99999999999", " 7"}) {
+    for (const char* line : {"just_a_path.png", "a.png x", "a.png -1", "a.png 3.5", "a.png 99999999999", " 7",
+                             "a.png 2147483647", "a.png 16777216"}) {
         write_text(bad, std::string("a.png 0\n") + line + "\n");
         CAPTURE(line);
-        CHECK_THROWS_WITH_AS(ImageFolderDataset::from_list(bad, d.file("imgs")), contains("list file '" + bad + "': line 2: expected '<path> <label>' with an integer label >= 0"), std::runtime_error);
+        CHECK_THROWS_WITH_AS(ImageFolderDataset::from_list(bad, d.file("imgs")), contains("list file '" + bad + "': line 2: expected '<path> <label>' with an integer label in 0..16777215"), std::runtime_error);
     }
     write_text(bad, "\n\n");
     CHECK_THROWS_WITH_AS(ImageFolderDataset::from_list(bad), contains("found none"), std::runtime_error);

@@ -194,6 +194,15 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
                            dir.file("db.idx"), "--image", dir.file("five.png"), "--k", "3", "--html", dir.file("c/c.html"),
                            "--db-data", train}) == 0);
         CHECK(read_text(dir.file("c/c.html")).find("#1 train[5]") != std::string::npos);
+        // The pixel limit is configurable: 784 pixels pass a limit of 784 and not one of 783.
+        CHECK(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),
+                         "--image", dir.file("five.png"), "--k", "1", "--max-pixels", "784"}) == 0);
+        check_error([&] { cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index",
+                                     dir.file("db.idx"), "--image", dir.file("five.png"), "--max-pixels", "783"}); },
+                    {"five.png", "28 x 28 pixels is larger than the limit of 783 pixels"});
+        check_error([&] { cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index",
+                                     dir.file("db.idx"), "--image", dir.file("five.png"), "--max-pixels", "0"}); },
+                    {"--max-pixels: expected a positive whole number of pixels, found '0'"});
     }
 
     // Bad input: each names the file and leaves no output behind.

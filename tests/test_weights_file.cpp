@@ -199,11 +199,22 @@ TEST_CASE("weights file: crafted files with valid checksums are checked before a
     CHECK(decode_error(craft(1, 0, tensor_record("a", {1u << 20, 1u << 20}, {1, 2}))) ==
           "weights file 'w.weights': byte 45: tensor 0 ('a'): shape (1048576, 1048576) needs more float32 values "
           "than the 2 left in the file");
-    // A product that overflows 64 bits.
-    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1ull << 62, 1ull << 62, 4}, {1}))),
-                   "needs more float32 values than the 1 left"));
+    // A product that overflows 64 bits: refused at its first dim above INT_MAX.
+    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1ull << 30, 1ull << 62, 4}, {1}))),
+                   "tensor 0 ('a'): dim 1 is 4611686018427387904, expected 0..2147483647"));
     // A dim with the top bit set (negative as int64).
-    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1ull << 63}, {}))), "tensor 0 ('a'): dim 0 is negative"));
+    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1ull << 63}, {}))),
+                   "tensor 0 ('a'): dim 0 is 9223372036854775808, expected 0..2147483647"));
+    // Found by fuzzing (tests/fuzz/regress/weights/): a zero dim made the product 0, so absurd
+    // dims beside it were accepted, and a later conversion to a Tensor failed without naming the file.
+    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {2, 0, 1ull << 40}, {}))),
+                   "tensor 0 ('a'): dim 2 is 1099511627776, expected 0..2147483647"));
+    {
+        WeightsFile w;
+        w.tensors.push_back({"big", {0, 1ll << 31}, {}});
+        CHECK_THROWS_WITH_AS(encode_weights(w), doctest::Contains("expected dims in 0..2147483647, found (0, 2147483648)"),
+                             std::invalid_argument);
+    }
     std::string long_name;
     put32(long_name, 5000);
     long_name += std::string(5000, 'x');
