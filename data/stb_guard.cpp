@@ -19,9 +19,18 @@ bool is_sof(uint8_t m) { return m == 0xC0 || m == 0xC1 || m == 0xC2; }  // the f
 // Walks the segments before the first scan as stbi__decode_jpeg_header / stbi__get_marker do.
 // Calls seg(marker, offset of the length field, length) for each length-prefixed segment; stops
 // at SOS (returning its offset), at the end of the data, or when seg returns false.
+// Where SOI ends, 0 when there is none. stb reads the first marker as any other: one FF, any
+// number of FF fill bytes, then D8 (found by fuzzing: "FF FF D8" is a JPEG to stb).
+size_t soi_end(const uint8_t* p, size_t n) {
+    if (n < 2 || p[0] != 0xFF) return 0;
+    size_t pos = 1;
+    while (pos < n && p[pos] == 0xFF) ++pos;
+    return pos < n && p[pos] == 0xD8 ? pos + 1 : 0;
+}
+
 template <class F>
 size_t walk_header(const uint8_t* p, size_t n, F&& seg) {
-    size_t pos = 2;  // after SOI
+    size_t pos = soi_end(p, n);
     while (pos < n) {
         if (p[pos++] != 0xFF) continue;               // junk between segments: stb scans on
         while (pos < n && p[pos] == 0xFF) ++pos;      // fill bytes
@@ -39,7 +48,7 @@ size_t walk_header(const uint8_t* p, size_t n, F&& seg) {
 
 }  // namespace
 
-bool looks_like_jpeg(const uint8_t* data, size_t n) { return n >= 2 && data[0] == 0xFF && data[1] == 0xD8; }
+bool looks_like_jpeg(const uint8_t* data, size_t n) { return soi_end(data, n) != 0; }
 
 bool jpeg_tables_safe(const uint8_t* p, size_t n, std::string& why) {
     if (!looks_like_jpeg(p, n)) return true;

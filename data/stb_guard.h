@@ -28,7 +28,7 @@
 
 namespace dlbhc {
 
-// True when data starts with the JPEG SOI marker (FF D8).
+// True when data starts with the JPEG SOI marker as stb reads it: FF, any FF fill bytes, D8.
 bool looks_like_jpeg(const uint8_t* data, size_t n);
 
 // For JPEG data: false (with the reason and byte offset in `why`) when a Huffman table stb could

@@ -74,6 +74,10 @@ TEST_CASE("jpeg check: a Huffman table with more than 256 codes is refused where
     Bytes bad_class = dht(17);
     bad_class[4] = 0x25;
     CHECK(safe(cat({kSoi, bad_class})));
+    // Fill bytes before SOI: stb still reads a JPEG (found by fuzzing; tests/fuzz/regress/image/).
+    CHECK_FALSE(safe(cat({{0xFF, 0xFF, 0xFF}, kSoi, dht(17)})));
+    CHECK(looks_like_jpeg(Bytes{0xFF, 0xFF, 0xD8}.data(), 3));
+    CHECK_FALSE(looks_like_jpeg(Bytes{0x00, 0xFF, 0xD8}.data(), 3));
     // Not a JPEG: nothing to check.
     CHECK(safe(Bytes{0x89, 'P', 'N', 'G', 0xFF, 0xC4, 0x00, 0xFF, 0x00}));
     CHECK(safe(Bytes{}));
