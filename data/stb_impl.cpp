@@ -8,6 +8,18 @@
 // and only here.
 #include "data/image_io.h"  // kStbMaxDimension
 
+#include <cstdlib>
+
+// Every buffer stb allocates starts zeroed. stb_image 2.27 decodes with a Huffman table that a
+// scan names even when no DHT segment defined it, reading its uninitialised struct memory: the
+// symbol index built from it can point past the table (found by fuzzing,
+// tests/fuzz/regress/image/jpeg_undefined_huffman_table; stb 2.28 added a bounds check). A zeroed
+// table decodes every code as symbol 0, inside the arrays. Growing buffers (realloc) are filled
+// before they are read.
+#define STBI_MALLOC(sz) std::calloc(1, (sz))
+#define STBI_REALLOC(p, newsz) std::realloc((p), (newsz))
+#define STBI_FREE(p) std::free(p)
+
 #define STB_IMAGE_IMPLEMENTATION
 #define STB_IMAGE_WRITE_IMPLEMENTATION
 #define STBI_ONLY_JPEG
