@@ -110,6 +110,8 @@ int cmd_train(const std::vector<std::string>& argv) {
     to.test_initialization = solver.test_initialization;
     if (a.has("time-limit")) to.max_seconds = a.get_double("time-limit", 0);
     if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
+    // Before training, so that a folder that cannot be made fails at once, not after hours.
+    if (a.has("out")) ensure_parent_dir(a.get("out", ""));
     Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);

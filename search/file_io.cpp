@@ -1,7 +1,9 @@
 // search/file_io.cpp -- atomic writes and read-only mappings (see file_io.h).
 #include "search/file_io.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <climits>
 #include <cstring>
 #include <stdexcept>
 
@@ -20,6 +23,61 @@ static std::string folder_of(const std::string& path) {
     size_t slash = path.rfind('/');
     if (slash == std::string::npos) return ".";
     return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+static std::string base_of(const std::string& path) {
+    size_t slash = path.rfind('/');
+    return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Parses a decimal number of 1 to 10 digits filling s[from, to); false if anything else is there
+// or it exceeds `max`.
+static bool parse_decimal(const char* s, size_t from, size_t to, long long max, long long& out) {
+    if (to <= from || to - from > 10) return false;
+    long long v = 0;
+    for (size_t i = from; i < to; ++i) {
+        if (s[i] < '0' || s[i] > '9') return false;
+        v = v * 10 + (s[i] - '0');
+    }
+    if (v > max) return false;
+    out = v;
+    return true;
+}
+
+// The pid of a name "<base>.tmp.<pid>.<n>", or 0 if `name` is not such a temporary of `base`.
+static pid_t temp_owner(const char* name, const std::string& base) {
+    const std::string prefix = base + ".tmp.";
+    if (std::strncmp(name, prefix.c_str(), prefix.size()) != 0) return 0;
+    const size_t len = std::strlen(name);
+    const char* dot = std::strchr(name + prefix.size(), '.');
+    if (!dot) return 0;
+    const size_t dot_at = (size_t)(dot - name);
+    long long pid = 0, n = 0;
+    // pid: a positive pid_t; n: the writer's unsigned counter.
+    if (!parse_decimal(name, prefix.size(), dot_at, INT_MAX, pid) || !parse_decimal(name, dot_at + 1, len, UINT_MAX, n))
+        return 0;
+    return pid > 0 ? (pid_t)pid : 0;
+}
+
+size_t remove_stale_temporaries(const std::string& path) {
+    const std::string folder = folder_of(path), base = base_of(path);
+    if (base.empty()) return 0;
+    DIR* d = ::opendir(folder.c_str());
+    if (!d) return 0;
+    // Collect first, unlink after: removing entries while readdir walks the folder is allowed but
+    // may skip or repeat names.
+    std::vector<std::string> stale;
+    const pid_t self = ::getpid();
+    while (const struct dirent* e = ::readdir(d)) {
+        const pid_t owner = temp_owner(e->d_name, base);
+        if (owner == 0 || owner == self) continue;
+        if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal: EPERM)
+        stale.push_back(folder + "/" + e->d_name);
+    }
+    ::closedir(d);
+    size_t removed = 0;
+    for (const auto& f : stale) removed += ::unlink(f.c_str()) == 0;
+    return removed;
 }
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& what) : path_(path), what_(what) {
@@ -109,6 +167,7 @@ void AtomicFileWriter::commit() {
         ::fsync(dfd);
         ::close(dfd);
     }
+    remove_stale_temporaries(path_);
 }
 
 MappedFile::MappedFile(const std::string& path, const std::string& what) {

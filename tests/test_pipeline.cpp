@@ -166,8 +166,8 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     // Resume from the iteration-200 snapshot: ends with the same weights as the straight run.
     REQUIRE(cmd_train({"--solver", dir.file("solver.prototxt"), "--train-data", train, "--test-data", "none",
                        "--resume", dir.file("snap/tiny_iter_200.weights"), "--snapshot-prefix", dir.file("again/tiny"),
-                       "--out", dir.file("w2.weights")}) == 0);
-    CHECK(read_text(dir.file("w2.weights")) == read_text(dir.file("w.weights")));
+                       "--out", dir.file("new/folder/w2.weights")}) == 0);  // --out's folder is made
+    CHECK(read_text(dir.file("new/folder/w2.weights")) == read_text(dir.file("w.weights")));
 
     // encode: the same codes as the index holds.
     REQUIRE(cmd_encode({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--data", test, "--out",
