@@ -202,12 +202,13 @@ demo: demo-deps
 # lets the readers go on past a checksum mismatch (search/xxhash64.h) so the fuzzer reaches the
 # parsing behind it. The seed corpus is tests/fuzz/corpus/<name>/ (committed); inputs the fuzzer
 # finds go to $(FUZZ_BUILD)/corpus/<name>/, crashes to $(FUZZ_BUILD)/artifacts/<name>/.
-#   make fuzz FUZZ_SECONDS=1800 [FUZZ_RUNS=10000000] [FUZZ_TARGETS="idx npy"] [FUZZ_JOBS=2]
+#   make fuzz FUZZ_SECONDS=1800 [FUZZ_RUNS=10000000] [FUZZ_TARGETS="idx npy"] [FUZZ_JOBS=2] [FUZZ_MAX_LEN=8192]
 FUZZ_CXX           ?= clang++
 FUZZ_SECONDS       ?= 60
 FUZZ_SMOKE_SECONDS ?= 3
 FUZZ_RUNS          ?= -1
 FUZZ_JOBS          ?= 1
+FUZZ_MAX_LEN       ?= 65536
 FUZZ_TARGETS       ?= $(notdir $(wildcard tests/fuzz/corpus/*))
 FUZZ_BUILD         := $(BUILD_ROOT)/fuzz
 FUZZ_CXXFLAGS      := -std=c++17 -I. -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
@@ -238,10 +239,10 @@ fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 
 fuzz: fuzz-build
-	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
+	FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_RUNS) $(FUZZ_JOBS) $(FUZZ_TARGETS)
 
 fuzz-smoke: fuzz-build
-	tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) -1 2 $(FUZZ_TARGETS)
+	FUZZ_MAX_LEN=$(FUZZ_MAX_LEN) tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SMOKE_SECONDS) -1 2 $(FUZZ_TARGETS)
 
 # Regenerates the seed corpus (committed; run only when a format changes): the files dlbhc's own
 # writers make (tests/fuzz/make_seeds.cpp), gzip variants, and the test fixtures.

@@ -7,6 +7,7 @@
 # (tests/fuzz/regress/<t>), adding what it finds to BUILD_DIR/corpus/<t>. A crash, leak,
 # sanitizer report, timeout (-timeout, 10 s) or allocation above -malloc_limit_mb (1024 MB)
 # fails the run; the input is saved under BUILD_DIR/artifacts/<t>/ and the log's tail printed.
+# Inputs grow up to FUZZ_MAX_LEN bytes (environment; default 65536).
 # Logs: BUILD_DIR/logs/<t>.log; the table also goes to BUILD_DIR/summary.txt.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
@@ -28,7 +29,7 @@ one() {
     # failure instead of a slow swap storm.
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1} \
         "$bin" -max_total_time="$seconds" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=1024 \
-        -max_len=65536 -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" "$work" "${seeds[@]}" >"$log" 2>&1
+        -max_len="${FUZZ_MAX_LEN:-65536}" -print_final_stats=1 -artifact_prefix="$art/" "${dict[@]}" "$work" "${seeds[@]}" >"$log" 2>&1
     echo $? >"$log.rc"
 }
 export -f one
@@ -51,7 +52,7 @@ status=0
         if [ "$rc" = 0 ]; then result=ok; else result="FAILED (exit $rc, see $log)"; status=1; fi
         printf '%-12s %14s %9s %7s %8s %8s  %s\n' "$t" "${execs:-?}" "${speed:-?}" "${cov:-?}" "${ft:-?}" "${corp:-?}" "$result"
     done
-    echo "($# targets, ${seconds} s each (runs limit $runs), $jobs at a time, $(( $(date +%s) - start )) s wall)"
+    echo "($# targets, ${seconds} s each (runs limit $runs), inputs up to ${FUZZ_MAX_LEN:-65536} bytes, $jobs at a time, $(( $(date +%s) - start )) s wall)"
 } | tee "$build/summary.txt"
 
 if [ $status -ne 0 ]; then
