@@ -235,6 +235,9 @@ $(FUZZ_BUILD)/fuzz_%: tests/fuzz/fuzz_main.cpp $(FUZZ_OBJ)
 	@echo "fuzz: linking $@"
 	@$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer -DDLBHC_FUZZ_TARGET='"$*"' -o $@ $< $(FUZZ_OBJ) -lpthread
 
+# Keep the objects (make would delete them as intermediates of the pattern rule above).
+.SECONDARY: $(FUZZ_OBJ)
+
 fuzz-build: fuzz-deps
 	@$(MAKE) --no-print-directory $(FUZZ_BIN)
 
