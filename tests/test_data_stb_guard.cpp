@@ -2,14 +2,13 @@
 // before stb_image parses a file.
 #include <doctest/doctest.h>
 
-#include <fstream>
-#include <iterator>
-
 #include "data/image_io.h"
+#include "data/read_file.h"
 #include "data/stb_guard.h"
 #include "tests/test_data_util.h"
 
 using namespace dlbhc;
+using dlbhc::test::write_bytes;
 
 namespace {
 
@@ -87,8 +86,7 @@ TEST_CASE("png check: every chunk up to IEND must fit in the file") {
     dlbhc::test::TempDir d;
     Image src(1, 5, 6);
     save_png(d.file("ok.png"), src);
-    std::ifstream f(d.file("ok.png"), std::ios::binary);
-    Bytes ok((std::istreambuf_iterator<char>(f)), {});
+    const Bytes ok = read_file_bytes(d.file("ok.png"), "png");
     std::string why;
     CHECK(png_chunks_fit(ok.data(), ok.size(), why));
     // Bytes after IEND are not stb's business.
@@ -110,8 +108,7 @@ TEST_CASE("png check: every chunk up to IEND must fit in the file") {
     CHECK(png_chunks_fit(kSoi.data(), kSoi.size(), why));
 
     // Found by tests/fuzz (target image): libFuzzer's malloc limit caught stb asking for 1.2 GB.
-    std::ifstream rf("tests/fuzz/regress/image/png_idat_length_beyond_file", std::ios::binary);
-    const Bytes fuzz((std::istreambuf_iterator<char>(rf)), {});
+    const Bytes fuzz = read_file_bytes("tests/fuzz/regress/image/png_idat_length_beyond_file", "regression input");
     REQUIRE(fuzz.size() > 8);
     CHECK_FALSE(stb_input_safe(fuzz.data(), fuzz.size(), why));
     CHECK_THROWS_WITH_AS(decode_image(fuzz.data(), fuzz.size(), "f.png", img), doctest::Contains("PNG chunk"),
@@ -128,17 +125,13 @@ TEST_CASE("jpeg check: header length as stbi_info needs it") {
 
 TEST_CASE("jpeg check: decode and probe refuse the fuzzer's input, and still read valid JPEGs") {
     // Found by tests/fuzz (target image): stb_image 2.27 wrote past its Huffman arrays.
-    std::ifstream f("tests/fuzz/regress/image/jpeg_dht_over_256_codes", std::ios::binary);
-    const Bytes bad((std::istreambuf_iterator<char>(f)), {});
+    const Bytes bad = read_file_bytes("tests/fuzz/regress/image/jpeg_dht_over_256_codes", "regression input");
     REQUIRE(bad.size() > 100);
     Image img;
     CHECK_THROWS_WITH_AS(decode_image(bad.data(), bad.size(), "crash.jpg", img), doctest::Contains("image file 'crash.jpg': Huffman table"),
                          std::runtime_error);
     dlbhc::test::TempDir d;
-    {
-        std::ofstream o(d.file("crash.jpg"), std::ios::binary);
-        o.write((const char*)bad.data(), (std::streamsize)bad.size());
-    }
+    write_bytes(d.file("crash.jpg"), bad);
     ImageInfo info;
     std::string why;
     CHECK_FALSE(probe_image_file(d.file("crash.jpg"), info, why));
@@ -156,18 +149,14 @@ TEST_CASE("jpeg check: decode and probe refuse the fuzzer's input, and still rea
 
     // A header longer than the probe's first read (256 KiB): five 64 KB APP1 segments before the
     // tables and the frame header; the probe reads on and still finds the size.
-    std::ifstream okf(d.file("ok.jpg"), std::ios::binary);
-    const Bytes ok((std::istreambuf_iterator<char>(okf)), {});
+    const Bytes ok = read_file_bytes(d.file("ok.jpg"), "jpeg");
     Bytes big(ok.begin(), ok.begin() + 2);
     for (int i = 0; i < 5; ++i) {
         big.insert(big.end(), {0xFF, 0xE1, 0xFF, 0xFF});
         big.insert(big.end(), 0xFFFF - 2, (uint8_t)0x11);
     }
     big.insert(big.end(), ok.begin() + 2, ok.end());
-    {
-        std::ofstream o(d.file("big_header.jpg"), std::ios::binary);
-        o.write((const char*)big.data(), (std::streamsize)big.size());
-    }
+    write_bytes(d.file("big_header.jpg"), big);
     REQUIRE(probe_image_file(d.file("big_header.jpg"), info, why));
     CHECK(info.width == 24);
     load_image(d.file("big_header.jpg"), img);

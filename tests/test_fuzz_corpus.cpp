@@ -6,10 +6,9 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
 #include <set>
 
+#include "data/read_file.h"
 #include "tests/fuzz/targets.h"
 
 namespace fs = std::filesystem;
@@ -24,11 +23,6 @@ std::vector<std::string> files_in(const fs::path& dir) {
         if (e.is_regular_file()) out.push_back(e.path().string());
     std::sort(out.begin(), out.end());
     return out;
-}
-
-std::vector<uint8_t> slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
 }
 
 }  // namespace
@@ -60,7 +54,7 @@ TEST_CASE("fuzz corpus: the seeds and every regression input go through their re
         for (const char* kind : {"corpus", "regress"}) {
             for (const auto& file : files_in(fs::path("tests/fuzz") / kind / t.name)) {
                 CAPTURE(file);
-                const std::vector<uint8_t> bytes = slurp(file);
+                const std::vector<uint8_t> bytes = dlbhc::read_file_bytes(file, "fuzz input");
                 // A contract violation aborts the test binary, naming the reason on stderr.
                 t.fn(bytes.data(), bytes.size());
                 ++inputs;
