@@ -3,8 +3,11 @@
 
 #include <algorithm>
 
+#include <stdexcept>
+
 #include "nn/gemm.h"
 #include "nn/im2col.h"
+#include "nn/winograd.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -75,19 +78,68 @@ size_t conv_col_size(Shape in, const ConvParam& p) {
     return (size_t)in.c * p.kernel_h * p.kernel_w * g.out_h() * g.out_w();
 }
 
-ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk) {
+bool conv_winograd_possible(const ConvParam& p) {
+    return p.kernel_h == 3 && p.kernel_w == 3 && p.stride_h == 1 && p.stride_w == 1;
+}
+
+namespace {
+
+WinogradGeom wino_geom_of(Shape in, const ConvParam& p) {
+    WinogradGeom g;
+    g.c = in.c, g.h = in.h, g.w = in.w;
+    g.oc = p.num_output;
+    g.ph = p.pad_h, g.pw = p.pad_w;
+    return g;
+}
+
+// Auto takes Winograd when each group has at least this many input and output channels: with
+// fewer, the 16 GEMMs are too thin (K = C/G) for the transforms to pay for themselves.
+constexpr int kWinogradMinChannels = 32;
+
+}  // namespace
+
+ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk, ConvAlgo algo) {
     const Im2ColGeom geo = geom_of(in, p);
-    const int P = geo.out_h() * geo.out_w(), N = std::max(in.n, 1);
+    const int N = std::max(in.n, 1);
     ConvPlan plan;
-    // b images per chunk: enough output columns for an efficient GEMM (kTargetColumns), but at
-    // least kMinChunks chunks when the batch allows, so that threads can share the batch.
-    int b = (kTargetColumns + P - 1) / P;
-    b = std::max(1, std::min({b, N, N / kMinChunks}));
-    if (chunk > 0) b = std::min(chunk, N);
+    if (algo == ConvAlgo::Winograd && !conv_winograd_possible(p))
+        throw std::invalid_argument("conv_plan: Winograd needs a 3x3 kernel with stride 1, got " +
+                                    std::to_string(p.kernel_h) + "x" + std::to_string(p.kernel_w) + " stride " +
+                                    std::to_string(p.stride_h) + "x" + std::to_string(p.stride_w));
+    const WinogradGeom wg = wino_geom_of(in, p);
+    // b images per chunk for P output columns per image: enough columns for an efficient GEMM
+    // (kTargetColumns), but at least kMinChunks chunks when the batch allows, so that threads can
+    // share the batch.
+    auto images_per_chunk = [&](int P) {
+        int b = (kTargetColumns + P - 1) / P;
+        b = std::max(1, std::min({b, N, N / kMinChunks}));
+        return chunk > 0 ? std::min(chunk, N) : b;
+    };
+    // Auto takes Winograd for wide layers (kWinogradMinChannels) on batches of at least
+    // kMinChunks chunks: its transforms run serially inside a chunk, so with fewer chunks than
+    // that (batch-1 inference) a thread would wait (measured on conv3: 1.7x slower at batch 1,
+    // even at 4, 1.25x faster at 16, 1.6x at 64).
+    plan.winograd = algo == ConvAlgo::Winograd;
+    if (algo == ConvAlgo::Auto && conv_winograd_possible(p) && in.c / p.group >= kWinogradMinChannels &&
+        p.num_output / p.group >= kWinogradMinChannels) {
+        const int bw = images_per_chunk(wg.tiles());
+        plan.winograd = (N + bw - 1) / bw >= kMinChunks;
+    }
+    // Output columns per image of the GEMMs: positions, or Winograd's tiles.
+    const int P = plan.winograd ? wg.tiles() : geo.out_h() * geo.out_w();
+    const int b = images_per_chunk(P);
     plan.chunk = b;
     plan.chunks = (N + b - 1) / b;
     plan.slices = std::min(plan.chunks, kConvMaxSlices);
     plan.slots = std::max(1, std::min(threads, plan.chunks));
+    if (plan.winograd) {
+        const size_t T = (size_t)b * P, cg = in.c / p.group;
+        plan.col_floats = 16 * winograd_stride(in.c, T) + wg.plane_floats();
+        plan.ycol_floats = 16 * winograd_stride(p.num_output, T);
+        plan.u_floats = 16 * winograd_stride(p.num_output, cg);
+        plan.partial_floats = plan.u_floats + p.num_output;
+        return plan;
+    }
     const size_t kall = (size_t)in.c * p.kernel_h * p.kernel_w;
     plan.col_floats = (b == 1 && is_pointwise(p)) ? 0 : kall * b * P;
     plan.ycol_floats = b == 1 ? 0 : (size_t)p.num_output * b * P;
@@ -100,14 +152,16 @@ namespace {
 // Everything one chunk needs, resolved once per call.
 struct ConvJob {
     Im2ColGeom geo;
-    int N, G, OC, OCg, P, Kg;
+    WinogradGeom wg;
+    int N, G, OC, OCg, P, Kg, Cg;
     size_t chw, wcount;  // floats per input image; weights OC * Kg
     bool pointwise;
     ConvPlan plan;
-    ConvJob(Shape in, const ConvParam& p, const ConvPlan& pl) : geo(geom_of(in, p)), plan(pl) {
+    ConvJob(Shape in, const ConvParam& p, const ConvPlan& pl) : geo(geom_of(in, p)), wg(wino_geom_of(in, p)), plan(pl) {
         N = in.n, G = p.group, OC = p.num_output, OCg = OC / G;
         P = geo.out_h() * geo.out_w();
-        Kg = in.c / G * p.kernel_h * p.kernel_w;
+        Cg = in.c / G;
+        Kg = Cg * p.kernel_h * p.kernel_w;
         chw = in.chw();
         wcount = (size_t)OC * Kg;
         pointwise = is_pointwise(p);
@@ -120,6 +174,12 @@ struct ConvJob {
     float* partial(float* work, int slice) const {
         return work + plan.slots * (plan.col_floats + plan.ycol_floats) + slice * plan.partial_floats;
     }
+    // Winograd: the transformed weights, after the partials.
+    float* wino_u(float* work) const { return partial(work, plan.slices); }
+    // Winograd: the position stride of U and dU.
+    size_t wino_xu() const { return winograd_stride(OC, Cg); }
+    // Winograd: the padded plane after V in a slot's col area.
+    float* wino_plane(float* col) const { return col + plan.col_floats - wg.plane_floats(); }
 };
 
 // The column matrix (C * KH * KW, nb * P) of images n0 .. n0+nb-1; with one image and a pointwise
@@ -199,6 +259,58 @@ void backward_chunk(const ConvJob& j, float* dinp, float* dw, float* db, const f
     }
 }
 
+// Winograd F(2x2, 3x3) on one chunk (winograd.h): V = the input transform (16, C, T), then per
+// position xi and group g  M_xi,g (OCg, T) = U_xi,g (OCg, Cg) * V_xi,g (Cg, T), then y = A^T M A.
+void wino_forward_chunk(const ConvJob& j, float* out, const float* inp, const float* U, const float* bias, int chunk,
+                        float* col, float* ycol) {
+    const int n0 = j.first_image(chunk), nb = j.images(chunk), T = nb * j.wg.tiles();
+    const size_t xv = winograd_stride(j.wg.c, T), xm = winograd_stride(j.OC, T), xu = j.wino_xu();
+    float* V = col;
+    float* M = ycol;
+    winograd_input(j.wg, inp + (size_t)n0 * j.chw, nb, V, T, xv, j.wino_plane(col));
+    for (int xi = 0; xi < 16; ++xi)
+        for (int g = 0; g < j.G; ++g)
+            sgemm(false, false, j.OCg, T, j.Cg, 1.0f, U + xi * xu + (size_t)g * j.OCg * j.Cg, j.Cg,
+                  V + xi * xv + (size_t)g * j.Cg * T, T, 0.0f, M + xi * xm + (size_t)g * j.OCg * T, T);
+    winograd_output(j.wg, M, T, xm, bias, nb, out + (size_t)n0 * j.OC * j.P);
+}
+
+// The backward pass of one chunk: dM = A dy A^T; dU (+)= dM V^T (first: overwrite the slice's
+// sums); dV = U^T dM (into V's buffer, once dU is done with V); dx += B dV B^T; db += sum of dy.
+void wino_backward_chunk(const ConvJob& j, float* dinp, float* dU, float* db, bool first, const float* dout,
+                         const float* inp, const float* U, int chunk, float* col, float* ycol) {
+    const int n0 = j.first_image(chunk), nb = j.images(chunk), T = nb * j.wg.tiles();
+    const size_t xv = winograd_stride(j.wg.c, T), xm = winograd_stride(j.OC, T), xu = j.wino_xu();
+    float* V = col;
+    float* dM = ycol;
+    if (db)
+        for (int o = 0; o < j.OC; ++o) {
+            double s = 0;  // nb * P terms: sum in double, as the GEMM route
+            for (int i = 0; i < nb; ++i) {
+                const float* d = dout + ((size_t)(n0 + i) * j.OC + o) * j.P;
+                for (int q = 0; q < j.P; ++q) s += d[q];
+            }
+            db[o] = first ? (float)s : db[o] + (float)s;
+        }
+    if (!dU && !dinp) return;
+    winograd_output_backward(j.wg, dout + (size_t)n0 * j.OC * j.P, nb, dM, T, xm);
+    if (dU) {
+        winograd_input(j.wg, inp + (size_t)n0 * j.chw, nb, V, T, xv, j.wino_plane(col));
+        for (int xi = 0; xi < 16; ++xi)  // dU_xi,g (OCg, Cg) (+)= dM_xi,g (OCg, T) * V_xi,g^T (T, Cg)
+            for (int g = 0; g < j.G; ++g)
+                sgemm(false, true, j.OCg, j.Cg, T, 1.0f, dM + xi * xm + (size_t)g * j.OCg * T, T,
+                      V + xi * xv + (size_t)g * j.Cg * T, T, first ? 0.0f : 1.0f,
+                      dU + xi * xu + (size_t)g * j.OCg * j.Cg, j.Cg);
+    }
+    if (dinp) {
+        for (int xi = 0; xi < 16; ++xi)  // dV_xi,g (Cg, T) = U_xi,g^T (Cg, OCg) * dM_xi,g (OCg, T)
+            for (int g = 0; g < j.G; ++g)
+                sgemm(true, false, j.Cg, T, j.OCg, 1.0f, U + xi * xu + (size_t)g * j.OCg * j.Cg, j.Cg,
+                      dM + xi * xm + (size_t)g * j.OCg * T, T, 0.0f, V + xi * xv + (size_t)g * j.Cg * T, T);
+        winograd_input_backward(j.wg, V, T, xv, nb, dinp + (size_t)n0 * j.chw, j.wino_plane(col));
+    }
+}
+
 // Threads for `tasks` independent tasks on `slots` scratch areas: all of them when the tasks
 // divide evenly or are many; otherwise 1 (the tasks then run one after the other, each GEMM and
 // im2col using the threads inside). Below kParallelMacs multiply-adds in all, waking threads
@@ -230,16 +342,66 @@ void conv_forward(float* out, const float* inp, const float* weight, const float
                   const ConvParam& p, const ConvPlan& plan, float* work) {
     const ConvJob j(in, p, plan);
     const int threads = outer_threads(plan.chunks, plan.slots, j.macs());
+    float* U = plan.winograd ? j.wino_u(work) : nullptr;
+    if (U) winograd_weights(weight, j.OC, j.Cg, U, j.wino_xu());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
     for (int c = 0; c < plan.chunks; ++c) {
         const int slot = threads > 1 ? thread_id() : 0;
-        forward_chunk(j, out, inp, weight, bias, c, j.col(work, slot), j.ycol(work, slot));
+        if (U)
+            wino_forward_chunk(j, out, inp, U, bias, c, j.col(work, slot), j.ycol(work, slot));
+        else
+            forward_chunk(j, out, inp, weight, bias, c, j.col(work, slot), j.ycol(work, slot));
     }
 }
+
+namespace {
+
+// conv_backward on the Winograd route: as the GEMM route, slices of chunks sum their weight and
+// bias gradients into their own partials (here always, in the transformed domain), added in
+// slice order at the end and only then transformed back: dweight += G^T (sum of dU) G.
+void wino_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
+                   const float* weight, const ConvJob& j, float* work) {
+    const ConvPlan& plan = j.plan;
+    const int S = plan.slices;
+    const size_t ucount = plan.u_floats;
+    float* U = j.wino_u(work);
+    if (dinp) winograd_weights(weight, j.OC, j.Cg, U, j.wino_xu());
+    const int threads = outer_threads(S, plan.slots, 2 * j.macs());
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
+    for (int s = 0; s < S; ++s) {
+        const int slot = threads > 1 ? thread_id() : 0;
+        float* part = j.partial(work, s);
+        float* dU = dweight ? part : nullptr;
+        float* db = dbias ? part + ucount : nullptr;
+        const int c0 = (int)((long)s * plan.chunks / S), c1 = (int)((long)(s + 1) * plan.chunks / S);
+        for (int c = c0; c < c1; ++c)
+            wino_backward_chunk(j, dinp, dU, db, c == c0, dout, inp, U, c, j.col(work, slot), j.ycol(work, slot));
+    }
+    if (!dweight && !dbias) return;
+    // partial_0 += partial_1 + ... in slice order (the same order on any thread count).
+    float* sum = j.partial(work, 0);
+    const size_t total = ucount + j.OC;
+#pragma omp parallel for schedule(static) if (S > 1 && total >= 65536)
+    for (size_t i = 0; i < total; ++i) {
+        if ((i < ucount && !dweight) || (i >= ucount && !dbias)) continue;
+        float v = sum[i];
+        for (int k = 1; k < S; ++k) v += j.partial(work, k)[i];
+        sum[i] = v;
+    }
+    if (dweight) winograd_weights_backward(sum, j.wino_xu(), j.OC, j.Cg, dweight);
+    if (dbias)
+        for (int o = 0; o < j.OC; ++o) dbias[o] += sum[ucount + o];
+}
+
+}  // namespace
 
 void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                    const float* weight, Shape in, const ConvParam& p, const ConvPlan& plan, float* work) {
     const ConvJob j(in, p, plan);
+    if (plan.winograd) {
+        wino_backward(dinp, dweight, dbias, dout, inp, weight, j, work);
+        return;
+    }
     const int S = plan.slices;
     const bool partials = S > 1 && (dweight || dbias);
     const int threads = outer_threads(S, plan.slots, 2 * j.macs());
@@ -347,7 +509,7 @@ void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
 #else
     const int threads = 1;
 #endif
-    plan_ = conv_plan(in, p_, threads);
+    plan_ = conv_plan(in, p_, threads, 0, algo_);
     const size_t floats = plan_.workspace_floats();
     if (floats > (size_t)INT32_MAX)
         fail("scratch of " + std::to_string(floats) + " floats is too large for input " + in.str());

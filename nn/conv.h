@@ -28,6 +28,10 @@
 // "slices" (at most kConvMaxSlices, never depending on the thread count), each slice sums its
 // chunks into its own partial buffer, and the partials are added in slice order. Results are
 // therefore the same bit for bit whatever the number of threads (as the GEMM's are).
+// 3x3 stride-1 convolutions with enough channels (CaffeNet's conv3-5) take another route with the
+// same chunks, slots and slices: Winograd's F(2x2, 3x3) (winograd.h), 16 GEMMs with K = C/G per
+// chunk instead of one with K = 9 C/G, 1.94x fewer multiply-adds at 13x13, forward and both
+// backward passes. ConvPlan::winograd says which route a plan takes.
 // The naive kernels are the formulas above as plain loops; the tests hold the fast ones to them.
 #pragma once
 #include <string>
@@ -67,26 +71,44 @@ Shape conv_output_shape(Shape in, const ConvParam& p);
 // Floats in the column buffer of the fast kernels: (C * KH * KW) * (OH * OW), one image.
 size_t conv_col_size(Shape in, const ConvParam& p);
 
+// Which fast kernel a plan uses: Auto picks Winograd for the shapes it wins on (see conv_plan).
+enum class ConvAlgo { Auto, Gemm, Winograd };
+// True when Winograd F(2x2, 3x3) can compute this convolution: a 3x3 kernel with stride 1.
+bool conv_winograd_possible(const ConvParam& p);
+
 // How the batched kernels cut a batch of N images (see above). Depends only on the shapes and
 // on `threads` (which sizes the scratch, not the arithmetic).
 struct ConvPlan {
+    bool winograd = false;  // Winograd F(2x2, 3x3) instead of im2col + GEMM
     int chunk = 1;   // b: images per chunk
     int chunks = 0;  // ceil(N / b)
     int slices = 1;  // weight-gradient partial sums; 1 means "accumulate into dweight directly"
     int slots = 1;   // scratch areas (one per thread that can run a chunk at a time)
-    size_t col_floats = 0;      // per slot: (C * KH * KW) * b * P; 0 when b = 1 and 1x1/stride 1/pad 0
-    size_t ycol_floats = 0;     // per slot: OC * b * P; 0 when b = 1
-    size_t partial_floats = 0;  // per slice when slices > 1: OC * C/G * KH * KW + OC (weights, bias)
-    // The scratch the batched kernels need: slots * (col + ycol), then the partials.
+    // GEMM route:
+    //   col_floats      per slot: (C * KH * KW) * b * P; 0 when b = 1 and 1x1/stride 1/pad 0
+    //   ycol_floats     per slot: OC * b * P; 0 when b = 1
+    //   partial_floats  per slice when slices > 1: OC * C/G * KH * KW + OC (weights, bias)
+    // Winograd route (T = b * tiles per image):
+    //   col_floats      per slot: V (16, C, T) and a padded input plane
+    //   ycol_floats     per slot: M (16, OC, T)
+    //   partial_floats  per slice, always: dU (16, OC, C/G) + OC (bias)
+    //   u_floats        once: the transformed weights U (16, OC, C/G)
+    size_t col_floats = 0;
+    size_t ycol_floats = 0;
+    size_t partial_floats = 0;
+    size_t u_floats = 0;
+    // The scratch the batched kernels need: slots * (col + ycol), then the partials, then U.
     size_t workspace_floats() const {
-        return slots * (col_floats + ycol_floats) + (slices > 1 ? slices * partial_floats : 0);
+        return slots * (col_floats + ycol_floats) + (slices > 1 || winograd ? slices * partial_floats : 0) + u_floats;
     }
 };
 // Maximum number of weight-gradient slices (each costs one weight-sized partial buffer).
 constexpr int kConvMaxSlices = 4;
 // The plan the layer uses for input `in` (which must pass conv_check) on `threads` threads (>= 1).
-// chunk > 0 imposes b (clipped to [1, N]) instead of the automatic choice; for tests and benchmarks.
-ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk = 0);
+// chunk > 0 imposes b (clipped to [1, N]) instead of the automatic choice, and algo a route
+// (Winograd where conv_winograd_possible is false throws std::invalid_argument); for tests and
+// benchmarks.
+ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk = 0, ConvAlgo algo = ConvAlgo::Auto);
 
 // Batched fast forward. out (N, OC, OH, OW) is overwritten; inp (N, C, H, W); weight
 // (OC, C/G, KH, KW); bias (OC) or null for none; work is scratch of plan.workspace_floats().
@@ -120,9 +142,12 @@ public:
     void backward(const Blobs& top, const Blobs& bottom) override;
     const ConvParam& conv_param() const { return p_; }
     const ConvPlan& plan() const { return plan_; }
+    // Imposes a route from the next reshape on (Auto by default); for tests and benchmarks.
+    void set_algo(ConvAlgo algo) { algo_ = algo; }
 
 private:
     ConvParam p_;
+    ConvAlgo algo_ = ConvAlgo::Auto;
     ConvPlan plan_;
     Tensor work_;  // plan_.workspace_floats(): columns, gathered outputs, partials; reused by every call
 };

@@ -9,6 +9,7 @@
 
 #include "nn/conv.h"
 #include "nn/im2col.h"
+#include "nn/winograd.h"
 #include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
@@ -50,9 +51,10 @@ double rel_err(const Tensor& a, const Tensor& b) {
 struct ConvFixture {
     Blob x{"x"}, y{"y"};
     ConvolutionLayer layer;
-    ConvFixture(Shape in, const ConvParam& p, Rng& rng) : layer("conv", p) {
+    ConvFixture(Shape in, const ConvParam& p, Rng& rng, ConvAlgo algo = ConvAlgo::Auto) : layer("conv", p) {
         x.reshape(in);
         fill_uniform(x.data, rng, -1, 1);
+        layer.set_algo(algo);
         layer.reshape({&x}, {&y});
         for (Param& prm : layer.params()) fill_uniform(prm.value, rng, -1, 1);
     }
@@ -347,11 +349,102 @@ TEST_CASE("conv: batched kernels (several images per GEMM) match the naive ones 
     }
 }
 
+TEST_CASE("conv: Winograd F(2x2, 3x3) matches the naive kernels for every chunk size") {
+    // Odd and even outputs (ragged last tile row/column), pads 0-2, groups, no bias, batch 1, a
+    // 1x1 output, inputs smaller than a tile.
+    const BatchCfg cfgs[] = {
+        {Shape(5, 3, 9, 7), make_param(5, 3, 3)},                        // 7x5 output, pad 0
+        {Shape(4, 8, 6, 6), make_param(10, 3, 3, 1, 1, 1, 1, 2)},        // 6x6 output, groups 2
+        {Shape(3, 6, 13, 13), make_param(9, 3, 3, 1, 1, 1, 1, 3, false)},  // 13x13, groups 3, no bias
+        {Shape(2, 4, 5, 8), make_param(6, 3, 3, 1, 1, 2, 0)},            // per-axis pad 2/0
+        {Shape(3, 2, 3, 3), make_param(3, 3, 3)},                        // 1x1 output
+        {Shape(2, 3, 1, 2), make_param(4, 3, 3, 1, 1, 1, 1)},            // input smaller than a tile
+        {Shape(1, 16, 10, 10), make_param(8, 3, 3, 1, 1, 1, 1)},         // batch 1
+    };
+    Rng rng(28);
+    for (const BatchCfg& c : cfgs) {
+        REQUIRE(conv_winograd_possible(c.p));
+        for (int chunk : {0, 1, 2, c.in.n}) {
+            for (int threads : {1, 2, 3}) {
+                const ConvPlan plan = conv_plan(c.in, c.p, threads, chunk, ConvAlgo::Winograd);
+                INFO(describe(c.in, c.p) << " Winograd chunk " << plan.chunk << " chunks " << plan.chunks
+                                         << " slices " << plan.slices << " slots " << plan.slots);
+                REQUIRE(plan.winograd);
+                check_batched(c, plan, rng);
+            }
+        }
+    }
+}
+
+TEST_CASE("conv: Winograd transforms against their matrix definitions, one tile") {
+    // One 4x4 input, one 3x3 filter, one 2x2 output: the matrices of winograd.h as explicit
+    // matrix products here must give the convolution, the fast route the same, and U the layer's.
+    const double BT[4][4] = {{1, 0, -1, 0}, {0, 1, 1, 0}, {0, -1, 1, 0}, {0, 1, 0, -1}};
+    const double G[4][3] = {{1, 0, 0}, {0.5, 0.5, 0.5}, {0.5, -0.5, 0.5}, {0, 0, 1}};
+    const double AT[2][4] = {{1, 1, 1, 0}, {0, 1, -1, -1}};
+    Rng rng(29);
+    Tensor x(Shape(1, 1, 4, 4)), w(Shape(1, 1, 3, 3));
+    fill_uniform(x, rng, -1, 1);
+    fill_uniform(w, rng, -1, 1);
+    double U[4][4] = {}, V[4][4] = {}, Y[2][2] = {};
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+            for (int k = 0; k < 3; ++k)
+                for (int l = 0; l < 3; ++l) U[i][j] += G[i][k] * w[k * 3 + l] * G[j][l];
+    for (int i = 0; i < 4; ++i)
+        for (int j = 0; j < 4; ++j)
+            for (int k = 0; k < 4; ++k)
+                for (int l = 0; l < 4; ++l) V[i][j] += BT[i][k] * x[k * 4 + l] * BT[j][l];
+    for (int a = 0; a < 2; ++a)
+        for (int b = 0; b < 2; ++b)
+            for (int i = 0; i < 4; ++i)
+                for (int j = 0; j < 4; ++j) Y[a][b] += AT[a][i] * U[i][j] * V[i][j] * AT[b][j];
+    const ConvParam p = make_param(1, 3, 3, 1, 1, 0, 0, 1, false);
+    Tensor ref(Shape(1, 1, 2, 2));
+    conv_forward_naive(ref.data(), x.data(), w.data(), nullptr, x.shape(), p);
+    for (int q = 0; q < 4; ++q) CHECK(Y[q / 2][q % 2] == doctest::Approx(ref[q]).epsilon(1e-6));  // ref is rounded to float
+    const ConvPlan plan = conv_plan(x.shape(), p, 1, 0, ConvAlgo::Winograd);
+    std::vector<float> work(plan.workspace_floats());
+    Tensor y(ref.shape());
+    conv_forward(y.data(), x.data(), w.data(), nullptr, x.shape(), p, plan, work.data());
+    for (int q = 0; q < 4; ++q) CHECK(y[q] == doctest::Approx(Y[q / 2][q % 2]).epsilon(1e-6));
+    // The layer's transformed weights are U, position-major (16, OC, C/G).
+    const float* Uw = work.data() + (plan.workspace_floats() - plan.u_floats);
+    for (int q = 0; q < 16; ++q) CHECK(Uw[q * winograd_stride(1, 1)] == doctest::Approx(U[q / 4][q % 4]).epsilon(1e-6));
+}
+
+TEST_CASE("conv: the automatic plan takes Winograd for wide 3x3 stride-1 layers only") {
+    const ConvParam conv3 = make_param(384, 3, 3, 1, 1, 1, 1);
+    const ConvPlan w3 = conv_plan(Shape(64, 256, 13, 13), conv3, 2);
+    CHECK(w3.winograd);
+    CHECK(w3.chunk * 49 >= 392);  // 49 tiles of 2x2 per 13x13 image
+    CHECK(w3.col_floats == 16 * winograd_stride(256, w3.chunk * 49) + 16 * 16);
+    CHECK(w3.ycol_floats == 16 * winograd_stride(384, w3.chunk * 49));
+    CHECK(w3.u_floats == 16 * winograd_stride(384, 256));
+    CHECK(winograd_stride(384, 256) == 384 * 256 + 16);  // a multiple of 1024 floats, plus 16
+    CHECK(w3.partial_floats == w3.u_floats + 384);
+    CHECK(w3.workspace_floats() == 2 * (w3.col_floats + w3.ycol_floats) + w3.slices * w3.partial_floats + w3.u_floats);
+    // conv4/conv5 (groups 2, 192 channels per group) too, and batches down to 8 (8 chunks).
+    CHECK(conv_plan(Shape(64, 384, 13, 13), make_param(256, 3, 3, 1, 1, 1, 1, 2), 2).winograd);
+    CHECK(conv_plan(Shape(8, 256, 13, 13), conv3, 2).winograd);
+    // Not below 8 chunks: batch-1 inference stays on the GEMM route.
+    CHECK_FALSE(conv_plan(Shape(4, 256, 13, 13), conv3, 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(1, 256, 13, 13), conv3, 2).winograd);
+    // Not: strides, other kernels, thin layers, or GEMM imposed.
+    CHECK_FALSE(conv_plan(Shape(8, 64, 13, 13), make_param(64, 3, 3, 2, 2, 1, 1), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(64, 96, 27, 27), make_param(256, 5, 5, 1, 1, 2, 2, 2), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(8, 64, 13, 13), make_param(64, 3, 5, 1, 1, 1, 2), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(8, 8, 13, 13), make_param(64, 3, 3, 1, 1, 1, 1), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(64, 256, 13, 13), conv3, 2, 0, ConvAlgo::Gemm).winograd);
+    CHECK_THROWS_AS(conv_plan(Shape(8, 64, 13, 13), make_param(64, 3, 3, 2, 2), 2, 0, ConvAlgo::Winograd),
+                    std::invalid_argument);
+}
+
 TEST_CASE("conv: the automatic plan puts several small images in one GEMM and sizes its scratch") {
-    // conv3 of CaffeNet at batch 64: 13x13 outputs, so several images per chunk.
+    // conv3 of CaffeNet at batch 64 on the GEMM route: 13x13 outputs, so several images per chunk.
     const Shape in(64, 256, 13, 13);
     const ConvParam p = make_param(384, 3, 3, 1, 1, 1, 1);
-    const ConvPlan plan = conv_plan(in, p, 2);
+    const ConvPlan plan = conv_plan(in, p, 2, 0, ConvAlgo::Gemm);
     CHECK(plan.chunk > 1);
     CHECK(plan.chunk * 169 >= 512);
     CHECK(plan.chunks >= 8);
@@ -367,7 +460,7 @@ TEST_CASE("conv: the automatic plan puts several small images in one GEMM and si
     CHECK(p1.chunk == 1);
     CHECK(p1.ycol_floats == 0);
     // Batch 1: one chunk, one slice (the weight gradient goes straight into dweight).
-    const ConvPlan p2 = conv_plan(Shape(1, 256, 13, 13), p, 2);
+    const ConvPlan p2 = conv_plan(Shape(1, 256, 13, 13), p, 2, 0, ConvAlgo::Gemm);
     CHECK(p2.chunks == 1);
     CHECK(p2.slices == 1);
     CHECK(p2.slots == 1);
@@ -380,6 +473,7 @@ TEST_CASE("conv: the layer's results do not depend on the number of threads (bit
     const BatchCfg cfgs[] = {
         {Shape(16, 16, 12, 12), make_param(32, 3, 3, 1, 1, 1, 1, 2)},  // chunks of several images
         {Shape(16, 3, 35, 35), make_param(16, 5, 5, 2, 2, 0, 0)},      // one image per chunk
+        {Shape(16, 32, 9, 9), make_param(32, 3, 3, 1, 1, 1, 1)},       // Winograd (automatic)
     };
     const int saved = omp_get_max_threads();
     for (const BatchCfg& c : cfgs) {
@@ -389,6 +483,7 @@ TEST_CASE("conv: the layer's results do not depend on the number of threads (bit
             omp_set_num_threads(threads);
             Rng rng(27);
             ConvFixture f(c.in, c.p, rng);  // reshape sizes the scratch for this thread count
+            REQUIRE(f.layer.plan().winograd == (c.p.kernel_h == 3 && c.p.group == 1));
             REQUIRE(f.layer.plan().slots == std::min(threads, f.layer.plan().chunks));
             f.layer.forward({&f.x}, {&f.y});
             fill_uniform(f.y.diff, rng, -1, 1);
@@ -519,17 +614,22 @@ TEST_CASE("conv: finite-difference gradients of input, weights and bias") {
         {Shape(1, 4, 7, 5), make_param(6, 2, 3, 2, 1, 0, 1, 2)},
         {Shape(2, 4, 6, 6), make_param(4, 3, 2, 2, 2, 1, 0, 2, false)},
         {Shape(1, 6, 5, 4), make_param(3, 1, 1, 1, 1, 0, 0, 3)},  // pointwise, 3 groups
+        {Shape(2, 4, 6, 5), make_param(4, 3, 3, 1, 1, 1, 0, 2)},  // Winograd: groups, ragged tiles
     };
     Rng rng(24);
     for (const Cfg& c : cfgs) {
-        INFO(describe(c.in, c.p));
-        ConvFixture f(c.in, c.p, rng);
-        // The layer is linear in each argument, so central differences are exact up to float
-        // rounding; the default tolerances leave room for that alone.
-        GradCheckReport rep = check_layer_gradients(f.layer, {&f.x}, {&f.y});
-        CHECK_MESSAGE(rep.ok(0), rep.summary());
-        CHECK(rep.checked == c.in.count() + f.layer.param(0).value.count() +
-                                 (c.p.bias_term ? (size_t)c.p.num_output : 0));
+        for (ConvAlgo algo : {ConvAlgo::Gemm, ConvAlgo::Winograd}) {
+            if (algo == ConvAlgo::Winograd && !conv_winograd_possible(c.p)) continue;
+            INFO(describe(c.in, c.p) << (algo == ConvAlgo::Winograd ? " Winograd" : " GEMM"));
+            ConvFixture f(c.in, c.p, rng, algo);
+            REQUIRE(f.layer.plan().winograd == (algo == ConvAlgo::Winograd));
+            // The layer is linear in each argument, so central differences are exact up to float
+            // rounding; the default tolerances leave room for that alone.
+            GradCheckReport rep = check_layer_gradients(f.layer, {&f.x}, {&f.y});
+            CHECK_MESSAGE(rep.ok(0), rep.summary());
+            CHECK(rep.checked == c.in.count() + f.layer.param(0).value.count() +
+                                     (c.p.bias_term ? (size_t)c.p.num_output : 0));
+        }
     }
 }
 
