@@ -5,7 +5,30 @@
 
 #include <algorithm>
 
+#include "nn/winograd_avx512.h"
+
 namespace dlbhc {
+
+namespace {
+
+// The AVX-512 transforms (winograd_avx512.h) when the CPU has AVX-512 and the plane fits a
+// register; the portable ones below otherwise.
+bool use_avx512(const WinogradGeom& g) {
+#if defined(__x86_64__)
+    static const bool cpu = [] {
+        __builtin_cpu_init();
+        return __builtin_cpu_supports("avx512f") != 0;
+    }();
+    return cpu && winograd_avx512_fits(g);
+#else
+    (void)g;
+    return false;
+#endif
+}
+
+}  // namespace
+
+bool winograd_vectorised(const WinogradGeom& g) { return use_avx512(g); }
 
 void winograd_weights(const float* w, int oc, int cg, float* U, size_t xs) {
     for (int o = 0; o < oc; ++o)
@@ -62,7 +85,7 @@ void fill_plane(const WinogradGeom& g, const float* x, float* plane) {
 
 }  // namespace
 
-void winograd_input(const WinogradGeom& g, const float* x, int nb, float* V, size_t ld, size_t xs, float* plane) {
+void winograd_input_portable(const WinogradGeom& g, const float* x, int nb, float* V, size_t ld, size_t xs, float* plane) {
     const int TH = g.tiles_h(), TW = g.tiles_w(), T = g.tiles(), PW = 2 * TW + 2;
     const size_t hw = (size_t)g.h * g.w;
     for (int i = 0; i < nb; ++i)
@@ -95,7 +118,7 @@ void winograd_input(const WinogradGeom& g, const float* x, int nb, float* V, siz
         }
 }
 
-void winograd_output(const WinogradGeom& g, const float* M, size_t ld, size_t xs, const float* bias, int nb, float* y) {
+void winograd_output_portable(const WinogradGeom& g, const float* M, size_t ld, size_t xs, const float* bias, int nb, float* y) {
     const int OH = g.out_h(), OW = g.out_w(), TH = g.tiles_h(), TW = g.tiles_w(), T = g.tiles();
     for (int i = 0; i < nb; ++i)
         for (int o = 0; o < g.oc; ++o) {
@@ -128,7 +151,7 @@ void winograd_output(const WinogradGeom& g, const float* M, size_t ld, size_t xs
         }
 }
 
-void winograd_output_backward(const WinogradGeom& g, const float* dy, int nb, float* dM, size_t ld, size_t xs) {
+void winograd_output_backward_portable(const WinogradGeom& g, const float* dy, int nb, float* dM, size_t ld, size_t xs) {
     const int OH = g.out_h(), OW = g.out_w(), TH = g.tiles_h(), TW = g.tiles_w(), T = g.tiles();
     for (int i = 0; i < nb; ++i)
         for (int o = 0; o < g.oc; ++o) {
@@ -158,7 +181,7 @@ void winograd_output_backward(const WinogradGeom& g, const float* dy, int nb, fl
         }
 }
 
-void winograd_input_backward(const WinogradGeom& g, const float* dV, size_t ld, size_t xs, int nb, float* dx,
+void winograd_input_backward_portable(const WinogradGeom& g, const float* dV, size_t ld, size_t xs, int nb, float* dx,
                              float* plane) {
     const int TH = g.tiles_h(), TW = g.tiles_w(), T = g.tiles(), PW = 2 * TW + 2;
     const size_t hw = (size_t)g.h * g.w, pf = g.plane_floats();
@@ -193,6 +216,35 @@ void winograd_input_backward(const WinogradGeom& g, const float* dV, size_t ld, 
                 for (int q = 0; q < g.w; ++q) dst[q] += src[q];
             }
         }
+}
+
+void winograd_input(const WinogradGeom& g, const float* x, int nb, float* V, size_t ld, size_t xs, float* plane) {
+#if defined(__x86_64__)
+    if (use_avx512(g)) return winograd_input_avx512(g, x, nb, V, ld, xs);
+#endif
+    winograd_input_portable(g, x, nb, V, ld, xs, plane);
+}
+
+void winograd_output(const WinogradGeom& g, const float* M, size_t ld, size_t xs, const float* bias, int nb, float* y) {
+#if defined(__x86_64__)
+    if (use_avx512(g)) return winograd_output_avx512(g, M, ld, xs, bias, nb, y);
+#endif
+    winograd_output_portable(g, M, ld, xs, bias, nb, y);
+}
+
+void winograd_output_backward(const WinogradGeom& g, const float* dy, int nb, float* dM, size_t ld, size_t xs) {
+#if defined(__x86_64__)
+    if (use_avx512(g)) return winograd_output_backward_avx512(g, dy, nb, dM, ld, xs);
+#endif
+    winograd_output_backward_portable(g, dy, nb, dM, ld, xs);
+}
+
+void winograd_input_backward(const WinogradGeom& g, const float* dV, size_t ld, size_t xs, int nb, float* dx,
+                             float* plane) {
+#if defined(__x86_64__)
+    if (use_avx512(g)) return winograd_input_backward_avx512(g, dV, ld, xs, nb, dx);
+#endif
+    winograd_input_backward_portable(g, dV, ld, xs, nb, dx, plane);
 }
 
 }  // namespace dlbhc

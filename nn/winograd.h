@@ -35,7 +35,10 @@
 // The transforms hold each input plane in a zero-padded copy ("plane", (2 TH + 2) x (2 TW + 2)
 // floats) so that no tile needs a bounds test.
 //
-// Each tile is transformed in registers, one tile at a time. (A version generic over F(m, r),
+// The portable transforms work on one tile at a time in scalar registers; on a CPU with AVX-512
+// and planes at most 16 wide (13x13 outputs and smaller), winograd_avx512.cpp does a whole tile
+// row with vector operations instead (the plain names below choose; the _portable ones are kept
+// callable for the tests to compare). (A version generic over F(m, r),
 // with F(2x2, 5x5) for conv2 and F(4x4, 3x3), did the products as vectorised loops over all the
 // tiles of a plane; its transforms cost more than they saved: conv3 forward 99 ms against 83 ms
 // here, and conv2 374 ms with F(2x2, 5x5) against 207 ms with im2col + GEMM.)
@@ -75,5 +78,16 @@ void winograd_output_backward(const WinogradGeom& g, const float* dy, int nb, fl
 // dx[0 .. nb) (each (C, H, W)) += B dV B^T, scatter-added (padding dropped). plane: scratch.
 void winograd_input_backward(const WinogradGeom& g, const float* dV, size_t ld, size_t xs, int nb, float* dx,
                              float* plane);
+
+// True when the four functions above take the AVX-512 route for this geometry.
+bool winograd_vectorised(const WinogradGeom& g);
+// The portable transforms, whatever the CPU.
+void winograd_input_portable(const WinogradGeom& g, const float* x, int nb, float* V, size_t ld, size_t xs,
+                             float* plane);
+void winograd_output_portable(const WinogradGeom& g, const float* M, size_t ld, size_t xs, const float* bias, int nb,
+                              float* y);
+void winograd_output_backward_portable(const WinogradGeom& g, const float* dy, int nb, float* dM, size_t ld, size_t xs);
+void winograd_input_backward_portable(const WinogradGeom& g, const float* dV, size_t ld, size_t xs, int nb, float* dx,
+                                      float* plane);
 
 }  // namespace dlbhc

@@ -360,6 +360,8 @@ TEST_CASE("conv: Winograd F(2x2, 3x3) matches the naive kernels for every chunk 
         {Shape(3, 2, 3, 3), make_param(3, 3, 3)},                        // 1x1 output
         {Shape(2, 3, 1, 2), make_param(4, 3, 3, 1, 1, 1, 1)},            // input smaller than a tile
         {Shape(1, 16, 10, 10), make_param(8, 3, 3, 1, 1, 1, 1)},         // batch 1
+        {Shape(2, 3, 9, 19), make_param(4, 3, 3, 1, 1, 1, 1)},           // 10 tiles wide: portable transforms
+        {Shape(2, 3, 21, 16), make_param(4, 3, 3, 1, 1, 0, 1)},          // 8 tiles wide, 10 tall
     };
     Rng rng(28);
     for (const BatchCfg& c : cfgs) {
@@ -411,6 +413,51 @@ TEST_CASE("conv: Winograd transforms against their matrix definitions, one tile"
     // The layer's transformed weights are U, position-major (16, OC, C/G).
     const float* Uw = work.data() + (plan.workspace_floats() - plan.u_floats);
     for (int q = 0; q < 16; ++q) CHECK(Uw[q * winograd_stride(1, 1)] == doctest::Approx(U[q / 4][q % 4]).epsilon(1e-6));
+}
+
+TEST_CASE("conv: Winograd's vectorised transforms equal the portable ones") {
+    auto max_abs_diff = [](const std::vector<float>& a, const std::vector<float>& b) {
+        double m = 0;
+        for (size_t i = 0; i < a.size(); ++i) m = std::fmax(m, std::fabs((double)a[i] - b[i]));
+        return m;
+    };
+    // Every plane width the AVX-512 transforms take (1-7 tiles), odd and even sizes, pads 0-2,
+    // tall planes; on a CPU without AVX-512 both sides are the portable code and this is trivial.
+    Rng rng(30);
+    int vectorised = 0;
+    for (int w = 1; w <= 14; ++w)
+        for (int pad = 0; pad <= 2; ++pad)
+            for (int h : {1, 3, 6, 13, 20}) {
+                WinogradGeom g;
+                g.c = 3, g.h = h, g.w = w, g.oc = 2, g.ph = pad, g.pw = pad;
+                if (g.out_h() < 1 || g.out_w() < 1) continue;
+                INFO("h " << h << " w " << w << " pad " << pad);
+                vectorised += winograd_vectorised(g);
+                const int nb = 2, T = nb * g.tiles();
+                const size_t ld = T + 3, xv = winograd_stride(g.c, ld), xm = winograd_stride(g.oc, ld);
+                std::vector<float> x((size_t)nb * g.c * h * w), plane(g.plane_floats());
+                std::vector<float> V1(16 * xv, 7.0f), V2(V1), M(16 * xm), bias(g.oc);
+                std::vector<float> y1((size_t)nb * g.oc * g.out_h() * g.out_w(), 7.0f), y2(y1), dy(y1.size());
+                std::vector<float> dM1(16 * xm, 7.0f), dM2(dM1), dV(16 * xv), dx1(x.size()), dx2;
+                for (auto* v : {&x, &M, &bias, &dy, &dV, &dx1})
+                    for (float& f : *v) f = rng.uniform(-1, 1);
+                dx2 = dx1;
+                winograd_input(g, x.data(), nb, V1.data(), ld, xv, plane.data());
+                winograd_input_portable(g, x.data(), nb, V2.data(), ld, xv, plane.data());
+                CHECK(max_abs_diff(V1, V2) < 1e-6);  // including the columns between T and ld, untouched
+                winograd_output(g, M.data(), ld, xm, bias.data(), nb, y1.data());
+                winograd_output_portable(g, M.data(), ld, xm, bias.data(), nb, y2.data());
+                CHECK(max_abs_diff(y1, y2) < 1e-5);
+                winograd_output_backward(g, dy.data(), nb, dM1.data(), ld, xm);
+                winograd_output_backward_portable(g, dy.data(), nb, dM2.data(), ld, xm);
+                CHECK(max_abs_diff(dM1, dM2) < 1e-6);
+                winograd_input_backward(g, dV.data(), ld, xv, nb, dx1.data(), plane.data());
+                winograd_input_backward_portable(g, dV.data(), ld, xv, nb, dx2.data(), plane.data());
+                CHECK(max_abs_diff(dx1, dx2) < 1e-5);
+            }
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f")) CHECK(vectorised > 100);
+#endif
 }
 
 TEST_CASE("conv: the automatic plan takes Winograd for wide 3x3 stride-1 layers only") {
