@@ -257,7 +257,7 @@ struct GemmCase {
 };
 
 // The GEMMs CaffeNet-DLBHC runs at batch 64 on `threads` threads, as nn/conv.cpp and
-// nn/inner_product.cpp call them.
+// nn/inner_product.cpp call them (conv3-5: the GEMMs of their Winograd route).
 std::vector<GemmCase> alexnet_gemms(int threads, bool quick) {
     struct ConvCase {
         const char* name;
@@ -277,8 +277,16 @@ std::vector<GemmCase> alexnet_gemms(int threads, bool quick) {
         const ConvPlan plan = conv_plan(c.in, c.p, threads);
         const Shape out = conv_output_shape(c.in, c.p);
         const int OCg = c.p.num_output / c.p.group, Kg = c.in.c / c.p.group * c.p.kernel_h * c.p.kernel_w;
-        const int cols = plan.chunk * out.h * out.w;
         const std::string imgs = std::to_string(plan.chunk) + (plan.chunk == 1 ? " image" : " images");
+        if (plan.winograd) {  // 16 GEMMs per chunk and group (nn/winograd.h), one of them here
+            const int T = plan.chunk * ((out.h + 1) / 2) * ((out.w + 1) / 2), Cg = c.in.c / c.p.group;
+            const std::string what = " (Winograd, " + imgs + ")";
+            v.push_back({std::string(c.name) + " forward" + what, false, false, OCg, T, Cg});
+            v.push_back({std::string(c.name) + " data grad" + what, true, false, Cg, T, OCg});
+            v.push_back({std::string(c.name) + " weight grad" + what, false, true, OCg, Cg, T});
+            continue;
+        }
+        const int cols = plan.chunk * out.h * out.w;
         v.push_back({std::string(c.name) + " forward (" + imgs + ")", false, false, OCg, cols, Kg});
         if (std::string(c.name) != "conv1")  // conv1 needs no data gradient
             v.push_back({std::string(c.name) + " data grad (" + imgs + ")", true, false, Kg, cols, OCg});
@@ -392,6 +400,19 @@ int run_report(int argc, char** argv) {
             if (i + 1 >= argc) throw std::invalid_argument(a + " needs a value");
             return argv[++i];
         };
+        if (a == "--help" || a == "-h") {
+            std::printf(
+                "usage: bench_speed [--quick] [--repeats R] [--rounds N] [--no-torch] [--no-gemm] [--no-nets]\n"
+                "                   [--python PATH] [--torch-script PATH]\n"
+                "Prints the speed report of issue 6 (markdown): GEMM GFLOPS beside OpenBLAS, CaffeNet-DLBHC per\n"
+                "layer, training/inference images/s and peak memory of CaffeNet-DLBHC and the small net beside\n"
+                "PyTorch (bench/torch_bench.py under /usr/bin/python3).\n"
+                "  --quick         2 repeats, 1 round, fewer GEMM shapes (about a minute)\n"
+                "  --repeats R     runs per figure and round (default 5); --rounds N alternations (default 2)\n"
+                "  --no-torch, --no-gemm, --no-nets   leave out the PyTorch runs, the GEMM table, the nets\n"
+                "  --python, --torch-script           the interpreter and script of the PyTorch reference\n");
+            return 0;
+        }
         if (a == "--quick") quick = true;
         else if (a == "--no-torch") torch = false;
         else if (a == "--no-gemm") gemm = false;
