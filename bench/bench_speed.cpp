@@ -33,6 +33,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -352,9 +353,14 @@ void gemm_table(int repeats, bool quick) {
                         c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
         });
 #endif
-        for (GemmTimer& t : timers) t.calibrate();
-        for (int r = 0; r < repeats; ++r)  // ours, OpenBLAS, ours, ...: both see the same load
-            for (GemmTimer& t : timers) t.sample();
+        // Samples alternate (ours, OpenBLAS, ours, ...) so that both see the same load, with a
+        // pause before each: after a call, OpenBLAS's worker threads spin for 2^28 cycles (0.1 s
+        // here) before sleeping, and libgomp's for a while too, so without it the sample after
+        // an OpenBLAS one ran with one core taken (ours fell to 30-70 GFLOPS at random).
+        auto settle = [] { std::this_thread::sleep_for(std::chrono::milliseconds(150)); };
+        for (GemmTimer& t : timers) settle(), t.calibrate();
+        for (int r = 0; r < repeats; ++r)
+            for (GemmTimer& t : timers) settle(), t.sample();
         const double ours = timers[0].gflops(c), ref = timers.size() > 1 ? timers[1].gflops(c) : NAN;
         std::printf("| %s | %d x %d x %d | %s%s | %s | %s | %s |\n", c.name.c_str(), c.M, c.N, c.K, c.ta ? "A^T" : "",
                     c.tb ? "B^T" : (c.ta ? "" : "-"), fmt(ours).c_str(), fmt(ref).c_str(), ratio(ours, ref).c_str());
