@@ -9,6 +9,7 @@
 //      recognise this CPU and falls back to old SSE3 kernels, so the program sets
 //      OPENBLAS_CORETYPE=SkylakeX (re-executing itself, since OpenBLAS reads it when it loads)
 //      unless the variable is already set; the report says which core type was used.
+//      Then conv3-5 at batch 64 on both convolution routes (im2col + GEMM, Winograd).
 //   2. Per-layer forward and backward time of CaffeNet-DLBHC at batch 64 and each layer's share of
 //      a training step.
 //   3. Training images/s (batch 64), inference images/s (batch 64 and 1), peak memory, for
@@ -21,6 +22,7 @@
 //                      [--python PATH] [--torch-script PATH]
 //   --quick: 2 repeats, 1 round, fewer GEMM shapes (about a minute); default 5 repeats, 2 rounds.
 //          bench_speed --child caffenet|small [--repeats R] [--layers]    (one net; key value lines)
+//          bench_speed --train-steps N    (N timed CaffeNet training steps, to run under a profiler)
 // References are used only here: the product never links OpenBLAS or PyTorch.
 #include <algorithm>
 #include <chrono>
@@ -307,6 +309,52 @@ std::vector<GemmCase> alexnet_gemms(int threads, bool quick) {
     return v;
 }
 
+// conv3-5 of CaffeNet-DLBHC at batch 64 on both convolution routes (im2col + GEMM, and Winograd
+// F(2x2, 3x3)): forward and backward (all three gradients) ms, medians, the samples alternating.
+void conv_route_table(int repeats) {
+    struct Case {
+        const char* name;
+        Shape in;
+        ConvParam p;
+    };
+    const Case cases[] = {
+        {"conv3", Shape(64, 256, 13, 13), ConvParam::square(384, 3, 1, 1, 1)},
+        {"conv4", Shape(64, 384, 13, 13), ConvParam::square(384, 3, 1, 1, 2)},
+        {"conv5", Shape(64, 384, 13, 13), ConvParam::square(256, 3, 1, 1, 2)},
+    };
+    const int threads = max_threads();
+    std::printf("\n### conv3-5 by route, batch 64, %d threads (ms, medians of %d)\n\n", threads, repeats);
+    std::printf("| layer | GEMM forward | Winograd forward | ratio | GEMM backward | Winograd backward | ratio |\n"
+                "|---|---:|---:|---:|---:|---:|---:|\n");
+    for (const Case& c : cases) {
+        const Shape out = conv_output_shape(c.in, c.p);
+        Rng rng(3);
+        std::vector<float> x(c.in.count()), w((size_t)c.p.num_output * c.in.c / c.p.group * 9), b(c.p.num_output),
+            y(out.count()), dy(out.count()), dx(x.size()), dw(w.size()), db(b.size());
+        for (auto* v : {&x, &w, &b, &dy})
+            for (float& f : *v) f = rng.uniform(-1, 1);
+        const ConvPlan plans[2] = {conv_plan(c.in, c.p, threads, 0, ConvAlgo::Gemm),
+                                   conv_plan(c.in, c.p, threads, 0, ConvAlgo::Winograd)};
+        std::vector<float> work[2] = {std::vector<float>(plans[0].workspace_floats()),
+                                      std::vector<float>(plans[1].workspace_floats())};
+        std::vector<double> fwd[2], bwd[2];
+        for (int r = 0; r <= repeats; ++r)  // round 0 warms up
+            for (int k = 0; k < 2; ++k) {
+                const double t0 = now();
+                conv_forward(y.data(), x.data(), w.data(), b.data(), c.in, c.p, plans[k], work[k].data());
+                const double t1 = now();
+                conv_backward(dx.data(), dw.data(), db.data(), dy.data(), x.data(), w.data(), c.in, c.p, plans[k],
+                              work[k].data());
+                const double t2 = now();
+                if (r > 0) fwd[k].push_back(t1 - t0), bwd[k].push_back(t2 - t1);
+            }
+        const double f0 = median(fwd[0]) * 1e3, f1 = median(fwd[1]) * 1e3, b0 = median(bwd[0]) * 1e3,
+                     b1 = median(bwd[1]) * 1e3;
+        std::printf("| %s | %.1f | %.1f | %.2fx | %.1f | %.1f | %.2fx |\n", c.name, f0, f1, f0 / f1, b0, b1, b0 / b1);
+    }
+    std::fflush(stdout);
+}
+
 // Times a GEMM: one sample is `per` calls, with `per` chosen so that a sample lasts at least
 // 20 ms; the samples of the two libraries alternate (see gemm_table).
 struct GemmTimer {
@@ -416,7 +464,9 @@ int run_report(int argc, char** argv) {
                 "  --quick         2 repeats, 1 round, fewer GEMM shapes (about a minute)\n"
                 "  --repeats R     runs per figure and round (default 5); --rounds N alternations (default 2)\n"
                 "  --no-torch, --no-gemm, --no-nets   leave out the PyTorch runs, the GEMM table, the nets\n"
-                "  --python, --torch-script           the interpreter and script of the PyTorch reference\n");
+                "  --python, --torch-script           the interpreter and script of the PyTorch reference\n"
+                "bench_speed --train-steps N: N timed CaffeNet-DLBHC training steps at batch 64 after the setup,\n"
+                "  to run under a profiler, e.g. perf record -D 8000 bench_speed --train-steps 10\n");
             return 0;
         }
         if (a == "--quick") quick = true;
@@ -438,6 +488,7 @@ int run_report(int argc, char** argv) {
     std::printf("Load average at the start: %s.\n", load_average().c_str());
     std::fflush(stdout);
     if (gemm) gemm_table(std::max(3, repeats), quick);
+    if (gemm && !quick) conv_route_table(std::max(3, repeats));
     if (!nets) return 0;
 
     char self[4096];
@@ -526,6 +577,22 @@ int main(int argc, char** argv) {
                 else if (std::string(argv[i]) == "--layers") layers = true;
             }
             return run_child(argv[2], repeats, layers);
+        }
+        if (argc == 3 && std::string(argv[1]) == "--train-steps") {
+            // For a profiler: CaffeNet-DLBHC at batch 64, setup (mostly weight initialisation)
+            // first, then N training steps, each timed, e.g.
+            //   perf record -D 8000 build/release/bench/bench_speed --train-steps 10
+            // (-D: start recording after the setup; the program prints when its steps begin).
+            const int steps = std::max(1, std::atoi(argv[2]));
+            auto net = build("caffenet", 64, true);
+            SolverParam sp;
+            sp.base_lr = 1e-4, sp.momentum = 0.9, sp.weight_decay = 5e-4;
+            SGDSolver solver(*net, sp);
+            std::printf("setup done; %d training steps of CaffeNet-DLBHC at batch 64\n", steps);
+            std::fflush(stdout);
+            for (int i = 0; i < steps; ++i)
+                std::printf("step %d: %.1f ms\n", i, median_seconds(1, 0, [&] { solver.step(); }) * 1e3);
+            return 0;
         }
 #ifdef DLBHC_BENCH_OPENBLAS
         ensure_openblas_coretype(argv);
