@@ -95,7 +95,7 @@ WinogradGeom wino_geom_of(Shape in, const ConvParam& p) {
 // fewer, the 16 GEMMs (K = C/G) are thin and the transforms weigh more: forward + backward at
 // batch 64, C = OC, Winograd against im2col + GEMM measured 0.91x at 8 and 16 channels, 1.08x at
 // 32, 1.21x at 64 on 27x27 planes (portable transforms), and 1.39x-1.72x from 8 to 64 channels
-// on 13x13 planes (AVX-512 transforms); 32 is right for both.
+// on 13x13 planes (AVX-512 transforms). 32 keeps the route where it wins with either transform.
 constexpr int kWinogradMinChannels = 32;
 
 }  // namespace
