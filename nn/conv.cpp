@@ -176,6 +176,14 @@ struct ConvJob {
     float* partial(float* work, int slice) const {
         return work + plan.slots * (plan.col_floats + plan.ycol_floats) + slice * plan.partial_floats;
     }
+    // The first chunk of slice s (slice_begin(slices) = chunks): the slices split the chunks evenly.
+    int slice_begin(int s) const { return (int)((long)s * plan.chunks / plan.slices); }
+    // partial_0[i] + partial_1[i] + ... in slice order (the same order on any thread count).
+    float slice_sum(float* work, size_t i) const {
+        float s = partial(work, 0)[i];
+        for (int k = 1; k < plan.slices; ++k) s += partial(work, k)[i];
+        return s;
+    }
     // Winograd: the transformed weights, after the partials.
     float* wino_u(float* work) const { return partial(work, plan.slices); }
     // Winograd: the position stride of U and dU.
@@ -367,6 +375,7 @@ void wino_backward(float* dinp, float* dweight, float* dbias, const float* dout,
     const int S = plan.slices;
     const size_t ucount = plan.u_floats;
     float* U = j.wino_u(work);
+    // U again rather than the forward's: backward may be called on weights changed since then.
     if (dinp) winograd_weights(weight, j.OC, j.Cg, U, j.wino_xu());
     const int threads = outer_threads(S, plan.slots, 2 * j.macs());
 #pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
@@ -375,20 +384,18 @@ void wino_backward(float* dinp, float* dweight, float* dbias, const float* dout,
         float* part = j.partial(work, s);
         float* dU = dweight ? part : nullptr;
         float* db = dbias ? part + ucount : nullptr;
-        const int c0 = (int)((long)s * plan.chunks / S), c1 = (int)((long)(s + 1) * plan.chunks / S);
+        const int c0 = j.slice_begin(s), c1 = j.slice_begin(s + 1);
         for (int c = c0; c < c1; ++c)
             wino_backward_chunk(j, dinp, dU, db, c == c0, dout, inp, U, c, j.col(work, slot), j.ycol(work, slot));
     }
     if (!dweight && !dbias) return;
-    // partial_0 += partial_1 + ... in slice order (the same order on any thread count).
+    // partial_0 = partial_0 + partial_1 + ... (slice_sum reads partial_0[i] before writing it).
     float* sum = j.partial(work, 0);
     const size_t total = ucount + j.OC;
 #pragma omp parallel for schedule(static) if (S > 1 && total >= 65536)
     for (size_t i = 0; i < total; ++i) {
         if ((i < ucount && !dweight) || (i >= ucount && !dbias)) continue;
-        float v = sum[i];
-        for (int k = 1; k < S; ++k) v += j.partial(work, k)[i];
-        sum[i] = v;
+        sum[i] = j.slice_sum(work, i);
     }
     if (dweight) winograd_weights_backward(sum, j.wino_xu(), j.OC, j.Cg, dweight);
     if (dbias)
@@ -418,18 +425,17 @@ void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout,
             dw = dweight ? part : nullptr;
             db = dbias ? part + j.wcount : nullptr;
         }
-        const int c0 = (int)((long)s * plan.chunks / S), c1 = (int)((long)(s + 1) * plan.chunks / S);
+        const int c0 = j.slice_begin(s), c1 = j.slice_begin(s + 1);
         for (int c = c0; c < c1; ++c)
             backward_chunk(j, dinp, dw, db, dout, inp, weight, c, j.col(work, slot), j.ycol(work, slot));
     }
     if (!partials) return;
-    // dweight += partial_0 + partial_1 + ... in slice order (the same order on any thread count).
+    // dweight += partial_0 + partial_1 + ... (slice_sum).
     const size_t total = j.wcount + (dbias ? (size_t)j.OC : 0);
 #pragma omp parallel for schedule(static) if (total >= 65536)
     for (size_t i = 0; i < total; ++i) {
         if (i < j.wcount && !dweight) continue;
-        float s = j.partial(work, 0)[i];
-        for (int k = 1; k < S; ++k) s += j.partial(work, k)[i];
+        const float s = j.slice_sum(work, i);
         if (i < j.wcount)
             dweight[i] += s;
         else

@@ -9,11 +9,9 @@
 
 namespace dlbhc {
 
-namespace {
-
 // The AVX-512 transforms (winograd_avx512.h) when the CPU has AVX-512 and the plane fits a
 // register; the portable ones below otherwise.
-bool use_avx512(const WinogradGeom& g) {
+bool winograd_vectorised(const WinogradGeom& g) {
 #if defined(__x86_64__)
     static const bool cpu = [] {
         __builtin_cpu_init();
@@ -25,10 +23,6 @@ bool use_avx512(const WinogradGeom& g) {
     return false;
 #endif
 }
-
-}  // namespace
-
-bool winograd_vectorised(const WinogradGeom& g) { return use_avx512(g); }
 
 void winograd_weights(const float* w, int oc, int cg, float* U, size_t xs) {
     for (int o = 0; o < oc; ++o)
@@ -220,21 +214,21 @@ void winograd_input_backward_portable(const WinogradGeom& g, const float* dV, si
 
 void winograd_input(const WinogradGeom& g, const float* x, int nb, float* V, size_t ld, size_t xs, float* plane) {
 #if defined(__x86_64__)
-    if (use_avx512(g)) return winograd_input_avx512(g, x, nb, V, ld, xs);
+    if (winograd_vectorised(g)) return winograd_input_avx512(g, x, nb, V, ld, xs);
 #endif
     winograd_input_portable(g, x, nb, V, ld, xs, plane);
 }
 
 void winograd_output(const WinogradGeom& g, const float* M, size_t ld, size_t xs, const float* bias, int nb, float* y) {
 #if defined(__x86_64__)
-    if (use_avx512(g)) return winograd_output_avx512(g, M, ld, xs, bias, nb, y);
+    if (winograd_vectorised(g)) return winograd_output_avx512(g, M, ld, xs, bias, nb, y);
 #endif
     winograd_output_portable(g, M, ld, xs, bias, nb, y);
 }
 
 void winograd_output_backward(const WinogradGeom& g, const float* dy, int nb, float* dM, size_t ld, size_t xs) {
 #if defined(__x86_64__)
-    if (use_avx512(g)) return winograd_output_backward_avx512(g, dy, nb, dM, ld, xs);
+    if (winograd_vectorised(g)) return winograd_output_backward_avx512(g, dy, nb, dM, ld, xs);
 #endif
     winograd_output_backward_portable(g, dy, nb, dM, ld, xs);
 }
@@ -242,7 +236,7 @@ void winograd_output_backward(const WinogradGeom& g, const float* dy, int nb, fl
 void winograd_input_backward(const WinogradGeom& g, const float* dV, size_t ld, size_t xs, int nb, float* dx,
                              float* plane) {
 #if defined(__x86_64__)
-    if (use_avx512(g)) return winograd_input_backward_avx512(g, dV, ld, xs, nb, dx);
+    if (winograd_vectorised(g)) return winograd_input_backward_avx512(g, dV, ld, xs, nb, dx);
 #endif
     winograd_input_backward_portable(g, dV, ld, xs, nb, dx, plane);
 }
