@@ -38,7 +38,7 @@ BUILD_ROOT ?= build
 BUILD := $(BUILD_ROOT)/$(VARIANT)
 
 # Every .cpp in these folders is built; the lists may be overridden to build a subset.
-LIB_SRC   ?= $(wildcard nn/*.cpp hash/*.cpp search/*.cpp data/*.cpp)
+LIB_SRC   ?= $(wildcard io/*.cpp nn/*.cpp formats/*.cpp hash/*.cpp search/*.cpp data/*.cpp)
 APP_SRC   ?= $(wildcard apps/*.cpp)
 # The fuzz targets (tests/fuzz/target*.cpp) are also linked into the tests, which replay the corpus.
 TEST_SRC  ?= $(wildcard tests/*.cpp tests/fuzz/target*.cpp)
@@ -199,7 +199,7 @@ demo: demo-deps
 # Every file reader has a libFuzzer target (tests/fuzz/targets.h); each is its own program
 # $(FUZZ_BUILD)/fuzz_<name>, built with clang, AddressSanitizer and UndefinedBehaviorSanitizer and
 # without OpenMP, from its own copy of the library objects. FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-# lets the readers go on past a checksum mismatch (search/xxhash64.h) so the fuzzer reaches the
+# lets the readers go on past a checksum mismatch (io/xxhash64.h) so the fuzzer reaches the
 # parsing behind it. The seed corpus is tests/fuzz/corpus/<name>/ (committed); inputs the fuzzer
 # finds go to $(FUZZ_BUILD)/corpus/<name>/, crashes to $(FUZZ_BUILD)/artifacts/<name>/.
 #   make fuzz FUZZ_SECONDS=1800 [FUZZ_RUNS=10000000] [FUZZ_TARGETS="idx npy"] [FUZZ_JOBS=2] [FUZZ_MAX_LEN=8192]

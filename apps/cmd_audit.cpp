@@ -11,8 +11,8 @@
 #include "apps/pipeline.h"
 #include "data/image_io.h"
 #include "hash/encoder.h"
-#include "nn/net_builder.h"
-#include "nn/npy.h"
+#include "formats/net_builder.h"
+#include "formats/npy.h"
 
 namespace dlbhc {
 

@@ -1,6 +1,6 @@
 // apps/cmd_convert.cpp -- `dlbhc convert`: Caffe / ONNX weights (and Caffe mean files) to dlbhc's
-// weights file, with a table of what was converted. The work is nn/weights_import.h (read and
-// check the whole input) and nn/weights_file.h (atomic write), so a failure leaves no output.
+// weights file, with a table of what was converted. The work is formats/weights_import.h (read and
+// check the whole input) and formats/weights_file.h (atomic write), so a failure leaves no output.
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,8 +8,8 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "nn/models.h"
-#include "nn/weights_file.h"
-#include "nn/weights_import.h"
+#include "formats/weights_file.h"
+#include "formats/weights_import.h"
 
 namespace dlbhc {
 

@@ -8,7 +8,7 @@
 #include "apps/pipeline.h"
 #include "apps/report.h"
 #include "data/image_io.h"
-#include "nn/npy.h"
+#include "formats/npy.h"
 
 namespace dlbhc {
 

@@ -7,9 +7,9 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "nn/caffe_spec.h"
-#include "nn/net_builder.h"
-#include "nn/solver_spec.h"
+#include "formats/caffe_spec.h"
+#include "formats/net_builder.h"
+#include "formats/solver_spec.h"
 
 namespace dlbhc {
 

@@ -7,10 +7,10 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
-#include "nn/snapshot.h"
-#include "nn/solver_spec.h"
+#include "formats/snapshot.h"
+#include "formats/solver_spec.h"
 #include "nn/trainer.h"
-#include "nn/weights_file.h"
+#include "formats/weights_file.h"
 
 namespace dlbhc {
 
@@ -104,6 +104,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     to.display = solver.display > 0 ? solver.display : 100;
     to.snapshot = solver.snapshot;
     to.snapshot_prefix = solver.snapshot_prefix;
+    to.save_state = save_train_state;
     to.snapshot_after_train = solver.snapshot_after_train;
     to.test_interval = setup.test ? solver.test_interval : 0;
     to.test_iter = setup.test_batches;

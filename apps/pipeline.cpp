@@ -12,7 +12,7 @@
 
 #include "apps/args.h"
 #include "hash/encoder.h"
-#include "nn/net_builder.h"
+#include "formats/net_builder.h"
 
 namespace dlbhc {
 

@@ -15,11 +15,11 @@
 #include "data/dataset.h"
 #include "data/source.h"
 #include "hash/code.h"
-#include "nn/caffe_spec.h"
+#include "formats/caffe_spec.h"
 #include "nn/net.h"
 #include "data/image_io.h"
 #include "nn/trainer.h"
-#include "nn/weights_file.h"
+#include "formats/weights_file.h"
 
 namespace dlbhc {
 

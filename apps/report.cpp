@@ -5,7 +5,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "search/file_io.h"
+#include "io/file_io.h"
 
 namespace dlbhc {
 

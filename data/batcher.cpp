@@ -5,7 +5,7 @@
 #include <stdexcept>
 #include <utility>
 
-#include "search/xxhash64.h"
+#include "io/xxhash64.h"
 
 #if defined(_OPENMP)
 #include <omp.h>

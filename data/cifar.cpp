@@ -4,7 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "data/read_file.h"
+#include "io/read_file.h"
 
 namespace dlbhc {
 

@@ -6,9 +6,10 @@
 #include <climits>
 #include <stdexcept>
 
-#include "data/crc32.h"
-#include "search/xxhash64.h"  // kVerifyChecksums
-#include "data/read_file.h"
+#include "io/crc32.h"
+#include "io/xxhash64.h"  // kVerifyChecksums
+#include "io/read_file.h"
+#include "io/byte_order.h"
 
 namespace dlbhc {
 
@@ -20,8 +21,6 @@ constexpr size_t kHeaderBytes = 10, kTrailerBytes = 8;
 // Deflate's largest expansion: a 258-byte match coded in 2 bits (1 bit each for length and
 // distance in a dynamic block) is 1032 output bytes per input byte.
 constexpr uint64_t kMaxInflateRatio = 1032;
-
-uint32_t le32(const uint8_t* p) { return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24; }
 
 std::string hex8(unsigned v) {
     const char* d = "0123456789abcdef";
@@ -86,7 +85,7 @@ std::vector<uint8_t> gunzip(const uint8_t* data, size_t n, const std::string& na
 
     const uint8_t* deflate = data + pos;
     const size_t deflate_bytes = end - pos;
-    const uint32_t want_crc = le32(data + end), isize = le32(data + end + 4);
+    const uint32_t want_crc = load_le32(data + end), isize = load_le32(data + end + 4);
     const uint64_t limit = max_bytes < kMaxGunzipBytes ? max_bytes : kMaxGunzipBytes;
     if (isize > limit)
         fail(name, "the trailer (byte " + std::to_string(end + 4) + ") says the data is " + std::to_string(isize) +

@@ -4,15 +4,14 @@
 #include <stdexcept>
 
 #include "data/gzip.h"
-#include "data/read_file.h"
+#include "io/read_file.h"
+#include "io/byte_order.h"
 
 namespace dlbhc {
 
 namespace {
 
 constexpr int kMaxIdxDims = 4;
-
-uint32_t be32(const uint8_t* p) { return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]; }
 
 std::string hex2(unsigned v) {
     const char* d = "0123456789abcdef";
@@ -62,7 +61,7 @@ IdxArray parse_idx_u8(std::vector<uint8_t> bytes, const std::string& name) {
     uint64_t total = 1;
     bool overflow = false;
     for (int d = 0; d < ndims; ++d) {
-        a.dims.push_back(be32(bytes.data() + 4 + 4 * d));
+        a.dims.push_back(load_be32(bytes.data() + 4 + 4 * d));
         overflow |= __builtin_mul_overflow(total, (uint64_t)a.dims.back(), &total);
     }
     for (int d = 0; d < ndims; ++d)

@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
-#include "data/read_file.h"
+#include "io/read_file.h"
 
 namespace dlbhc {
 

@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "data/stb_guard.h"
-#include "data/read_file.h"
-#include "search/file_io.h"
+#include "io/read_file.h"
+#include "io/file_io.h"
 
 namespace dlbhc {
 

@@ -45,7 +45,7 @@ void decode_image(const uint8_t* data, size_t n, const std::string& name, Image&
                   uint64_t max_pixels = kDefaultMaxPixels);
 
 // Writes an image with 1 (grey) or 3 (BGR) channels as PNG, or as JPEG of quality 1..100,
-// through the atomic writer (search/file_io.h). Throws std::invalid_argument for another channel
+// through the atomic writer (io/file_io.h). Throws std::invalid_argument for another channel
 // count or an empty image, std::runtime_error naming the file when writing fails.
 void save_png(const std::string& path, const Image& img);
 void save_jpeg(const std::string& path, const Image& img, int quality = 90);

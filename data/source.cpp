@@ -7,8 +7,8 @@
 
 #include "data/cifar.h"
 #include "data/idx.h"
-#include "nn/caffemodel.h"
-#include "nn/weights_file.h"
+#include "formats/caffemodel.h"
+#include "formats/weights_file.h"
 
 namespace dlbhc {
 

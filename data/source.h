@@ -17,7 +17,7 @@
 #include "data/dataset.h"
 #include "data/image_folder.h"
 #include "data/transform.h"
-#include "nn/caffe_spec.h"
+#include "formats/caffe_spec.h"
 
 namespace dlbhc {
 

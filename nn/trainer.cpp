@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "nn/dropout.h"
-#include "nn/snapshot.h"
 
 namespace dlbhc {
 
@@ -153,7 +152,8 @@ void Trainer::restore(const TrainState& s) {
 std::string Trainer::snapshot() const {
     if (opt_.snapshot_prefix.empty()) return "";
     std::string path = snapshot_path(opt_.snapshot_prefix, solver_.iter());
-    save_train_state(path, capture());
+    if (!opt_.save_state) throw std::logic_error("Trainer: snapshot_prefix is set but save_state is not");
+    opt_.save_state(path, capture());
     return path;
 }
 

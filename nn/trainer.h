@@ -52,6 +52,9 @@ struct TrainOptions {
     int test_iter = 0;          // test batches per test
     bool test_initialization = true;  // also test before the first iteration
     double max_seconds = 0;     // stop early (with a snapshot) after this much time; 0: no limit
+    // Writes a snapshot file (formats/snapshot.h's save_train_state). The CNN library knows no
+    // file format, so whoever sets snapshot_prefix also says how a snapshot is written.
+    std::function<void(const std::string& path, const TrainState& state)> save_state;
 };
 
 struct TestResult {

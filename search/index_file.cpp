@@ -7,7 +7,8 @@
 #include <stdexcept>
 
 #include "search/float16.h"
-#include "search/xxhash64.h"
+#include "io/xxhash64.h"
+#include "io/byte_order.h"
 
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the index format is little-endian and this code maps it directly: port the loads for big-endian hosts"
@@ -26,18 +27,10 @@ enum : size_t {
     kOffSumFeatures = 112, kOffSumHeader = 120
 };
 
-static void put32(unsigned char* h, size_t off, uint32_t v) { std::memcpy(h + off, &v, 4); }
-static void put64(unsigned char* h, size_t off, uint64_t v) { std::memcpy(h + off, &v, 8); }
-static uint32_t get32(const unsigned char* h, size_t off) {
-    uint32_t v;
-    std::memcpy(&v, h + off, 4);
-    return v;
-}
-static uint64_t get64(const unsigned char* h, size_t off) {
-    uint64_t v;
-    std::memcpy(&v, h + off, 8);
-    return v;
-}
+static void put32(unsigned char* h, size_t off, uint32_t v) { store_le32(h + off, v); }
+static void put64(unsigned char* h, size_t off, uint64_t v) { store_le64(h + off, v); }
+static uint32_t get32(const unsigned char* h, size_t off) { return load_le32(h + off); }
+static uint64_t get64(const unsigned char* h, size_t off) { return load_le64(h + off); }
 
 // Where every section goes, from the sizes alone; the reader recomputes it and insists on it.
 struct Layout {

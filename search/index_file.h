@@ -25,7 +25,7 @@
 
 #include "hash/code.h"
 #include "search/features.h"
-#include "search/file_io.h"
+#include "io/file_io.h"
 
 namespace dlbhc {
 

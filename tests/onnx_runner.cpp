@@ -15,7 +15,7 @@
 #include "nn/gemm.h"
 #include "nn/inner_product.h"
 #include "nn/lrn.h"
-#include "nn/onnx.h"
+#include "formats/onnx.h"
 #include "nn/pooling.h"
 #include "nn/relu.h"
 #include "nn/sigmoid.h"

@@ -11,7 +11,7 @@
 
 #include "apps/commands.h"
 #include "tests/test_data_util.h"
-#include "nn/npy.h"
+#include "formats/npy.h"
 #include "nn/rng.h"
 #include "nn/tensor.h"
 

@@ -11,9 +11,9 @@
 #include <map>
 #include <string>
 
-#include "nn/caffe_spec.h"
+#include "formats/caffe_spec.h"
 #include "nn/models.h"
-#include "nn/net_builder.h"
+#include "formats/net_builder.h"
 #include "tests/test_util.h"
 
 using namespace dlbhc;

@@ -1,11 +1,11 @@
 // tests/test_caffemodel.cpp -- Caffe .caffemodel / .binaryproto and ONNX initializers to dlbhc
-// weights (nn/caffemodel.h, nn/onnx_weights.h, nn/weights_import.h), `dlbhc convert` and
+// weights (formats/caffemodel.h, formats/onnx_weights.h, formats/weights_import.h), `dlbhc convert` and
 // weights/fetch.sh.
 //
 // The fixtures in tests/fixtures/caffemodel/ were written by the real protobuf library and numpy
 // (make_fixtures.py there): V2, V1 and V0 caffemodels and an ONNX model of one tiny net, the
 // tensors as dlbhc should convert them, an input and the net's output computed by numpy. Files
-// damaged on purpose are built here with the wire encoder of nn/protowire.h.
+// damaged on purpose are built here with the wire encoder of formats/protowire.h.
 #include <doctest/doctest.h>
 
 #include <dirent.h>
@@ -22,18 +22,18 @@
 #include <string>
 #include <vector>
 
-#include "nn/caffemodel.h"
+#include "formats/caffemodel.h"
 #include "nn/conv.h"
 #include "nn/inner_product.h"
 #include "nn/models.h"
 #include "nn/net.h"
-#include "nn/npy.h"
-#include "nn/onnx_weights.h"
+#include "formats/npy.h"
+#include "formats/onnx_weights.h"
 #include "nn/pooling.h"
-#include "nn/protowire.h"
+#include "formats/protowire.h"
 #include "nn/relu.h"
-#include "nn/weights_file.h"
-#include "nn/weights_import.h"
+#include "formats/weights_file.h"
+#include "formats/weights_import.h"
 
 using namespace dlbhc;
 using namespace dlbhc::pb;

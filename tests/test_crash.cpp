@@ -4,7 +4,7 @@
 //     the path is always the previous one or the complete new one, byte for byte;
 //   - `dlbhc train` with snapshots killed the same way: every snapshot and the --out weights
 //     present are whole (checksums verified) and equal one of two complete runs;
-//   - after the next successful run no temporary file is left (search/file_io.h removes those of
+//   - after the next successful run no temporary file is left (io/file_io.h removes those of
 //     dead writers);
 //   - a process opening the index in a loop (full verification) while `dlbhc index` replaces and
 //     appends to it sees only complete indexes of the expected sizes and contents.
@@ -33,8 +33,8 @@
 #include <thread>
 #include <vector>
 
-#include "nn/snapshot.h"
-#include "nn/weights_file.h"
+#include "formats/snapshot.h"
+#include "formats/weights_file.h"
 #include "search/index_file.h"
 #include "tests/child_process.h"
 #include "tests/test_data_util.h"

@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "data/crc32.h"
+#include "io/crc32.h"
 #include "data/gzip.h"
-#include "data/read_file.h"
+#include "io/read_file.h"
 #include "nn/rng.h"
 #include "tests/test_data_util.h"
 

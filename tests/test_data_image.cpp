@@ -10,7 +10,7 @@
 
 #include "data/image_folder.h"
 #include "data/image_io.h"
-#include "data/read_file.h"
+#include "io/read_file.h"
 #include "tests/test_data_util.h"
 
 using namespace dlbhc;

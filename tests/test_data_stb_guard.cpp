@@ -3,7 +3,7 @@
 #include <doctest/doctest.h>
 
 #include "data/image_io.h"
-#include "data/read_file.h"
+#include "io/read_file.h"
 #include "data/stb_guard.h"
 #include "tests/test_data_util.h"
 

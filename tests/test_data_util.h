@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "data/crc32.h"
+#include "io/crc32.h"
 
 namespace dlbhc {
 namespace test {

@@ -1,4 +1,4 @@
-// tests/test_file_io.cpp -- the atomic writer's clean-up of stale temporaries (search/file_io.h):
+// tests/test_file_io.cpp -- the atomic writer's clean-up of stale temporaries (io/file_io.h):
 // a successful commit() removes "<basename>.tmp.<pid>.<n>" files of dead writers, and only those.
 #include <doctest/doctest.h>
 #include <sys/types.h>
@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "search/file_io.h"
+#include "io/file_io.h"
 #include "tests/test_data_util.h"
 
 using namespace dlbhc;

@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <set>
 
-#include "data/read_file.h"
+#include "io/read_file.h"
 #include "tests/fuzz/targets.h"
 
 namespace fs = std::filesystem;

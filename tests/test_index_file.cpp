@@ -17,7 +17,7 @@
 #include "nn/rng.h"
 #include "search/float16.h"
 #include "search/index_file.h"
-#include "search/xxhash64.h"
+#include "io/xxhash64.h"
 
 using namespace dlbhc;
 

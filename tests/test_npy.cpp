@@ -1,4 +1,4 @@
-// tests/test_npy.cpp -- NumPy .npy reading and writing (nn/npy.h): byte-identical to numpy's own
+// tests/test_npy.cpp -- NumPy .npy reading and writing (formats/npy.h): byte-identical to numpy's own
 // files, files numpy wrote (committed fixtures, tests/fixtures/caffemodel/make_fixtures.py), and
 // malformed headers, each error checked.
 #include <doctest/doctest.h>
@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "nn/npy.h"
+#include "formats/npy.h"
 
 using namespace dlbhc;
 

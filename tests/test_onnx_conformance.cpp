@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "nn/onnx.h"
-#include "nn/protowire.h"
+#include "formats/onnx.h"
+#include "formats/protowire.h"
 #include "tests/onnx_runner.h"
 
 using namespace dlbhc;

@@ -7,7 +7,7 @@
 #include <fstream>
 #include <string>
 
-#include "nn/prototxt.h"
+#include "formats/prototxt.h"
 
 using namespace dlbhc;
 

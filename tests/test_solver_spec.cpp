@@ -6,8 +6,8 @@
 #include <fstream>
 #include <string>
 
-#include "nn/caffe_spec.h"
-#include "nn/solver_spec.h"
+#include "formats/caffe_spec.h"
+#include "formats/solver_spec.h"
 
 using namespace dlbhc;
 

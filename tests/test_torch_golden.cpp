@@ -39,9 +39,9 @@
 #include <string>
 #include <vector>
 
-#include "nn/caffe_spec.h"
-#include "nn/net_builder.h"
-#include "nn/npy.h"
+#include "formats/caffe_spec.h"
+#include "formats/net_builder.h"
+#include "formats/npy.h"
 
 using namespace dlbhc;
 

@@ -17,10 +17,10 @@
 #include "nn/pooling.h"
 #include "nn/relu.h"
 #include "nn/sigmoid.h"
-#include "nn/snapshot.h"
+#include "formats/snapshot.h"
 #include "nn/softmax_loss.h"
 #include "nn/trainer.h"
-#include "nn/weights_file.h"
+#include "formats/weights_file.h"
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
@@ -136,6 +136,7 @@ TEST_CASE("trainer: resuming from a snapshot ends bit-identical to an uninterrup
     opt.display = 0;
     opt.snapshot = 10;
     opt.snapshot_prefix = dir.file("run");
+    opt.save_state = save_train_state;
 
     // Uninterrupted: 25 iterations (snapshots at 10 and 20 on the way).
     auto full = tiny_net(B);
@@ -156,6 +157,7 @@ TEST_CASE("trainer: resuming from a snapshot ends bit-identical to an uninterrup
     SGDSolver sgd_res(*resumed, solver_param(25));
     TrainOptions opt2 = opt;
     opt2.snapshot_prefix = dir.file("resumed");
+    opt2.save_state = save_train_state;
     Trainer t_res(*resumed, sgd_res, src_res, nullptr, opt2);
     t_res.restore(load_train_state(dir.file("run_iter_10.weights")));
     CHECK(sgd_res.iter() == 10);
@@ -187,6 +189,7 @@ TEST_CASE("trainer: a snapshot loads as a weights file; a weights file is not a 
     TrainOptions opt;
     opt.display = 0;
     opt.snapshot_prefix = dir.file("s");
+    opt.save_state = save_train_state;
     Trainer t(*net, sgd, src, nullptr, opt);
     TrainResult r = t.run();
     REQUIRE(r.last_snapshot == dir.file("s_iter_3.weights"));
@@ -228,6 +231,7 @@ TEST_CASE("trainer: a NaN loss stops training and keeps the last good snapshot")
     opt.display = 0;
     opt.snapshot = 5;
     opt.snapshot_prefix = dir.file("n");
+    opt.save_state = save_train_state;
     std::string logged;
     Trainer t(*net, sgd, src, nullptr, opt, [&](const std::string& l) { logged += l + "\n"; });
     TrainResult r = t.run();

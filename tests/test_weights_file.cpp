@@ -1,4 +1,4 @@
-// tests/test_weights_file.cpp -- dlbhc's weights file (nn/weights_file.h): the byte layout of
+// tests/test_weights_file.cpp -- dlbhc's weights file (formats/weights_file.h): the byte layout of
 // weights/README.md, round trips, every kind of damaged or crafted file, atomic writes, and
 // loading into a Net by parameter name.
 #include <doctest/doctest.h>
@@ -18,8 +18,8 @@
 #include "nn/models.h"
 #include "nn/net.h"
 #include "nn/rng.h"
-#include "nn/weights_file.h"
-#include "search/xxhash64.h"
+#include "formats/weights_file.h"
+#include "io/xxhash64.h"
 
 using namespace dlbhc;
 

@@ -12,9 +12,9 @@
 #include "data/image.h"
 #include "data/image_io.h"
 #include "hash/code.h"
-#include "nn/npy.h"
-#include "nn/protowire.h"
-#include "nn/weights_file.h"
+#include "formats/npy.h"
+#include "formats/protowire.h"
+#include "formats/weights_file.h"
 #include "search/index_file.h"
 
 using namespace dlbhc;

@@ -3,15 +3,15 @@
 // ONNX, .npy arrays, and dlbhc's own weights files and snapshots.
 #include <cstring>
 
-#include "nn/caffe_spec.h"
-#include "nn/caffemodel.h"
-#include "nn/npy.h"
-#include "nn/onnx.h"
-#include "nn/onnx_weights.h"
-#include "nn/prototxt.h"
-#include "nn/snapshot.h"
-#include "nn/solver_spec.h"
-#include "nn/weights_file.h"
+#include "formats/caffe_spec.h"
+#include "formats/caffemodel.h"
+#include "formats/npy.h"
+#include "formats/onnx.h"
+#include "formats/onnx_weights.h"
+#include "formats/prototxt.h"
+#include "formats/snapshot.h"
+#include "formats/solver_spec.h"
+#include "formats/weights_file.h"
 #include "tests/fuzz/targets.h"
 
 namespace dlbhc::fuzz {

@@ -1,0 +1,61 @@
+// formats/net_builder.h -- NetSpec (a parsed Caffe prototxt) -> a ready dlbhc::Net for one phase.
+//
+// This is how one prototxt serves every experiment: the latent size (48, 128, any), the class
+// count, the batch and the input size are chosen at build time instead of copying the file.
+//
+// What the builder does, in file order over the layers active in the phase (LayerSpec::in_phase):
+//   - net-level inputs (`input` + shape) and Input layers become Net inputs;
+//   - a Data / ImageData layer becomes inputs too: its top[0] "data" is (batch, C, H, W) with
+//     batch = data_param.batch_size, C = 3 (1 for ImageData is_color: false), H = W =
+//     transform_param.crop_size, or ImageData's new_height x new_width when there is no crop; its
+//     top[1] "label" is (batch, 1, 1, 1). The data code reads the layer's settings from
+//     NetSpec::data_layer(phase) and fills these blobs;
+//   - every other layer is constructed with its settings and multipliers and added by name.
+// The "image input" is the first input created (a data layer's top[0], or the first declared input).
+//
+// Overrides (NetBuildOptions; 0 keeps the file's value):
+//   batch           dim 0 of every input
+//   channels/height/width   of the image input (needed when a 227x227 net is fed 32x32 data, or
+//                   a Data layer has no crop_size)
+//   latent_bits     num_output of the latent layer: the InnerProduct whose top a Sigmoid reads
+//                   (following in-place layers back); exactly one such layer must exist
+//   num_classes     num_output of the classifier: the InnerProduct whose top SoftmaxWithLoss,
+//                   Softmax or Accuracy reads as scores; exactly one such layer must exist
+//   dropout_seed    the k-th Dropout layer of the built net (k = 0, 1, ...) is seeded
+//                   dropout_seed + k (as nn/models.cpp: drop6 seed, drop7 seed + 1)
+// Parameter values are left zero: call Net::init_params (fillers) or load weights.
+//
+// Errors (std::invalid_argument, "file:line:col: layer 'name': ..."): a layer rejecting its input
+// shape, duplicate layer names within the phase, a missing bottom, parameter sharing (the same
+// param name in two layers; not supported), a nonzero loss_weight on a top other than the first,
+// an override that matches no layer or several, and any tensor (input, top or parameter) larger
+// than max_tensor_floats -- checked before it is allocated.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+
+#include "formats/caffe_spec.h"
+#include "nn/net.h"
+
+namespace dlbhc {
+
+struct NetBuildOptions {
+    int batch = 0;
+    int channels = 0, height = 0, width = 0;
+    int latent_bits = 0;
+    int num_classes = 0;
+    uint64_t dropout_seed = 1;
+    size_t max_tensor_floats = size_t(1) << 30;  // 4 GiB per tensor
+};
+
+// Builds the net of `spec` for `phase`. The Net's name is the spec's name (or its file name).
+std::unique_ptr<Net> build_net(const NetSpec& spec, Phase phase, const NetBuildOptions& opt = {});
+
+// The layers the latent_bits / num_classes overrides change in `phase` (names; "" when there is
+// none; throws when there are several). Lets a caller report or check them before building.
+std::string find_latent_layer(const NetSpec& spec, Phase phase);
+std::string find_classifier_layer(const NetSpec& spec, Phase phase);
+
+}  // namespace dlbhc

@@ -1,0 +1,32 @@
+// io/read_file.h -- reading a whole (small or medium) file into memory, with a size limit.
+//
+// Every dataset reader starts here: the file's size is taken from the open file (fstat) and
+// checked against `max_bytes` before anything is allocated, so a wrong path (a device, a huge
+// file) gives a clear error instead of an attempt to allocate or read without bound.
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace dlbhc {
+
+// 4 GiB: larger than any dataset file this project reads in one piece (MNIST images 47 MB,
+// a CIFAR-10 batch 30 MB).
+constexpr uint64_t kMaxReadFileBytes = 4ull << 30;
+
+// Reads all bytes of `path`. `what` names the file's kind in error messages ("MNIST image file").
+// Throws std::runtime_error "<what> '<path>': ..." when the file cannot be opened, is not a
+// regular file, is larger than max_bytes, or a read fails.
+std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what,
+                                     uint64_t max_bytes = kMaxReadFileBytes);
+
+// True when `path` names an existing regular file (following symlinks).
+bool is_regular_file(const std::string& path);
+// True when `path` names an existing directory (following symlinks).
+bool is_directory(const std::string& path);
+
+// "a/b" from "a" and "b"; `rel` unchanged when it is absolute or `dir` is empty.
+std::string join_path(const std::string& dir, const std::string& rel);
+
+}  // namespace dlbhc
