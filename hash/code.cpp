@@ -30,11 +30,21 @@ void binarize_rows(const float* a, size_t n, int bits, float threshold, uint64_t
     for (size_t r = 0; r < n; ++r) binarize(a + r * (size_t)bits, bits, threshold, codes + r * words);
 }
 
+size_t first_code_with_padding(const CodeView& codes) {
+    const uint64_t mask = code_padding_mask(codes.bits);
+    if (mask == 0 || codes.n == 0) return codes.n;
+    const uint64_t* last = codes.data + (codes.words - 1);  // the last word of code 0
+    for (size_t i = 0; i < codes.n; ++i)
+        if (last[i * (size_t)codes.words] & mask) return i;
+    return codes.n;
+}
+
 CodeSet::CodeSet(int bits) : bits_(bits), words_(code_words(bits)) {}
 
 void CodeSet::add(const uint64_t* code) {
     if (!words_) throw std::logic_error("CodeSet::add: the set has no bit count (default-constructed)");
     data_.insert(data_.end(), code, code + words_);
+    data_.back() &= ~code_padding_mask(bits_);
 }
 
 void CodeSet::add_activations(const float* a, size_t n, float threshold) {

@@ -33,6 +33,10 @@ void binarize_rows(const float* a, size_t n, int bits, float threshold, uint64_t
 // Bit i of a packed code.
 inline bool code_bit(const uint64_t* code, int i) { return (code[i >> 6] >> (i & 63)) & 1u; }
 
+// The unused high bits of the last word of a B-bit code (bits B % 64 .. 63 of word W - 1); 0 when
+// B is a multiple of 64 (no unused bits).
+inline uint64_t code_padding_mask(int bits) { return bits % 64 ? ~0ull << (bits % 64) : 0; }
+
 // A read-only view of N codes of B bits, (N, W) row-major. The memory belongs to someone else (a
 // CodeSet, an mmap-ed index file).
 struct CodeView {
@@ -42,6 +46,11 @@ struct CodeView {
     int words = 0;
     const uint64_t* code(size_t i) const { return data + i * (size_t)words; }
 };
+
+// The first code of `codes` that has an unused high bit set, or codes.n when none has: such a
+// code breaks the kernels' no-masking rule (its distances can exceed B), so the index file
+// refuses to write or open it. Reads one word per code (nothing when B is a multiple of 64).
+size_t first_code_with_padding(const CodeView& codes);
 
 // An owning set of codes that can grow; view() is invalidated by add().
 class CodeSet {
@@ -53,7 +62,8 @@ public:
     size_t size() const { return words_ ? data_.size() / (size_t)words_ : 0; }
     const uint64_t* code(size_t i) const { return data_.data() + i * (size_t)words_; }
     uint64_t* code(size_t i) { return data_.data() + i * (size_t)words_; }
-    // Appends one code of words() words.
+    // Appends one code of words() words; its unused high bits are cleared (only bits 0..B-1
+    // are the code), so the set keeps them zero whatever the caller's buffer held there.
     void add(const uint64_t* code);
     // Appends the binarised rows of a, (n, bits).
     void add_activations(const float* a, size_t n, float threshold = 0.5f);

@@ -4,7 +4,11 @@
 //   - results are sorted by (distance, database index): ties keep database order, so results are
 //     reproducible and equal to the authors' stable sort;
 //   - a database of N codes must have N < 2^32 (indices are uint32);
-//   - queries and database must have the same bit count (std::invalid_argument otherwise).
+//   - queries and database must have the same bit count (std::invalid_argument otherwise);
+//   - codes keep their unused high bits zero (hash/code.h; IndexFile::open checks it). A code that
+//     does not has a distance above B: hamming_rank_all throws std::invalid_argument, k-NN and
+//     radius search never return it (their filter bound is at most B + 1); no histogram of
+//     distances is ever indexed beyond B + 1.
 // Batch versions run queries in parallel with OpenMP when the work (Q * N * W words) reaches
 // SearchOptions::parallel_min_words, and give the same results with any number of threads.
 #pragma once

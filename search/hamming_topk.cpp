@@ -2,6 +2,8 @@
 #include "search/hamming_topk.h"
 
 #include <algorithm>
+#include <stdexcept>
+#include <string>
 
 #include "search/hamming_filter.h"
 
@@ -87,6 +89,14 @@ std::vector<HammingHit> HammingTopK::result() {
 }
 
 void sort_hits_by_distance(std::vector<HammingHit>& hits, int bits) {
+    // The counters cover distances 0..B: a larger one (a code with its unused high bits set,
+    // hash/code.h) is refused before anything is counted, never written past the end.
+    for (const auto& h : hits)
+        if (bits < 0 || h.distance > (uint32_t)bits)
+            throw std::invalid_argument("sort_hits_by_distance: expected Hamming distances of at most " +
+                                        std::to_string(bits) + " (the bits per code), found " +
+                                        std::to_string(h.distance) + " for database item " + std::to_string(h.index) +
+                                        " (a code with its unused high bits set?)");
     if (hits.size() < 2) return;
     std::vector<size_t> start((size_t)bits + 2, 0);
     for (const auto& h : hits) ++start[h.distance + 1];

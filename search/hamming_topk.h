@@ -55,7 +55,8 @@ void hamming_filter_append(const uint16_t* dist_in, size_t n, uint32_t base, int
                            std::vector<uint32_t>& idx, std::vector<uint16_t>& dist);
 
 // Sorts hits by (distance, index) with a counting sort; hits must already be in index order
-// (the sort is stable). bits = B bounds the distances.
+// (the sort is stable). bits = B bounds the distances: a distance above B (only codes with their
+// unused high bits set can give one) throws std::invalid_argument.
 void sort_hits_by_distance(std::vector<HammingHit>& hits, int bits);
 
 }  // namespace dlbhc

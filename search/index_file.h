@@ -10,6 +10,12 @@
 // rewrites the whole index the same way (old sections followed by the new items, in a new file
 // renamed over the old): it costs one copy of the index, and a crash or a failed write leaves the
 // old index intact; processes that have the old index mapped keep reading it unchanged.
+// Updates (write_index over an existing file, append_to_index) hold an exclusive flock on the
+// index from before reading it until after the rename, re-locking if the path was replaced while
+// they waited: concurrent updates of one index, in any processes, run one after the other and
+// none is lost. Readers take no lock. Codes must keep their unused high bits zero (hash/code.h):
+// the writers refuse a code that does not, and so does open (except HeaderOnly, which reads no
+// section).
 // Opening maps the file and checks the header (every field bounded, the layout recomputed with
 // overflow checks and compared field by field, the file size) before reading any section, so a
 // crafted header with a valid checksum is refused cleanly; by default it also verifies every
@@ -48,17 +54,21 @@ struct IndexWriteOptions {
     FeatureType feature_storage = FeatureType::F32;  // F16 halves the memory (float16.h rounding)
 };
 
-// Creates (or atomically replaces) the index at `path`.
+// Creates (or atomically replaces) the index at `path`. Waits for an update of the same index
+// in progress (see above).
 void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt = {});
 // Adds items at the end of an existing index (same bits; features present in both or in
 // neither, same D; stored in the index's feature type). The old file is verified first
-// (a damaged index is not copied forward), then rewritten atomically.
+// (a damaged index is not copied forward), then rewritten atomically, all under the update lock
+// (see above). Test-only: DLBHC_TEST_APPEND_DELAY_MS=<ms> sleeps between reading the old index
+// and writing the new one (tests/test_crash.cpp widens the race window with it).
 void append_to_index(const std::string& path, const IndexItems& more);
 
 struct IndexOpenOptions {
     enum class Verify {
-        Full,          // check every section's checksum (reads the whole file once)
-        SkipFeatures,  // check codes, labels and names; trust the features
+        Full,          // check every section's checksum (reads the whole file once) and the codes'
+                       // unused high bits (zero)
+        SkipFeatures,  // check codes (checksum, unused bits), labels and names; trust the features
         HeaderOnly,    // check the header (and the first and last name offsets) only: instant
     };
     Verify verify = Verify::Full;

@@ -18,8 +18,11 @@
 // machine they always held: 8-12 of the 16 index kills and 5-11 of the 12 train kills left a
 // temporary file behind; the reader makes about 1,000 opens, nearly all during a writer's run.
 #include <doctest/doctest.h>
+#include <fcntl.h>
 #include <signal.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -409,5 +412,85 @@ TEST_CASE("crash: a reader sees whole indexes while another process replaces and
     // The last state the writer left: A + B + B.
     CHECK(compare_items(IndexFile::open(out), ref_a, ref_b).empty());
     CHECK(IndexFile::open(out).size() == kItemsA + 2 * kItemsB);
+    CHECK(temporaries(work.path).empty());
+}
+
+namespace {
+
+// Sets DLBHC_TEST_APPEND_DELAY_MS for the children started while it lives (search/index_file.cpp:
+// an append then sleeps that long between reading the old index and writing the new one).
+struct AppendDelay {
+    explicit AppendDelay(int ms) { ::setenv("DLBHC_TEST_APPEND_DELAY_MS", std::to_string(ms).c_str(), 1); }
+    ~AppendDelay() { ::unsetenv("DLBHC_TEST_APPEND_DELAY_MS"); }
+};
+
+// True once another process holds the update lock of the index at `path` (an exclusive flock
+// on the file it names), polled every millisecond for up to `timeout_s` seconds.
+bool wait_until_locked(const std::string& path, double timeout_s) {
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < end) {
+        const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd >= 0) {
+            const bool held = ::flock(fd, LOCK_EX | LOCK_NB) != 0 && errno == EWOULDBLOCK;
+            ::close(fd);  // releases the lock if we took it
+            if (held) return true;
+        }
+        sleep_us(1000);
+    }
+    return false;
+}
+
+void require_success(const ChildExit& e, const std::string& log) {
+    REQUIRE_MESSAGE((e.exited && e.code == 0), "dlbhc index failed: " << file_tail(log));
+}
+
+}  // namespace
+
+TEST_CASE("concurrency: two `dlbhc index --append` at once to one index both land (issue 13, item 6)") {
+    // Each append sleeps 500 ms between reading the old index and renaming the new one over it.
+    // Before the update lock both read A, and the later rename dropped the other's items: A + B.
+    const Fixture& fx = fixture();
+    TempDir work;
+    const std::string out = work.file("db.idx"), log = work.file("stderr.log");
+    run_process(fx.bin, fx.index_args(fx.data_a, work.file("a.idx"), false), log);
+    run_process(fx.bin, fx.index_args(fx.data_b, work.file("b.idx"), false), log);
+    const IndexFile ref_a = IndexFile::open(work.file("a.idx")), ref_b = IndexFile::open(work.file("b.idx"));
+    run_process(fx.bin, fx.index_args(fx.data_a, out, false), log);
+    pid_t first, second;
+    {
+        AppendDelay delay(500);
+        first = spawn_process(fx.bin, fx.index_args(fx.data_b, out, true), log);
+        second = spawn_process(fx.bin, fx.index_args(fx.data_b, out, true), log);
+    }
+    require_success(wait_process(first), log);
+    require_success(wait_process(second), log);
+    const IndexFile f = IndexFile::open(out);
+    CHECK(f.size() == kItemsA + 2 * kItemsB);
+    CHECK(compare_items(f, ref_a, ref_b).empty());
+    CHECK(temporaries(work.path).empty());
+}
+
+TEST_CASE("concurrency: `dlbhc index` replacing an index waits for an append in progress (issue 13, item 6)") {
+    // The append (A + B, sleeping 500 ms before its rename) holds the update lock when the
+    // replacement (B) starts: the replacement must come second and win. Without the lock in the
+    // replacing writer, the append's later rename put back A + B: the replacement was lost.
+    const Fixture& fx = fixture();
+    TempDir work;
+    const std::string out = work.file("db.idx"), log = work.file("stderr.log");
+    run_process(fx.bin, fx.index_args(fx.data_b, work.file("b.idx"), false), log);
+    const std::string replaced = read_bytes(work.file("b.idx"));
+    run_process(fx.bin, fx.index_args(fx.data_a, out, false), log);
+    pid_t append;
+    {
+        AppendDelay delay(500);
+        append = spawn_process(fx.bin, fx.index_args(fx.data_b, out, true), log);
+    }
+    const bool locked = wait_until_locked(out, 30);
+    const pid_t replace = spawn_process(fx.bin, fx.index_args(fx.data_b, out, false), log);
+    require_success(wait_process(append), log);
+    require_success(wait_process(replace), log);
+    REQUIRE(locked);
+    CHECK(IndexFile::open(out).size() == kItemsB);
+    CHECK(read_bytes(out) == replaced);
     CHECK(temporaries(work.path).empty());
 }

@@ -79,3 +79,23 @@ TEST_CASE("binarize_rows and CodeSet agree with binarize row by row") {
     uint64_t w = 0;
     CHECK_THROWS_AS(empty.add(&w), std::logic_error);
 }
+
+TEST_CASE("CodeSet::add clears the unused high bits; first_code_with_padding finds a code that has them set") {
+    for (int bits : kBitCounts) {
+        CAPTURE(bits);
+        CodeSet set(bits);
+        const int W = set.words();
+        std::vector<uint64_t> ones((size_t)W, ~0ull);
+        set.add(ones.data());
+        for (int w = 0; w + 1 < W; ++w) CHECK(set.code(0)[w] == ~0ull);
+        CHECK(set.code(0)[W - 1] == ~code_padding_mask(bits));  // bits 0..B-1 kept, the rest cleared
+        CHECK(code_padding_mask(bits) == (bits % 64 ? ~0ull << (bits % 64) : 0));
+        set.add(ones.data());
+        CHECK(first_code_with_padding(set.view()) == 2);  // none: n
+        std::vector<uint64_t> raw = set.raw();
+        raw[(size_t)W + W - 1] = ~0ull;  // code 1, all 64 bits of its last word
+        const CodeView dirty{raw.data(), 2, bits, W};
+        CHECK(first_code_with_padding(dirty) == (bits % 64 ? 1u : 2u));
+    }
+    CHECK(first_code_with_padding(CodeView{nullptr, 0, 12, 1}) == 0);
+}

@@ -584,3 +584,50 @@ TEST_CASE("index file: inconsistent headers with a valid header checksum give cl
         CHECK_THROWS_AS(g.name(12), std::out_of_range);
     }
 }
+
+TEST_CASE("index file: codes with unused high bits set are refused by open and by the writers (issue 13)") {
+    // A crafted file: valid checksums everywhere, but item 7 has bits 48..63 of its 48-bit code
+    // set. Before the fix it opened, and `dlbhc eval` overflowed the distance counters of the
+    // ranking (heap overflow) while `dlbhc query` reported its distances 16 too high.
+    TempDir dir;
+    Rng rng(77);
+    for (int bits : {48, 130}) {
+        CAPTURE(bits);
+        Items a = make_items(rng, 20, bits, 4, 0);
+        const std::string good = dir.file("good.bin"), bad = dir.file("bad.bin");
+        write_index(good, a.view());
+        auto b = read_all(good);
+        const int W = a.codes.words();
+        const size_t word = 128 + (7 * (size_t)W + (size_t)W - 1) * 8;  // item 7's last word
+        const uint64_t dirty = get64_at(b, word) | (1ull << 63) | (1ull << (bits % 64));
+        put64_at(b, word, dirty);
+        put64_at(b, 88, xxhash64(&b[128], 20 * (size_t)W * 8));  // the codes' checksum, as a forger would
+        reseal(b);
+        char found[19];
+        std::snprintf(found, sizeof found, "0x%016llx", (unsigned long long)dirty);
+        const std::string what = "item 7: expected bits " + std::to_string(bits % 64) + "..63 of word " +
+                                 std::to_string(W - 1) + " (unused by " + std::to_string(bits) +
+                                 "-bit codes) to be zero, found " + found;
+        check_refused(bad, b, {what.c_str()}, {IndexOpenOptions::Verify::Full, IndexOpenOptions::Verify::SkipFeatures});
+        // HeaderOnly reads no section (documented): it opens, and the search stays in bounds.
+        IndexOpenOptions o;
+        o.verify = IndexOpenOptions::Verify::HeaderOnly;
+        CHECK(IndexFile::open(bad, o).size() == 20);
+        // Appending to it is refused (the old index is fully verified), the file left as it was.
+        Items more = make_items(rng, 3, bits, 4, 20);
+        check_error([&] { append_to_index(bad, more.view()); }, {"bad.bin", what.c_str()});
+        CHECK(read_all(bad) == b);
+
+        // The writers refuse such codes instead of writing a file the reader refuses.
+        std::vector<uint64_t> raw = a.codes.raw();
+        raw[(size_t)3 * W + W - 1] |= 1ull << 63;
+        Items dirty_items = a;
+        IndexItems it = dirty_items.view();
+        it.codes = CodeView{raw.data(), a.codes.size(), bits, W};
+        const std::string item3 = "item 3: expected bits " + std::to_string(bits % 64) + "..63 of word " + std::to_string(W - 1);
+        check_error([&] { write_index(dir.file("new.bin"), it); }, {"new.bin", item3.c_str()});
+        check_error([&] { append_to_index(good, it); }, {"good.bin", item3.c_str()});
+        CHECK(IndexFile::open(good).size() == 20);
+        CHECK(dir.entries() == 2);  // good.bin, bad.bin: nothing half-written
+    }
+}

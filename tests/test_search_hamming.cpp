@@ -228,6 +228,34 @@ TEST_CASE("hamming_rank_all is the full stable ranking") {
     CHECK(hamming_rank_all(db.view(), qs.code(0)) == brute_knn(db.view(), qs.code(0), db.size()));
 }
 
+TEST_CASE("Hamming ranking: codes with unused high bits set never write past the distance counters (issue 13)") {
+    // 48-bit codes whose unused bits 48..63 are all set: distance 16 + (the true one) from a clean
+    // query, up to 64 > B. Before the fix the counting sort indexed its B + 2 counters with such a
+    // distance: a heap overflow (AddressSanitizer: heap-buffer-overflow in sort_hits_by_distance),
+    // and `dlbhc eval` went on with distances 16 too high.
+    Rng rng(35);
+    CodeSet clean = make_codes(rng, 300, 48, 0);
+    std::vector<uint64_t> raw = clean.raw();
+    for (size_t i = 5; i < raw.size(); i += 7) raw[i] |= code_padding_mask(48);
+    const CodeView db{raw.data(), clean.size(), 48, 1};
+    REQUIRE(first_code_with_padding(db) == 5);
+    const uint64_t q = 0xFFFFFFFFFFFFull;  // 48 ones: item 5 is at distance 64 from it
+    CHECK_THROWS_WITH_AS(hamming_rank_all(db, &q), doctest::Contains("expected Hamming distances of at most 48 (the bits per code), found"),
+                         std::invalid_argument);
+    std::vector<HammingHit> hits = {{0, 3}, {1, 49}, {2, 0}};
+    CHECK_THROWS_WITH_AS(sort_hits_by_distance(hits, 48), "sort_hits_by_distance: expected Hamming distances of at most 48 (the bits per code), "
+                                                          "found 49 for database item 1 (a code with its unused high bits set?)",
+                         std::invalid_argument);
+    std::vector<HammingHit> one = {{0, 1000}};
+    CHECK_THROWS_AS(sort_hits_by_distance(one, 48), std::invalid_argument);
+    // k-NN and radius search filter with a bound of at most B + 1: the bad codes are never
+    // returned, nothing is counted beyond B.
+    for (const auto& h : hamming_knn(db, &q, db.n)) CHECK(h.distance <= 48);
+    for (const auto& h : hamming_radius(db, &q, INT_MAX, RadiusRule::AtMost)) CHECK(h.distance <= 48);
+    // The clean codes rank as before.
+    CHECK(hamming_rank_all(clean.view(), &q) == brute_knn(clean.view(), &q, clean.size()));
+}
+
 TEST_CASE("Hamming search: hand-made ties and an empty database") {
     // Codes 0..5 at distances 2, 1, 1, 0, 2, 1 from the query 0b0000.
     CodeSet db(4);
