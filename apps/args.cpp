@@ -2,7 +2,15 @@
 #include <cmath>
 #include "apps/args.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <filesystem>
 
 namespace dlbhc {
 
@@ -52,6 +60,17 @@ int Args::get_int(const std::string& name, int def) const {
     return v;
 }
 
+int Args::get_int_in(const std::string& name, int def, int lo, int hi) const {
+    if (!has(name)) return def;
+    const int v = get_int(name, def);
+    if (v < lo || v > hi) {
+        const std::string range =
+            hi == INT_MAX ? ">= " + std::to_string(lo) : "from " + std::to_string(lo) + " to " + std::to_string(hi);
+        throw std::invalid_argument("option --" + name + " expects an integer " + range + ", got '" + get(name, "") + "'");
+    }
+    return v;
+}
+
 }  // namespace dlbhc
 
 namespace dlbhc {
@@ -83,6 +102,101 @@ void Args::expect_no_positional() const {
 void Args::require(std::initializer_list<const char*> names) const {
     for (const char* n : names)
         if (!has(n)) throw std::invalid_argument(std::string("--") + n + " is required (see --help)");
+}
+
+}  // namespace dlbhc
+
+namespace dlbhc {
+
+namespace {
+
+// The folder part of a path: "." when it has none, "/" for "/x".
+std::string parent_of(const std::string& path) {
+    const size_t slash = path.rfind('/');
+    if (slash == std::string::npos) return ".";
+    return slash == 0 ? "/" : path.substr(0, slash);
+}
+
+// "" when this process can create a file in the existing folder `dir`, else why not. Tries what
+// the atomic writer will do (create a file there) rather than trusting permission bits, which
+// say nothing for root, read-only mounts or /proc. An unnamed temporary file (O_TMPFILE) leaves
+// nothing behind; where the file system lacks them, a named one is removed at once.
+std::string cannot_create_in(const std::string& dir) {
+    int fd = ::open(dir.c_str(), O_TMPFILE | O_WRONLY, 0600);
+    if (fd >= 0) {
+        ::close(fd);
+        return "";
+    }
+    if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) return std::strerror(errno);
+    std::string probe = dir + "/.dlbhc-write-test-XXXXXX";
+    fd = ::mkstemp(&probe[0]);
+    if (fd < 0) return std::strerror(errno);
+    ::close(fd);
+    ::unlink(probe.c_str());
+    return "";
+}
+
+// Walks up from `dir` to the nearest folder that exists (the folders below it are made at write
+// time) and checks that files can be created in it. `where` starts each error message.
+void check_creatable(const std::string& dir, const std::string& where) {
+    std::string d = dir;
+    struct stat st;
+    while (::stat(d.c_str(), &st) != 0) {
+        if (errno != ENOENT && errno != ENOTDIR)
+            throw std::invalid_argument(where + "cannot look at folder '" + d + "' (" + std::strerror(errno) + ")");
+        d = parent_of(d);
+    }
+    if (!S_ISDIR(st.st_mode))
+        throw std::invalid_argument(where + "expected '" + d + "' to be a folder, found a file");
+    const std::string why = cannot_create_in(d);
+    if (!why.empty()) throw std::invalid_argument(where + "cannot create files in folder '" + d + "' (" + why + ")");
+}
+
+}  // namespace
+
+void check_output_path(const std::string& path, const std::string& what) {
+    const std::string where = what + " '" + path + "': ";
+    if (path.empty()) throw std::invalid_argument(what + ": expected a file name, found an empty one");
+    if (path.back() == '/') throw std::invalid_argument(where + "expected a file name, found a folder name (ends with '/')");
+    struct stat st;
+    if (::stat(path.c_str(), &st) == 0) {
+        if (S_ISDIR(st.st_mode))
+            throw std::invalid_argument(where + "expected a file name, found an existing folder (give a file inside it, e.g. '" +
+                                        path + "/" + "name')");
+        if (!S_ISREG(st.st_mode))
+            throw std::invalid_argument(where + "expected a regular file or a new name, found a device, pipe or socket "
+                                                "(outputs are written to a temporary file renamed over the path)");
+    } else if (errno != ENOENT && errno != ENOTDIR) {
+        throw std::invalid_argument(where + "cannot look at it (" + std::strerror(errno) + ")");
+    }
+    check_creatable(parent_of(path), where);
+}
+
+void check_output_folder(const std::string& path, const std::string& what) {
+    const std::string where = what + " '" + path + "': ";
+    if (path.empty()) throw std::invalid_argument(what + ": expected a folder name, found an empty one");
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0) {
+        check_creatable(parent_of(path), where);
+        return;
+    }
+    if (!S_ISDIR(st.st_mode)) throw std::invalid_argument(where + "expected a folder, found a file");
+    const std::string why = cannot_create_in(path);
+    if (!why.empty()) throw std::invalid_argument(where + "cannot create files in it (" + why + ")");
+}
+
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
+    // The same file under two spellings ("a.npy", "./a.npy") counts as the same.
+    auto canonical = [](const std::string& p) {
+        std::error_code ec;
+        const std::filesystem::path c = std::filesystem::weakly_canonical(p, ec);
+        return ec ? p : c.string();
+    };
+    for (size_t i = 0; i < outputs.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (canonical(outputs[i].second) == canonical(outputs[j].second))
+                throw std::invalid_argument(outputs[j].first + " and " + outputs[i].first + " name the same file '" +
+                                            outputs[i].second + "': the second would replace the first");
 }
 
 }  // namespace dlbhc

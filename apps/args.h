@@ -4,6 +4,7 @@
 #include <map>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dlbhc {
@@ -17,6 +18,10 @@ public:
     bool has(const std::string& name) const { return values_.count(name) > 0; }
     std::string get(const std::string& name, const std::string& def) const;
     int get_int(const std::string& name, int def) const;  // throws on a non-integer value
+    // An integer option that must lie in [lo, hi] when given; `def` (returned as is, so it may be
+    // a sentinel such as 0 = "as in the file") when absent. Throws std::invalid_argument naming the
+    // option, the range and the value.
+    int get_int_in(const std::string& name, int def, int lo, int hi) const;
     double get_double(const std::string& name, double def) const;  // throws on a non-number
     const std::vector<std::string>& positional() const { return positional_; }
     // Throws "unexpected argument ..." when any word is not an option (commands without files).
@@ -28,5 +33,19 @@ private:
     std::map<std::string, std::string> values_;
     std::vector<std::string> positional_;
 };
+
+// Checks, before any long work, that a file can later be written at `path` (the writers write a
+// temporary file beside it and rename it over `path`): `path` is not an existing folder nor
+// another non-regular file; its nearest existing ancestor folder is a folder in which this process
+// can create files (the missing folders between are made at write time, ensure_parent_dir in
+// apps/pipeline.h). Creates nothing that stays. `what` names the option in errors ("--out").
+// Throws std::invalid_argument naming the option, the path and what is wrong.
+void check_output_path(const std::string& path, const std::string& what);
+// The same for an output folder (e.g. `audit --dump DIR`): an existing folder must be writable,
+// a missing one creatable; an existing file is refused.
+void check_output_folder(const std::string& path, const std::string& what);
+// Throws std::invalid_argument when two of the given (option, path) pairs name the same path:
+// the second write would replace the first.
+void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
 
 }  // namespace dlbhc

@@ -1,6 +1,7 @@
 // apps/cmd_audit.cpp -- `dlbhc audit`: run a net on one input and show every layer's output, so
 // that any layer can be checked against another framework.
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -87,12 +88,19 @@ int cmd_audit(const std::vector<std::string>& argv) {
     if (phase_s != "test" && phase_s != "train") throw std::invalid_argument("--phase expects test or train, got '" + phase_s + "'");
     const Phase phase = phase_s == "train" ? Phase::Train : Phase::Test;
     const std::string net_path = a.get("net", "");
+    // The options and the --dump folder are checked before the net is built and run.
+    NetBuildOptions bo;
+    bo.latent_bits = bits_option(a);
+    bo.num_classes = classes_option(a);
+    const int seed = a.get_int_in("seed", 1, 0, INT_MAX);
+    const int label = a.get_int("label", 0);
+    const uint64_t max_pixels = max_pixels_option(a);
+    const std::string dump = a.get("dump", "");
+    if (a.has("dump")) check_output_folder(dump, "--dump");
+    if (a.has("weights")) check_input_file(a.get("weights", ""), "--weights");
     NetSpec spec = load_net_spec(net_path);
 
     // The input: a preprocessed image (batch 1) or a tensor given as is.
-    NetBuildOptions bo;
-    bo.latent_bits = a.get_int("bits", 0);
-    bo.num_classes = a.get_int("classes", 0);
     Tensor input;
     if (a.has("npy")) {
         NamedTensor t = read_npy(a.get("npy", ""));
@@ -110,7 +118,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
         tp.phase = Phase::Test;
         tp.upscale_small = true;
         Image img;
-        load_image(a.get("image", ""), img, true, max_pixels_option(a));
+        load_image(a.get("image", ""), img, true, max_pixels);
         // A net whose input has one channel gets a grey image.
         const bool grey_net = (!spec.inputs.empty() && spec.inputs[0].dims.size() == 4 && spec.inputs[0].dims[1] == 1) ||
                               (a.has("weights") && trained_input_channels(net_path, a.get("weights", "")) == 1);
@@ -127,7 +135,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
     bo.batch = in.n;
     bo.channels = in.c, bo.height = in.h, bo.width = in.w;
     auto net = build_net(spec, phase, bo);
-    Rng init(uint64_t(a.get_int("seed", 1)));
+    Rng init{uint64_t(seed)};
     net->init_params(init);
     if (a.has("weights")) {
         print_load_report(load_weights(*net, read_weights(a.get("weights", ""))), a.get("weights", ""));
@@ -145,7 +153,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
             for (size_t i = 0; i < w.value.count(); ++i) w.value.data()[i] = init.gaussian(0.0f, std);
             ++drawn;
         }
-        std::printf("no --weights: parameters from the fillers (seed %d)%s\n", a.get_int("seed", 1),
+        std::printf("no --weights: parameters from the fillers (seed %d)%s\n", seed,
                     drawn ? (", and " + std::to_string(drawn) +
                              " weight tensors without a filler from Normal(0, sqrt(2/fan_in))").c_str()
                           : "");
@@ -158,10 +166,9 @@ int cmd_audit(const std::vector<std::string>& argv) {
     std::copy(input.data(), input.data() + input.count(), data->data.data());
     if (net->has_blob("label")) {
         Blob* l = net->blob("label");
-        std::fill(l->data.data(), l->data.data() + l->count(), float(a.get_int("label", 0)));
+        std::fill(l->data.data(), l->data.data() + l->count(), float(label));
     }
 
-    const std::string dump = a.get("dump", "");
     if (!dump.empty()) {
         ensure_parent_dir(dump + "/x");
         write_npy(dump + "/" + safe_name(data->name) + ".input.npy", data->data);
@@ -226,7 +233,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
         if (!has_loss) throw std::invalid_argument("--backward needs a net with a loss layer (e.g. the train_val prototxt)");
         for (Param* p : net->params()) p->grad.zero();
         net->backward();
-        std::printf("backward done from the loss (label %d)\n", a.get_int("label", 0));
+        std::printf("backward done from the loss (label %d)\n", label);
         if (!dump.empty()) {
             for (const auto& name : net->blob_names()) {
                 write_npy(dump + "/" + safe_name(name) + ".diff.npy", net->blob(name)->diff);

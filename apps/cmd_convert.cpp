@@ -7,6 +7,8 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "hash/code.h"
+#include "formats/caffe_params.h"
 #include "nn/models.h"
 #include "formats/weights_file.h"
 #include "formats/weights_import.h"
@@ -33,23 +35,30 @@ static const char* kConvertHelp =
     "            With it: --bits H (48), --classes K (10); for small: --channels C (1), --size S (28)\n"
     "OUT is written atomically: on any error nothing is written and the exit status is 1.\n";
 
+// --net and the options that size it, checked before any input is read.
+static void check_net_choice(const Args& a) {
+    const std::string which = a.get("net", "");
+    if (which != "caffenet" && which != "alexnet" && which != "small")
+        throw std::invalid_argument("--net expects caffenet, alexnet or small, got '" + which + "'");
+    a.get_int_in("bits", 48, 1, kMaxCodeBits);
+    a.get_int_in("classes", 10, 2, caffe::kMaxOutputs);
+    a.get_int_in("channels", 1, 1, 4096);
+    a.get_int_in("size", 28, 13, 4096);
+}
+
 // Loads `w` into a built-in net and prints the report; throws on a shape mismatch.
 static void check_against_net(const Args& a, const WeightsFile& w) {
     DlbhcNetConfig cfg;
-    cfg.latent_bits = a.get_int("bits", 48);
-    cfg.num_classes = a.get_int("classes", 10);
+    cfg.latent_bits = a.get_int_in("bits", 48, 1, kMaxCodeBits);
+    cfg.num_classes = a.get_int_in("classes", 10, 2, caffe::kMaxOutputs);
     cfg.with_loss = false;
-    if (cfg.latent_bits < 1 || cfg.num_classes < 2)
-        throw std::invalid_argument("--bits must be >= 1 and --classes >= 2");
     const std::string which = a.get("net", "");
     std::unique_ptr<Net> net;
     if (which == "caffenet" || which == "alexnet") {
         cfg.alexnet_order = which == "alexnet";
         net = build_caffenet_dlbhc(cfg);
     } else if (which == "small") {
-        const int channels = a.get_int("channels", 1), size = a.get_int("size", 28);
-        if (channels < 1 || size < 13)
-            throw std::invalid_argument("the small net needs --channels >= 1 and --size >= 13");
+        const int channels = a.get_int_in("channels", 1, 1, 4096), size = a.get_int_in("size", 28, 13, 4096);
         net = build_small_dlbhc(cfg, channels, size);
     } else {
         throw std::invalid_argument("--net expects caffenet, alexnet or small, got '" + which + "'");
@@ -90,6 +99,9 @@ int cmd_convert(const std::vector<std::string>& argv) {
         throw std::invalid_argument("refusing to write a dlbhc weights file named '" + out +
                                     "' (that extension belongs to the input formats; use .weights)");
 
+    // Before reading the input (a CaffeNet model is 240 MB): the output path and the net options.
+    if (!list) check_output_path(out, "OUT");
+    if (a.has("net")) check_net_choice(a);
     ImportedWeights w = import_weights(in, parse_weights_format(a.get("format", "auto")));
 
     std::printf("%s: %s\n", in.c_str(), w.format.c_str());

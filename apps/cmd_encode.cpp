@@ -48,6 +48,14 @@ int cmd_encode(const std::vector<std::string>& argv) {
     a.require({"net", "weights"});
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
     const PipelineOptions po = pipeline_options(a, a.has("image") ? 1 : 100);
+    // The outputs are checked before the images are read and encoded.
+    std::vector<std::pair<std::string, std::string>> outputs;
+    for (const char* o : {"out", "latent-npy", "features-npy"})
+        if (a.has(o)) {
+            check_output_path(a.get(o, ""), std::string("--") + o);
+            outputs.emplace_back(std::string("--") + o, a.get(o, ""));
+        }
+    check_distinct_outputs(outputs);
     EncodedSet enc;
     if (a.has("data")) {
         auto ds = open_dataset(a.get("data", ""), source_options(po));
@@ -73,6 +81,8 @@ int cmd_encode(const std::vector<std::string>& argv) {
         std::fputs(text.c_str(), stdout);
     }
     const int64_t n = int64_t(enc.codes.size());
+    for (const char* o : {"latent-npy", "features-npy"})
+        if (a.has(o)) ensure_parent_dir(a.get(o, ""));
     if (a.has("latent-npy")) write_npy(a.get("latent-npy", ""), enc.activations.data(), {n, int64_t(enc.codes.bits())});
     if (a.has("features-npy")) write_npy(a.get("features-npy", ""), enc.features.data(), {n, int64_t(enc.feature_dim)});
     return 0;

@@ -2,7 +2,9 @@
 // index, coarse (Hamming) and coarse + fine (Hamming pool re-ranked by feature distance).
 #include <algorithm>
 #include <chrono>
+#include <climits>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "apps/args.h"
@@ -85,30 +87,35 @@ int cmd_eval(const std::vector<std::string>& argv) {
     }
     a.expect_no_positional();
     a.require({"net", "weights", "index", "queries"});
-    const int K = a.get_int("k", 1000), T = a.get_int("threshold", 8), R = a.get_int("radius", 2);
-    if (K < 1) throw std::invalid_argument("--k must be >= 1");
-    if (R < 0) throw std::invalid_argument("--radius must be >= 0");
+    // Every option, output and file that can be checked is checked before the queries are encoded.
+    const int K = a.get_int_in("k", 1000, 1, INT_MAX), T = a.get_int_in("threshold", 8, 0, INT_MAX),
+              R = a.get_int_in("radius", 2, 0, INT_MAX);
+    const int max_queries = a.get_int_in("max-queries", INT_MAX, 1, INT_MAX);
+    const int examples = a.get_int_in("examples", 6, 0, 1000);
+    std::vector<std::pair<std::string, std::string>> outputs;
+    for (const char* o : {"json", "svg", "html"})
+        if (a.has(o)) {
+            check_output_path(a.get(o, ""), std::string("--") + o);
+            outputs.emplace_back(std::string("--") + o, a.get(o, ""));
+        }
+    check_distinct_outputs(outputs);
     using clock = std::chrono::steady_clock;
 
-    IndexFile db = IndexFile::open(a.get("index", ""));
     const PipelineOptions po = pipeline_options(a, 100);
-    const SourceOptions so = source_options(po);
-    auto qds = open_dataset(a.get("queries", ""), so);
-    EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *qds);
+    IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("no-fine");
     if (fine && !db.has_features())
         throw std::invalid_argument("index '" + db.path() + "' has no features: the fine stage needs them (or use --no-fine)");
+    const SourceOptions so = source_options(po);
+    std::unique_ptr<Dataset> dbds;  // pictures of the database items for --html
+    if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
+    auto qds = open_dataset(a.get("queries", ""), so);
+    EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *qds);
+    check_net_fits_index(es, db, fine);
     auto t0 = clock::now();
     EncodedSet q = encode_dataset(es, *qds, fine, true);
     const double t_encode = std::chrono::duration<double>(clock::now() - t0).count();
-    if (q.codes.bits() != db.bits())
-        throw std::invalid_argument("the net makes " + std::to_string(q.codes.bits()) + "-bit codes but index '" + db.path() +
-                                    "' holds " + std::to_string(db.bits()) + "-bit codes");
-    if (fine && q.feature_dim != db.feature_dim())
-        throw std::invalid_argument("the net's features have " + std::to_string(q.feature_dim) + " dimensions but index '" +
-                                    db.path() + "' stores " + std::to_string(db.feature_dim()));
-    size_t Q = q.codes.size();
-    if (a.has("max-queries")) Q = std::min(Q, size_t(std::max(0, a.get_int("max-queries", 0))));
+    const size_t Q = std::min(q.codes.size(), size_t(max_queries));
     if (Q == 0) throw std::invalid_argument("no queries");
     CodeView qv{q.codes.code(0), Q, q.codes.bits(), q.codes.words()};
 
@@ -236,8 +243,6 @@ int cmd_eval(const std::vector<std::string>& argv) {
     }
     if (a.has("html")) {
         const std::string html = a.get("html", "");
-        std::unique_ptr<Dataset> dbds;
-        if (a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
         const PageFolder pf = page_folder(html);
         const std::string& dir = pf.dir;
         const std::string& files = pf.files;
@@ -284,7 +289,6 @@ int cmd_eval(const std::vector<std::string>& argv) {
         page += "<p><img src=\"" + html_escape(svgname) + "\" alt=\"precision at k\"></p>\n<h2>Top 10 of some queries</h2>\n"
                 "<p>Blue: the query. Green: same class. Red: another class. Each query shows coarse (Hamming) results, "
                 "then coarse + fine.</p>\n";
-        const int examples = std::max(0, a.get_int("examples", 6));
         Image img;
         size_t pictures = 0, missing = 0;
         auto picture = [&](const std::string& name, const Image& im) -> std::string {

@@ -1,5 +1,7 @@
 // apps/cmd_index.cpp -- `dlbhc index`: encode a dataset with a trained net into a search index.
+#include <cstdint>
 #include <cstdio>
+#include <memory>
 #include <string>
 
 #include "apps/args.h"
@@ -31,6 +33,32 @@ static const char* kHelp =
     "  --root DIR       list files: folder the image paths are relative to\n"
     "  --strict         an unreadable image is an error (default: skipped and counted)\n";
 
+namespace {
+
+// The index --append adds to, opened (fully verified) before any work, and checked against what
+// the options ask for: features or none (--no-features), and their storage (--f16).
+IndexFile open_for_append(const std::string& out, bool features, bool f16) {
+    IndexFile old = IndexFile::open(out);
+    const std::string where = "--append: index file '" + out + "' ";
+    if (old.has_features() != features)
+        throw std::invalid_argument(where + (old.has_features() ? "holds features: appending needs them too (drop --no-features)"
+                                                                : "holds no features: appending needs --no-features"));
+    if (f16 && old.feature_type() != FeatureType::F16)
+        throw std::invalid_argument(where + "stores float32 features; appended features are stored as the index stores "
+                                            "them (drop --f16)");
+    return old;
+}
+
+// The checks append_to_index makes, before the encoding rather than after it.
+void check_append_fits(const IndexFile& old, const EncodeSetup& es, bool features, size_t items) {
+    check_net_fits_index(es, old, features);
+    if (uint64_t(old.size()) + items >= uint64_t(UINT32_MAX))
+        throw std::invalid_argument("--append: index file '" + old.path() + "' holds " + std::to_string(old.size()) +
+                                    " items: " + std::to_string(items) + " more would reach the limit of 2^32 - 1");
+}
+
+}  // namespace
+
 int cmd_index(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels"},
            {"append", "no-features", "f16", "strict", "help"});
@@ -41,13 +69,20 @@ int cmd_index(const std::vector<std::string>& argv) {
     }
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
+    // Everything that can be checked is checked before the dataset is read and encoded.
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
+    const std::string out = a.get("out", "");
+    const bool features = !a.has("no-features");
+    check_output_path(out, "--out");
+    std::unique_ptr<IndexFile> old;
+    if (a.has("append")) old = std::make_unique<IndexFile>(open_for_append(out, features, a.has("f16")));
     LoadReport rep;
     auto ds = open_dataset(a.get("data", ""), so, &rep);
     if (rep.skipped) std::fprintf(stderr, "%s: %zu unreadable images skipped\n", a.get("data", "").c_str(), rep.skipped);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds);
-    const bool features = !a.has("no-features");
+    if (old) check_append_fits(*old, es, features, ds->size());
+    old.reset();  // append_to_index opens and verifies it again, as it is then
     EncodedSet enc = encode_dataset(es, *ds, features, true);
     Binariness b = binariness(enc.activations, es.net->blob(es.latent_blob)->count() / size_t(es.net->blob("data")->shape().n));
 
@@ -57,7 +92,6 @@ int cmd_index(const std::vector<std::string>& argv) {
     items.names = &enc.names;
     items.features = features ? enc.features.data() : nullptr;
     items.feature_dim = features ? enc.feature_dim : 0;
-    const std::string out = a.get("out", "");
     if (a.has("append")) {
         append_to_index(out, items);
     } else {

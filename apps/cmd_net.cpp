@@ -1,15 +1,18 @@
 // apps/cmd_net.cpp -- `dlbhc net`: read a Caffe net or solver prototxt, build the net for a phase
 // (with the run-time overrides) and print it layer by layer, or report the first error with its
 // file:line:col. A quick way to check a prototxt before training with it.
+#include <climits>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "formats/caffe_params.h"
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"
 #include "formats/solver_spec.h"
+#include "hash/code.h"
 
 namespace dlbhc {
 
@@ -61,12 +64,13 @@ int cmd_net(const std::vector<std::string>& argv) {
         throw std::invalid_argument("--phase expects train or test, got '" + phase_arg + "'");
     const Phase phase = phase_arg == "train" ? Phase::Train : Phase::Test;
     NetBuildOptions opt;
-    opt.batch = a.get_int("batch", 0);
-    opt.latent_bits = a.get_int("bits", 0);
-    opt.num_classes = a.get_int("classes", 0);
-    opt.channels = a.get_int("channels", 0);
-    opt.height = a.get_int("height", 0);
-    opt.width = a.get_int("width", 0);
+    // 0 (absent): as in the file; when given, each must be a sensible size.
+    opt.batch = a.get_int_in("batch", 0, 1, INT_MAX);
+    opt.latent_bits = a.get_int_in("bits", 0, 1, kMaxCodeBits);
+    opt.num_classes = a.get_int_in("classes", 0, 2, caffe::kMaxOutputs);
+    opt.channels = a.get_int_in("channels", 0, 1, INT_MAX);
+    opt.height = a.get_int_in("height", 0, 1, INT_MAX);
+    opt.width = a.get_int_in("width", 0, 1, INT_MAX);
 
     const std::string& path = a.positional()[0];
     NetSpec spec = load_net_spec(path);

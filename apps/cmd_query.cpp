@@ -1,5 +1,6 @@
 // apps/cmd_query.cpp -- `dlbhc query`: the top k of an index for one image.
 #include <algorithm>
+#include <climits>
 #include <cstdio>
 #include <cstdlib>
 #include <string>
@@ -41,8 +42,8 @@ int cmd_query(const std::vector<std::string>& argv) {
     a.expect_no_positional();
     a.require({"net", "weights", "index"});
     if (a.has("image") == a.has("item")) throw std::invalid_argument("give exactly one of --image FILE and --item SPEC:I");
-    const int k = a.get_int("k", 10), T = a.get_int("threshold", 8);
-    if (k < 1) throw std::invalid_argument("--k must be >= 1");
+    const int k = a.get_int_in("k", 10, 1, INT_MAX), T = a.get_int_in("threshold", 8, 0, INT_MAX);
+    if (a.has("html")) check_output_path(a.get("html", ""), "--html");
     IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("coarse-only");
     if (fine && !db.has_features())
@@ -51,6 +52,8 @@ int cmd_query(const std::vector<std::string>& argv) {
     PipelineOptions po = pipeline_options(a, 1);
     po.batch = 1;  // one query
     const SourceOptions so = source_options(po);
+    std::unique_ptr<Dataset> dbds;  // pictures of the results for --html
+    if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
     Image qimg;
     std::string qname;
     int qlabel = -1;
@@ -92,10 +95,8 @@ int cmd_query(const std::vector<std::string>& argv) {
         const Image& im_;
     } one(qimg);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), qds ? *qds : static_cast<const Dataset&>(one), true);
+    check_net_fits_index(es, db, fine);
     EncodedSet q = encode_image(es, qimg, qname);
-    if (q.codes.bits() != db.bits())
-        throw std::invalid_argument("the net makes " + std::to_string(q.codes.bits()) + "-bit codes but index '" + db.path() +
-                                    "' holds " + std::to_string(db.bits()) + "-bit codes");
 
     struct Row {
         uint32_t index, hamming;
@@ -104,9 +105,6 @@ int cmd_query(const std::vector<std::string>& argv) {
     std::vector<Row> rows;
     size_t pool = 0;
     if (fine) {
-        if (q.feature_dim != db.feature_dim())
-            throw std::invalid_argument("the net's features have " + std::to_string(q.feature_dim) + " dimensions but the index stores " +
-                                        std::to_string(db.feature_dim()));
         HierarchicalOptions ho;
         ho.threshold = T;
         ho.min_pool = size_t(k);
@@ -146,8 +144,6 @@ int cmd_query(const std::vector<std::string>& argv) {
     }
     if (a.has("html")) {
         const std::string html = a.get("html", "");
-        std::unique_ptr<Dataset> dbds;
-        if (a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
         const PageFolder pf = page_folder(html);
         const std::string& dir = pf.dir;
         const std::string& files = pf.files;

@@ -1,10 +1,13 @@
 // apps/cmd_summary.cpp -- `dlbhc summary`: a built-in net, one row per layer.
+#include <climits>
 #include <cstdio>
 #include <memory>
 #include <string>
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "hash/code.h"
+#include "formats/caffe_params.h"
 #include "nn/models.h"
 
 namespace dlbhc {
@@ -28,11 +31,10 @@ int cmd_summary(const std::vector<std::string>& argv) {
     }
     a.expect_no_positional();
     DlbhcNetConfig cfg;
-    cfg.batch = a.get_int("batch", 1);
-    cfg.latent_bits = a.get_int("bits", 48);
-    cfg.num_classes = a.get_int("classes", 10);
-    if (cfg.batch < 1 || cfg.latent_bits < 1 || cfg.num_classes < 2)
-        throw std::invalid_argument("--batch and --bits must be >= 1 and --classes >= 2");
+    cfg.batch = a.get_int_in("batch", 1, 1, INT_MAX);
+    cfg.latent_bits = a.get_int_in("bits", 48, 1, kMaxCodeBits);
+    cfg.num_classes = a.get_int_in("classes", 10, 2, caffe::kMaxOutputs);
+    const int seed = a.get_int_in("seed", 1, 0, INT_MAX);
     std::string which = a.get("net", "caffenet");
     std::unique_ptr<Net> net;
     if (which == "caffenet" || which == "alexnet") {
@@ -47,7 +49,7 @@ int cmd_summary(const std::vector<std::string>& argv) {
     } else {
         throw std::invalid_argument("--net expects caffenet, alexnet or small, got '" + which + "'");
     }
-    Rng rng(a.get_int("seed", 1));
+    Rng rng{uint64_t(seed)};
     net->init_params(rng);
 
     std::vector<double> fwd, bwd;

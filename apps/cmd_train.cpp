@@ -1,4 +1,5 @@
 // apps/cmd_train.cpp -- `dlbhc train`: fine-tune a DLBHC net from a Caffe solver.prototxt.
+#include <climits>
 #include <cmath>
 #include <cstdio>
 #include <memory>
@@ -57,31 +58,50 @@ int cmd_train(const std::vector<std::string>& argv) {
     }
     a.expect_no_positional();
     a.require({"solver"});
-    SolverSpec solver = load_solver_spec(a.get("solver", ""));
-    for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
-    if (a.has("max-iter")) solver.param.max_iter = a.get_int("max-iter", 0);
-    if (solver.param.max_iter < 1) throw std::invalid_argument("max_iter must be >= 1");
-    if (a.has("snapshot-prefix")) solver.snapshot_prefix = a.get("snapshot-prefix", "");
-    if (a.has("display")) solver.display = a.get_int("display", 0);
-    if (a.has("base-lr")) {
-        solver.param.base_lr = a.get_double("base-lr", 0);
-        if (!(solver.param.base_lr > 0)) throw std::invalid_argument("--base-lr must be positive");
-    }
-    const uint64_t seed = a.has("seed") ? uint64_t(a.get_int("seed", 1))
-                                        : (solver.random_seed >= 0 ? uint64_t(solver.random_seed) : 1);
-
+    // Every option, output and file is checked before the long work: reading the data, building
+    // the net and training it. Nothing found wrong here may surface hours later.
     PipelineOptions po;
-    po.net_path = a.has("net") ? a.get("net", "") : solver.train_net_path();
-    if (po.net_path.empty()) throw std::invalid_argument(solver.file + ": the solver names no net (and no --net given)");
-    po.latent_bits = a.get_int("bits", 0);
-    po.num_classes = a.get_int("classes", 0);
-    po.batch = a.get_int("batch", 0);
-    po.seed = seed;
+    po.latent_bits = bits_option(a);
+    po.num_classes = classes_option(a);
+    po.batch = a.get_int_in("batch", 0, 1, INT_MAX);  // 0: the data layer's batch_size
     po.prefetch = !a.has("no-prefetch");
     po.mean_file = a.get("mean", "");
     po.root = a.get("root", "");
     po.strict = a.has("strict");
     po.max_pixels = max_pixels_option(a);
+    if (!po.mean_file.empty()) check_input_file(po.mean_file, "--mean");
+    SolverSpec solver = load_solver_spec(a.get("solver", ""));
+    for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
+    solver.param.max_iter = a.get_int_in("max-iter", solver.param.max_iter, 1, INT_MAX);
+    if (solver.param.max_iter < 1) throw std::invalid_argument(solver.file + ": max_iter must be >= 1");
+    if (a.has("snapshot-prefix")) solver.snapshot_prefix = a.get("snapshot-prefix", "");
+    solver.display = a.get_int_in("display", solver.display, 1, INT_MAX);
+    if (a.has("base-lr")) {
+        solver.param.base_lr = a.get_double("base-lr", 0);
+        if (!(solver.param.base_lr > 0)) throw std::invalid_argument("--base-lr must be positive");
+    }
+    const double time_limit = a.get_double("time-limit", 0);
+    if (a.has("time-limit") && !(time_limit > 0)) throw std::invalid_argument("--time-limit must be positive (seconds)");
+    const uint64_t seed = a.has("seed") ? uint64_t(a.get_int_in("seed", 1, 0, INT_MAX))
+                                        : (solver.random_seed >= 0 ? uint64_t(solver.random_seed) : 1);
+    po.seed = seed;
+    po.net_path = a.has("net") ? a.get("net", "") : solver.train_net_path();
+    if (po.net_path.empty()) throw std::invalid_argument(solver.file + ": the solver names no net (and no --net given)");
+    // Where the snapshots go, named by the last one (the others differ only in the number).
+    if (!solver.snapshot_prefix.empty())
+        check_output_path(snapshot_path(solver.snapshot_prefix, solver.param.max_iter),
+                          a.has("snapshot-prefix") ? "--snapshot-prefix" : solver.file + ": snapshot_prefix");
+    if (a.has("out")) check_output_path(a.get("out", ""), "--out");
+    // The weights to start from and the snapshot to resume, read (and checked) now.
+    std::vector<std::pair<std::string, WeightsFile>> initial;
+    if (a.has("weights")) {
+        initial.emplace_back(a.get("weights", ""), read_weights(a.get("weights", "")));
+    } else {
+        for (const auto& path : solver.weights) initial.emplace_back(path, read_weights(path));
+    }
+    std::unique_ptr<TrainState> resume;
+    if (a.has("resume")) resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
+
     TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
                                               solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;
@@ -91,13 +111,8 @@ int cmd_train(const std::vector<std::string>& argv) {
 
     Rng init(seed);
     net.init_params(init);
-    if (a.has("weights")) {
-        WeightsFile w = read_weights(a.get("weights", ""));
-        WeightsLoadReport rep = load_weights(net, w);
-        print_load_report(rep, a.get("weights", ""));
-    } else if (!solver.weights.empty()) {
-        for (const auto& path : solver.weights) print_load_report(load_weights(net, read_weights(path)), path);
-    }
+    for (const auto& pw : initial) print_load_report(load_weights(net, pw.second), pw.first);
+    initial.clear();  // the net holds the values now
 
     SGDSolver sgd(net, solver.param);
     TrainOptions to;
@@ -109,18 +124,18 @@ int cmd_train(const std::vector<std::string>& argv) {
     to.test_interval = setup.test ? solver.test_interval : 0;
     to.test_iter = setup.test_batches;
     to.test_initialization = solver.test_initialization;
-    if (a.has("time-limit")) to.max_seconds = a.get_double("time-limit", 0);
-    if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
+    if (a.has("time-limit")) to.max_seconds = time_limit;
     // Before training, so that a folder that cannot be made fails at once, not after hours.
+    if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
     if (a.has("out")) ensure_parent_dir(a.get("out", ""));
     Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
     });
-    if (a.has("resume")) {
-        const std::string snap = a.get("resume", "");
-        trainer.restore(load_train_state(snap));
-        std::printf("resumed from %s at iteration %d\n", snap.c_str(), sgd.iter());
+    if (resume) {
+        trainer.restore(*resume);
+        resume.reset();
+        std::printf("resumed from %s at iteration %d\n", a.get("resume", "").c_str(), sgd.iter());
     }
     TrainResult r = trainer.run();
     if (r.stopped_non_finite) return 3;

@@ -3,16 +3,20 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <climits>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "apps/args.h"
-#include "hash/encoder.h"
+#include "formats/caffe_params.h"
 #include "formats/net_builder.h"
+#include "hash/encoder.h"
+#include "search/index_file.h"
 
 namespace dlbhc {
 
@@ -70,17 +74,32 @@ PageFolder page_folder(const std::string& html) {
     return f;
 }
 
+int bits_option(const Args& a) { return a.get_int_in("bits", 0, 1, kMaxCodeBits); }
+int classes_option(const Args& a) { return a.get_int_in("classes", 0, 2, caffe::kMaxOutputs); }
+
+void check_input_file(const std::string& path, const std::string& what) {
+    struct stat st;
+    if (::stat(path.c_str(), &st) != 0)
+        throw std::invalid_argument(what + " '" + path + "': cannot open it (" + std::strerror(errno) + ")");
+    if (S_ISDIR(st.st_mode)) throw std::invalid_argument(what + " '" + path + "': expected a file, found a folder");
+    if (::access(path.c_str(), R_OK) != 0)
+        throw std::invalid_argument(what + " '" + path + "': cannot read it (" + std::strerror(errno) + ")");
+}
+
 PipelineOptions pipeline_options(const Args& a, int batch) {
     PipelineOptions po;
     po.net_path = a.get("net", "");
     po.mean_file = a.get("mean", "");
-    po.latent_bits = a.get_int("bits", 0);
-    po.num_classes = a.get_int("classes", 0);
-    po.batch = a.get_int("batch", batch);
+    po.latent_bits = bits_option(a);
+    po.num_classes = classes_option(a);
+    po.batch = a.get_int_in("batch", batch, 1, INT_MAX);
     po.root = a.get("root", "");
     po.strict = a.has("strict");
     po.max_pixels = max_pixels_option(a);
-    if (po.batch < 1) throw std::invalid_argument("--batch must be >= 1");
+    // The files are read after the dataset is opened: a wrong name fails now instead.
+    if (a.has("net")) check_input_file(po.net_path, "--net");
+    if (a.has("weights")) check_input_file(a.get("weights", ""), "--weights");
+    if (!po.mean_file.empty()) check_input_file(po.mean_file, "--mean");
     return po;
 }
 
@@ -188,10 +207,35 @@ int data_batch(const LayerSpec* layer, int override_batch, int fallback) {
 
 }  // namespace
 
+namespace {
+
+// Refuses a latent layer larger than a hash code can be (hash/code.h), before the data is read
+// and the net is built and trained: such a net would train for hours and then fail to encode.
+void check_latent_size(const NetSpec& spec, Phase phase, int override_bits) {
+    if (override_bits > kMaxCodeBits)
+        throw std::invalid_argument("--bits " + std::to_string(override_bits) + ": a hash code holds at most " +
+                                    std::to_string(kMaxCodeBits) + " bits");
+    if (override_bits > 0) return;
+    std::string latent;
+    try {
+        latent = find_latent_layer(spec, phase);
+    } catch (const std::exception&) {
+        return;  // ambiguous: the builder reports it when an override needs the layer
+    }
+    for (const LayerSpec* l : spec.layers_in(phase))
+        if (l->name == latent && l->inner_product.num_output > kMaxCodeBits)
+            throw std::invalid_argument(l->loc.str() + ": latent layer '" + latent + "' has num_output " +
+                                        std::to_string(l->inner_product.num_output) + " but a hash code holds at most " +
+                                        std::to_string(kMaxCodeBits) + " bits (--bits H overrides it)");
+}
+
+}  // namespace
+
 TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& train_data,
                                   const std::string& test_data, int test_iter) {
     TrainingSetup s;
     s.spec = load_net_spec(po.net_path);
+    check_latent_size(s.spec, Phase::Train, po.latent_bits);
     const std::string base = dir_of(po.net_path);
     const LayerSpec* train_layer = s.spec.data_layer(Phase::Train);
     const LayerSpec* test_layer = s.spec.data_layer(Phase::Test);
@@ -238,6 +282,7 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
 EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds, bool quiet) {
     EncodeSetup e;
     e.spec = load_net_spec(po.net_path);
+    check_latent_size(e.spec, Phase::Test, po.latent_bits);
     const std::string base = dir_of(po.net_path);
     const LayerSpec* layer = e.spec.data_layer(Phase::Test);
     if (!layer) layer = e.spec.data_layer(Phase::Train);
@@ -260,6 +305,20 @@ EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weig
     e.feature_blob = find_feature_blob(*e.net);
     e.net->set_phase(Phase::Test);
     return e;
+}
+
+void check_net_fits_index(const EncodeSetup& es, const IndexFile& db, bool features) {
+    const size_t batch = size_t(es.net->blob("data")->shape().n);
+    const int bits = int(es.net->blob(es.latent_blob)->count() / batch);
+    if (bits != db.bits())
+        throw std::invalid_argument("the net makes " + std::to_string(bits) + "-bit codes (" + es.latent_blob +
+                                    ") but index '" + db.path() + "' holds " + std::to_string(db.bits()) +
+                                    "-bit codes (check --net, --weights and --bits)");
+    const int dim = int(es.net->blob(es.feature_blob)->count() / batch);
+    if (features && dim != db.feature_dim())
+        throw std::invalid_argument("the net's features (" + es.feature_blob + ") have " + std::to_string(dim) +
+                                    " dimensions but index '" + db.path() + "' stores " +
+                                    std::to_string(db.feature_dim()));
 }
 
 namespace {

@@ -56,6 +56,13 @@ class Args;
 PipelineOptions pipeline_options(const Args& a, int batch);
 // --max-pixels N (a positive integer; default kDefaultMaxPixels). Throws std::invalid_argument.
 uint64_t max_pixels_option(const Args& a);
+// --bits H (1..kMaxCodeBits: the longest hash code) and --classes K (2..caffe::kMaxOutputs); 0
+// when absent (as in the prototxt). Throw std::invalid_argument naming the option and the range.
+int bits_option(const Args& a);
+int classes_option(const Args& a);
+// An input file given by an option exists, is not a folder and can be read; for the files a
+// command reads only after opening the dataset. Throws std::invalid_argument naming `what`.
+void check_input_file(const std::string& path, const std::string& what);
 // The help line every command that reads images shows for it.
 extern const char* const kMaxPixelsHelp;
 SourceOptions source_options(const PipelineOptions& po);
@@ -102,6 +109,12 @@ struct EncodeSetup {
 // `ds` fixes the input shape (channels, size) for nets whose data layer has no crop.
 EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds,
                               bool quiet = false);
+
+class IndexFile;
+// Before encoding: the code length the net makes (and, when `features`, its feature dimension)
+// against an index its codes will be searched in or appended to. Throws std::invalid_argument
+// naming the index, both values and the blob.
+void check_net_fits_index(const EncodeSetup& es, const IndexFile& db, bool features);
 
 struct EncodedSet {
     CodeSet codes;

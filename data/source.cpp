@@ -87,6 +87,7 @@ TransformParam transform_from_spec(const TransformSpec& t, Phase phase, const st
         } else {
             mean = mean_to_weights(read_binaryproto(path), path).weights.tensors.at(0);
         }
+        check_finite(mean, "mean file '" + path + "'");  // a NaN mean would make every input NaN
         if (mean.dims.size() != 3)
             throw std::runtime_error("mean file '" + path + "': expected a (C, H, W) mean, found " + mean.shape_str());
         p.mean_c = int(mean.dims[0]);

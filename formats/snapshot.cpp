@@ -39,7 +39,9 @@ TrainState train_state_from_weights(const WeightsFile& w, const std::string& pat
     } catch (const std::exception&) {
         throw std::runtime_error("snapshot '" + path + "': metadata 'iter' is missing or not a non-negative integer");
     }
+    // Weights and momentum alike: resuming from a non-finite value would train on garbage.
     for (const auto& t : w.tensors) {
+        check_finite(t, "snapshot '" + path + "'");
         try {
             s.tensors.emplace_back(t.name, to_tensor(t));
         } catch (const std::invalid_argument& e) {

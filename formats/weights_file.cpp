@@ -3,6 +3,7 @@
 
 #include <climits>
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 #include <functional>
 #include <set>
@@ -50,6 +51,17 @@ static std::string dims_str(const std::vector<int64_t>& dims) {
 }
 
 std::string NamedTensor::shape_str() const { return dims_str(dims); }
+
+void check_finite(const NamedTensor& t, const std::string& where) {
+    const float* v = t.data.data();
+    const size_t n = t.data.size();
+    for (size_t i = 0; i < n; ++i) {
+        if (std::isfinite(v[i])) continue;
+        const char* what = std::isnan(v[i]) ? "NaN" : v[i] > 0 ? "+inf" : "-inf";
+        throw std::runtime_error(where + ": tensor '" + t.name + "' " + t.shape_str() + " holds " + what + " at element " +
+                                 std::to_string(i) + " (of " + std::to_string(n) + "); expected finite values");
+    }
+}
 
 Tensor to_tensor(const NamedTensor& t) {
     if (t.dims.size() > 4)
@@ -399,6 +411,7 @@ WeightsLoadReport load_weights(Net& net, const WeightsFile& w) {
                                          s.str() + " (" + std::to_string(p.value.count()) +
                                          " values), the file has " + t->shape_str() + " (" +
                                          std::to_string(t->data.size()) + " values)");
+            check_finite(*t, "weights file '" + w.source + "'");
             plan.emplace_back(&p, t);
             used.insert(p.name);
         }

@@ -46,6 +46,11 @@ struct NamedTensor {
 // the dims a file declares against the values it holds, without overflow.
 bool dims_product(const std::vector<int64_t>& dims, uint64_t* count);
 
+// Throws std::runtime_error "<where>: tensor '<name>' holds NaN at element i (of N); expected
+// finite values" (or +inf / -inf) for the first non-finite value of t. A trained net never holds
+// one; a file that does would make every output NaN, i.e. garbage codes, without any error.
+void check_finite(const NamedTensor& t, const std::string& where);
+
 // Converts between NamedTensor and the 4-D Tensor of nn/tensor.h. to_tensor puts dims into
 // (N, C, H, W) from the left (a 2-D (O, I) becomes (O, I, 1, 1)); more than 4 dims or a dim above
 // INT_MAX is std::invalid_argument naming the tensor. from_tensor drops trailing 1s of the 4-D
@@ -106,7 +111,9 @@ struct WeightsLoadReport {
 // Sets every net parameter whose name is a tensor of the file. A tensor matches its parameter when
 // both shapes are equal after dropping every dimension of size 1 (so (1, 1, O, I) and (O, I)
 // both load into an (O, I, 1, 1) weight, but a transposed (I, O) does not); otherwise this
-// throws std::runtime_error naming the file, the layer, the parameter and both shapes. All
+// throws std::runtime_error naming the file, the layer, the parameter and both shapes. A tensor
+// loaded into the net must hold finite values only (check_finite): this is where every weights
+// file, converted Caffe or ONNX model and snapshot reaches a net, for inference or training. All
 // tensors are checked before any parameter is changed, so a failed load leaves the net as it was.
 WeightsLoadReport load_weights(Net& net, const WeightsFile& w);
 // The net's parameters as named tensors (from_tensor shapes), in layer order.

@@ -580,6 +580,36 @@ TEST_CASE("onnx: a real backend test case (libonnx-testdata) read and checked wi
     CHECK(worst < 1e-5);
 }
 
+TEST_CASE("caffemodel and onnx: a NaN or infinite weight is refused when loaded into a net (issue 13, item 8)") {
+    std::vector<float> ip2(15, 0.25f);
+    ip2[7] = std::nanf("");
+    const std::string model = v2_net({v2_layer("ip2", "InnerProduct", {blob({3, 5}, ip2), blob({3}, {0, 0, 0})})});
+    CaffeModel m = decode_caffemodel(reinterpret_cast<const uint8_t*>(model.data()), model.size(), "nan.caffemodel");
+    ImportedWeights cw = caffemodel_to_weights(m, "nan.caffemodel");
+    auto net = tiny_net();
+    std::string e;
+    try {
+        load_weights(*net, cw.weights);
+    } catch (const std::runtime_error& x) {
+        e = x.what();
+    }
+    CHECK_MESSAGE(contains(e, "weights file 'nan.caffemodel': tensor 'ip2.weight' (3, 5) holds NaN at element 7 (of 15)"), e);
+
+    // ONNX: ip1_W (5, 36) stored as raw float32 bytes with +inf at element 179.
+    std::vector<float> ip1(180, 0.5f);
+    ip1[179] = INFINITY;
+    std::string t = onnx_tensor({5, 36}, 1, "ip1_W");
+    put_len(t, 9, packed_floats(ip1));
+    ImportedWeights ow = onnx_decode(onnx_model({t}));
+    e.clear();
+    try {
+        load_weights(*net, ow.weights);
+    } catch (const std::runtime_error& x) {
+        e = x.what();
+    }
+    CHECK_MESSAGE(contains(e, "weights file 'm.onnx': tensor 'ip1.weight' (5, 36) holds +inf at element 179 (of 180)"), e);
+}
+
 TEST_CASE("weights import: format detection") {
     CHECK(parse_weights_format("onnx") == WeightsFormat::Onnx);
     CHECK_THROWS_WITH_AS(parse_weights_format("hdf5"),
