@@ -1,5 +1,5 @@
 // data/transform.h -- turning a dataset image into the float input of the net, as Caffe's
-// DataTransformer does (and METHOD.md "Data preparation" describes for the paper).
+// DataTransformer does (the paper's settings: docs/method.md, "Data preparation").
 //
 // For an image (C, H, W) of bytes, in this order:
 //   1. resize: when resize > 0, to resize x resize (bilinear, data/resize.h, rounded to bytes as

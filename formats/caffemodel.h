@@ -1,7 +1,7 @@
 // formats/caffemodel.h -- Caffe's binary files without libprotobuf: a trained net (.caffemodel, a
 // NetParameter) and a mean image (.binaryproto, one BlobProto).
 //
-// Field numbers (caffe.proto; /work/shared/METHOD.md, "Reading a .caffemodel"):
+// Field numbers (caffe.proto; docs/method.md, "Reading a .caffemodel"):
 //   NetParameter      name 1, layers 2 (V1LayerParameter, the "V1" layout), layer 100
 //                     (LayerParameter, the current "V2" layout). A file uses one of the two.
 //   LayerParameter    name 1, type 2 (string), blobs 7

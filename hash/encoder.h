@@ -1,6 +1,6 @@
 // hash/encoder.h -- turning images into hash codes and features with a trained net.
 //
-// The paper's step 3 (METHOD.md "Binary codes and features"): run the net in the TEST phase
+// The paper's step 3 (docs/method.md, "Binary codes and features"): run the net in the TEST phase
 // (dropout off), read the latent layer's sigmoid outputs (blob "fc8_kevin_encode", h values per
 // image) and set bit i when output i > 0.5, strictly; keep the feature blob ("fc7", after ReLU;
 // 4096 values for CaffeNet) for the fine re-ranking. Which blobs play these roles is found from

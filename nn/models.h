@@ -1,8 +1,8 @@
 // nn/models.h -- nets built in code, layer for layer as the Caffe prototxt files describe them.
 //
-// CaffeNet-DLBHC is the net the authors fine-tune (METHOD.md, "Network the authors fine-tune"):
-// CaffeNet (pool before norm) up to fc7, then the latent layer fc8_kevin (h units) with a sigmoid
-// (fc8_kevin_encode), the classifier fc8_pascal and SoftmaxWithLoss. Names, fillers and
+// CaffeNet-DLBHC is the net the authors fine-tune (docs/method.md, "Network the authors
+// fine-tune"): CaffeNet (pool before norm) up to fc7, then the latent layer fc8_kevin (h units) with
+// a sigmoid (fc8_kevin_encode), the classifier fc8_pascal and SoftmaxWithLoss. Names, fillers and
 // lr_mult/decay_mult follow the authors' train_val prototxt, so converted ImageNet weights load by
 // name. The small net (LeNet with a latent layer) is the same idea at 28x28 / 32x32.
 #pragma once

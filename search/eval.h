@@ -5,7 +5,7 @@
 // distance of each ranked item. "Relevant" is decided by the caller (same class label for
 // single-label data sets such as CIFAR-10, as in the authors' code).
 //
-// Conventions (METHOD.md, "Evaluation protocol"):
+// Conventions (docs/method.md, "Evaluation protocol"):
 //   mAP@K, precision.m: the authors' analysis/precision.m. AP = sum_{j<=K} P@j * rel_j divided
 //       by the number of relevant items WITHIN THE TOP K; AP = 0 when there is none. Averaged
 //       over all queries (zeros included). Ranking by Hamming distance with a stable sort.

@@ -61,7 +61,7 @@ TEST_CASE("solver_spec: the shipped authors' solver") {
     CHECK(s.test_net_paths() == std::vector<std::string>{s.net});
     CHECK(s.snapshot_prefix == repo("weights/KevinNet_CIFAR10_48"));
     NetSpec net = load_net_spec(s.train_net_path());
-    CHECK(net.data_layer(Phase::Train)->data.batch_size == 32);  // METHOD.md: batch 32
+    CHECK(net.data_layer(Phase::Train)->data.batch_size == 32);  // docs/method.md, "Solver": batch 32
 }
 
 TEST_CASE("solver_spec: defaults, paths and accepted-but-ignored settings") {
