@@ -87,6 +87,8 @@ int cmd_audit(const std::vector<std::string>& argv) {
     if (phase_s != "test" && phase_s != "train") throw std::invalid_argument("--phase expects test or train, got '" + phase_s + "'");
     const Phase phase = phase_s == "train" ? Phase::Train : Phase::Test;
     const std::string net_path = a.get("net", "");
+    const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "image", "npy"});
+    refuse_overwriting_inputs(option_paths(a, {"dump"}), inputs);
     NetSpec spec = load_net_spec(net_path);
 
     // The input: a preprocessed image (batch 1) or a tensor given as is.
@@ -162,9 +164,14 @@ int cmd_audit(const std::vector<std::string>& argv) {
     }
 
     const std::string dump = a.get("dump", "");
+    // Writes DIR/<file> unless it is one of the inputs (an earlier dump given as --npy).
+    auto dump_npy = [&](const std::string& file, const Tensor& t) {
+        refuse_overwriting_inputs({{"--dump file", dump + "/" + file}}, inputs);
+        write_npy(dump + "/" + file, t);
+    };
     if (!dump.empty()) {
         ensure_parent_dir(dump + "/x");
-        write_npy(dump + "/" + safe_name(data->name) + ".input.npy", data->data);
+        dump_npy(safe_name(data->name) + ".input.npy", data->data);
     }
     std::string latent;
     try {
@@ -183,7 +190,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
         st[l] = stats_of(top->data);
         if (!dump.empty())
             for (const Blob* t : net->tops(l)) {
-                write_npy(dump + "/" + safe_name(net->layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
+                dump_npy(safe_name(net->layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
                 ++dumped;
             }
         if (top->name == latent && std::string(net->layers()[l]->type()) == "Sigmoid") {
@@ -229,18 +236,18 @@ int cmd_audit(const std::vector<std::string>& argv) {
         std::printf("backward done from the loss (label %d)\n", a.get_int("label", 0));
         if (!dump.empty()) {
             for (const auto& name : net->blob_names()) {
-                write_npy(dump + "/" + safe_name(name) + ".diff.npy", net->blob(name)->diff);
+                dump_npy(safe_name(name) + ".diff.npy", net->blob(name)->diff);
                 ++dumped;
             }
             for (Param* p : net->params()) {
-                write_npy(dump + "/" + safe_name(p->name) + ".grad.npy", p->grad);
+                dump_npy(safe_name(p->name) + ".grad.npy", p->grad);
                 ++dumped;
             }
         }
     }
     if (!dump.empty()) {
         for (Param* p : net->params()) {
-            write_npy(dump + "/" + safe_name(p->name) + ".npy", p->value);
+            dump_npy(safe_name(p->name) + ".npy", p->value);
             ++dumped;
         }
         std::printf("%zu .npy files written to %s/\n", dumped + 1, dump.c_str());

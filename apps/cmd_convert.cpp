@@ -10,6 +10,7 @@
 #include "nn/models.h"
 #include "nn/weights_file.h"
 #include "nn/weights_import.h"
+#include "search/file_io.h"
 
 namespace dlbhc {
 
@@ -89,6 +90,7 @@ int cmd_convert(const std::vector<std::string>& argv) {
     if (!list && (ends_with(out, ".caffemodel") || ends_with(out, ".onnx") || ends_with(out, ".binaryproto")))
         throw std::invalid_argument("refusing to write a dlbhc weights file named '" + out +
                                     "' (that extension belongs to the input formats; use .weights)");
+    refuse_overwriting_inputs({{"OUT", out}}, {{"IN", in}});
 
     ImportedWeights w = import_weights(in, parse_weights_format(a.get("format", "auto")));
 

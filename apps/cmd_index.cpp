@@ -39,6 +39,7 @@ int cmd_index(const std::vector<std::string>& argv) {
     }
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
+    refuse_overwriting_inputs(option_paths(a, {"out"}), option_paths(a, {"net", "weights", "data", "mean"}));
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
     LoadReport rep;
