@@ -11,9 +11,9 @@
 #include "apps/commands.h"
 #include "apps/pipeline.h"
 #include "data/image_io.h"
-#include "hash/encoder.h"
 #include "formats/net_builder.h"
 #include "formats/npy.h"
+#include "hash/encoder.h"
 
 namespace dlbhc {
 
@@ -98,6 +98,8 @@ int cmd_audit(const std::vector<std::string>& argv) {
     const std::string dump = a.get("dump", "");
     if (a.has("dump")) check_output_folder(dump, "--dump");
     if (a.has("weights")) check_input_file(a.get("weights", ""), "--weights");
+    const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "image", "npy"});
+    refuse_overwriting_inputs(option_paths(a, {"dump"}), inputs);
     NetSpec spec = load_net_spec(net_path);
 
     // The input: a preprocessed image (batch 1) or a tensor given as is.
@@ -169,9 +171,14 @@ int cmd_audit(const std::vector<std::string>& argv) {
         std::fill(l->data.data(), l->data.data() + l->count(), float(label));
     }
 
+    // Writes DIR/<file> unless it is one of the inputs (an earlier dump given as --npy).
+    auto dump_npy = [&](const std::string& file, const Tensor& t) {
+        refuse_overwriting_inputs({{"--dump file", dump + "/" + file}}, inputs);
+        write_npy(dump + "/" + file, t);
+    };
     if (!dump.empty()) {
         ensure_parent_dir(dump + "/x");
-        write_npy(dump + "/" + safe_name(data->name) + ".input.npy", data->data);
+        dump_npy(safe_name(data->name) + ".input.npy", data->data);
     }
     std::string latent;
     try {
@@ -190,7 +197,7 @@ int cmd_audit(const std::vector<std::string>& argv) {
         st[l] = stats_of(top->data);
         if (!dump.empty())
             for (const Blob* t : net->tops(l)) {
-                write_npy(dump + "/" + safe_name(net->layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
+                dump_npy(safe_name(net->layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
                 ++dumped;
             }
         if (top->name == latent && std::string(net->layers()[l]->type()) == "Sigmoid") {
@@ -236,18 +243,18 @@ int cmd_audit(const std::vector<std::string>& argv) {
         std::printf("backward done from the loss (label %d)\n", label);
         if (!dump.empty()) {
             for (const auto& name : net->blob_names()) {
-                write_npy(dump + "/" + safe_name(name) + ".diff.npy", net->blob(name)->diff);
+                dump_npy(safe_name(name) + ".diff.npy", net->blob(name)->diff);
                 ++dumped;
             }
             for (Param* p : net->params()) {
-                write_npy(dump + "/" + safe_name(p->name) + ".grad.npy", p->grad);
+                dump_npy(safe_name(p->name) + ".grad.npy", p->grad);
                 ++dumped;
             }
         }
     }
     if (!dump.empty()) {
         for (Param* p : net->params()) {
-            write_npy(dump + "/" + safe_name(p->name) + ".npy", p->value);
+            dump_npy(safe_name(p->name) + ".npy", p->value);
             ++dumped;
         }
         std::printf("%zu .npy files written to %s/\n", dumped + 1, dump.c_str());

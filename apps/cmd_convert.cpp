@@ -7,11 +7,12 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "hash/code.h"
 #include "formats/caffe_params.h"
-#include "nn/models.h"
 #include "formats/weights_file.h"
 #include "formats/weights_import.h"
+#include "hash/code.h"
+#include "io/file_io.h"
+#include "nn/models.h"
 
 namespace dlbhc {
 
@@ -98,6 +99,7 @@ int cmd_convert(const std::vector<std::string>& argv) {
     if (!list && (ends_with(out, ".caffemodel") || ends_with(out, ".onnx") || ends_with(out, ".binaryproto")))
         throw std::invalid_argument("refusing to write a dlbhc weights file named '" + out +
                                     "' (that extension belongs to the input formats; use .weights)");
+    refuse_overwriting_inputs({{"OUT", out}}, {{"IN", in}});
 
     // Before reading the input (a CaffeNet model is 240 MB): the output path and the net options.
     if (!list) check_output_path(out, "OUT");

@@ -47,6 +47,8 @@ int cmd_encode(const std::vector<std::string>& argv) {
     a.expect_no_positional();
     a.require({"net", "weights"});
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
+    refuse_overwriting_inputs(option_paths(a, {"out", "latent-npy", "features-npy"}),
+                              option_paths(a, {"net", "weights", "data", "image", "mean"}));
     const PipelineOptions po = pipeline_options(a, a.has("image") ? 1 : 100);
     // The outputs are checked before the images are read and encoded.
     std::vector<std::pair<std::string, std::string>> outputs;

@@ -100,6 +100,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
         }
     check_distinct_outputs(outputs);
     using clock = std::chrono::steady_clock;
+    const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "queries", "db-data", "mean"});
+    refuse_overwriting_inputs(option_paths(a, {"json", "svg", "html"}), inputs);
 
     const PipelineOptions po = pipeline_options(a, 100);
     IndexFile db = IndexFile::open(a.get("index", ""));
@@ -247,6 +249,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
         const std::string& dir = pf.dir;
         const std::string& files = pf.files;
         const std::string svgname = files + "/precision_at_k.svg";
+        refuse_overwriting_inputs({{"--html picture", dir + "/" + svgname}}, inputs);
         write_text_atomic(dir + "/" + svgname, svg_precision_plot(series, title), "SVG plot");
         // One picture per shown image; database pictures from --db-data or from the names (files).
         auto db_image = [&](size_t idx, Image& img) -> bool {
@@ -292,6 +295,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
         Image img;
         size_t pictures = 0, missing = 0;
         auto picture = [&](const std::string& name, const Image& im) -> std::string {
+            refuse_overwriting_inputs({{"--html picture", dir + "/" + files + "/" + name}}, inputs);
             save_png(dir + "/" + files + "/" + name, im);
             ++pictures;
             return files + "/" + name;
@@ -349,6 +353,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
             }
         }
         if (!mrows.empty()) {
+            refuse_overwriting_inputs({{"--html picture", dir + "/" + files + "/examples.png"}}, inputs);
             save_png(dir + "/" + files + "/examples.png", montage(mrows));
             page += "<p>All rows as one picture: <a href=\"" + html_escape(files + "/examples.png") + "\">examples.png</a></p>\n";
         }

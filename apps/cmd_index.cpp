@@ -70,6 +70,7 @@ int cmd_index(const std::vector<std::string>& argv) {
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
     // Everything that can be checked is checked before the dataset is read and encoded.
+    refuse_overwriting_inputs(option_paths(a, {"out"}), option_paths(a, {"net", "weights", "data", "mean"}));
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
     const std::string out = a.get("out", "");

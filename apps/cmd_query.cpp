@@ -44,6 +44,9 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (a.has("image") == a.has("item")) throw std::invalid_argument("give exactly one of --image FILE and --item SPEC:I");
     const int k = a.get_int_in("k", 10, 1, INT_MAX), T = a.get_int_in("threshold", 8, 0, INT_MAX);
     if (a.has("html")) check_output_path(a.get("html", ""), "--html");
+    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "image", "db-data", "mean"});
+    inputs.push_back({"--item", a.get("item", "").substr(0, a.get("item", "").rfind(':'))});
+    refuse_overwriting_inputs(option_paths(a, {"html"}), inputs);
     IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("coarse-only");
     if (fine && !db.has_features())
@@ -147,7 +150,11 @@ int cmd_query(const std::vector<std::string>& argv) {
         const PageFolder pf = page_folder(html);
         const std::string& dir = pf.dir;
         const std::string& files = pf.files;
-        save_png(dir + "/" + files + "/query.png", qimg);
+        auto picture = [&](const std::string& name, const Image& im) {
+            refuse_overwriting_inputs({{"--html picture", dir + "/" + name}}, inputs);
+            save_png(dir + "/" + name, im);
+        };
+        picture(files + "/query.png", qimg);
         std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dlbhc query</title><style>"
                            "body{font-family:sans-serif;margin:2em} figure{display:inline-block;margin:6px;text-align:center;"
                            "font-size:12px} img{width:96px;height:96px;image-rendering:pixelated;border:3px solid #fff} "
@@ -171,7 +178,7 @@ int cmd_query(const std::vector<std::string>& argv) {
             page += "<figure>";
             if (have) {
                 const std::string p = files + "/r" + std::to_string(i + 1) + ".png";
-                save_png(dir + "/" + p, img);
+                picture(p, img);
                 page += "<img class=\"" + cls + "\" src=\"" + html_escape(p) + "\">";
             }
             page += "<figcaption>#" + std::to_string(i + 1) + " " + html_escape(std::string(db.name(idx))) + "<br>label " +

@@ -1,4 +1,6 @@
 // apps/cmd_train.cpp -- `dlbhc train`: fine-tune a DLBHC net from a Caffe solver.prototxt.
+#include <dirent.h>
+
 #include <climits>
 #include <cmath>
 #include <cstdio>
@@ -10,8 +12,8 @@
 #include "apps/pipeline.h"
 #include "formats/snapshot.h"
 #include "formats/solver_spec.h"
-#include "nn/trainer.h"
 #include "formats/weights_file.h"
+#include "nn/trainer.h"
 
 namespace dlbhc {
 
@@ -45,6 +47,30 @@ static const char* kHelp =
     "  --strict             an unreadable image is an error (default: skipped, reported and counted)\n"
     "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
+
+// This run writes snapshots "<prefix>_iter_<N>.weights" (nn/trainer.h) for some N with
+// start < N <= max_iter (every `snapshot` iterations, at the end, or at a time limit). Throws when
+// one of those files exists already and is an input: say --weights or --resume names a later
+// snapshot of the same prefix. The earlier snapshot a run resumes from is never rewritten.
+static void refuse_snapshots_over_inputs(const std::string& prefix, int start, int max_iter,
+                                         const std::vector<NamedPath>& inputs) {
+    if (prefix.empty()) return;
+    const std::string folder = dir_of(prefix), head = prefix.substr(prefix.rfind('/') + 1) + "_iter_";
+    DIR* d = ::opendir(folder.c_str());
+    if (!d) return;  // no folder yet: no snapshot exists
+    std::vector<std::string> existing;
+    while (const struct dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name.compare(0, head.size(), head) != 0) continue;
+        const std::string n = name.substr(head.size(), name.find('.', head.size()) - head.size());
+        if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) continue;
+        const int iter = std::stoi(n);
+        if (iter > start && iter <= max_iter && name == head + std::to_string(iter) + ".weights")
+            existing.push_back(snapshot_path(prefix, iter));
+    }
+    ::closedir(d);
+    for (const std::string& s : existing) refuse_overwriting_inputs({{"the snapshot", s}}, inputs);
+}
 
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
@@ -102,6 +128,10 @@ int cmd_train(const std::vector<std::string>& argv) {
     std::unique_ptr<TrainState> resume;
     if (a.has("resume")) resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
 
+    std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
+    inputs.push_back({"--net", po.net_path});
+    for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
+    refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
     TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
                                               solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;
@@ -137,6 +167,7 @@ int cmd_train(const std::vector<std::string>& argv) {
         resume.reset();
         std::printf("resumed from %s at iteration %d\n", a.get("resume", "").c_str(), sgd.iter());
     }
+    refuse_snapshots_over_inputs(to.snapshot_prefix, sgd.iter(), solver.param.max_iter, inputs);
     TrainResult r = trainer.run();
     if (r.stopped_non_finite) return 3;
     if (a.has("out")) {

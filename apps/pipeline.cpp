@@ -103,6 +103,12 @@ PipelineOptions pipeline_options(const Args& a, int batch) {
     return po;
 }
 
+std::vector<NamedPath> option_paths(const Args& a, std::initializer_list<const char*> names) {
+    std::vector<NamedPath> v;
+    for (const char* n : names) v.push_back({std::string("--") + n, a.get(n, "")});
+    return v;
+}
+
 const char* const kMaxPixelsHelp =
     "  --max-pixels N   refuse an image (from its header, before decoding) with more than N pixels\n"
     "                   (default 67108864 = 64 Mpx; stb also refuses a side above 65536)\n";

@@ -7,19 +7,21 @@
 // override the sources, batch, latent size and class count, so one prototxt serves any dataset.
 #pragma once
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "data/batcher.h"
 #include "data/dataset.h"
-#include "data/source.h"
-#include "hash/code.h"
-#include "formats/caffe_spec.h"
-#include "nn/net.h"
 #include "data/image_io.h"
-#include "nn/trainer.h"
+#include "data/source.h"
+#include "formats/caffe_spec.h"
 #include "formats/weights_file.h"
+#include "hash/code.h"
+#include "io/file_io.h"
+#include "nn/net.h"
+#include "nn/trainer.h"
 
 namespace dlbhc {
 
@@ -54,6 +56,9 @@ class Args;
 // The options every command that runs a trained net shares: --net, --mean, --bits, --classes,
 // --batch (default `batch`), --root, --strict.
 PipelineOptions pipeline_options(const Args& a, int batch);
+// The values of the options `names` (without "--"), labelled "--name", for
+// refuse_overwriting_inputs (io/file_io.h); an option not given has an empty path.
+std::vector<NamedPath> option_paths(const Args& a, std::initializer_list<const char*> names);
 // --max-pixels N (a positive integer; default kDefaultMaxPixels). Throws std::invalid_argument.
 uint64_t max_pixels_option(const Args& a);
 // --bits H (1..kMaxCodeBits: the longest hash code) and --classes K (2..caffe::kMaxOutputs); 0

@@ -79,31 +79,36 @@ void write_encoded(const std::string& path, const std::vector<uint8_t>& bytes, b
 }  // namespace
 
 bool probe_image_file(const std::string& path, ImageInfo& info, std::string& why, uint64_t max_pixels) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) {
+    std::unique_ptr<InputFile> f;
+    try {
+        f = std::make_unique<InputFile>(path, path);
+    } catch (const std::exception&) {
+        struct stat st;  // say what it is when it exists (a FIFO, a folder), for the skip report
         why = "not a readable regular file";
+        if (::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) why += " (found " + file_kind(st.st_mode) + ")";
         return false;
     }
-    if ((uint64_t)st.st_size > (uint64_t)INT_MAX) {
+    const uint64_t size = f->size();
+    if (size > (uint64_t)INT_MAX) {
         why = "file larger than 2 GiB";
-        return false;
-    }
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    if (!f) {
-        why = "cannot open";
         return false;
     }
     // stbi_info needs only the header, but it must not see a JPEG whose Huffman tables would
     // overflow stb (data/stb_guard.h), and those tables may precede the frame header: read a
     // prefix, and the whole file in the rare case that the JPEG header is longer.
-    std::vector<uint8_t> head(std::min<size_t>((size_t)st.st_size, kProbePrefixBytes));
-    size_t got = std::fread(head.data(), 1, head.size(), f);
-    if (got == head.size() && looks_like_jpeg(head.data(), got) && got < (size_t)st.st_size &&
-        jpeg_header_bytes(head.data(), got) == 0) {
-        head.resize((size_t)st.st_size);
-        got += std::fread(head.data() + got, 1, head.size() - got, f);
+    std::vector<uint8_t> head(std::min<size_t>((size_t)size, kProbePrefixBytes));
+    size_t got = 0;
+    try {
+        got = f->read(head.data(), head.size());
+        if (got == head.size() && looks_like_jpeg(head.data(), got) && got < (size_t)size &&
+            jpeg_header_bytes(head.data(), got) == 0) {
+            head.resize((size_t)size);
+            got += f->read(head.data() + got, head.size() - got);
+        }
+    } catch (const std::exception& e) {
+        why = e.what();  // a read error (EIO)
+        return false;
     }
-    std::fclose(f);
     head.resize(got);
     if (!jpeg_tables_safe(head.data(), head.size(), why)) return false;
     int w = 0, h = 0, comp = 0;

@@ -9,6 +9,7 @@
 #include "data/idx.h"
 #include "formats/caffemodel.h"
 #include "formats/weights_file.h"
+#include "io/file_io.h"
 
 namespace dlbhc {
 
@@ -75,10 +76,8 @@ TransformParam transform_from_spec(const TransformSpec& t, Phase phase, const st
             throw std::runtime_error("mean_file '" + t.mean_file + "' not found" +
                                      (base_dir.empty() ? std::string() : " (also tried relative to " + base_dir + ")"));
         NamedTensor mean;
-        FILE* f = std::fopen(path.c_str(), "rb");
         unsigned char magic[8] = {0};
-        size_t got = f ? std::fread(magic, 1, 8, f) : 0;
-        if (f) std::fclose(f);
+        const size_t got = InputFile(path, "mean file '" + path + "'").read(magic, 8);
         if (got == 8 && has_weights_magic(magic, 8)) {
             WeightsFile w = read_weights(path);
             const NamedTensor* m = w.find("mean");

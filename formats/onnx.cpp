@@ -2,11 +2,11 @@
 #include "formats/onnx.h"
 
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <stdexcept>
 
 #include "formats/protowire.h"
+#include "io/file_io.h"
 
 namespace dlbhc {
 
@@ -225,16 +225,9 @@ OnnxGraph read_graph(pb::Reader r) {
     return g;
 }
 
-std::vector<uint8_t> read_whole_file(const std::string& path, const char* what) {
-    std::ifstream in(path, std::ios::binary | std::ios::ate);
-    if (!in) throw std::runtime_error(path + ": cannot open " + what);
-    std::streamoff n = in.tellg();
-    if (n < 0) throw std::runtime_error(path + ": cannot determine the size of the " + what);
-    std::vector<uint8_t> bytes(static_cast<size_t>(n));
-    in.seekg(0);
-    if (n > 0 && !in.read(reinterpret_cast<char*>(bytes.data()), n))
-        throw std::runtime_error(path + ": read failed (" + std::to_string(n) + " bytes expected)");
-    return bytes;
+// The whole file, opened as an InputFile (io/file_io.h). Errors start with the path.
+std::vector<uint8_t> read_whole_file(const std::string& path) {
+    return InputFile(path, path).read_all(std::numeric_limits<size_t>::max());
 }
 
 }  // namespace
@@ -352,12 +345,12 @@ std::vector<std::string> parse_onnx_op_types(const uint8_t* data, size_t size, c
 }
 
 std::vector<std::string> read_onnx_op_types(const std::string& path) {
-    std::vector<uint8_t> bytes = read_whole_file(path, "ONNX model");
+    std::vector<uint8_t> bytes = read_whole_file(path);
     return parse_onnx_op_types(bytes.data(), bytes.size(), path);
 }
 
 OnnxModel read_onnx_model(const std::string& path) {
-    std::vector<uint8_t> bytes = read_whole_file(path, "ONNX model");
+    std::vector<uint8_t> bytes = read_whole_file(path);
     return parse_onnx_model(bytes.data(), bytes.size(), path);
 }
 
@@ -366,7 +359,7 @@ OnnxTensor parse_onnx_tensor(const uint8_t* data, size_t size, const std::string
 }
 
 OnnxTensor read_onnx_tensor(const std::string& path) {
-    std::vector<uint8_t> bytes = read_whole_file(path, "ONNX tensor");
+    std::vector<uint8_t> bytes = read_whole_file(path);
     return parse_onnx_tensor(bytes.data(), bytes.size(), path);
 }
 

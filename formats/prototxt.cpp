@@ -9,9 +9,10 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <limits>
 #include <stdexcept>
+
+#include "io/file_io.h"
 
 namespace dlbhc {
 
@@ -626,20 +627,12 @@ PtxMessage parse_prototxt(const std::string& text, const std::string& file_name,
 }
 
 PtxMessage load_prototxt(const std::string& path, const PrototxtLimits& limits) {
-    std::ifstream in(path, std::ios::binary);
-    if (!in) throw std::runtime_error(path + ": cannot open (" + std::strerror(errno) + ")");
-    in.seekg(0, std::ios::end);
-    const std::streamoff size = in.tellg();
-    if (size < 0) throw std::runtime_error(path + ": cannot determine the file size (not a regular file?)");
-    if ((uint64_t)size > limits.max_bytes)
-        throw std::runtime_error(path + ": file is " + std::to_string(size) + " bytes, larger than the limit of " +
+    InputFile in(path, path);
+    if (in.size() > limits.max_bytes)
+        throw std::runtime_error(path + ": file is " + std::to_string(in.size()) + " bytes, larger than the limit of " +
                                  std::to_string(limits.max_bytes) + " bytes for a prototxt file");
-    in.seekg(0, std::ios::beg);
-    std::string text((size_t)size, '\0');
-    if (size > 0 && !in.read(&text[0], size))
-        throw std::runtime_error(path + ": read failed after " + std::to_string(in.gcount()) + " of " +
-                                 std::to_string(size) + " bytes");
-    return parse_prototxt(text, path, limits);
+    const std::vector<uint8_t> bytes = in.read_all(limits.max_bytes);
+    return parse_prototxt(std::string(bytes.begin(), bytes.end()), path, limits);
 }
 
 }  // namespace dlbhc

@@ -1,4 +1,5 @@
-// io/file_io.cpp -- atomic writes and read-only mappings (see file_io.h).
+// io/file_io.cpp -- opening inputs, atomic writes, read-only mappings and the output-over-input
+// check (see file_io.h).
 #include "io/file_io.h"
 
 #include <dirent.h>
@@ -78,6 +79,84 @@ size_t remove_stale_temporaries(const std::string& path) {
     size_t removed = 0;
     for (const auto& f : stale) removed += ::unlink(f.c_str()) == 0;
     return removed;
+}
+
+std::string file_kind(unsigned mode) {
+    switch (mode & S_IFMT) {
+    case S_IFREG: return "a regular file";
+    case S_IFDIR: return "a directory";
+    case S_IFIFO: return "a FIFO";
+    case S_IFSOCK: return "a socket";
+    case S_IFCHR: return "a character device";
+    case S_IFBLK: return "a block device";
+    case S_IFLNK: return "a symbolic link";
+    default: return "an unknown kind of file";
+    }
+}
+
+InputFile::InputFile(const std::string& path, const std::string& who) : who_(who) {
+    // O_NONBLOCK: an open() of a FIFO would otherwise wait for a writer; O_NOCTTY: a terminal
+    // given by mistake must not become our controlling terminal.
+    fd_ = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd_ < 0) throw std::runtime_error(who_ + ": cannot open: " + std::strerror(errno));
+    struct stat st;
+    std::string error;
+    if (::fstat(fd_, &st) != 0) error = std::string("cannot stat: ") + std::strerror(errno);
+    else if (!S_ISREG(st.st_mode)) error = "expected a regular file, found " + file_kind(st.st_mode);
+    else if (::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) & ~O_NONBLOCK) != 0)
+        error = std::string("cannot clear O_NONBLOCK: ") + std::strerror(errno);
+    if (!error.empty()) {
+        ::close(fd_);
+        fd_ = -1;
+        throw std::runtime_error(who_ + ": " + error);
+    }
+    size_ = (uint64_t)st.st_size;
+}
+
+InputFile::~InputFile() {
+    if (fd_ >= 0) ::close(fd_);
+}
+
+InputFile::InputFile(InputFile&& o) noexcept : who_(std::move(o.who_)), fd_(o.fd_), size_(o.size_) { o.fd_ = -1; }
+
+size_t InputFile::read(void* p, size_t n) {
+    size_t done = 0;
+    while (done < n) {
+        const ssize_t r = ::read(fd_, (char*)p + done, n - done);
+        if (r < 0) {
+            if (errno == EINTR) continue;
+            throw std::runtime_error(who_ + ": read failed: " + std::strerror(errno));
+        }
+        if (r == 0) break;
+        done += (size_t)r;
+    }
+    return done;
+}
+
+std::vector<uint8_t> InputFile::read_all(uint64_t max_bytes) {
+    if (size_ > max_bytes)
+        throw std::runtime_error(who_ + ": file has " + std::to_string(size_) + " bytes, more than the limit of " +
+                                 std::to_string(max_bytes));
+    std::vector<uint8_t> bytes((size_t)size_);
+    const size_t got = read(bytes.data(), bytes.size());
+    if (got != bytes.size())
+        throw std::runtime_error(who_ + ": file ended at byte " + std::to_string(got) + ", expected " +
+                                 std::to_string(size_) + " bytes (changed while reading?)");
+    return bytes;
+}
+
+bool same_file(const std::string& a, const std::string& b) {
+    struct stat sa, sb;
+    if (a.empty() || b.empty() || ::stat(a.c_str(), &sa) != 0 || ::stat(b.c_str(), &sb) != 0) return false;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
+void refuse_overwriting_inputs(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs) {
+    for (const NamedPath& out : outputs)
+        for (const NamedPath& in : inputs)
+            if (same_file(out.path, in.path))
+                throw std::invalid_argument(out.label + " " + out.path + " is the same file as " + in.label + " " +
+                                            in.path + "; refusing to overwrite an input");
 }
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& what) : path_(path), what_(what) {
@@ -171,28 +250,17 @@ void AtomicFileWriter::commit() {
 }
 
 MappedFile::MappedFile(const std::string& path, const std::string& what) {
-    int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        int err = errno;
-        throw std::runtime_error(what + " '" + path + "': expected a readable file, found the error: " +
-                                 std::strerror(err));
-    }
-    struct stat st;
-    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-        ::close(fd);
-        throw std::runtime_error(what + " '" + path + "': expected a regular file");
-    }
-    size_ = (size_t)st.st_size;
+    InputFile in(path, what + " '" + path + "'");
+    size_ = (size_t)in.size();
     if (size_ > 0) {
-        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, fd, 0);
+        void* p = ::mmap(nullptr, size_, PROT_READ, MAP_SHARED, in.fd(), 0);
         if (p == MAP_FAILED) {
             int err = errno;
-            ::close(fd);
             throw std::runtime_error(what + " '" + path + "': mmap failed: " + std::strerror(err));
         }
         data_ = (const unsigned char*)p;
     }
-    ::close(fd);  // the mapping stays valid without the descriptor
+    // The mapping stays valid after `in` closes the descriptor.
 }
 
 void MappedFile::release() {

@@ -1,5 +1,12 @@
-// io/file_io.h -- the two file primitives the index needs: an atomic writer and a read-only
-// memory map (POSIX).
+// io/file_io.h -- the file primitives every command uses: opening an input, an atomic writer,
+// a read-only memory map, and the check that an output does not replace an input (POSIX).
+//
+// InputFile: every file the program reads is opened here (MappedFile, read_file_bytes, the
+// prototxt and ONNX readers). A plain open() of a FIFO without a writer waits for one forever, so
+// the file is opened with O_NONBLOCK; then fstat() of the descriptor (not of the path, so the
+// check and the reads see the same file) refuses anything but a regular file -- a directory, FIFO,
+// socket or device -- with an error naming the file and what it is; then O_NONBLOCK is cleared,
+// so reads block as usual.
 //
 // AtomicFileWriter: bytes go to a temporary file in the target's folder ("<path>.tmp.<pid>.<n>");
 // commit() flushes, fsyncs, renames it over the target and fsyncs the folder. rename() is atomic
@@ -25,6 +32,53 @@
 #include <vector>
 
 namespace dlbhc {
+
+class InputFile {
+public:
+    // Opens `path` for reading (see the file comment). `who` starts every error message: "index
+    // file 'db.idx'", or just the path. Throws std::runtime_error "<who>: cannot open: <reason>" or
+    // "<who>: expected a regular file, found a FIFO" (a directory, a socket, ...).
+    InputFile(const std::string& path, const std::string& who);
+    ~InputFile();
+    InputFile(InputFile&& o) noexcept;
+    InputFile& operator=(InputFile&&) = delete;
+    InputFile(const InputFile&) = delete;
+    InputFile& operator=(const InputFile&) = delete;
+
+    int fd() const { return fd_; }
+    // Size in bytes when opened (fstat).
+    uint64_t size() const { return size_; }
+    // Reads up to n bytes from the current position into p (n bytes of room); fewer only at the
+    // end of the file. Throws naming the file when a read fails.
+    size_t read(void* p, size_t n);
+    // The whole file. Throws when its size exceeds max_bytes (before allocating anything) or it
+    // ends early (changed while being read).
+    std::vector<uint8_t> read_all(uint64_t max_bytes);
+
+private:
+    std::string who_;
+    int fd_ = -1;
+    uint64_t size_ = 0;
+};
+
+// What a file is, for error messages, from its st_mode: "a regular file", "a directory",
+// "a FIFO", "a socket", "a character device", "a block device", "a symbolic link".
+std::string file_kind(unsigned mode);
+
+// A path as the user named it on the command line: `label` is the option ("--index") or the
+// argument ("IN"), `path` its value ("" when not given).
+struct NamedPath {
+    std::string label, path;
+};
+
+// True when both paths name one existing file: the same device and inode after following
+// symlinks, so "./x" and "x", hard links and symlinks all count as the same file.
+bool same_file(const std::string& a, const std::string& b);
+
+// Throws std::invalid_argument when an output names the same file as an input, before anything
+// is written: "--json out.idx is the same file as --index out.idx; refusing to overwrite an
+// input". Empty paths, and outputs that do not exist yet, pass.
+void refuse_overwriting_inputs(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs);
 
 class AtomicFileWriter {
 public:
@@ -63,7 +117,8 @@ size_t remove_stale_temporaries(const std::string& path);
 class MappedFile {
 public:
     MappedFile() = default;
-    // Maps the whole file read-only; throws std::runtime_error naming the file on failure.
+    // Maps the whole file read-only (opened as an InputFile); throws std::runtime_error naming the
+    // file on failure.
     explicit MappedFile(const std::string& path, const std::string& what);
     ~MappedFile();
     MappedFile(MappedFile&& o) noexcept;

@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <signal.h>
 #include <spawn.h>
 #include <sys/inotify.h>
 #include <sys/wait.h>
@@ -80,6 +81,23 @@ ChildExit wait_process(pid_t pid) {
     e.code = e.exited ? WEXITSTATUS(status) : 0;
     e.signalled = WIFSIGNALED(status);
     e.signal = e.signalled ? WTERMSIG(status) : 0;
+    return e;
+}
+
+ChildExit run_with_timeout(const std::string& program, const std::vector<std::string>& args,
+                           const std::string& log_path, double timeout_s) {
+    const pid_t pid = spawn_process(program, args, log_path);
+    const auto end = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (std::chrono::steady_clock::now() < end) {
+        // WNOWAIT: leave the child to wait_process, which decodes its status.
+        siginfo_t info{};
+        if (::waitid(P_PID, id_t(pid), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid)
+            return wait_process(pid);
+        ::usleep(5000);
+    }
+    ::kill(pid, SIGKILL);
+    ChildExit e = wait_process(pid);
+    e.timed_out = true;
     return e;
 }
 

@@ -31,9 +31,15 @@ struct ChildExit {
     int code = 0;           // its exit status when exited
     bool signalled = false; // killed by a signal
     int signal = 0;
+    bool timed_out = false; // run_with_timeout killed it (SIGKILL) when its time was up
 };
 // Waits for (and reaps) the child.
 ChildExit wait_process(pid_t pid);
+
+// Runs the program and waits at most `timeout_s` seconds; a child still running then is killed
+// (SIGKILL), reaped and reported with timed_out, so a hang fails a test instead of blocking it.
+ChildExit run_with_timeout(const std::string& program, const std::vector<std::string>& args,
+                           const std::string& log_path, double timeout_s);
 
 // Runs the program to completion; returns its wall time in seconds. Throws std::runtime_error with
 // the command and the end of its stderr unless it exits with status 0.

@@ -274,7 +274,7 @@ TEST_CASE("weights file: bad input to the writer leaves no file; a good write re
     CHECK(dir.files() == std::vector<std::string>{"w.weights"});
     CHECK_THROWS_AS(write_weights(dir.path + "/no/such/folder/x.weights", sample()), std::runtime_error);
     CHECK_THROWS_WITH_AS(read_weights(dir.path + "/absent.weights"),
-                         ("weights file '" + dir.path + "/absent.weights': expected a readable file, found the error: "
+                         ("weights file '" + dir.path + "/absent.weights': cannot open: "
                                                         "No such file or directory").c_str(),
                          std::runtime_error);
     WeightsFile other;
