@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <memory>
 #include <string>
 #include <sys/stat.h>
 
@@ -10,6 +11,7 @@
 #include "apps/commands.h"
 #include "apps/pipeline.h"
 #include "data/image_io.h"
+#include "search/file_io.h"
 #include "hash/encoder.h"
 #include "nn/net_builder.h"
 #include "nn/npy.h"
@@ -31,7 +33,9 @@ static const char* kHelp =
     "  --phase P         test (default) or train (dropout active)\n"
     "  --label L         label for a loss layer (default 0)\n"
     "  --dump DIR        write every layer's output as DIR/<layer>.<top>.npy (taken right after the layer),\n"
-    "                    every parameter as DIR/<param>.npy (e.g. conv1.weight.npy) and the input\n"
+    "                    every parameter as DIR/<param>.npy (e.g. conv1.weight.npy) and the input;\n"
+    "                    DIR appears complete at the end or not at all, replacing a previous dump\n"
+    "                    (a DIR holding anything but .npy files is refused)\n"
     "  --backward        also run backward from the loss and dump every blob gradient as\n"
     "                    DIR/<blob>.diff.npy and every parameter gradient as DIR/<param>.grad.npy\n"
     "  --bits H, --classes K   latent size and classes (as for train)\n"
@@ -71,28 +75,9 @@ std::string safe_name(const std::string& n) {
     return o;
 }
 
-}  // namespace
-
-int cmd_audit(const std::vector<std::string>& argv) {
-    Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed", "max-pixels"}, {"backward", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        return 0;
-    }
-    a.expect_no_positional();
-    a.require({"net"});
-    if (a.has("image") == a.has("npy")) throw std::invalid_argument("give exactly one of --image FILE and --npy FILE");
-    const std::string phase_s = a.get("phase", "test");
-    if (phase_s != "test" && phase_s != "train") throw std::invalid_argument("--phase expects test or train, got '" + phase_s + "'");
-    const Phase phase = phase_s == "train" ? Phase::Train : Phase::Test;
-    const std::string net_path = a.get("net", "");
-    NetSpec spec = load_net_spec(net_path);
-
-    // The input: a preprocessed image (batch 1) or a tensor given as is.
-    NetBuildOptions bo;
-    bo.latent_bits = a.get_int("bits", 0);
-    bo.num_classes = a.get_int("classes", 0);
+// The input given as --npy (as is, a batch of one when 3-d) or --image (preprocessed as the net's
+// TEST data layer says, grey for a one-channel net); (N, C, H, W).
+Tensor read_input(const Args& a, const NetSpec& spec, const std::string& net_path) {
     Tensor input;
     if (a.has("npy")) {
         NamedTensor t = read_npy(a.get("npy", ""));
@@ -123,91 +108,131 @@ int cmd_audit(const std::vector<std::string>& argv) {
         Image scratch;
         tf.apply(img, unused, input.data(), scratch);
     }
-    const Shape in = input.shape();
-    bo.batch = in.n;
-    bo.channels = in.c, bo.height = in.h, bo.width = in.w;
-    auto net = build_net(spec, phase, bo);
-    Rng init(uint64_t(a.get_int("seed", 1)));
-    net->init_params(init);
+    return input;
+}
+
+// --weights, or the fillers (seeded by `init`).
+void init_params(Net& net, const Args& a, Rng& init) {
+    net.init_params(init);
     if (a.has("weights")) {
-        print_load_report(load_weights(*net, read_weights(a.get("weights", ""))), a.get("weights", ""));
-    } else {
-        // Deploy nets declare no fillers (Caffe's default is constant 0), which would make every
-        // layer output 0: such weights are drawn from Normal(0, sqrt(2 / fan_in)) instead (He et
-        // al.), which keeps activations in a readable range through ReLU layers.
-        size_t drawn = 0;
-        for (const auto& layer : net->layers()) {
-            auto& ps = layer->params();
-            if (ps.empty() || ps[0].filler.type != "constant" || ps[0].filler.value != 0.0f) continue;
-            Param& w = ps[0];
-            const double fan_in = double(w.value.count()) / double(w.value.shape().n);
-            const float std = float(std::sqrt(2.0 / fan_in));
-            for (size_t i = 0; i < w.value.count(); ++i) w.value.data()[i] = init.gaussian(0.0f, std);
-            ++drawn;
-        }
-        std::printf("no --weights: parameters from the fillers (seed %d)%s\n", a.get_int("seed", 1),
-                    drawn ? (", and " + std::to_string(drawn) +
-                             " weight tensors without a filler from Normal(0, sqrt(2/fan_in))").c_str()
-                          : "");
+        print_load_report(load_weights(net, read_weights(a.get("weights", ""))), a.get("weights", ""));
+        return;
     }
-    net->set_phase(phase);
-    // The image input is the first input blob the builder made ("data" for data layers).
-    Blob* data = net->has_blob("data") ? net->blob("data") : net->bottoms(0).at(0);
+    // Deploy nets declare no fillers (Caffe's default is constant 0), which would make every
+    // layer output 0: such weights are drawn from Normal(0, sqrt(2 / fan_in)) instead (He et
+    // al.), which keeps activations in a readable range through ReLU layers.
+    size_t drawn = 0;
+    for (const auto& layer : net.layers()) {
+        auto& ps = layer->params();
+        if (ps.empty() || ps[0].filler.type != "constant" || ps[0].filler.value != 0.0f) continue;
+        Param& w = ps[0];
+        const double fan_in = double(w.value.count()) / double(w.value.shape().n);
+        const float std = float(std::sqrt(2.0 / fan_in));
+        for (size_t i = 0; i < w.value.count(); ++i) w.value.data()[i] = init.gaussian(0.0f, std);
+        ++drawn;
+    }
+    std::printf("no --weights: parameters from the fillers (seed %d)%s\n", a.get_int("seed", 1),
+                drawn ? (", and " + std::to_string(drawn) +
+                         " weight tensors without a filler from Normal(0, sqrt(2/fan_in))").c_str()
+                      : "");
+}
+
+// Copies the input into the net's input blob (the first input blob the builder made, "data" for
+// data layers) and the label into "label" if there is one; returns the input blob.
+Blob* feed_input(Net& net, const Tensor& input, int label) {
+    const Shape in = input.shape();
+    Blob* data = net.has_blob("data") ? net.blob("data") : net.bottoms(0).at(0);
     if (data->shape() != in)
         throw std::invalid_argument("the input is " + in.str() + " but the net's input '" + data->name + "' is " + data->shape().str());
     std::copy(input.data(), input.data() + input.count(), data->data.data());
-    if (net->has_blob("label")) {
-        Blob* l = net->blob("label");
-        std::fill(l->data.data(), l->data.data() + l->count(), float(a.get_int("label", 0)));
+    if (net.has_blob("label")) {
+        Blob* l = net.blob("label");
+        std::fill(l->data.data(), l->data.data() + l->count(), float(label));
     }
+    return data;
+}
 
-    const std::string dump = a.get("dump", "");
-    if (!dump.empty()) {
-        ensure_parent_dir(dump + "/x");
-        write_npy(dump + "/" + safe_name(data->name) + ".input.npy", data->data);
+// --dump DIR: the .npy files go to a temporary folder renamed into place at the end, so a
+// failure midway leaves no partial folder and a previous dump as it was; an existing DIR is
+// replaced only if it holds nothing but .npy files.
+class Dump {
+public:
+    explicit Dump(const std::string& dir) {
+        if (dir.empty()) return;
+        std::string folder = dir;
+        while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
+        ensure_parent_dir(folder);
+        out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", std::vector<std::string>{".npy"});
     }
+    bool on() const { return out_ != nullptr; }
+    void write(const std::string& name, const Tensor& t) {
+        write_npy(out_->file(name), t);
+        ++written_;
+    }
+    size_t written() const { return written_; }
+    void commit() { out_->commit(); }
+
+private:
+    std::unique_ptr<AtomicDirWriter> out_;
+    size_t written_ = 0;
+};
+
+// What one forward pass showed: per layer the output statistics and time, and the lines on the
+// latent layer's binariness.
+struct ForwardAudit {
+    std::vector<Stats> stats;
+    std::vector<double> secs;
+    std::vector<std::string> binary_lines;
+};
+
+std::string binariness_line(const Layer& layer, const Blob& top) {
+    const int bits = int(top.count() / size_t(top.shape().n));
+    std::vector<float> acts(top.data.data(), top.data.data() + top.count());
+    Binariness b = binariness(acts, bits);
+    double lo = 1, hi = 0;
+    for (double o : b.ones) lo = std::min(lo, o), hi = std::max(hi, o);
+    char buf[256];
+    std::snprintf(buf, sizeof buf,
+                  "latent layer %s (%d bits): %.1f%% of outputs within 0.1 of 0 or 1; share of ones per bit %.2f..%.2f "
+                  "(mean |share - 0.5| = %.3f)",
+                  layer.name().c_str(), bits, 100 * b.near_binary, lo, hi, b.mean_balance_gap);
+    return buf;
+}
+
+// Runs forward twice (one warm-up pass so the timing does not include first-touch allocation),
+// taking each layer's outputs right after it ran (and dumping them).
+ForwardAudit run_forward(Net& net, Blob* data, const Tensor& input, Dump& dump) {
     std::string latent;
     try {
-        latent = find_latent_blob(*net);
+        latent = find_latent_blob(net);
     } catch (const std::exception&) {
     }
-    std::vector<Stats> st(net->layers().size());
-    std::vector<std::string> binary_lines;
-    std::vector<double> secs;
-    size_t dumped = 0;
-    // One warm-up pass so the timing does not include first-touch allocation.
-    net->forward();
+    ForwardAudit fa;
+    fa.stats.resize(net.layers().size());
+    net.forward();
     std::copy(input.data(), input.data() + input.count(), data->data.data());
-    net->forward(&secs, [&](size_t l) {
-        const Blob* top = net->tops(l).at(0);
-        st[l] = stats_of(top->data);
-        if (!dump.empty())
-            for (const Blob* t : net->tops(l)) {
-                write_npy(dump + "/" + safe_name(net->layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
-                ++dumped;
-            }
-        if (top->name == latent && std::string(net->layers()[l]->type()) == "Sigmoid") {
-            const int bits = int(top->count() / size_t(top->shape().n));
-            std::vector<float> acts(top->data.data(), top->data.data() + top->count());
-            Binariness b = binariness(acts, bits);
-            double lo = 1, hi = 0;
-            for (double o : b.ones) lo = std::min(lo, o), hi = std::max(hi, o);
-            char buf[256];
-            std::snprintf(buf, sizeof buf,
-                          "latent layer %s (%d bits): %.1f%% of outputs within 0.1 of 0 or 1; share of ones per bit %.2f..%.2f "
-                          "(mean |share - 0.5| = %.3f)",
-                          net->layers()[l]->name().c_str(), bits, 100 * b.near_binary, lo, hi, b.mean_balance_gap);
-            binary_lines.push_back(buf);
-        }
+    net.forward(&fa.secs, [&](size_t l) {
+        const Blob* top = net.tops(l).at(0);
+        fa.stats[l] = stats_of(top->data);
+        if (dump.on())
+            for (const Blob* t : net.tops(l)) dump.write(safe_name(net.layers()[l]->name()) + "." + safe_name(t->name) + ".npy", t->data);
+        if (top->name == latent && std::string(net.layers()[l]->type()) == "Sigmoid")
+            fa.binary_lines.push_back(binariness_line(*net.layers()[l], *top));
     });
-    std::printf("%s (%s phase), input %s\n", net->name().c_str(), phase_s.c_str(), in.str().c_str());
+    return fa;
+}
+
+void print_layer_table(Net& net, const ForwardAudit& fa, const std::string& phase, const Shape& in) {
+    const auto& st = fa.stats;
+    const auto& secs = fa.secs;
+    std::printf("%s (%s phase), input %s\n", net.name().c_str(), phase.c_str(), in.str().c_str());
     std::printf("%-18s %-16s %-20s %11s %10s %9s %11s %11s %11s\n", "layer", "type", "top shape", "params", "MFLOPs", "fwd ms",
                 "min", "mean", "max");
     size_t tp = 0;
     double tf = 0, tt = 0;
-    for (size_t l = 0; l < net->layers().size(); ++l) {
-        Layer& layer = *net->layers()[l];
-        const Shape& top = net->tops(l).at(0)->shape();
+    for (size_t l = 0; l < net.layers().size(); ++l) {
+        Layer& layer = *net.layers()[l];
+        const Shape& top = net.tops(l).at(0)->shape();
         size_t params = 0;
         for (const Param& p : layer.params()) params += p.value.count();
         const double flops = layer.params().empty() ? double(top.count())
@@ -218,32 +243,64 @@ int cmd_audit(const std::vector<std::string>& argv) {
                     st[l].nonfinite ? (" (" + std::to_string(st[l].nonfinite) + " NaN/Inf)").c_str() : "");
     }
     std::printf("%-18s %-16s %-20s %11zu %10.1f %9.3f\n", "total", "", "", tp, tf / 1e6, tt * 1e3);
-    for (const auto& s : binary_lines) std::printf("%s\n", s.c_str());
+    for (const auto& s : fa.binary_lines) std::printf("%s\n", s.c_str());
+}
 
-    if (a.has("backward")) {
-        bool has_loss = false;
-        for (const auto& l : net->layers()) has_loss |= l->is_loss();
-        if (!has_loss) throw std::invalid_argument("--backward needs a net with a loss layer (e.g. the train_val prototxt)");
-        for (Param* p : net->params()) p->grad.zero();
-        net->backward();
-        std::printf("backward done from the loss (label %d)\n", a.get_int("label", 0));
-        if (!dump.empty()) {
-            for (const auto& name : net->blob_names()) {
-                write_npy(dump + "/" + safe_name(name) + ".diff.npy", net->blob(name)->diff);
-                ++dumped;
-            }
-            for (Param* p : net->params()) {
-                write_npy(dump + "/" + safe_name(p->name) + ".grad.npy", p->grad);
-                ++dumped;
-            }
-        }
+// --backward: from the loss, dumping every blob gradient and parameter gradient.
+void run_backward(Net& net, int label, Dump& dump) {
+    bool has_loss = false;
+    for (const auto& l : net.layers()) has_loss |= l->is_loss();
+    if (!has_loss) throw std::invalid_argument("--backward needs a net with a loss layer (e.g. the train_val prototxt)");
+    for (Param* p : net.params()) p->grad.zero();
+    net.backward();
+    std::printf("backward done from the loss (label %d)\n", label);
+    if (!dump.on()) return;
+    for (const auto& name : net.blob_names()) dump.write(safe_name(name) + ".diff.npy", net.blob(name)->diff);
+    for (Param* p : net.params()) dump.write(safe_name(p->name) + ".grad.npy", p->grad);
+}
+
+}  // namespace
+
+int cmd_audit(const std::vector<std::string>& argv) {
+    Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed", "max-pixels"}, {"backward", "help"});
+    if (a.has("help")) {
+        std::fputs(kHelp, stdout);
+        std::fputs(kMaxPixelsHelp, stdout);
+        return 0;
     }
-    if (!dump.empty()) {
-        for (Param* p : net->params()) {
-            write_npy(dump + "/" + safe_name(p->name) + ".npy", p->value);
-            ++dumped;
-        }
-        std::printf("%zu .npy files written to %s/\n", dumped + 1, dump.c_str());
+    a.expect_no_positional();
+    a.require({"net"});
+    if (a.has("image") == a.has("npy")) throw std::invalid_argument("give exactly one of --image FILE and --npy FILE");
+    const std::string phase_s = a.get("phase", "test");
+    if (phase_s != "test" && phase_s != "train") throw std::invalid_argument("--phase expects test or train, got '" + phase_s + "'");
+    const Phase phase = phase_s == "train" ? Phase::Train : Phase::Test;
+    const std::string net_path = a.get("net", "");
+    NetSpec spec = load_net_spec(net_path);
+
+    // The input: a preprocessed image (batch 1) or a tensor given as is.
+    NetBuildOptions bo;
+    bo.latent_bits = a.get_int("bits", 0);
+    bo.num_classes = a.get_int("classes", 0);
+    const Tensor input = read_input(a, spec, net_path);
+    const Shape in = input.shape();
+    bo.batch = in.n;
+    bo.channels = in.c, bo.height = in.h, bo.width = in.w;
+    auto net = build_net(spec, phase, bo);
+    Rng init(uint64_t(a.get_int("seed", 1)));
+    init_params(*net, a, init);
+    net->set_phase(phase);
+    Blob* data = feed_input(*net, input, a.get_int("label", 0));
+
+    const std::string dump = a.get("dump", "");
+    Dump out(dump);
+    if (out.on()) out.write(safe_name(data->name) + ".input.npy", data->data);
+    const ForwardAudit fa = run_forward(*net, data, input, out);
+    print_layer_table(*net, fa, phase_s, in);
+    if (a.has("backward")) run_backward(*net, a.get_int("label", 0), out);
+    if (out.on()) {
+        for (Param* p : net->params()) out.write(safe_name(p->name) + ".npy", p->value);
+        out.commit();
+        std::printf("%zu .npy files written to %s/\n", out.written(), dump.c_str());
     }
     return 0;
 }

@@ -65,8 +65,7 @@ PageFolder page_folder(const std::string& html) {
     f.dir = dir_of(html);
     std::string stem = html.substr(html.rfind('/') == std::string::npos ? 0 : html.rfind('/') + 1);
     if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".html") stem.resize(stem.size() - 5);
-    f.files = stem + "_files";
-    ensure_parent_dir(f.dir + "/" + f.files + "/x");
+    f.files = stem + "_files";  // made by HtmlPageWriter, which writes it whole or not at all
     return f;
 }
 

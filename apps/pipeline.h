@@ -44,7 +44,8 @@ void ensure_parent_dir(const std::string& path);
 std::string dir_of(const std::string& path);
 
 // An HTML page and the folder beside it for its pictures: for "out/report.html", dir "out" and
-// files "report_files" (relative to dir, as the page links it). Creates both folders.
+// files "report_files" (relative to dir, as the page links it). Creates dir, not files (see
+// HtmlPageWriter in apps/report.h).
 struct PageFolder {
     std::string dir, files;
 };
