@@ -31,6 +31,66 @@ static const char* kHelp =
     "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
     "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
 
+namespace {
+
+// A lone query image seen as a dataset of one (to size the net).
+class OneImage : public Dataset {
+public:
+    explicit OneImage(const Image& im) : im_(im) {}
+    size_t size() const override { return 1; }
+    int num_classes() const override { return 1; }
+    int channels() const override { return im_.c; }
+    int height() const override { return im_.h; }
+    int width() const override { return im_.w; }
+    void item(size_t, Image& out) const override { out = im_; }
+    int label(size_t) const override { return 0; }
+    std::string name(size_t) const override { return "query"; }
+
+private:
+    const Image& im_;
+};
+
+// The top k of the index for the encoded query: the fine stage's re-ranked pool (Hamming
+// distance < T, widened to at least k), or the Hamming ranking alone.
+QueryResults search_index(const IndexFile& db, const EncodedSet& q, bool fine, int k, int T) {
+    QueryResults r;
+    r.fine = fine;
+    auto add = [&](uint32_t index, uint32_t hamming, float euclid) {
+        QueryHit h;
+        h.index = index, h.hamming = hamming, h.euclid = euclid;
+        h.label = db.label(index);
+        h.name = std::string(db.name(index));
+        r.hits.push_back(h);
+    };
+    if (fine) {
+        if (q.feature_dim != db.feature_dim())
+            throw std::invalid_argument("the net's features have " + std::to_string(q.feature_dim) + " dimensions but the index stores " +
+                                        std::to_string(db.feature_dim()));
+        HierarchicalOptions ho;
+        ho.threshold = T;
+        ho.min_pool = size_t(k);
+        HierarchicalResult h = hierarchical_search(db.codes(), db.features(), q.codes.code(0), q.features.data(), size_t(k), ho);
+        r.pool = h.pool_size;
+        for (const auto& hit : h.hits) add(hit.index, hit.hamming, hit.euclidean);
+    } else {
+        for (const auto& hit : hamming_knn(db.codes(), q.codes.code(0), size_t(k))) add(hit.index, hit.distance, -1.0f);
+    }
+    r.code = code_hex(q.codes.code(0), q.codes.words(), q.codes.bits());
+    return r;
+}
+
+// --html: the page and its pictures (database pictures from --db-data or from the item names
+// when they are image files).
+void write_query_page(const Args& a, const Dataset* dbds, const PipelineOptions& po, const IndexFile& db,
+                      const QueryResults& r, const Image& qimg) {
+    const std::string html = a.get("html", "");
+    HtmlPageWriter w(html, "HTML page");
+    w.commit(query_html_page(r, qimg, db_pictures(dbds, db, po.max_pixels), w));
+    if (!a.has("json")) std::printf("page written to %s\n", html.c_str());
+}
+
+}  // namespace
+
 int cmd_query(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root", "max-pixels"},
            {"coarse-only", "json", "help"});
@@ -47,6 +107,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "image", "db-data", "mean"});
     inputs.push_back({"--item", a.get("item", "").substr(0, a.get("item", "").rfind(':'))});
     refuse_overwriting_inputs(option_paths(a, {"html"}), inputs);
+    if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
     IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("coarse-only");
     if (fine && !db.has_features())
@@ -82,112 +143,16 @@ int cmd_query(const std::vector<std::string>& argv) {
         qlabel = qds->label(size_t(i));
     }
     // The net is sized by the dataset the query comes from; a lone image is sized by itself.
-    class OneImage : public Dataset {
-    public:
-        explicit OneImage(const Image& im) : im_(im) {}
-        size_t size() const override { return 1; }
-        int num_classes() const override { return 1; }
-        int channels() const override { return im_.c; }
-        int height() const override { return im_.h; }
-        int width() const override { return im_.w; }
-        void item(size_t, Image& out) const override { out = im_; }
-        int label(size_t) const override { return 0; }
-        std::string name(size_t) const override { return "query"; }
-
-    private:
-        const Image& im_;
-    } one(qimg);
+    const OneImage one(qimg);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), qds ? *qds : static_cast<const Dataset&>(one), true);
     check_net_fits_index(es, db, fine);
     EncodedSet q = encode_image(es, qimg, qname);
 
-    struct Row {
-        uint32_t index, hamming;
-        float euclid;
-    };
-    std::vector<Row> rows;
-    size_t pool = 0;
-    if (fine) {
-        HierarchicalOptions ho;
-        ho.threshold = T;
-        ho.min_pool = size_t(k);
-        HierarchicalResult r = hierarchical_search(db.codes(), db.features(), q.codes.code(0), q.features.data(), size_t(k), ho);
-        pool = r.pool_size;
-        for (const auto& h : r.hits) rows.push_back({h.index, h.hamming, h.euclidean});
-    } else {
-        for (const auto& h : hamming_knn(db.codes(), q.codes.code(0), size_t(k))) rows.push_back({h.index, h.distance, -1.0f});
-    }
-    std::string code_hex;
-    for (int w = q.codes.words() - 1; w >= 0; --w) {
-        char b[20];
-        std::snprintf(b, sizeof b, "%016llx", (unsigned long long)q.codes.code(0)[w]);
-        code_hex += b;
-    }
-    code_hex = code_hex.substr(code_hex.size() - size_t((q.codes.bits() + 3) / 4));
-    if (a.has("json")) {
-        std::printf("{\"query\": \"%s\", \"label\": %d, \"code\": \"%s\", \"search\": \"%s\", \"pool\": %zu, \"results\": [\n",
-                    json_escape(qname).c_str(), qlabel, code_hex.c_str(), fine ? "coarse+fine" : "coarse", pool);
-        for (size_t i = 0; i < rows.size(); ++i)
-            std::printf("  {\"rank\": %zu, \"index\": %u, \"hamming\": %u, \"euclidean\": %s, \"label\": %d, \"name\": \"%s\"}%s\n",
-                        i + 1, rows[i].index, rows[i].hamming, rows[i].euclid < 0 ? "null" : std::to_string(rows[i].euclid).c_str(),
-                        db.label(rows[i].index), json_escape(std::string(db.name(rows[i].index))).c_str(),
-                        i + 1 < rows.size() ? "," : "");
-        std::printf("]}\n");
-    } else {
-        std::printf("query %s (label %d), code %s (hex, bit 0 rightmost); %s", qname.c_str(), qlabel, code_hex.c_str(),
-                    fine ? "coarse + fine" : "coarse only");
-        if (fine) std::printf(", pool of %zu candidates", pool);
-        std::printf("\n%5s %8s %10s %6s  %s\n", "rank", "hamming", "euclidean", "label", "name");
-        for (size_t i = 0; i < rows.size(); ++i) {
-            char e[32] = "-";
-            if (rows[i].euclid >= 0) std::snprintf(e, sizeof e, "%.4f", rows[i].euclid);
-            std::printf("%5zu %8u %10s %6d  %s\n", i + 1, rows[i].hamming, e, db.label(rows[i].index),
-                        std::string(db.name(rows[i].index)).c_str());
-        }
-    }
-    if (a.has("html")) {
-        const std::string html = a.get("html", "");
-        const PageFolder pf = page_folder(html);
-        const std::string& dir = pf.dir;
-        const std::string& files = pf.files;
-        auto picture = [&](const std::string& name, const Image& im) {
-            refuse_overwriting_inputs({{"--html picture", dir + "/" + name}}, inputs);
-            save_png(dir + "/" + name, im);
-        };
-        picture(files + "/query.png", qimg);
-        std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dlbhc query</title><style>"
-                           "body{font-family:sans-serif;margin:2em} figure{display:inline-block;margin:6px;text-align:center;"
-                           "font-size:12px} img{width:96px;height:96px;image-rendering:pixelated;border:3px solid #fff} "
-                           "img.q{border-color:#1f77b4} img.ok{border-color:#2ca02c} img.no{border-color:#d62728}</style></head><body>\n";
-        page += "<h1>Query</h1><figure><img class=\"q\" src=\"" + html_escape(files + "/query.png") + "\"><figcaption>" +
-                html_escape(qname) + "<br>label " + std::to_string(qlabel) + "</figcaption></figure>\n<h2>Top " +
-                std::to_string(rows.size()) + " (" + (fine ? "coarse + fine" : "coarse") + ")</h2>\n";
-        Image img;
-        for (size_t i = 0; i < rows.size(); ++i) {
-            const uint32_t idx = rows[i].index;
-            bool have = false;
-            try {
-                if (dbds) dbds->item(idx, img);
-                else load_image(std::string(db.name(idx)), img, true, po.max_pixels);
-                have = true;
-            } catch (const std::exception&) {
-            }
-            const std::string cls = qlabel < 0 ? "" : (db.label(idx) == qlabel ? "ok" : "no");
-            char e[48] = "";
-            if (rows[i].euclid >= 0) std::snprintf(e, sizeof e, ", E %.3f", rows[i].euclid);
-            page += "<figure>";
-            if (have) {
-                const std::string p = files + "/r" + std::to_string(i + 1) + ".png";
-                picture(p, img);
-                page += "<img class=\"" + cls + "\" src=\"" + html_escape(p) + "\">";
-            }
-            page += "<figcaption>#" + std::to_string(i + 1) + " " + html_escape(std::string(db.name(idx))) + "<br>label " +
-                    std::to_string(db.label(idx)) + ", H " + std::to_string(rows[i].hamming) + e + "</figcaption></figure>\n";
-        }
-        page += "</body></html>\n";
-        write_text_atomic(html, page, "HTML page");
-        if (!a.has("json")) std::printf("page written to %s\n", html.c_str());
-    }
+    QueryResults r = search_index(db, q, fine, k, T);
+    r.name = qname, r.label = qlabel;
+    if (a.has("json")) print_query_json(r);
+    else print_query_table(r);
+    if (a.has("html")) write_query_page(a, dbds.get(), po, db, r, qimg);
     return 0;
 }
 

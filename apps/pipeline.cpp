@@ -67,11 +67,15 @@ PageFolder page_folder(const std::string& html) {
     ensure_parent_dir(html);
     PageFolder f;
     f.dir = dir_of(html);
+    const std::string files = page_files_path(html);
+    f.files = files.substr(files.rfind('/') + 1);  // made by HtmlPageWriter, whole or not at all
+    return f;
+}
+
+std::string page_files_path(const std::string& html) {
     std::string stem = html.substr(html.rfind('/') == std::string::npos ? 0 : html.rfind('/') + 1);
     if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".html") stem.resize(stem.size() - 5);
-    f.files = stem + "_files";
-    ensure_parent_dir(f.dir + "/" + f.files + "/x");
-    return f;
+    return dir_of(html) + "/" + stem + "_files";
 }
 
 int bits_option(const Args& a) { return a.get_int_in("bits", 0, 1, kMaxCodeBits); }

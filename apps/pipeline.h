@@ -46,11 +46,14 @@ void ensure_parent_dir(const std::string& path);
 std::string dir_of(const std::string& path);
 
 // An HTML page and the folder beside it for its pictures: for "out/report.html", dir "out" and
-// files "report_files" (relative to dir, as the page links it). Creates both folders.
+// files "report_files" (relative to dir, as the page links it). Creates dir, not files (see
+// HtmlPageWriter in apps/report.h).
 struct PageFolder {
     std::string dir, files;
 };
 PageFolder page_folder(const std::string& html_path);
+// The path of that picture folder ("out/report_files"), without creating anything.
+std::string page_files_path(const std::string& html_path);
 
 class Args;
 // The options every command that runs a trained net shares: --net, --mean, --bits, --classes,

@@ -4,7 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <deque>
 
+#include "apps/pipeline.h"
+#include "data/image_io.h"
 #include "io/file_io.h"
 
 namespace dlbhc {
@@ -130,6 +133,310 @@ std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std:
     }
     o += "</svg>\n";
     return o;
+}
+
+// ---- HtmlPageWriter ----
+
+HtmlPageWriter::HtmlPageWriter(const std::string& html_path, const char* what) : html_(html_path), what_(what) {
+    const PageFolder pf = page_folder(html_);
+    dir_ = pf.dir;
+    files_ = pf.files;
+    // The folder holds only what the pages write: pictures and the plot.
+    folder_ = std::make_unique<AtomicDirWriter>(dir_ + "/" + files_, "folder of the page's pictures",
+                                                std::vector<std::string>{".png", ".svg"});
+}
+
+std::string HtmlPageWriter::image_file(const std::string& name, const Image& im) {
+    save_png(folder_->file(name), im);
+    return files_ + "/" + name;
+}
+
+std::string HtmlPageWriter::picture(const std::string& name, const Image& im) {
+    ++pictures_;
+    return image_file(name, im);
+}
+
+std::string HtmlPageWriter::text_file(const std::string& name, const std::string& text, const char* what) {
+    write_text_atomic(folder_->file(name), text, what);
+    return files_ + "/" + name;
+}
+
+void HtmlPageWriter::commit(const std::string& page) {
+    // The page is complete in its temporary file before the folder is renamed into place, so only
+    // the two renames (not a full disk) can come between the new folder and the new page.
+    AtomicFileWriter w(html_, what_);
+    w.write(page.data(), page.size());
+    folder_->commit();
+    w.commit();
+}
+
+DbPicture db_pictures(const Dataset* ds, const IndexFile& db, uint64_t max_pixels) {
+    return [ds, &db, max_pixels](uint32_t idx, Image& img) -> bool {
+        try {
+            if (ds) ds->item(idx, img);
+            else load_image(std::string(db.name(idx)), img, true, max_pixels);
+            return true;
+        } catch (const std::exception&) {
+            return false;
+        }
+    };
+}
+
+// ---- `dlbhc eval` ----
+
+namespace {
+
+std::string fmt(double v) {
+    char b[32];
+    if (v < 0) return "-";
+    std::snprintf(b, sizeof b, "%.4f", v);
+    return b;
+}
+
+// P@k of the report for k, formatted ("-" when not measured).
+std::string fmt_p(const EvalSummary& s, const EvalReport& r, size_t k) { return fmt(precision_at(s.ks, r.precision_at_k, k)); }
+
+}  // namespace
+
+void print_eval_table(const EvalSummary& s) {
+    const int K = s.K, R = s.radius, T = s.threshold;
+    const EvalReport& coarse = s.coarse;
+    std::printf("\n%zu queries (%s) against %zu items (%s), %d-bit codes\n", s.queries, s.queries_source.c_str(), s.database,
+                s.index_path.c_str(), s.bits);
+    std::printf("%-15s %9s %9s %8s %8s %8s %8s %9s %9s\n", "search", ("mAP@" + std::to_string(K)).c_str(), "mAP(all)",
+                "P@1", "P@10", "P@100", ("P@" + std::to_string(std::min(K, 1000))).c_str(),
+                ("P(r<=" + std::to_string(R) + ")").c_str(), ("P(r<" + std::to_string(R) + ")").c_str());
+    const size_t kl = size_t(std::min(K, 1000));
+    std::printf("%-15s %9s %9s %8s %8s %8s %8s %9s %9s\n", "coarse", fmt(coarse.map_at_k_precision_m).c_str(),
+                fmt(coarse.map_whole_ranking).c_str(), fmt_p(s, coarse, 1).c_str(), fmt_p(s, coarse, 10).c_str(),
+                fmt_p(s, coarse, 100).c_str(), fmt_p(s, coarse, kl).c_str(), fmt(coarse.within_radius_le.precision).c_str(),
+                fmt(coarse.within_radius_lt.precision).c_str());
+    if (s.fine)
+        std::printf("%-15s %9s %9s %8s %8s %8s %8s %9s %9s\n", "coarse+fine", fmt(s.reranked.map_at_k_precision_m).c_str(), "-",
+                    fmt_p(s, s.reranked, 1).c_str(), fmt_p(s, s.reranked, 10).c_str(), fmt_p(s, s.reranked, 100).c_str(),
+                    fmt_p(s, s.reranked, kl).c_str(), "-", "-");
+    std::printf("conventions: mAP@%d is the authors' precision.m (AP divided by the relevant items within the top %d);\n"
+                "mAP(all) averages AP over the whole Hamming ranking (queries without relevant items count 0);\n"
+                "ties in Hamming distance keep database order.",
+                K, K);
+    if (s.fine)
+        std::printf(" Fine stage: pool d < %d widened to >= %d items (mean pool %.0f items, widened for %zu queries).", T, K,
+                    s.mean_pool, s.widened);
+    std::printf("\nquery latent outputs within 0.1 of 0 or 1: %.1f%%; time: encode %.1f s, coarse %.2f s, fine %.2f s\n",
+                100 * s.near_binary, s.t_encode, s.t_coarse, s.t_fine);
+}
+
+std::string eval_json(const EvalSummary& s) {
+    const EvalReport& coarse = s.coarse;
+    std::string j = "{\n";
+    char b[256];
+    std::snprintf(b, sizeof b, "  \"queries\": %zu,\n  \"database\": %zu,\n  \"bits\": %d,\n  \"K\": %d,\n  \"radius\": %d,\n",
+                  s.queries, s.database, s.bits, s.K, s.radius);
+    j += b;
+    j += "  \"index\": \"" + json_escape(s.index_path) + "\",\n  \"queries_source\": \"" + json_escape(s.queries_source) + "\",\n";
+    auto pk = [&](const std::vector<double>& ps) {
+        std::string o = "{";
+        for (size_t i = 0; i < ps.size(); ++i) {
+            std::snprintf(b, sizeof b, "%s\"%zu\": %.6f", i ? ", " : "", s.ks[i], ps[i]);
+            o += b;
+        }
+        return o + "}";
+    };
+    std::snprintf(b, sizeof b,
+                  "  \"coarse\": {\"map_at_k\": %.6f, \"map_whole_ranking\": %.6f, \"precision_within_radius_le\": %.6f, "
+                  "\"precision_within_radius_lt\": %.6f, \"recall_within_radius_le\": %.6f, ",
+                  coarse.map_at_k_precision_m, coarse.map_whole_ranking, coarse.within_radius_le.precision,
+                  coarse.within_radius_lt.precision, coarse.within_radius_le.recall);
+    j += b;
+    j += "\"precision_at_k\": " + pk(coarse.precision_at_k) + "}";
+    if (s.fine) {
+        std::snprintf(b, sizeof b, ",\n  \"coarse_fine\": {\"map_at_k\": %.6f, \"threshold\": %d, \"mean_pool\": %.1f, ",
+                      s.reranked.map_at_k_precision_m, s.threshold, s.mean_pool);
+        j += b;
+        j += "\"precision_at_k\": " + pk(s.reranked.precision_at_k) + "}";
+    }
+    std::snprintf(b, sizeof b, ",\n  \"latent_near_binary\": %.6f,\n  \"seconds\": {\"encode\": %.3f, \"coarse\": %.3f, \"fine\": %.3f}\n}\n",
+                  s.near_binary, s.t_encode, s.t_coarse, s.t_fine);
+    j += b;
+    return j;
+}
+
+std::vector<PlotSeries> eval_plot_series(const EvalSummary& s) {
+    std::vector<PlotSeries> series;
+    auto make_series = [&](const char* name, const std::vector<double>& ps) {
+        PlotSeries p;
+        p.name = name;
+        for (size_t i = 0; i < ps.size(); ++i) p.points.emplace_back(double(s.ks[i]), ps[i]);
+        series.push_back(p);
+    };
+    make_series("coarse (Hamming)", s.coarse.precision_at_k);
+    if (s.fine) make_series("coarse + fine (re-ranked)", s.reranked.precision_at_k);
+    return series;
+}
+
+std::string eval_plot_title(const EvalSummary& s) {
+    return "precision@k, " + std::to_string(s.queries) + " queries vs " + std::to_string(s.database) + " items, " +
+           std::to_string(s.bits) + " bits";
+}
+
+namespace {
+
+// The page's head, title paragraph and metrics table.
+std::string eval_page_head(const EvalSummary& s) {
+    const EvalReport& coarse = s.coarse;
+    const size_t kl = size_t(std::min(s.K, 1000));
+    std::string page;
+    page += "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dlbhc retrieval report</title>\n<style>"
+            "body{font-family:sans-serif;margin:2em} table.m{border-collapse:collapse} table.m td,table.m th{border:1px "
+            "solid #ccc;padding:4px 8px;text-align:right} img.t{width:56px;height:56px;image-rendering:pixelated;border:3px "
+            "solid #fff} img.ok{border-color:#2ca02c} img.no{border-color:#d62728} img.q{border-color:#1f77b4} "
+            ".row{display:flex;align-items:center;gap:4px;margin:6px 0} .lab{width:12em;font-size:12px}</style></head><body>\n";
+    page += "<h1>dlbhc retrieval report</h1>\n<p>" + html_escape(std::to_string(s.queries)) + " queries from <code>" +
+            html_escape(s.queries_source) + "</code> against " + std::to_string(s.database) + " items of <code>" +
+            html_escape(s.index_path) + "</code>, " + std::to_string(s.bits) + "-bit codes; net <code>" +
+            html_escape(s.net_path) + "</code>, weights <code>" + html_escape(s.weights_path) + "</code>.</p>\n";
+    page += "<table class=\"m\"><tr><th>search</th><th>mAP@" + std::to_string(s.K) +
+            "</th><th>mAP (whole ranking)</th><th>P@1</th><th>P@10</th><th>P@100</th><th>P@" + std::to_string(kl) +
+            "</th><th>P(r&le;" + std::to_string(s.radius) + ")</th></tr>\n";
+    page += "<tr><td>coarse (Hamming)</td><td>" + fmt(coarse.map_at_k_precision_m) + "</td><td>" +
+            fmt(coarse.map_whole_ranking) + "</td><td>" + fmt_p(s, coarse, 1) + "</td><td>" + fmt_p(s, coarse, 10) +
+            "</td><td>" + fmt_p(s, coarse, 100) + "</td><td>" + fmt_p(s, coarse, kl) + "</td><td>" +
+            fmt(coarse.within_radius_le.precision) + "</td></tr>\n";
+    if (s.fine)
+        page += "<tr><td>coarse + fine</td><td>" + fmt(s.reranked.map_at_k_precision_m) + "</td><td>-</td><td>" +
+                fmt_p(s, s.reranked, 1) + "</td><td>" + fmt_p(s, s.reranked, 10) + "</td><td>" + fmt_p(s, s.reranked, 100) +
+                "</td><td>" + fmt_p(s, s.reranked, kl) + "</td><td>-</td></tr>\n";
+    page += "</table>\n<p>mAP@K follows the authors' precision.m (AP divided by the relevant items within the top K); "
+            "Hamming ties keep database order; the fine stage re-ranks the items with Hamming distance &lt; " +
+            std::to_string(s.threshold) + " (at least " + std::to_string(s.K) + ") by Euclidean feature distance.</p>\n";
+    return page;
+}
+
+// Montage cells keep pointers to their images: a deque does not move its elements as it grows.
+struct ShownPictures {
+    std::deque<Image> keep;
+    std::vector<std::vector<MontageCell>> rows;
+};
+
+// One row of the page (and of examples.png): the query's thumbnail, then its results.
+std::string eval_page_row(const ShownQuery& sq, const std::string& what, const std::vector<ShownResult>& results,
+                          const Image* qimg, const std::string& qsrc, const DbPicture& db_picture, HtmlPageWriter& w,
+                          ShownPictures& pics, size_t& missing) {
+    Image img;
+    pics.rows.emplace_back();
+    MontageCell qc;
+    qc.image = qimg;
+    qc.frame[0] = 180, qc.frame[1] = 119, qc.frame[2] = 31;  // blue (BGR)
+    pics.rows.back().push_back(qc);
+    std::string page = "<div class=\"row\"><div class=\"lab\">" + what + "<br>query " + std::to_string(sq.query) + ", label " +
+                       std::to_string(sq.label) + "</div><img class=\"t q\" src=\"" + html_escape(qsrc) + "\">";
+    for (const ShownResult& r : results) {
+        const bool ok = r.label == sq.label;
+        std::string title = r.name + ", label " + std::to_string(r.label) + ", " + r.note;
+        if (db_picture(r.index, img)) {
+            pics.keep.push_back(img);
+            MontageCell mc;
+            mc.image = &pics.keep.back();
+            mc.frame[0] = ok ? 44 : 40, mc.frame[1] = ok ? 160 : 39, mc.frame[2] = ok ? 44 : 214;
+            pics.rows.back().push_back(mc);
+            page += "<img class=\"t " + std::string(ok ? "ok" : "no") + "\" title=\"" + html_escape(title) + "\" src=\"" +
+                    html_escape(w.picture("d" + std::to_string(r.index) + ".png", img)) + "\">";
+        } else {
+            ++missing;
+            page += "<span title=\"" + html_escape(title) + "\">[" + std::to_string(r.index) + "]</span>";
+        }
+    }
+    return page + "</div>\n";
+}
+
+}  // namespace
+
+std::string eval_html_page(const EvalSummary& s, const std::vector<ShownQuery>& shown,
+                           const std::function<void(size_t, Image&)>& query_picture, const DbPicture& db_picture,
+                           HtmlPageWriter& w, size_t& missing) {
+    const std::string svgname =
+        w.text_file("precision_at_k.svg", svg_precision_plot(eval_plot_series(s), eval_plot_title(s)), "SVG plot");
+    std::string page = eval_page_head(s);
+    page += "<p><img src=\"" + html_escape(svgname) + "\" alt=\"precision at k\"></p>\n<h2>Top 10 of some queries</h2>\n"
+            "<p>Blue: the query. Green: same class. Red: another class. Each query shows coarse (Hamming) results, "
+            "then coarse + fine.</p>\n";
+    // The same rows as one picture (examples.png), for places that show no HTML.
+    ShownPictures pics;
+    Image img;
+    for (const ShownQuery& sq : shown) {
+        query_picture(sq.query, img);
+        pics.keep.push_back(img);
+        const Image* qimg = &pics.keep.back();
+        const std::string qsrc = w.picture("q" + std::to_string(sq.query) + ".png", img);
+        for (const auto& row : sq.rows) page += eval_page_row(sq, row.first, row.second, qimg, qsrc, db_picture, w, pics, missing);
+    }
+    if (!pics.rows.empty()) {
+        const std::string link = w.image_file("examples.png", montage(pics.rows));  // not counted as a thumbnail
+        page += "<p>All rows as one picture: <a href=\"" + html_escape(link) + "\">examples.png</a></p>\n";
+    }
+    page += "</body></html>\n";
+    return page;
+}
+
+
+// ---- `dlbhc query` ----
+
+std::string code_hex(const uint64_t* code, int words, int bits) {
+    std::string hex;
+    for (int w = words - 1; w >= 0; --w) {
+        char b[20];
+        std::snprintf(b, sizeof b, "%016llx", (unsigned long long)code[w]);
+        hex += b;
+    }
+    return hex.substr(hex.size() - size_t((bits + 3) / 4));
+}
+
+void print_query_json(const QueryResults& r) {
+    std::printf("{\"query\": \"%s\", \"label\": %d, \"code\": \"%s\", \"search\": \"%s\", \"pool\": %zu, \"results\": [\n",
+                json_escape(r.name).c_str(), r.label, r.code.c_str(), r.fine ? "coarse+fine" : "coarse", r.pool);
+    const auto& rows = r.hits;
+    for (size_t i = 0; i < rows.size(); ++i)
+        std::printf("  {\"rank\": %zu, \"index\": %u, \"hamming\": %u, \"euclidean\": %s, \"label\": %d, \"name\": \"%s\"}%s\n",
+                    i + 1, rows[i].index, rows[i].hamming, rows[i].euclid < 0 ? "null" : std::to_string(rows[i].euclid).c_str(),
+                    rows[i].label, json_escape(rows[i].name).c_str(), i + 1 < rows.size() ? "," : "");
+    std::printf("]}\n");
+}
+
+void print_query_table(const QueryResults& r) {
+    std::printf("query %s (label %d), code %s (hex, bit 0 rightmost); %s", r.name.c_str(), r.label, r.code.c_str(),
+                r.fine ? "coarse + fine" : "coarse only");
+    if (r.fine) std::printf(", pool of %zu candidates", r.pool);
+    std::printf("\n%5s %8s %10s %6s  %s\n", "rank", "hamming", "euclidean", "label", "name");
+    const auto& rows = r.hits;
+    for (size_t i = 0; i < rows.size(); ++i) {
+        char e[32] = "-";
+        if (rows[i].euclid >= 0) std::snprintf(e, sizeof e, "%.4f", rows[i].euclid);
+        std::printf("%5zu %8u %10s %6d  %s\n", i + 1, rows[i].hamming, e, rows[i].label, rows[i].name.c_str());
+    }
+}
+
+std::string query_html_page(const QueryResults& r, const Image& query, const DbPicture& db_picture, HtmlPageWriter& w) {
+    const std::string qsrc = w.picture("query.png", query);
+    std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dlbhc query</title><style>"
+                       "body{font-family:sans-serif;margin:2em} figure{display:inline-block;margin:6px;text-align:center;"
+                       "font-size:12px} img{width:96px;height:96px;image-rendering:pixelated;border:3px solid #fff} "
+                       "img.q{border-color:#1f77b4} img.ok{border-color:#2ca02c} img.no{border-color:#d62728}</style></head><body>\n";
+    page += "<h1>Query</h1><figure><img class=\"q\" src=\"" + html_escape(qsrc) + "\"><figcaption>" + html_escape(r.name) +
+            "<br>label " + std::to_string(r.label) + "</figcaption></figure>\n<h2>Top " + std::to_string(r.hits.size()) + " (" +
+            (r.fine ? "coarse + fine" : "coarse") + ")</h2>\n";
+    Image img;
+    for (size_t i = 0; i < r.hits.size(); ++i) {
+        const QueryHit& h = r.hits[i];
+        const bool have = db_picture(h.index, img);
+        const std::string cls = r.label < 0 ? "" : (h.label == r.label ? "ok" : "no");
+        char e[48] = "";
+        if (h.euclid >= 0) std::snprintf(e, sizeof e, ", E %.3f", h.euclid);
+        page += "<figure>";
+        if (have) page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture("r" + std::to_string(i + 1) + ".png", img)) + "\">";
+        page += "<figcaption>#" + std::to_string(i + 1) + " " + html_escape(h.name) + "<br>label " + std::to_string(h.label) +
+                ", H " + std::to_string(h.hamming) + e + "</figcaption></figure>\n";
+    }
+    return page + "</body></html>\n";
 }
 
 }  // namespace dlbhc

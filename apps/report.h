@@ -1,11 +1,19 @@
-// apps/report.h -- what `dlbhc eval` and `dlbhc query` write for people: JSON, an SVG plot of
-// precision@k, and HTML pages with thumbnails. Every file is written atomically.
+// apps/report.h -- what `dlbhc eval` and `dlbhc query` write for people: tables, JSON, an SVG plot
+// of precision@k, and HTML pages with thumbnails. Every file is written atomically, and a page's
+// folder of pictures appears whole or not at all (HtmlPageWriter).
 #pragma once
+#include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "data/dataset.h"
 #include "data/image.h"
+#include "io/file_io.h"
+#include "search/eval.h"
+#include "search/index_file.h"
 
 namespace dlbhc {
 
@@ -30,5 +38,101 @@ struct PlotSeries {
 };
 // A self-contained SVG (log-scale k axis, precision 0..1 axis, legend).
 std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std::string& title);
+
+// An HTML page and the folder of files beside it: for "out/r.html", dir "out" and files
+// "r_files" (relative to dir, as the page links it). The folder's files go to a temporary folder
+// (AtomicDirWriter), the page to a temporary file; commit() renames the folder into place, then
+// the page. A failure before commit (a picture that cannot be saved, a full disk, a crash) leaves
+// the previous page and folder, if any, as they were, and no partial folder.
+class HtmlPageWriter {
+public:
+    // Creates the page's folder (mkdir -p) if missing; `what` names the page in errors.
+    HtmlPageWriter(const std::string& html_path, const char* what);
+    // Saves a picture (PNG) in the folder; returns its link from the page ("r_files/<name>").
+    std::string image_file(const std::string& name, const Image& im);
+    // The same, counted in pictures() (the thumbnails).
+    std::string picture(const std::string& name, const Image& im);
+    // Saves a text file in the folder; returns its link from the page.
+    std::string text_file(const std::string& name, const std::string& text, const char* what);
+    void commit(const std::string& page);
+    const std::string& dir() const { return dir_; }
+    const std::string& files() const { return files_; }
+    size_t pictures() const { return pictures_; }  // picture() calls so far
+
+private:
+    std::string html_, what_, dir_, files_;
+    std::unique_ptr<AtomicDirWriter> folder_;
+    size_t pictures_ = 0;
+};
+
+// The picture of database item `index` into the image; false when there is none.
+using DbPicture = std::function<bool(uint32_t index, Image& img)>;
+// Database pictures from `ds` (the dataset the index was built from) when given, else from the
+// item names of `db` read as image files (at most max_pixels pixels). `ds` and `db` must outlive it.
+DbPicture db_pictures(const Dataset* ds, const IndexFile& db, uint64_t max_pixels);
+
+// ---- `dlbhc eval` ----
+
+// What `dlbhc eval` measured, for its table, JSON, plot and page.
+struct EvalSummary {
+    size_t queries = 0, database = 0;
+    int bits = 0, K = 0, radius = 0, threshold = 0;
+    std::string index_path, queries_source, net_path, weights_path;
+    std::vector<size_t> ks;      // the P@k points, ascending (those <= K of the plot's)
+    EvalReport coarse;           // the whole Hamming ranking
+    bool fine = false;           // the coarse + fine stage ran:
+    EvalReport reranked;         //   its mAP@K and P@k (evaluate_ranked_lists)
+    double mean_pool = 0;        //   mean candidates re-ranked per query
+    size_t widened = 0;          //   queries whose pool was widened to K
+    double near_binary = 0;      // share of the queries' latent outputs within 0.1 of 0 or 1
+    double t_encode = 0, t_coarse = 0, t_fine = 0;  // seconds
+};
+// The metrics table and conventions, on stdout.
+void print_eval_table(const EvalSummary& s);
+std::string eval_json(const EvalSummary& s);
+std::vector<PlotSeries> eval_plot_series(const EvalSummary& s);
+std::string eval_plot_title(const EvalSummary& s);
+
+// A result shown as a thumbnail: database index, label, name, and a note for its tooltip.
+struct ShownResult {
+    uint32_t index = 0;
+    int label = 0;
+    std::string name, note;
+};
+// A query shown on the report page: its rows ("coarse", "coarse + fine") of top results.
+struct ShownQuery {
+    size_t query = 0;
+    int label = 0;
+    std::vector<std::pair<std::string, std::vector<ShownResult>>> rows;
+};
+// The report page: metrics, plot (saved in the folder) and the shown queries as thumbnails
+// (saved in the folder, with all rows as one picture, examples.png). query_picture(q, img) gives
+// query q's image. `missing` counts database pictures that could not be shown.
+std::string eval_html_page(const EvalSummary& s, const std::vector<ShownQuery>& shown,
+                           const std::function<void(size_t, Image&)>& query_picture, const DbPicture& db_picture,
+                           HtmlPageWriter& w, size_t& missing);
+
+// ---- `dlbhc query` ----
+
+struct QueryHit {
+    uint32_t index = 0, hamming = 0;
+    float euclid = -1;  // < 0: coarse only
+    int label = 0;
+    std::string name;
+};
+struct QueryResults {
+    std::string name;   // the query image's name
+    int label = -1;     // -1: unknown (an image file)
+    std::string code;   // hex, bit 0 rightmost (code_hex)
+    bool fine = false;  // coarse + fine (else coarse only)
+    size_t pool = 0;    // candidates re-ranked
+    std::vector<QueryHit> hits;
+};
+// A code as hex digits, bit 0 rightmost: (bits + 3) / 4 digits. code holds `words` words.
+std::string code_hex(const uint64_t* code, int words, int bits);
+void print_query_json(const QueryResults& r);   // on stdout
+void print_query_table(const QueryResults& r);  // on stdout
+// The page: the query and its results as thumbnails (saved in the folder).
+std::string query_html_page(const QueryResults& r, const Image& query, const DbPicture& db_picture, HtmlPageWriter& w);
 
 }  // namespace dlbhc

@@ -4,6 +4,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -13,6 +14,7 @@
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 
@@ -45,9 +47,9 @@ static bool parse_decimal(const char* s, size_t from, size_t to, long long max, 
     return true;
 }
 
-// The pid of a name "<base>.tmp.<pid>.<n>", or 0 if `name` is not such a temporary of `base`.
-static pid_t temp_owner(const char* name, const std::string& base) {
-    const std::string prefix = base + ".tmp.";
+// The pid of a name "<prefix><pid>.<n>" (e.g. prefix "<base>.tmp."), or 0 if `name` is not such
+// a name.
+static pid_t temp_owner(const char* name, const std::string& prefix) {
     if (std::strncmp(name, prefix.c_str(), prefix.size()) != 0) return 0;
     const size_t len = std::strlen(name);
     const char* dot = std::strchr(name + prefix.size(), '.');
@@ -60,24 +62,33 @@ static pid_t temp_owner(const char* name, const std::string& base) {
     return pid > 0 ? (pid_t)pid : 0;
 }
 
-size_t remove_stale_temporaries(const std::string& path) {
-    const std::string folder = folder_of(path), base = base_of(path);
-    if (base.empty()) return 0;
-    DIR* d = ::opendir(folder.c_str());
-    if (!d) return 0;
-    // Collect first, unlink after: removing entries while readdir walks the folder is allowed but
-    // may skip or repeat names.
+// The paths of the entries of `folder` named "<prefix><pid>.<n>" for one of `prefixes` whose pid
+// names neither a live process nor this one (a reused pid keeps its entry until it is free).
+static std::vector<std::string> stale_entries(const std::string& folder, const std::vector<std::string>& prefixes) {
     std::vector<std::string> stale;
+    DIR* d = ::opendir(folder.c_str());
+    if (!d) return stale;
+    // Collect first, remove after: removing entries while readdir walks the folder is allowed but
+    // may skip or repeat names.
     const pid_t self = ::getpid();
     while (const struct dirent* e = ::readdir(d)) {
-        const pid_t owner = temp_owner(e->d_name, base);
-        if (owner == 0 || owner == self) continue;
-        if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal: EPERM)
-        stale.push_back(folder + "/" + e->d_name);
+        for (const auto& prefix : prefixes) {
+            const pid_t owner = temp_owner(e->d_name, prefix);
+            if (owner == 0 || owner == self) continue;
+            if (::kill(owner, 0) == 0 || errno != ESRCH) continue;  // alive (or not ours to signal: EPERM)
+            stale.push_back(folder + "/" + e->d_name);
+            break;
+        }
     }
     ::closedir(d);
+    return stale;
+}
+
+size_t remove_stale_temporaries(const std::string& path) {
+    const std::string base = base_of(path);
+    if (base.empty()) return 0;
     size_t removed = 0;
-    for (const auto& f : stale) removed += ::unlink(f.c_str()) == 0;
+    for (const auto& f : stale_entries(folder_of(path), {base + ".tmp."})) removed += ::unlink(f.c_str()) == 0;
     return removed;
 }
 
@@ -157,6 +168,32 @@ void refuse_overwriting_inputs(const std::vector<NamedPath>& outputs, const std:
             if (same_file(out.path, in.path))
                 throw std::invalid_argument(out.label + " " + out.path + " is the same file as " + in.label + " " +
                                             in.path + "; refusing to overwrite an input");
+}
+
+void refuse_inputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& inputs) {
+    if (folder.path.empty()) return;
+    char* dir = ::realpath(folder.path.c_str(), nullptr);
+    if (!dir) return;  // no folder yet: nothing inside it
+    const std::string prefix = std::string(dir) + "/";
+    std::free(dir);
+    for (const NamedPath& in : inputs) {
+        if (in.path.empty()) continue;
+        char* p = ::realpath(in.path.c_str(), nullptr);
+        if (!p) continue;  // a missing input is reported by whoever reads it
+        const bool inside = std::string(p).compare(0, prefix.size(), prefix) == 0;
+        std::free(p);
+        if (inside)
+            throw std::invalid_argument(in.label + " " + in.path + " lies inside " + folder.label + " " + folder.path +
+                                        ", which is replaced as a whole; refusing to delete an input");
+    }
+}
+
+static void fsync_folder(const std::string& folder) {
+    int dfd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        ::fsync(dfd);
+        ::close(dfd);
+    }
 }
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& what) : path_(path), what_(what) {
@@ -240,13 +277,179 @@ void AtomicFileWriter::commit() {
     }
     fd_ = -1;
     if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("renaming '" + tmp_ + "' to the target", errno);
-    // Make the rename itself durable.
-    int dfd = ::open(folder_of(path_).c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        ::fsync(dfd);
-        ::close(dfd);
-    }
+    fsync_folder(folder_of(path_));  // make the rename itself durable
     remove_stale_temporaries(path_);
+}
+
+// ---- AtomicDirWriter ----
+
+static int remove_one(const char* p, const struct stat*, int, struct FTW*) {
+    ::remove(p);  // best effort: carry on with the rest
+    return 0;
+}
+
+// Removes a file, or a folder with everything in it; never follows a symbolic link (it removes
+// the link). True when nothing is left at `path`.
+static bool remove_tree(const std::string& path) {
+    ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
+    struct stat st;
+    return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
+}
+
+static std::string trim_trailing_slashes(std::string p) {
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    return p;
+}
+
+static bool ends_with(const std::string& s, const std::string& end) {
+    return s.size() >= end.size() && s.compare(s.size() - end.size(), end.size(), end) == 0;
+}
+
+// fsyncs every regular file directly in `folder` (the writers' files are flat), then the folder.
+// Returns 0, or the first error with `failed` naming what failed.
+static int fsync_folder_files(const std::string& folder, std::string& failed) {
+    DIR* d = ::opendir(folder.c_str());
+    if (!d) {
+        failed = folder;
+        return errno;
+    }
+    int err = 0;
+    while (const struct dirent* e = ::readdir(d)) {
+        struct stat st;
+        if (::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0 || !S_ISREG(st.st_mode)) continue;
+        const std::string f = folder + "/" + e->d_name;
+        const int fd = ::open(f.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || ::fsync(fd) != 0) err = errno;
+        if (fd >= 0) ::close(fd);
+        if (err) {
+            failed = f;
+            break;
+        }
+    }
+    ::closedir(d);
+    if (err) return err;
+    const int dfd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd < 0 || ::fsync(dfd) != 0) err = errno;
+    if (dfd >= 0) ::close(dfd);
+    if (err) failed = folder;
+    return err;
+}
+
+// The hidden name beside `path` for a folder in the `kind` state ("tmp", "old") of this process.
+static std::string sibling_name(const std::string& path, const char* kind) {
+    static std::atomic<unsigned> counter{0};
+    return folder_of(path) + "/." + base_of(path) + "." + kind + "." + std::to_string((long)::getpid()) + "." +
+           std::to_string(counter++);
+}
+
+size_t remove_stale_temporary_dirs(const std::string& path) {
+    const std::string p = trim_trailing_slashes(path), base = base_of(p);
+    if (base.empty()) return 0;
+    size_t removed = 0;
+    for (const auto& f : stale_entries(folder_of(p), {"." + base + ".tmp.", "." + base + ".old."})) removed += remove_tree(f);
+    return removed;
+}
+
+AtomicDirWriter::AtomicDirWriter(const std::string& path, const std::string& what, std::vector<std::string> owned_suffixes)
+    : path_(trim_trailing_slashes(path)), what_(what), suffixes_(std::move(owned_suffixes)) {
+    const std::string base = base_of(path_);
+    if (base.empty() || base == "." || base == "..")
+        throw std::runtime_error(what_ + " '" + path + "': expected the path of a folder ending with its name, found '" +
+                                 base + "'");
+    check_replaceable();
+    // A name of this pid may be taken by a dead process of the same pid (or by a test): next one.
+    int err = EEXIST;
+    for (int attempt = 0; attempt < 100 && err == EEXIST; ++attempt) {
+        tmp_ = sibling_name(path_, "tmp");
+        err = ::mkdir(tmp_.c_str(), 0777) == 0 ? 0 : errno;
+    }
+    if (err) {
+        throw std::runtime_error(what_ + " '" + path_ + "': expected to create the temporary folder '" + tmp_ +
+                                 "', found the error: " + std::strerror(err));
+    }
+}
+
+AtomicDirWriter::~AtomicDirWriter() {
+    if (!done_) remove_tree(tmp_);
+}
+
+void AtomicDirWriter::fail(const std::string& doing, int err) {
+    remove_tree(tmp_);
+    done_ = true;
+    throw std::runtime_error(what_ + " '" + path_ + "': " + doing + " failed: " + std::strerror(err) +
+                             " (the previous folder, if any, is unchanged)");
+}
+
+// An existing target is deleted by commit(): only a folder holding nothing but files this kind
+// of output has may go (so that "--dump ." or "--dump ~" is refused, not wiped).
+void AtomicDirWriter::check_replaceable() const {
+    struct stat st;
+    if (::lstat(path_.c_str(), &st) != 0) {
+        if (errno == ENOENT) return;
+        int err = errno;
+        throw std::runtime_error(what_ + " '" + path_ + "': cannot examine it: " + std::strerror(err));
+    }
+    if (!S_ISDIR(st.st_mode))
+        throw std::runtime_error(what_ + " '" + path_ + "': expected a folder to replace, found " +
+                                 (S_ISLNK(st.st_mode) ? "a symbolic link" : "a file") + "; remove it or choose another name");
+    std::string expected = "files";
+    for (size_t i = 0; i < suffixes_.size(); ++i) expected += std::string(i ? ", " : " named *") + suffixes_[i];
+    DIR* d = ::opendir(path_.c_str());
+    if (!d) {
+        int err = errno;
+        throw std::runtime_error(what_ + " '" + path_ + "': cannot read the existing folder: " + std::strerror(err));
+    }
+    std::string intruder;
+    while (const struct dirent* e = ::readdir(d)) {
+        const std::string name = e->d_name;
+        if (name == "." || name == "..") continue;
+        const bool known = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
+        bool ok = known && S_ISREG(st.st_mode);
+        if (ok && !suffixes_.empty())
+            ok = std::any_of(suffixes_.begin(), suffixes_.end(), [&](const std::string& x) { return ends_with(name, x); });
+        if (!ok) {
+            intruder = name + (known && S_ISDIR(st.st_mode) ? " (a folder)" : "");
+            break;
+        }
+    }
+    ::closedir(d);
+    if (!intruder.empty())
+        throw std::runtime_error(what_ + " '" + path_ + "': the folder exists and is replaced as a whole, so it may hold only " +
+                                 expected + "; found '" + intruder + "'. Move that away or choose another folder");
+}
+
+void AtomicDirWriter::commit() {
+    if (done_) throw std::logic_error("AtomicDirWriter::commit after commit or failure");
+    // Every file and the folder itself reach the disk before any rename: after a crash, `path` is
+    // either the old folder or the complete new one.
+    std::string failed;
+    if (int err = fsync_folder_files(tmp_, failed)) fail("fsync of '" + failed + "'", err);
+    try {
+        check_replaceable();  // again: the folder may have changed while the output was written
+    } catch (...) {
+        remove_tree(tmp_);
+        done_ = true;
+        throw;
+    }
+    std::string old = sibling_name(path_, "old");
+    struct stat st;
+    for (int attempt = 0; attempt < 100 && ::lstat(old.c_str(), &st) == 0; ++attempt) old = sibling_name(path_, "old");
+    bool had_old = ::rename(path_.c_str(), old.c_str()) == 0;
+    if (!had_old && errno != ENOENT) fail("moving the previous folder away to '" + old + "'", errno);
+    // A crash right here, between the two renames, leaves nothing at `path`, but nothing is torn
+    // or lost: the previous folder is whole in `old` and the new one whole in `tmp_`, both beside
+    // `path` under hidden names. Either can be renamed back by hand; the next successful commit for
+    // `path` removes both as stale (their pid is dead). (Linux's renameat2(RENAME_EXCHANGE) would
+    // swap the two in one step, but not every file system supports it.)
+    if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+        const int err = errno;
+        if (had_old) ::rename(old.c_str(), path_.c_str());  // put the previous folder back
+        fail("renaming '" + tmp_ + "' to the target", err);
+    }
+    done_ = true;
+    fsync_folder(folder_of(path_));  // make the renames durable
+    if (had_old) remove_tree(old);
+    remove_stale_temporary_dirs(path_);
 }
 
 MappedFile::MappedFile(const std::string& path, const std::string& what) {

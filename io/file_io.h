@@ -22,6 +22,16 @@
 // may be writing the same target). Writers of one folder are assumed to share a pid namespace
 // (one machine, not a network folder written from several hosts or containers). The clean-up is
 // best effort: it never makes a commit fail.
+// AtomicDirWriter: the same for an output made of several files (a folder of pictures, a folder of
+// .npy dumps). The files go to a temporary folder beside the target (".<name>.tmp.<pid>.<n>" in
+// the same parent, so that rename() works); commit() fsyncs every file and the folder, then
+// renames it into place. A writer destroyed without commit() removes its temporary folder, so a
+// failure midway leaves no partial folder and an existing folder untouched. An existing target is
+// replaced only once the new folder is complete: rename the old one away (".<name>.old.<pid>.<n>"),
+// rename the new one in, remove the old one. Because it deletes the old folder, the writer
+// refuses (when constructed and again at commit) to replace a folder holding anything it would
+// not have written: a subfolder, a link, or a file whose name lacks the caller's suffixes.
+// Stale temporary and old folders of dead processes are removed after each commit, as above.
 // MappedFile: mmap(PROT_READ, MAP_SHARED) of a whole file: opening is instant whatever the size,
 // pages are read on first touch, and processes mapping the same file share the page cache. A
 // mapping keeps the inode alive, so replacing the file (rename) does not disturb it.
@@ -79,6 +89,11 @@ bool same_file(const std::string& a, const std::string& b);
 // is written: "--json out.idx is the same file as --index out.idx; refusing to overwrite an
 // input". Empty paths, and outputs that do not exist yet, pass.
 void refuse_overwriting_inputs(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs);
+// The same for an output folder that is replaced as a whole (AtomicDirWriter): throws
+// std::invalid_argument when an input lies anywhere inside it (symlinks resolved), since the
+// replaced folder is deleted: "--image d/x.png lies inside --dump d, which is replaced as a
+// whole; refusing to delete an input". A folder that does not exist yet holds no input.
+void refuse_inputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& inputs);
 
 class AtomicFileWriter {
 public:
@@ -113,6 +128,39 @@ private:
 // not a live process and not this process; see the file comment). Returns how many it removed.
 // Errors (an unreadable folder, a file already gone) are ignored. commit() calls it.
 size_t remove_stale_temporaries(const std::string& path);
+
+class AtomicDirWriter {
+public:
+    // `path`: the folder to produce (trailing slashes ignored); its parent must exist. `what`
+    // names the output's kind in error messages ("dump folder"). `owned_suffixes`: the endings
+    // (".npy") of every file an existing `path` may hold for it to be replaced; empty: any name.
+    // Throws std::runtime_error if `path` exists and may not be replaced (see the file comment),
+    // or the temporary folder cannot be created.
+    AtomicDirWriter(const std::string& path, const std::string& what, std::vector<std::string> owned_suffixes = {});
+    ~AtomicDirWriter();
+    AtomicDirWriter(const AtomicDirWriter&) = delete;
+    AtomicDirWriter& operator=(const AtomicDirWriter&) = delete;
+
+    // Where to write the output's file `name` (inside the temporary folder).
+    std::string file(const std::string& name) const { return tmp_ + "/" + name; }
+    const std::string& temp_path() const { return tmp_; }
+    const std::string& path() const { return path_; }
+    // Makes the new folder visible under `path`. Throws on failure, after removing the temporary
+    // folder; `path` then holds the previous folder, if any (but see the crash note in file_io.cpp).
+    void commit();
+
+private:
+    [[noreturn]] void fail(const std::string& doing, int err);
+    void check_replaceable() const;
+    std::string path_, tmp_, what_;
+    std::vector<std::string> suffixes_;
+    bool done_ = false;
+};
+
+// Removes the stale temporary and old folders of the folder `path` (".<name>.tmp.<pid>.<n>" and
+// ".<name>.old.<pid>.<n>" beside it whose pid is not a live process and not this process), with
+// all they hold. Returns how many it removed; errors are ignored. AtomicDirWriter::commit() calls it.
+size_t remove_stale_temporary_dirs(const std::string& path);
 
 class MappedFile {
 public:

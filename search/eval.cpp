@@ -160,6 +160,31 @@ std::string EvalReport::str() const {
     return s;
 }
 
+EvalReport evaluate_ranked_lists(const std::vector<std::vector<uint32_t>>& lists, const int32_t* db_labels,
+                                 const int32_t* query_labels, const EvalConfig& cfg) {
+    EvalConfig c = cfg;
+    c.pr_curve = false;
+    RetrievalEval ev(c, 0);
+    std::vector<uint8_t> rel;
+    for (size_t q = 0; q < lists.size(); ++q) {
+        rel.assign(lists[q].size(), 0);
+        for (size_t j = 0; j < rel.size(); ++j) rel[j] = db_labels[lists[q][j]] == query_labels[q];
+        // No distances (no radius metrics); the total only feeds the whole-ranking AP, unused here.
+        ev.add_query(rel.data(), nullptr, rel.size(), 0);
+    }
+    EvalReport r = ev.report();
+    r.map_whole_ranking = 0;
+    r.queries_without_relevant = 0;
+    r.within_radius_le = r.within_radius_lt = PrecisionRecall();
+    return r;
+}
+
+double precision_at(const std::vector<size_t>& ks, const std::vector<double>& ps, size_t k) {
+    for (size_t i = 0; i < ks.size() && i < ps.size(); ++i)
+        if (ks[i] == k) return ps[i];
+    return -1;
+}
+
 EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
                                     const int32_t* query_labels, const EvalConfig& cfg, const SearchOptions& opt) {
     check_searchable(db, queries.bits, "evaluate_hamming_ranking");

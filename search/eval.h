@@ -96,6 +96,17 @@ private:
     std::vector<PrSum> curve_;  // B + 1
 };
 
+// The metrics of short ranked lists, e.g. the fine stage's re-ranked top K: lists[q] holds the
+// database indices shown to query q, best first (any length; ranks past the list count as not
+// relevant). relevant = db_labels[index] == query_labels[q]. Fills queries, K, precision_ks,
+// map_at_k_precision_m (mAP@cfg.K, precision.m) and precision_at_k (authors' P@k, for
+// cfg.precision_ks); the whole-ranking and radius metrics need the whole ranking and stay 0.
+EvalReport evaluate_ranked_lists(const std::vector<std::vector<uint32_t>>& lists, const int32_t* db_labels,
+                                 const int32_t* query_labels, const EvalConfig& cfg);
+
+// The P@k of a report for one k: ps[i] where ks[i] == k, or -1 when k is not among ks.
+double precision_at(const std::vector<size_t>& ks, const std::vector<double>& ps, size_t k);
+
 // The authors' protocol end to end: every query ranks the whole database by Hamming distance
 // (stable), relevance = equal labels. Queries run in parallel; the result does not depend on the
 // number of threads.

@@ -5,11 +5,16 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <map>
 #include <string>
+#include <vector>
 #include <fcntl.h>
 #include <unistd.h>
 
 #include "apps/commands.h"
+#include "tests/child_process.h"
 #include "tests/test_data_util.h"
 #include "formats/npy.h"
 #include "nn/rng.h"
@@ -17,6 +22,7 @@
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
+using dlbhc::test::write_text;
 namespace fs = std::filesystem;
 
 namespace {
@@ -111,4 +117,82 @@ TEST_CASE("audit: bad input is an error naming the file") {
     } catch (const std::exception& e) {
         CHECK(std::string(e.what()).size() > 0);
     }
+}
+
+namespace {
+
+// A deploy net (no loss) small enough for a fast test: --backward fails on it only after the
+// forward pass has dumped every layer's output.
+const char* kDeployNet = R"(name: "TinyDeploy"
+input: "data"
+input_dim: 1
+input_dim: 1
+input_dim: 28
+input_dim: 28
+layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1" convolution_param { num_output: 4 kernel_size: 5 } }
+layer { name: "relu1" type: "ReLU" bottom: "conv1" top: "conv1" }
+layer { name: "fc7" type: "InnerProduct" bottom: "conv1" top: "fc7" inner_product_param { num_output: 16 } }
+layer { name: "fc8_kevin" type: "InnerProduct" bottom: "fc7" top: "fc8_kevin" inner_product_param { num_output: 12 } }
+layer { name: "fc8_kevin_encode" type: "Sigmoid" bottom: "fc8_kevin" top: "fc8_kevin_encode" }
+)";
+
+// Every file of a folder (hidden ones included) with its bytes.
+std::map<std::string, std::string> folder_contents(const std::string& folder) {
+    std::map<std::string, std::string> m;
+    for (const auto& e : fs::directory_iterator(folder)) {
+        std::ifstream f(e.path(), std::ios::binary);
+        m[e.path().filename().string()] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    }
+    return m;
+}
+
+}  // namespace
+
+TEST_CASE("audit: a --dump that fails midway leaves no partial folder, and a previous dump intact") {
+    TempDir dir;
+    std::FILE* f = std::fopen(dir.file("deploy.prototxt").c_str(), "w");
+    std::fputs(kDeployNet, f);
+    std::fclose(f);
+    Tensor x(Shape(1, 1, 28, 28));
+    Rng r(3);
+    for (size_t i = 0; i < x.count(); ++i) x.data()[i] = r.uniform(-1, 1);
+    write_npy(dir.file("x.npy"), x);
+    const std::string dump = dir.file("out/dump");
+    auto audit = [&](const std::string& seed, bool backward) {
+        std::vector<std::string> args = {"--net", dir.file("deploy.prototxt"), "--npy", dir.file("x.npy"), "--dump", dump, "--seed", seed};
+        if (backward) args.push_back("--backward");
+        std::string error;  // caught inside: capture_stdout must get to restore stdout
+        capture_stdout(dir.file("stdout.txt"), [&] {
+            try {
+                cmd_audit(args);
+            } catch (const std::exception& e) {
+                error = e.what();
+            }
+        });
+        return error;
+    };
+    auto contains = [](const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; };
+    // --backward without a loss fails after the forward pass: before, the folder held its dumps.
+    CHECK(contains(audit("1", true), "--backward needs a net with a loss layer"));
+    CHECK(!fs::exists(dump));
+    CHECK(test::list_folder(dir.file("out")).empty());  // no temporary folder either
+
+    REQUIRE(audit("1", false) == "");
+    const auto before = folder_contents(dump);
+    CHECK(before.size() == 12);  // input, 5 layer outputs, 6 parameters
+    // Another seed: every file would differ, so a partly overwritten dump would show.
+    CHECK(contains(audit("2", true), "--backward needs a net with a loss layer"));
+    CHECK(folder_contents(dump) == before);
+    CHECK(test::list_folder(dir.file("out")) == std::vector<std::string>{"dump"});
+    // A success replaces it whole.
+    REQUIRE(audit("2", false) == "");
+    const auto after = folder_contents(dump);
+    CHECK(after.size() == 12);
+    CHECK(after.at("conv1.weight.npy") != before.at("conv1.weight.npy"));
+    CHECK(test::list_folder(dir.file("out")) == std::vector<std::string>{"dump"});
+
+    // A folder that holds anything but .npy files is not replaced (nor deleted).
+    write_text(dump + "/notes.txt", "mine");
+    CHECK(contains(audit("3", false), "may hold only files named *.npy; found 'notes.txt'"));
+    CHECK(folder_contents(dump).size() == 13);
 }

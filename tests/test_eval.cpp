@@ -128,3 +128,41 @@ TEST_CASE("evaluate_hamming_ranking does not depend on the thread count") {
     CHECK(a.map_whole_ranking == b.map_whole_ranking);
     CHECK(a.precision_at_k == b.precision_at_k);
 }
+
+TEST_CASE("evaluate_ranked_lists: the fine stage's short lists by hand") {
+    // Database labels by index; two queries of labels 1 and 2 with re-ranked lists of 3 and 2.
+    const int32_t db_labels[] = {1, 2, 1, 0, 2};
+    const int32_t query_labels[] = {1, 2};
+    const std::vector<std::vector<uint32_t>> lists = {{3, 0, 2}, {4, 0}};
+    EvalConfig cfg;
+    cfg.K = 2;
+    cfg.precision_ks = {1, 2, 5};
+    EvalReport R = evaluate_ranked_lists(lists, db_labels, query_labels, cfg);
+    CHECK(R.queries == 2);
+    CHECK(R.K == 2);
+    CHECK(R.precision_ks == std::vector<size_t>{1, 2, 5});
+    // q1: rel 0 1 1; within the top K = 2 only rank 2 is relevant: AP = (1/2) / 1.
+    // q2: rel 1 0: AP = 1 / 1.
+    CHECK(R.map_at_k_precision_m == doctest::Approx((0.5 + 1.0) / 2.0));
+    REQUIRE(R.precision_at_k.size() == 3);
+    CHECK(R.precision_at_k[0] == doctest::Approx((0 + 1) / (1.0 * 2)));
+    CHECK(R.precision_at_k[1] == doctest::Approx((1 + 1) / (2.0 * 2)));
+    CHECK(R.precision_at_k[2] == doctest::Approx((2 + 1) / (5.0 * 2)));  // past a list's end: not relevant
+    // Nothing that needs the whole ranking.
+    CHECK(R.map_whole_ranking == 0);
+    CHECK(R.queries_without_relevant == 0);
+    CHECK(R.within_radius_le.precision == 0);
+    CHECK(R.pr_curve_le.empty());
+    // An empty list counts as AP 0.
+    EvalReport E = evaluate_ranked_lists({{}, {4}}, db_labels, query_labels, cfg);
+    CHECK(E.map_at_k_precision_m == doctest::Approx(0.5));
+}
+
+TEST_CASE("precision_at: the P@k for one k, or -1 when it was not measured") {
+    const std::vector<size_t> ks = {1, 10, 100};
+    const std::vector<double> ps = {0.5, 0.25, 0.125};
+    CHECK(precision_at(ks, ps, 1) == 0.5);
+    CHECK(precision_at(ks, ps, 100) == 0.125);
+    CHECK(precision_at(ks, ps, 1000) == -1);
+    CHECK(precision_at({}, {}, 1) == -1);
+}

@@ -317,7 +317,35 @@ TEST_CASE("commands refuse an output that is one of their inputs, before any wor
     // An earlier dump given back to audit as its input.
     fx.d.mkdir("dump");
     write_npy(fx.d.file("dump/data.input.npy"), std::vector<float>(784, 0.5f).data(), {1, 28, 28});
-    refused(fx.d.file("dump/data.input.npy"), {"--dump file", "--npy"}, [&] {
-        cmd_audit({"--net", fx.net, "--npy", fx.d.file("dump/data.input.npy"), "--dump", fx.d.file("dump")});
-    });
+    // The dump folder is replaced as a whole (AtomicDirWriter), so any input inside it is refused,
+    // not only one the dump would overwrite.
+    {
+        const std::string in = fx.d.file("dump/data.input.npy"), before = read_text(in);
+        std::string msg = "(no error)";
+        try {
+            cmd_audit({"--net", fx.net, "--npy", in, "--dump", fx.d.file("dump")});
+        } catch (const std::exception& e) {
+            msg = e.what();
+        }
+        CHECK_MESSAGE(msg.find("--npy " + in + " lies inside --dump " + fx.d.file("dump") +
+                               ", which is replaced as a whole; refusing to delete an input") != std::string::npos,
+                      msg);
+        CHECK(read_text(in) == before);
+    }
+    // The same for a query image inside --html's picture folder.
+    {
+        fx.d.mkdir("page_files");
+        const std::string in = fx.d.file("page_files/q.png");
+        dlbhc::test::write_text(in, "not really a png");
+        std::string msg = "(no error)";
+        try {
+            dlbhc::refuse_inputs_inside_folder({"--html's picture folder", fx.d.file("page_files")},
+                                               {{"--index", fx.d.file("x.idx")}, {"--image", in}});
+        } catch (const std::exception& e) {
+            msg = e.what();
+        }
+        CHECK_MESSAGE(msg.find("--image " + in + " lies inside --html's picture folder") != std::string::npos, msg);
+        CHECK_NOTHROW(dlbhc::refuse_inputs_inside_folder({"--dump", fx.d.file("no_such_folder")}, {{"--image", in}}));
+        CHECK_NOTHROW(dlbhc::refuse_inputs_inside_folder({"--dump", fx.d.file("page")}, {{"--image", in}}));
+    }
 }
