@@ -4,9 +4,12 @@
 #   OPENMP=1  parallel loops with OpenMP (default); OPENMP=0 a plain serial build
 #   DEBUG=1   -O1 -g with AddressSanitizer + UndefinedBehaviorSanitizer
 #   NATIVE=1  -march=native (the default build is portable x86-64; SIMD is chosen at run time)
+#   ARCH=aarch64  cross-compile with $(ARCH)-linux-gnu-g++ into build/aarch64-<variant>/ (the x86
+#             kernels and their run-time dispatch compile out; `make test-aarch64` runs the tests)
 OPENMP ?= 1
 DEBUG ?= 0
 NATIVE ?= 0
+ARCH ?=
 
 CXX      ?= g++
 CXXFLAGS := -std=c++17 -Wall -Wextra -Wno-unused-parameter -I. -MMD -MP
@@ -32,6 +35,16 @@ ifeq ($(OPENMP),1)
 else
   CXXFLAGS += -Wno-unknown-pragmas
   VARIANT := $(VARIANT)-noomp
+endif
+
+# The cross compiler replaces CXX even when CXX is given on the command line (a `make CXX=...
+# test-aarch64` would otherwise build aarch64 objects with the host compiler); CROSS_CXX may add
+# ccache. It does not search /usr/include, where Debian puts the two header-only libraries we use
+# (stb, doctest: architecture-independent), so $(CROSS_INC) holds links to just those two folders.
+ifneq ($(ARCH),)
+  CROSS_CXX ?= $(ARCH)-linux-gnu-g++
+  override CXX := $(CROSS_CXX)
+  VARIANT := $(ARCH)-$(VARIANT)
 endif
 
 BUILD_ROOT ?= build
@@ -63,7 +76,14 @@ ONNX_DATA   := /usr/share/libonnx-testdata/data/node
 FASHION_DIR := /usr/share/datasets/fashion-mnist
 DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata dataset-fashion-mnist
 
-.PHONY: all deps demo-deps fuzz-deps test bench demo clean help fuzz fuzz-smoke fuzz-build fuzz-seeds
+# A cross build (ARCH=...) sees only these two of /usr/include's folders (see ARCH above).
+ifneq ($(ARCH),)
+  CROSS_INC := $(BUILD)/include
+  CXXFLAGS  += -isystem $(CROSS_INC)
+endif
+
+.PHONY: all deps demo-deps fuzz-deps cross-deps test test-aarch64 cross-test static bench demo clean help fuzz fuzz-smoke \
+        fuzz-build fuzz-seeds
 
 all: $(APP)
 	@ln -sf $(VARIANT)/dlbhc build/dlbhc
@@ -76,8 +96,11 @@ help:
 	@echo "make bench      build and run the benchmarks (not part of make test)"
 	@echo "make fuzz       build the libFuzzer targets (clang, ASan+UBSan) and run each FUZZ_SECONDS (default $(FUZZ_SECONDS))"
 	@echo "make fuzz-smoke the same for FUZZ_SMOKE_SECONDS (default $(FUZZ_SMOKE_SECONDS)) each; part of .ci/run"
+	@echo "make static     link $(STATIC_APP) with -static (OpenMP included), check it is static and runs"
+	@echo "make test-aarch64  cross-build the suite for aarch64 (aarch64-linux-gnu-g++, into build/aarch64-<variant>/)"
+	@echo "                and run it under qemu-aarch64; prints both times (needs g++-aarch64-linux-gnu, qemu-user)"
 	@echo "make deps       check for (and as root on Debian install) $(DEPS_PKGS)"
-	@echo "switches:       OPENMP=0  DEBUG=1  NATIVE=1"
+	@echo "switches:       OPENMP=0  DEBUG=1  NATIVE=1  ARCH=aarch64 (cross-compile with CROSS_CXX, default aarch64-linux-gnu-g++)"
 
 # $(call need_pkgs,<file pkg> pairs...): installs (as root) or names the packages whose file is missing.
 define need_pkgs
@@ -123,7 +146,7 @@ $(TESTS): $(TEST_OBJ) $(APP_CMD_OBJ) $(LIB)
 $(BUILD)/bench/%: $(BUILD)/bench/%.o $(LIB)
 	$(CXX) $(LDFLAGS) -o $@ $< $(LIB) $(LDLIBS) $(BENCH_LDLIBS)
 
-$(BUILD)/%.o: %.cpp
+$(BUILD)/%.o: %.cpp | $(CROSS_INC)
 	@mkdir -p $(dir $@)
 	$(CXX) $(CXXFLAGS) -c $< -o $@
 
@@ -144,6 +167,62 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:%=%.d)
+
+# ---- Portability (issue 13): a static binary, and the tests on aarch64 under qemu-user ----------
+# `make static` links $(BUILD)/dlbhc-static from the same objects as dlbhc, with -static (libc,
+# libstdc++ and libgomp included: it runs on any Linux of its architecture), then checks that it
+# is static and runs `--help`, `version` and a small forward/backward pass (OpenMP threads too).
+# The linker's warning that libgomp uses dlopen concerns OpenMP offloading, which dlbhc never does.
+STATIC_APP := $(BUILD)/dlbhc-static
+# How to run a program of this build: directly, or (ARCH=...) under qemu-user with the cross
+# libraries. binfmt_misc need not be registered for qemu: everything below names qemu itself.
+QEMU_SYSROOT ?= /usr/$(ARCH)-linux-gnu
+RUN := $(if $(ARCH),qemu-$(ARCH) -L $(QEMU_SYSROOT))
+
+$(STATIC_APP): $(APP_OBJ) $(LIB)
+	$(CXX) $(LDFLAGS) -static -o $@ $(APP_OBJ) $(LIB) $(LDLIBS)
+
+static:
+	@$(MAKE) --no-print-directory $(STATIC_APP)
+	@file -b $(STATIC_APP) | grep -q 'statically linked' || \
+	  { echo "static: $(STATIC_APP) is not statically linked: $$(file -b $(STATIC_APP))" >&2; exit 1; }
+	@$(if $(ARCH),,! ldd $(STATIC_APP) >/dev/null 2>&1 || \
+	  { echo "static: ldd lists shared libraries for $(STATIC_APP):" >&2; ldd $(STATIC_APP) >&2; exit 1; })
+	@$(RUN) $(STATIC_APP) --help >/dev/null
+	@$(RUN) $(STATIC_APP) version
+	@$(RUN) $(STATIC_APP) summary --net small --batch 4 --time >/dev/null
+	@echo "static: $(STATIC_APP) is statically linked ($$(file -b $(STATIC_APP) | cut -d, -f1-2)) and runs"
+
+# `make test-aarch64` cross-compiles the library, dlbhc and the test suite for aarch64 (ARCH=aarch64:
+# aarch64-linux-gnu-g++, into $(BUILD_ROOT)/aarch64-<variant>/) and runs the suite under
+# qemu-aarch64; the other switches (OPENMP=0, DEBUG=1) combine with it as usual. The tests that
+# start the dlbhc program (directly, through a shell, or through weights/fetch.sh) get
+# DLBHC_BIN = dlbhc-qemu, a script beside the cross-built dlbhc that runs it under qemu.
+CROSS_PKGS := /usr/bin/aarch64-linux-gnu-g++=g++-aarch64-linux-gnu /usr/bin/qemu-aarch64=qemu-user
+
+cross-deps:
+	$(call need_pkgs,$(CROSS_PKGS))
+
+test-aarch64: deps cross-deps
+	@$(MAKE) --no-print-directory ARCH=aarch64 cross-test
+
+# (Called by test-aarch64 with ARCH set.) Builds, then runs the suite, timing each.
+cross-test:
+	@start=$$(date +%s); $(MAKE) --no-print-directory $(TESTS) $(APP) || exit 1; \
+	echo "cross-test: building $(BUILD) took $$(( $$(date +%s) - start )) s"
+	@printf '#!/bin/sh\n# The $(ARCH) dlbhc beside this script, under qemu-user (written by make cross-test)\nexec $(RUN) "$$(dirname "$$0")/dlbhc" "$$@"\n' \
+	  > $(BUILD)/dlbhc-qemu && chmod +x $(BUILD)/dlbhc-qemu
+	@start=$$(date +%s); DLBHC_BIN=$(BUILD)/dlbhc-qemu $(RUN) $(TESTS) $(TEST_ARGS); status=$$?; \
+	echo "cross-test: the suite under $(firstword $(RUN)) took $$(( $$(date +%s) - start )) s"; exit $$status
+
+# The links of a cross build's include folder (ARCH above): /usr/include/stb and /usr/include/doctest.
+ifneq ($(CROSS_INC),)
+$(CROSS_INC):
+	@mkdir -p $@
+	ln -sfn $(patsubst %/,%,$(dir $(STB_H))) $@/stb
+	ln -sfn $(patsubst %/,%,$(dir $(DOCTEST_H))) $@/doctest
+endif
+# ---- end of the portability section -------------------------------------------------------------
 
 # ---- FAISS reference benchmark (search/, issue 3) ----------------------------------------------
 # bench/bench_search_faiss.cpp times FAISS next to our search on the same data. FAISS is a

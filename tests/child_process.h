@@ -3,7 +3,8 @@
 // copy of itself), wait for it, kill it, and watch a folder for the files it creates.
 //
 // Used by tests/test_crash.cpp, which kills `dlbhc index` and `dlbhc train` at random points and
-// reads an index while another process replaces it.
+// reads an index while another process replaces it, and by tests/test_caffemodel.cpp (which runs
+// `dlbhc convert` and weights/fetch.sh through a shell).
 #pragma once
 #include <sys/types.h>
 
@@ -16,7 +17,9 @@ namespace test {
 
 // The dlbhc program to run: $DLBHC_BIN if set, else "dlbhc" in the folder of the running test
 // binary (`make test` builds both into build/<variant>/). Throws std::runtime_error saying how to
-// build it when that file is missing or not executable.
+// build it when that file is missing or not executable. DLBHC_BIN may be a script that runs the
+// program some other way: `make test-aarch64` points it at one that runs the aarch64 dlbhc under
+// qemu-user (no binfmt_misc registration needed), as the tests also start it through a shell.
 std::string dlbhc_binary();
 
 // Starts `program` with `args` (argv[1..]) in the current folder. stdout goes to /dev/null and

@@ -2,6 +2,7 @@
 // double-precision references, gradient checks.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 
 #include "nn/accuracy.h"
@@ -120,7 +121,9 @@ TEST_CASE("softmax with loss: against a double-precision reference on random sha
         for (int n = 0; n < s.n; ++n)
             for (int i = 0; i < S; ++i) {
                 double m = -1e300, z = 0;
-                for (int k = 0; k < s.c; ++k) m = std::fmax(m, x.data[((size_t)n * s.c + k) * S + i]);
+                // std::max, not std::fmax (g++ 12.2 for aarch64 crashes vectorising an fmax
+                // reduction over floats widened to double); a NaN input gives a NaN loss either way.
+                for (int k = 0; k < s.c; ++k) m = std::max(m, (double)x.data[((size_t)n * s.c + k) * S + i]);
                 for (int k = 0; k < s.c; ++k) z += std::exp(x.data[((size_t)n * s.c + k) * S + i] - m);
                 int y = (int)l.data[(size_t)n * S + i];
                 want -= x.data[((size_t)n * s.c + y) * S + i] - m - std::log(z);

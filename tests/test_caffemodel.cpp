@@ -23,17 +23,18 @@
 #include <vector>
 
 #include "formats/caffemodel.h"
+#include "formats/npy.h"
+#include "formats/onnx_weights.h"
+#include "formats/protowire.h"
+#include "formats/weights_file.h"
+#include "formats/weights_import.h"
 #include "nn/conv.h"
 #include "nn/inner_product.h"
 #include "nn/models.h"
 #include "nn/net.h"
-#include "formats/npy.h"
-#include "formats/onnx_weights.h"
 #include "nn/pooling.h"
-#include "formats/protowire.h"
 #include "nn/relu.h"
-#include "formats/weights_file.h"
-#include "formats/weights_import.h"
+#include "tests/child_process.h"
 
 using namespace dlbhc;
 using namespace dlbhc::pb;
@@ -218,17 +219,6 @@ std::string onnx_error(const std::string& bytes) {
 int run(const std::string& cmd, const std::string& log) {
     int st = std::system(("{ " + cmd + "; } >'" + log + "' 2>&1").c_str());
     return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
-// The dlbhc program built beside the test binary (make test builds both), or "".
-std::string dlbhc_binary() {
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n <= 0) return "";
-    exe[n] = 0;
-    std::string p(exe);
-    p = p.substr(0, p.rfind('/')) + "/dlbhc";
-    return access(p.c_str(), X_OK) == 0 ? p : "";
 }
 
 std::string sha1(const std::string& path, const std::string& tmp) {
@@ -632,11 +622,7 @@ TEST_CASE("weights import: format detection") {
 }
 
 TEST_CASE("dlbhc convert: exit status, table and no output file on error") {
-    const std::string bin = dlbhc_binary();
-    if (bin.empty()) {
-        MESSAGE("skipped: no dlbhc program beside the test binary (make test builds it)");
-        return;
-    }
+    const std::string bin = test::dlbhc_binary();  // $DLBHC_BIN, or the dlbhc beside the tests
     TempDir dir;
     const std::string log = dir.path + "/log.txt";
     CHECK(run("'" + bin + "' convert '" + fixture("tiny_v1.caffemodel") + "' '" + dir.path + "/ok.weights'", log) == 0);
@@ -679,9 +665,9 @@ TEST_CASE("dlbhc convert: exit status, table and no output file on error") {
 }
 
 TEST_CASE("weights/fetch.sh: verifies SHA-1 and converts (local files), removes what fails") {
-    const std::string bin = dlbhc_binary();
-    if (bin.empty() || run("command -v sha1sum && command -v bash", "/dev/null") != 0) {
-        MESSAGE("skipped: needs the dlbhc program beside the test binary, bash and sha1sum");
+    const std::string bin = test::dlbhc_binary();
+    if (run("command -v sha1sum && command -v bash", "/dev/null") != 0) {
+        MESSAGE("skipped: needs bash and sha1sum");
         return;
     }
     TempDir dir;

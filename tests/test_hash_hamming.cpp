@@ -85,6 +85,31 @@ TEST_CASE("every Hamming kernel the CPU supports matches the portable one") {
     }
 }
 
+// The comparisons above skip a kernel the CPU lacks; this makes sure a kernel the CPU has is never
+// skipped by mistake (a wrong feature test would otherwise leave it untested everywhere): on a CPU
+// with AVX-512 VPOPCNTDQ (and BW, which every such CPU but Knights Mill has), the VPOPCNTQ kernel
+// must be supported and be the one searches pick. Outside x86-64 only the portable kernel exists.
+TEST_CASE("Hamming kernels: the CPU's features decide which kernels are tested") {
+#if defined(__x86_64__)
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("popcnt");
+    const bool bw = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw");
+    CHECK(hamming_kernel_supported(HammingKernel::Avx2) == avx2);
+    CHECK(hamming_kernel_supported(HammingKernel::Avx512Bw) == bw);
+    if (bw && __builtin_cpu_supports("avx512vpopcntdq")) {
+        CHECK(hamming_kernel_supported(HammingKernel::Avx512Vpopcnt));
+        CHECK(hamming_best_kernel() == HammingKernel::Avx512Vpopcnt);
+        MESSAGE("this CPU has AVX-512 VPOPCNTDQ: the avx512vpopcnt kernel is tested");
+    } else {
+        CHECK_FALSE(hamming_kernel_supported(HammingKernel::Avx512Vpopcnt));
+        MESSAGE("Hamming kernel avx512vpopcnt skipped: this CPU lacks AVX-512 VPOPCNTDQ (or BW)");
+    }
+#else
+    for (int ki = 1; ki < kHammingKernelCount; ++ki) CHECK_FALSE(hamming_kernel_supported((HammingKernel)ki));
+    CHECK(hamming_best_kernel() == HammingKernel::Portable);
+    MESSAGE("not an x86-64 build: only the portable Hamming kernel exists");
+#endif
+}
+
 TEST_CASE("Hamming kernels: maximal distances do not overflow the packing") {
     // All bits differ: distance = bits, the largest value each packing path must carry.
     for (int ki = 0; ki < kHammingKernelCount; ++ki) {
