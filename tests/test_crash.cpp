@@ -41,6 +41,7 @@
 #include "search/index_file.h"
 #include "tests/child_process.h"
 #include "tests/test_data_util.h"
+#include "tests/tiny_net.h"
 
 using namespace dlbhc;
 using namespace dlbhc::test;
@@ -51,21 +52,7 @@ namespace {
 // the index stores: 1 KB per item), latent 16 + sigmoid, 4 classes. No convolution: the
 // sanitizer build runs it too, and each of the some 60 runs here must take a fraction of a second
 // there (release: 20-100 ms).
-const char* kNet = R"(name: "CrashNet"
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
-  transform_param { scale: 0.00390625 } data_param { source: "a/train" batch_size: 16 } }
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
-  transform_param { scale: 0.00390625 } data_param { source: "a/train" batch_size: 100 } }
-layer { name: "pool1" type: "Pooling" bottom: "data" top: "pool1" pooling_param { pool: AVE kernel_size: 4 stride: 4 } }
-layer { name: "fc7" type: "InnerProduct" bottom: "pool1" top: "fc7" inner_product_param { num_output: 256 weight_filler { type: "xavier" } } }
-layer { name: "relu7" type: "ReLU" bottom: "fc7" top: "fc7" }
-layer { name: "fc8_kevin" type: "InnerProduct" bottom: "fc7" top: "fc8_kevin"
-  inner_product_param { num_output: 16 weight_filler { type: "xavier" } } }
-layer { name: "fc8_kevin_encode" type: "Sigmoid" bottom: "fc8_kevin" top: "fc8_kevin_encode" }
-layer { name: "fc8_pascal" type: "InnerProduct" bottom: "fc8_kevin_encode" top: "fc8_pascal"
-  inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
-layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8_pascal" bottom: "label" top: "loss" }
-)";
+const std::string kNet = tiny_net_prototxt({"CrashNet", "a/train", 16, 100, 256, 16, 4});
 
 // 24 iterations of batch 16, a snapshot every 4 and one at the end: six snapshots (140 KB each,
 // weights and momentum) and the --out weights per run, seven atomic writes.

@@ -27,29 +27,12 @@
 #include "formats/weights_file.h"
 #include "search/index_file.h"
 #include "tests/test_data_util.h"
+#include "tests/tiny_net.h"
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
 
 namespace {
-
-// 28x28 grey input, 4x4 average pooling (7x7), fc7 32 (the features), latent 16 + sigmoid,
-// 4 classes: builds and runs in milliseconds.
-const char* kNet = R"(name: "EarlyNet"
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 16 } }
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 16 } }
-layer { name: "pool1" type: "Pooling" bottom: "data" top: "pool1" pooling_param { pool: AVE kernel_size: 4 stride: 4 } }
-layer { name: "fc7" type: "InnerProduct" bottom: "pool1" top: "fc7" inner_product_param { num_output: 32 weight_filler { type: "xavier" } } }
-layer { name: "relu7" type: "ReLU" bottom: "fc7" top: "fc7" }
-layer { name: "fc8_kevin" type: "InnerProduct" bottom: "fc7" top: "fc8_kevin"
-  inner_product_param { num_output: LATENT weight_filler { type: "xavier" } } }
-layer { name: "fc8_kevin_encode" type: "Sigmoid" bottom: "fc8_kevin" top: "fc8_kevin_encode" }
-layer { name: "fc8_pascal" type: "InnerProduct" bottom: "fc8_kevin_encode" top: "fc8_pascal"
-  inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
-layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8_pascal" bottom: "label" top: "loss" }
-)";
 
 const char* kSolver = R"(net: "net.prototxt"
 base_lr: 0.01
@@ -59,11 +42,8 @@ snapshot: 4
 snapshot_prefix: "snap/early"
 )";
 
-std::string net_text(int latent) {
-    std::string t = kNet;
-    t.replace(t.find("LATENT"), 6, std::to_string(latent));
-    return t;
-}
+// The tiny net (tests/tiny_net.h) with fc7 32 and `latent` bits: builds and runs in milliseconds.
+std::string net_text(int latent) { return test::tiny_net_prototxt({"EarlyNet", "train", 16, 16, 32, latent, 4}); }
 
 std::string read_all(const std::string& path) {
     std::ifstream f(path, std::ios::binary);

@@ -20,6 +20,7 @@
 #include "data/image_io.h"
 #include "tests/child_process.h"
 #include "tests/test_data_util.h"
+#include "tests/tiny_net.h"
 
 using namespace dlbhc;
 using namespace dlbhc::test;
@@ -28,21 +29,7 @@ namespace fs = std::filesystem;
 namespace {
 
 // A tiny DLBHC-shaped net for 28 x 28 grey images (no convolution: fast).
-const char* kNet = R"(name: "PageNet"
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
-  transform_param { scale: 0.00390625 } data_param { source: "a/train" batch_size: 8 } }
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
-  transform_param { scale: 0.00390625 } data_param { source: "a/train" batch_size: 8 } }
-layer { name: "pool1" type: "Pooling" bottom: "data" top: "pool1" pooling_param { pool: AVE kernel_size: 4 stride: 4 } }
-layer { name: "fc7" type: "InnerProduct" bottom: "pool1" top: "fc7" inner_product_param { num_output: 32 weight_filler { type: "xavier" } } }
-layer { name: "relu7" type: "ReLU" bottom: "fc7" top: "fc7" }
-layer { name: "fc8_kevin" type: "InnerProduct" bottom: "fc7" top: "fc8_kevin"
-  inner_product_param { num_output: 16 weight_filler { type: "xavier" } } }
-layer { name: "fc8_kevin_encode" type: "Sigmoid" bottom: "fc8_kevin" top: "fc8_kevin_encode" }
-layer { name: "fc8_pascal" type: "InnerProduct" bottom: "fc8_kevin_encode" top: "fc8_pascal"
-  inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
-layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8_pascal" bottom: "label" top: "loss" }
-)";
+const std::string kNet = tiny_net_prototxt({"PageNet", "a/train", 8, 8, 32, 16, 4});
 
 const char* kSolver = R"(net: "net.prototxt"
 base_lr: 0.01
