@@ -28,6 +28,10 @@ static const char* kNetHelp =
     "  --classes   classifier outputs (default: the file's)\n"
     "  --channels, --height, --width   image input size (needed for a Data layer without crop_size)\n"
     "  --spec      also print every layer of the file (all phases) with all its settings\n"
+    "Limits (environment): DLBHC_MAX_NET_BYTES, the memory a built net may hold (blobs, parameters\n"
+    "and layer buffers, worked out from the shapes before anything is allocated; default 8G; K, M,\n"
+    "G, T suffixes), and DLBHC_MAX_NET_LAYERS (default 10000). Every command that builds a net\n"
+    "obeys them.\n"
     "  --solver    read a solver file instead and print its settings\n";
 
 static int print_solver(const std::string& path) {
@@ -105,6 +109,11 @@ int cmd_net(const std::vector<std::string>& argv) {
                     net->tops(l).at(0)->shape().str().c_str(), count, mults.c_str());
     }
     std::printf("%-20s %-16s %-22s %12zu\n", "total", "", "", total);
+    const NetFootprint fp = net_footprint(spec, phase, opt);
+    auto mib = [](uint64_t b) { return double(b) / (1 << 20); };
+    std::printf("memory: %.1f MiB (blobs %.1f, parameters %.1f, layer buffers %.1f MiB; the limit, "
+                "DLBHC_MAX_NET_BYTES, is checked before building)\n",
+                mib(fp.total()), mib(fp.blob_bytes), mib(fp.param_bytes), mib(fp.buffer_bytes));
     return 0;
 }
 

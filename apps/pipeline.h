@@ -84,6 +84,7 @@ public:
     std::string state() const override { return b_.state().to_bytes(); }
     void restore(const std::string& s) override { b_.restore(BatcherState::from_bytes(s, "snapshot data position")); }
     size_t size() const override { return ds_->size(); }
+    bool items_taken(uint64_t* n) const override { return b_.state().items_taken(n); }
     const Dataset& dataset() const { return *ds_; }
     Shape data_shape() const { return b_.data_shape(); }
 

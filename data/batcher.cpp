@@ -64,6 +64,12 @@ bool BatcherState::operator==(const BatcherState& o) const {
 #error "BatcherState::to_bytes writes host integers as little-endian: port it for big-endian hosts"
 #endif
 
+bool BatcherState::items_taken(uint64_t* n) const {
+    if (dataset_size != 0 && epoch > (~0ull - position) / dataset_size) return false;
+    *n = epoch * dataset_size + position;
+    return true;
+}
+
 std::string BatcherState::to_bytes() const {
     std::string s;
     put(s, kStateMagic, 8);
@@ -143,9 +149,10 @@ std::vector<uint32_t> Batcher::epoch_order(uint64_t e) const {
 }
 
 const std::vector<uint32_t>& Batcher::order_for(uint64_t e) {
-    if (cached_epoch_ != e) {
+    if (!cached_valid_ || cached_epoch_ != e) {
         make_order(size_, opt_.shuffle, opt_.seed, e, cached_order_);
         cached_epoch_ = e;
+        cached_valid_ = true;
     }
     return cached_order_;
 }
@@ -306,11 +313,22 @@ void Batcher::restore(const BatcherState& s) {
     if (s.single_pass != opt_.single_pass)
         mismatch("single pass", opt_.single_pass ? "on" : "off", s.single_pass ? "on" : "off");
     if (s.position > size_)
-        throw std::invalid_argument("batcher restore: position " + std::to_string(s.position) +
-                                    " is beyond the dataset size " + std::to_string(size_));
+        throw std::invalid_argument("batcher restore: expected a position of at most " + std::to_string(size_) +
+                                    " (the dataset size), found " + std::to_string(s.position));
+    uint64_t taken = 0;
+    if (!s.items_taken(&taken))
+        throw std::invalid_argument("batcher restore: expected an epoch of at most " +
+                                    std::to_string((~0ull - s.position) / size_) + " for a dataset of " +
+                                    std::to_string(size_) + " items at position " + std::to_string(s.position) +
+                                    ", found epoch " + std::to_string(s.epoch) + " (the item count overflows 64 bits)");
+    if (opt_.single_pass && s.epoch != 0)
+        throw std::invalid_argument("batcher restore: expected epoch 0 in single-pass mode, found epoch " +
+                                    std::to_string(s.epoch));
+    if ((s.rng[0] | s.rng[1] | s.rng[2] | s.rng[3]) == 0)
+        throw std::invalid_argument("batcher restore: expected a nonzero augmentation generator state, found all zeros");
     stop_worker();
     opt_.seed = s.seed;
-    cached_epoch_ = ~0ull;
+    cached_valid_ = false;
     consumer_ = producer_ = s;
 }
 

@@ -55,6 +55,10 @@ struct BatcherState {
     uint32_t batch_size = 0;
     bool shuffle = false, single_pass = false;
 
+    // Items taken since the start, over all epochs: epoch * dataset_size + position; false when
+    // that does not fit in 64 bits (a state no batcher reaches).
+    bool items_taken(uint64_t* n) const;
+
     bool operator==(const BatcherState& o) const;
     bool operator!=(const BatcherState& o) const { return !(*this == o); }
 
@@ -87,8 +91,11 @@ public:
 
     // The state after the last batch next() returned (the initial state before any).
     BatcherState state() const { return consumer_; }
-    // Continues from `s`. Throws std::invalid_argument when s belongs to another dataset size,
-    // batch size, shuffle or single-pass setting; the seed is taken from s.
+    // Continues from `s`. Throws std::invalid_argument, leaving the batcher as it was, when s
+    // belongs to another dataset size, batch size, shuffle or single-pass setting, or holds what
+    // no batcher reaches: a position beyond the dataset, an item count (epoch * size + position)
+    // above 2^64 - 1, an epoch other than 0 in single-pass mode, an all-zero generator state.
+    // The seed is taken from s.
     void restore(const BatcherState& s);
 
     // The item order of epoch e (a permutation of 0..n-1).
@@ -118,7 +125,8 @@ private:
 
     // Producer side: used by the worker thread while it runs, by next() otherwise.
     BatcherState producer_;
-    uint64_t cached_epoch_ = ~0ull;
+    bool cached_valid_ = false;  // no sentinel epoch: every u64 is an epoch a state may hold
+    uint64_t cached_epoch_ = 0;
     std::vector<uint32_t> cached_order_;
     Prepared scratch_;
 

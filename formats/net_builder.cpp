@@ -1,14 +1,22 @@
 // formats/net_builder.cpp -- NetSpec -> Net for one phase, with run-time overrides. See net_builder.h.
 #include "formats/net_builder.h"
 
+#include <cctype>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <unordered_map>
 
 #include "nn/accuracy.h"
 #include "nn/sigmoid.h"
 #include "nn/softmax.h"
+
+#if defined(_OPENMP)
+#include <omp.h>
+#endif
 
 namespace dlbhc {
 
@@ -24,28 +32,121 @@ bool contains(const std::vector<std::string>& v, const std::string& s) {
     throw std::invalid_argument(l.loc.str() + ": layer '" + l.name + "': " + msg);
 }
 
-// The index of the InnerProduct that produced `blob` as layers[reader] sees it: the latest earlier
-// layer writing `blob`, skipping layers that rewrite it in place (ReLU, Dropout). -1 when that
-// producer is not an InnerProduct (or there is none: a net input).
-int producing_inner_product(const std::vector<LayerSpec>& layers, size_t reader, const std::string& blob) {
-    for (size_t i = reader; i-- > 0;) {
-        const LayerSpec& l = layers[i];
-        if (!contains(l.top, blob)) continue;
-        if (contains(l.bottom, blob)) continue;  // in place: keep looking for the real producer
-        return l.type == "InnerProduct" ? (int)i : -1;
-    }
-    return -1;
-}
-
-// The InnerProducts whose outputs layers of `reader_types` read as bottom[0].
+// The InnerProducts whose outputs layers of `reader_types` read as bottom[0]. One pass in file
+// order: `producer` maps each blob to the InnerProduct that last wrote it (-1: another kind of
+// layer or a net input); an in-place layer (top == one of its bottoms: ReLU, Dropout) keeps the
+// real producer. O(layers), where a search back from every reader would be O(layers^2).
 std::vector<size_t> inner_products_read_by(const std::vector<LayerSpec>& layers, const std::set<std::string>& reader_types) {
     std::set<size_t> found;
+    std::unordered_map<std::string, int> producer;
     for (size_t i = 0; i < layers.size(); ++i) {
-        if (!reader_types.count(layers[i].type) || layers[i].bottom.empty()) continue;
-        int p = producing_inner_product(layers, i, layers[i].bottom[0]);
-        if (p >= 0) found.insert((size_t)p);
+        const LayerSpec& l = layers[i];
+        if (reader_types.count(l.type) && !l.bottom.empty()) {
+            auto it = producer.find(l.bottom[0]);
+            if (it != producer.end() && it->second >= 0) found.insert((size_t)it->second);
+        }
+        for (const std::string& t : l.top)
+            if (!contains(l.bottom, t)) producer[t] = l.type == "InnerProduct" ? (int)i : -1;
     }
     return std::vector<size_t>(found.begin(), found.end());
+}
+
+// The floats a layer adds to the net besides its input, worked out from its input shape alone
+// (nothing is allocated): the shape of each new top, its parameters, and its own buffers (what
+// the layer's reshape allocates: nn/conv.h's workspace, pooling's argmax, LRN's scale, the loss's
+// probabilities, dropout's byte mask). known is false when the layer would reject its input.
+struct LayerFloats {
+    bool known = false;
+    Shape top;
+    double params = 0, buffers = 0;
+};
+
+double floats_of(const Shape& s) { return (double)s.n * s.c * s.h * s.w; }
+
+int max_threads() {
+#if defined(_OPENMP)
+    return omp_get_max_threads();
+#else
+    return 1;
+#endif
+}
+
+LayerFloats layer_floats(const LayerSpec& l, const Shape& in) {
+    LayerFloats f;
+    const std::string& t = l.type;
+    f.top = in;  // element-wise layers
+    if (t == "Convolution") {
+        const ConvParam& p = l.conv;
+        if (!conv_check(in, p).empty()) return f;
+        f.top = conv_output_shape(in, p);
+        f.params = (double)p.num_output * (in.c / p.group) * p.kernel_h * p.kernel_w + (p.bias_term ? p.num_output : 0);
+        f.buffers = (double)conv_plan(in, p, max_threads()).workspace_floats();
+    } else if (t == "InnerProduct") {
+        const double o = l.inner_product.num_output;
+        f.top = Shape(in.n, l.inner_product.num_output);
+        f.params = o * in.c * in.h * in.w + (l.inner_product.bias_term ? o : 0);
+    } else if (t == "Pooling") {
+        const PoolingParam& p = l.pool;
+        if (p.global_pooling) {
+            f.top = Shape(in.n, in.c);
+        } else {
+            if (p.kernel_h < 1 || p.kernel_w < 1 || p.stride_h < 1 || p.stride_w < 1 || p.pad_h >= p.kernel_h ||
+                p.pad_w >= p.kernel_w)
+                return f;
+            f.top = Shape(in.n, in.c, pooled_size(in.h, p.kernel_h, p.stride_h, p.pad_h),
+                          pooled_size(in.w, p.kernel_w, p.stride_w, p.pad_w));
+        }
+        if (p.pool == PoolingParam::MAX) f.buffers = floats_of(f.top);  // int argmax, 4 bytes each
+    } else if (t == "LRN") {
+        f.buffers = floats_of(in);
+    } else if (t == "Dropout") {
+        f.buffers = floats_of(in) / 4;  // one byte per element
+    } else if (t == "SoftmaxWithLoss") {
+        f.top = Shape(1);
+        f.buffers = floats_of(in);
+    } else if (t == "Accuracy") {
+        f.top = Shape(1);
+    } else if (t != "ReLU" && t != "Sigmoid" && t != "Softmax") {
+        return f;  // make_layer reports it
+    }
+    f.known = true;
+    return f;
+}
+
+std::string human_bytes(double b) {
+    const char* unit[] = {"bytes", "KiB", "MiB", "GiB", "TiB", "PiB"};
+    int u = 0;
+    while (b >= 1024 && u < 5) b /= 1024, ++u;
+    char buf[48];
+    std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", b, unit[u]);
+    return buf;
+}
+
+// A limit from the environment: a positive integer, with an optional K, M, G or T suffix (powers
+// of 1024) when `suffixes`; `fallback` when the variable is unset or empty.
+uint64_t env_limit(const char* var, uint64_t fallback, bool suffixes) {
+    const char* v = std::getenv(var);
+    if (!v || !*v) return fallback;
+    const std::string s = v;
+    size_t digits = 0;
+    while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+    int shift = 0;
+    const std::string rest = s.substr(digits);
+    if (suffixes && rest.size() == 1) {
+        const char* units = "KMGT";
+        const char* u = std::strchr(units, std::toupper((unsigned char)rest[0]));
+        shift = u && *u ? 10 * int(u - units + 1) : -1;
+    } else if (!rest.empty()) {
+        shift = -1;
+    }
+    uint64_t n = 0;
+    bool ok = digits > 0 && digits <= 15 && shift >= 0;
+    for (size_t i = 0; ok && i < digits; ++i) n = n * 10 + uint64_t(s[i] - '0');
+    if (ok && (n == 0 || n > (~0ull >> shift))) ok = false;
+    if (!ok)
+        throw std::invalid_argument(std::string("environment variable ") + var + ": expected a positive integer" +
+                                    (suffixes ? " (optionally with a K, M, G or T suffix)" : "") + ", found '" + s + "'");
+    return n << shift;
 }
 
 const std::set<std::string> kLatentReaders = {"Sigmoid"};
@@ -79,13 +180,20 @@ class Builder {
 public:
     Builder(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) : spec_(spec), phase_(phase), opt_(opt) {}
 
-    std::unique_ptr<Net> build() {
+    // The layers of the phase with the overrides applied, checked, and the memory they will need.
+    NetFootprint plan() {
         check_options();
+        check_layer_count();
         layers_ = layers_for(spec_, phase_);
         apply_override(opt_.latent_bits, kLatentReaders, "latent", "latent_bits (a Sigmoid reading an InnerProduct)");
         apply_override(opt_.num_classes, kClassifierReaders, "classifier",
                        "num_classes (SoftmaxWithLoss / Softmax / Accuracy reading an InnerProduct)");
         check_names();
+        return footprint();
+    }
+
+    std::unique_ptr<Net> build() {
+        check_net_bytes(plan());
         net_ = std::make_unique<Net>(spec_.name.empty() ? base_name(spec_.file) : spec_.name);
         net_->set_phase(phase_);
         for (const NetInputSpec& in : spec_.inputs) add_input(in.name, in.dims, in.loc.str() + ": input '" + in.name + "'");
@@ -141,11 +249,13 @@ private:
         }
     }
 
-    // Adds an input; the first one is the image input and takes the channels/height/width overrides.
-    void add_input(const std::string& name, std::vector<int64_t> dims, const std::string& where) {
+    // The shape of an input, with the overrides: batch for all, channels/height/width for the
+    // first one (the image input; *image_done tells whether it was seen).
+    Shape input_shape(const std::string& name, std::vector<int64_t> dims, const std::string& where,
+                      bool* image_done) const {
         if (opt_.batch > 0) dims[0] = opt_.batch;
-        if (!image_done_) {
-            image_done_ = true;
+        if (!*image_done) {
+            *image_done = true;
             if (opt_.channels > 0 || opt_.height > 0 || opt_.width > 0) {
                 while (dims.size() < 4) dims.push_back(1);
                 if (opt_.channels > 0) dims[1] = opt_.channels;
@@ -163,27 +273,39 @@ private:
             count *= (double)d;
         }
         check_size(count, where, "input '" + name + "'");
-        Shape s((int)dims[0], dims.size() > 1 ? (int)dims[1] : 1, dims.size() > 2 ? (int)dims[2] : 1,
-                dims.size() > 3 ? (int)dims[3] : 1);
+        return Shape((int)dims[0], dims.size() > 1 ? (int)dims[1] : 1, dims.size() > 2 ? (int)dims[2] : 1,
+                     dims.size() > 3 ? (int)dims[3] : 1);
+    }
+
+    // Adds an input; the first one is the image input and takes the channels/height/width overrides.
+    void add_input(const std::string& name, std::vector<int64_t> dims, const std::string& where) {
+        const Shape s = input_shape(name, std::move(dims), where, &image_done_);
         if (net_->has_blob(name)) throw std::invalid_argument(where + ": blob '" + name + "' already exists");
         net_->add_input(name, s);
     }
 
-    void add_data_layer(const LayerSpec& l) {
-        const std::string where = l.loc.str() + ": layer '" + l.name + "'";
+    // The dims of a Data / ImageData layer's top[0] as the prototxt gives them.
+    static std::vector<int64_t> data_dims(const LayerSpec& l) {
         const DataSourceSpec& d = l.data;
         int64_t c = (l.type == "ImageData" && !d.is_color) || l.transform.force_gray ? 1 : 3;
         int64_t h = 0, w = 0;
         if (l.transform.crop_size > 0) h = w = l.transform.crop_size;
         else if (l.type == "ImageData" && d.new_height > 0) h = d.new_height, w = d.new_width;
-        add_input(l.top[0], {d.batch_size, c, h, w}, where);
+        return {d.batch_size, c, h, w};
+    }
+
+    void add_data_layer(const LayerSpec& l) {
+        const std::string where = l.loc.str() + ": layer '" + l.name + "'";
+        add_input(l.top[0], data_dims(l), where);
         if (l.top.size() > 1) add_input(l.top[1], {net_->blob(l.top[0])->shape().n}, where);
     }
 
     // Tensor sizes of a layer about to be added, checked before its reshape allocates them.
     void check_layer_sizes(const LayerSpec& l, const std::string& where) const {
         if (l.bottom.empty() || !net_->has_blob(l.bottom[0])) return;  // Net::add reports the missing bottom
-        const Shape in = net_->blob(l.bottom[0])->shape();
+        check_layer_sizes(l, net_->blob(l.bottom[0])->shape(), where);
+    }
+    void check_layer_sizes(const LayerSpec& l, const Shape& in, const std::string& where) const {
         const double n = in.n;
         if (l.type == "Convolution") {
             if (!conv_check(in, l.conv).empty()) return;  // the layer reports it
@@ -254,6 +376,87 @@ private:
         }
     }
 
+    uint64_t max_net_bytes() const {
+        return opt_.max_net_bytes > 0 ? opt_.max_net_bytes : env_limit("DLBHC_MAX_NET_BYTES", kDefaultMaxNetBytes, true);
+    }
+
+    void check_layer_count() const {
+        const size_t limit = opt_.max_layers > 0 ? opt_.max_layers
+                                                 : (size_t)env_limit("DLBHC_MAX_NET_LAYERS", kDefaultMaxNetLayers, false);
+        const size_t n = spec_.layers_in(phase_).size();
+        if (n > limit)
+            throw std::invalid_argument(spec_.file + ": " + std::to_string(n) + " layers are active in phase " +
+                                        phase_name(phase_) + ", more than the limit of " + std::to_string(limit) +
+                                        "; set DLBHC_MAX_NET_LAYERS to allow more");
+    }
+
+    // Walks the layers over their shapes only, as build() will add them, adding up the bytes.
+    // Stops at a layer whose shape cannot be worked out: build() reports that layer.
+    NetFootprint footprint() {
+        std::unordered_map<std::string, Shape> shapes;
+        double blobs = 0, params = 0, buffers = 0;
+        size_t counted = 0;
+        const double limit = (double)max_net_bytes();
+        auto total = [&] { return blobs + params + buffers; };
+        auto add_blob = [&](const std::string& name, const Shape& s) {
+            shapes[name] = s;
+            blobs += 2 * sizeof(float) * floats_of(s);  // values and gradients
+        };
+        auto note = [&](const std::string& where) {
+            if (crossed_at_.empty() && total() > limit) crossed_at_ = where;
+        };
+        bool image = false;
+        for (const NetInputSpec& in : spec_.inputs) {
+            const std::string where = in.loc.str() + ": input '" + in.name + "'";
+            add_blob(in.name, input_shape(in.name, in.dims, where, &image));
+            note(where);
+        }
+        for (const LayerSpec& l : layers_) {
+            const std::string where = l.loc.str() + ": layer '" + l.name + "'";
+            if (l.type == "Input") {
+                for (size_t i = 0; i < l.top.size(); ++i)
+                    add_blob(l.top[i], input_shape(l.top[i], l.input_shapes.size() == 1 ? l.input_shapes[0] : l.input_shapes[i],
+                                                   where, &image));
+            } else if (l.type == "Data" || l.type == "ImageData") {
+                const Shape d = input_shape(l.top[0], data_dims(l), where, &image);
+                add_blob(l.top[0], d);
+                if (l.top.size() > 1) add_blob(l.top[1], input_shape(l.top[1], {d.n}, where, &image));
+            } else {
+                auto in = l.bottom.empty() ? shapes.end() : shapes.find(l.bottom[0]);
+                if (in == shapes.end()) break;
+                check_layer_sizes(l, in->second, where);
+                const LayerFloats f = layer_floats(l, in->second);
+                if (!f.known) break;
+                params += 2 * sizeof(float) * f.params;  // values and gradients
+                buffers += sizeof(float) * f.buffers;
+                const std::vector<std::string> tops = l.top.empty() ? std::vector<std::string>{l.name} : l.top;
+                for (size_t i = 0; i < tops.size(); ++i)
+                    if (i >= l.bottom.size() || tops[i] != l.bottom[i]) add_blob(tops[i], f.top);
+            }
+            ++counted;
+            note(where);
+        }
+        auto bytes = [](double b) { return b < 9.2e18 ? (uint64_t)b : uint64_t(9.2e18); };
+        NetFootprint fp;
+        fp.blob_bytes = bytes(blobs);
+        fp.param_bytes = bytes(params);
+        fp.buffer_bytes = bytes(buffers);
+        fp.layers = counted;
+        return fp;
+    }
+
+    void check_net_bytes(const NetFootprint& fp) const {
+        const uint64_t limit = max_net_bytes();
+        if (fp.total() <= limit) return;
+        throw std::invalid_argument(spec_.file + ": the net would need " + human_bytes((double)fp.total()) + " (" +
+                                    std::to_string(fp.total()) + " bytes: blobs " + human_bytes((double)fp.blob_bytes) +
+                                    ", parameters " + human_bytes((double)fp.param_bytes) + ", layer buffers " +
+                                    human_bytes((double)fp.buffer_bytes) + ") in phase " + phase_name(phase_) +
+                                    ", more than the limit of " + human_bytes((double)limit) + " (passed at " +
+                                    crossed_at_ + "); nothing was allocated. A smaller batch needs less; "
+                                    "set DLBHC_MAX_NET_BYTES to allow more");
+    }
+
     const NetSpec& spec_;
     Phase phase_;
     NetBuildOptions opt_;
@@ -261,12 +464,17 @@ private:
     std::unique_ptr<Net> net_;
     bool image_done_ = false;
     uint64_t dropout_count_ = 0;
+    std::string crossed_at_;  // where the footprint first passed max_net_bytes
 };
 
 }  // namespace
 
 std::unique_ptr<Net> build_net(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) {
     return Builder(spec, phase, opt).build();
+}
+
+NetFootprint net_footprint(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) {
+    return Builder(spec, phase, opt).plan();
 }
 
 std::string find_latent_layer(const NetSpec& spec, Phase phase) {

@@ -30,6 +30,18 @@
 // param name in two layers; not supported), a nonzero loss_weight on a top other than the first,
 // an override that matches no layer or several, and any tensor (input, top or parameter) larger
 // than max_tensor_floats -- checked before it is allocated.
+//
+// Limits on the whole net, checked before anything is allocated (errors name the net file):
+//   max_layers      layers active in the phase; 0: $DLBHC_MAX_NET_LAYERS, else kDefaultMaxNetLayers
+//   max_net_bytes   the memory the built net will hold, worked out from the shapes alone:
+//                   every blob (values and gradients), every parameter (values and gradients)
+//                   and the layers' own buffers (convolution workspace, pooling indices, LRN
+//                   scales, softmax probabilities, dropout masks); the solver adds one more copy
+//                   of the parameters (momentum) on top. 0: $DLBHC_MAX_NET_BYTES (bytes, or with a
+//                   K, M, G or T suffix for KiB ... TiB), else kDefaultMaxNetBytes. CaffeNet-DLBHC
+//                   at batch 256 needs 2.9 GiB.
+// Building is linear in the number of layers (name lookups by hash, backward flags worked out
+// once per added layer).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -48,7 +60,22 @@ struct NetBuildOptions {
     int num_classes = 0;
     uint64_t dropout_seed = 1;
     size_t max_tensor_floats = size_t(1) << 30;  // 4 GiB per tensor
+    uint64_t max_net_bytes = 0;  // 0: $DLBHC_MAX_NET_BYTES or kDefaultMaxNetBytes (see above)
+    size_t max_layers = 0;       // 0: $DLBHC_MAX_NET_LAYERS or kDefaultMaxNetLayers
 };
+
+constexpr uint64_t kDefaultMaxNetBytes = uint64_t(8) << 30;  // 8 GiB
+constexpr size_t kDefaultMaxNetLayers = 10000;
+
+// What a net built from `spec` for `phase` will allocate, from the shapes alone (as checked
+// against max_net_bytes). Layers after one whose shape cannot be worked out (it would fail to
+// build) are not counted.
+struct NetFootprint {
+    uint64_t blob_bytes = 0, param_bytes = 0, buffer_bytes = 0;
+    size_t layers = 0;
+    uint64_t total() const { return blob_bytes + param_bytes + buffer_bytes; }
+};
+NetFootprint net_footprint(const NetSpec& spec, Phase phase, const NetBuildOptions& opt = {});
 
 // Builds the net of `spec` for `phase`. The Net's name is the spec's name (or its file name).
 std::unique_ptr<Net> build_net(const NetSpec& spec, Phase phase, const NetBuildOptions& opt = {});

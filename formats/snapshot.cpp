@@ -1,6 +1,7 @@
 // formats/snapshot.cpp -- see snapshot.h.
 #include "formats/snapshot.h"
 
+#include <climits>
 #include <stdexcept>
 
 #include "formats/weights_file.h"
@@ -10,6 +11,22 @@ namespace dlbhc {
 namespace {
 const char* kKind = "dlbhc.kind";
 const char* kSnapshot = "training-snapshot";
+
+// The "iter" entry: decimal digits only (no sign, no spaces), at most INT_MAX.
+int parse_iter(const std::string* it, const std::string& path) {
+    const std::string where = "snapshot '" + path + "': field 'iter': ";
+    if (!it) throw std::runtime_error(where + "expected the iteration (a non-negative integer), found none");
+    long long v = 0;
+    bool ok = !it->empty() && it->size() <= 10;
+    for (char c : *it) {
+        ok = ok && c >= '0' && c <= '9';
+        if (ok) v = v * 10 + (c - '0');
+    }
+    if (!ok || v > INT_MAX)
+        throw std::runtime_error(where + "expected a non-negative integer of at most " + std::to_string(INT_MAX) +
+                                 ", found '" + it->substr(0, 40) + "'");
+    return int(v);
+}
 }  // namespace
 
 void save_train_state(const std::string& path, const TrainState& s) {
@@ -30,15 +47,9 @@ TrainState train_state_from_weights(const WeightsFile& w, const std::string& pat
                                  kSnapshot + " entry): --resume needs a snapshot written by dlbhc train; "
                                  "use --weights to start from it instead");
     TrainState s;
+    s.file = path;
     for (const auto& kv : w.metadata) s.meta[kv.first] = kv.second;
-    const std::string* it = w.meta("iter");
-    try {
-        size_t used = 0;
-        s.iter = it ? std::stoi(*it, &used) : -1;
-        if (!it || used != it->size() || s.iter < 0) throw std::invalid_argument("bad");
-    } catch (const std::exception&) {
-        throw std::runtime_error("snapshot '" + path + "': metadata 'iter' is missing or not a non-negative integer");
-    }
+    s.iter = parse_iter(w.meta("iter"), path);
     // Weights and momentum alike: resuming from a non-finite value would train on garbage.
     for (const auto& t : w.tensors) {
         check_finite(t, "snapshot '" + path + "'");

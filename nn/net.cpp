@@ -26,8 +26,7 @@ Blob* Net::add_input(const std::string& name, Shape s) {
 Layer* Net::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bottoms,
                 const std::vector<std::string>& tops, float loss_weight) {
     const std::string where = "net '" + name_ + "', layer '" + layer->name() + "'";
-    for (const auto& l : layers_)
-        if (l->name() == layer->name()) throw std::invalid_argument(where + ": a layer with this name already exists");
+    if (layer_index_.count(layer->name())) throw std::invalid_argument(where + ": a layer with this name already exists");
     Wiring w;
     for (const auto& b : bottoms) {
         if (!has_blob(b)) throw std::invalid_argument(where + ": bottom blob '" + b + "' is not produced by any earlier layer or input");
@@ -61,28 +60,32 @@ Layer* Net::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bo
         blob_index_[b->name] = blobs_.size();
         blobs_.push_back(std::move(b));
     }
+    layer_index_[layer->name()] = layers_.size();
     layers_.push_back(std::move(layer));
     wiring_.push_back(std::move(w));
-    update_backward_needs();
+    propagate_needs(layers_.size() - 1);
     return layers_.back().get();
 }
 
 void Net::update_backward_needs() {
     // A blob needs a gradient when a parameter or a requested input lies upstream of it.
-    std::map<const Blob*, bool> needs;
-    for (const auto& name : inputs_) needs[blob(name)] = input_needs_grad_[name];
-    for (size_t l = 0; l < layers_.size(); ++l) {
-        Wiring& w = wiring_[l];
-        std::vector<bool> prop(w.bottom.size());
-        bool any = !layers_[l]->params().empty();
-        for (size_t i = 0; i < w.bottom.size(); ++i) {
-            prop[i] = needs[w.bottom[i]] && layers_[l]->differentiable_bottom((int)i);
-            any = any || prop[i];
-        }
-        layers_[l]->set_propagate_down(prop);
-        w.needs_backward = any;
-        for (Blob* t : w.top) needs[t] = needs[t] || any;
+    blob_needs_grad_.clear();
+    for (const auto& name : inputs_) blob_needs_grad_[blob(name)] = input_needs_grad_[name];
+    for (size_t l = 0; l < layers_.size(); ++l) propagate_needs(l);
+}
+
+void Net::propagate_needs(size_t l) {
+    ++wiring_steps_;
+    Wiring& w = wiring_[l];
+    std::vector<bool> prop(w.bottom.size());
+    bool any = !layers_[l]->params().empty();
+    for (size_t i = 0; i < w.bottom.size(); ++i) {
+        prop[i] = blob_needs_grad_[w.bottom[i]] && layers_[l]->differentiable_bottom((int)i);
+        any = any || prop[i];
     }
+    layers_[l]->set_propagate_down(prop);
+    w.needs_backward = any;
+    for (Blob* t : w.top) blob_needs_grad_[t] = blob_needs_grad_[t] || any;
 }
 
 void Net::reshape() {
@@ -155,8 +158,8 @@ Blob* Net::blob(const std::string& name) {
 }
 
 Layer* Net::layer(const std::string& name) {
-    for (auto& l : layers_)
-        if (l->name() == name) return l.get();
+    auto it = layer_index_.find(name);
+    if (it != layer_index_.end()) return layers_[it->second].get();
     throw std::out_of_range("net '" + name_ + "': no layer named '" + name + "'");
 }
 

@@ -15,6 +15,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "nn/layer.h"
@@ -67,6 +68,11 @@ public:
     std::vector<Param*> params();
     Param* param(const std::string& name);  // throws std::out_of_range
 
+    // Steps taken to work out which layers need backward, over the net's life: one per layer
+    // added (and one per layer for each set_input_needs_grad). Lets a test check that building
+    // is linear in the number of layers.
+    size_t wiring_steps() const { return wiring_steps_; }
+
     // Loss reported by each loss layer in the last forward.
     std::vector<std::pair<std::string, double>> losses() const;
 
@@ -77,7 +83,11 @@ private:
         bool needs_backward = false;
     };
     Blob* get_or_create(const std::string& name);
+    // Which layers need backward, from scratch (after an input's gradient request changed).
     void update_backward_needs();
+    // The same for layer l alone, given the flags of the layers before it: add() runs it for the
+    // new layer only, so adding n layers costs O(n) in all, not O(n^2).
+    void propagate_needs(size_t l);
 
     std::string name_;
     Phase phase_ = Phase::Train;
@@ -86,7 +96,11 @@ private:
     std::vector<std::string> inputs_;
     std::map<std::string, bool> input_needs_grad_;
     std::vector<std::unique_ptr<Layer>> layers_;
+    std::unordered_map<std::string, size_t> layer_index_;  // name -> index in layers_
     std::vector<Wiring> wiring_;
+    // Blobs downstream of a parameter or of an input whose gradient is requested.
+    std::unordered_map<const Blob*, bool> blob_needs_grad_;
+    size_t wiring_steps_ = 0;
 };
 
 }  // namespace dlbhc

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <set>
 #include <stdexcept>
 
 #include "nn/dropout.h"
@@ -115,38 +116,147 @@ TrainState Trainer::capture() const {
     return s;
 }
 
+namespace {
+
+// "snapshot '<file>': field '<field>': ", the start of every restore error.
+std::string field_error(const TrainState& s, const std::string& field) {
+    return "snapshot" + (s.file.empty() ? std::string() : " '" + s.file + "'") + ": field '" + field + "': ";
+}
+
+// The index of the first non-finite value of t, or t.count() when all are finite.
+size_t first_non_finite(const Tensor& t) {
+    for (size_t i = 0; i < t.count(); ++i)
+        if (!std::isfinite(t.data()[i])) return i;
+    return t.count();
+}
+
+// The snapshot tensor `name`, checked to have `shape` and finite values.
+const Tensor& checked_tensor(const TrainState& s, const std::map<std::string, const Tensor*>& byname,
+                             const std::string& name, const Shape& shape) {
+    auto it = byname.find(name);
+    if (it == byname.end()) throw std::runtime_error(field_error(s, name) + "expected a tensor of shape " + shape.str() + ", found none");
+    const Tensor& t = *it->second;
+    if (t.shape() != shape)
+        throw std::runtime_error(field_error(s, name) + "expected shape " + shape.str() + ", found " + t.shape().str());
+    const size_t bad = first_non_finite(t);
+    if (bad < t.count())
+        throw std::runtime_error(field_error(s, name) + "expected finite values, found " + std::to_string(t.data()[bad]) +
+                                 " at index " + std::to_string(bad));
+    return t;
+}
+
+// A generator state from its 64 hex digits; all zeros is refused (xoshiro never leaves it).
+Rng checked_rng(const TrainState& s, const std::string& key, const std::string& hex) {
+    Rng r;
+    parse_hex_state(hex, r, field_error(s, key) + "random state");
+    if ((r.s[0] | r.s[1] | r.s[2] | r.s[3]) == 0)
+        throw std::runtime_error(field_error(s, key) + "expected a nonzero random state, found all zeros");
+    return r;
+}
+
+}  // namespace
+
 void Trainer::restore(const TrainState& s) {
+    // Everything is checked first; only then is anything changed (the sources roll back themselves).
+    const int max_iter = solver_.param().max_iter;
+    if (s.iter < 0 || s.iter > max_iter)
+        throw std::runtime_error(field_error(s, "iter") + "expected an iteration in [0, " + std::to_string(max_iter) +
+                                 "] (the solver's max_iter), found " + std::to_string(s.iter));
+
+    // Tensors: exactly the parameters and their momentum, nothing else, none twice.
     std::map<std::string, const Tensor*> byname;
-    for (const auto& t : s.tensors) byname[t.first] = &t.second;
+    for (const auto& t : s.tensors)
+        if (!byname.emplace(t.first, &t.second).second)
+            throw std::runtime_error(field_error(s, t.first) + "expected one tensor of this name, found several");
     auto params = net_.params();
     auto& hist = solver_.history();
+    std::vector<const Tensor*> values, momenta;
     for (size_t i = 0; i < params.size(); ++i) {
-        auto take = [&](const std::string& name, Tensor& dst) {
-            auto it = byname.find(name);
-            if (it == byname.end()) throw std::runtime_error("snapshot has no tensor '" + name + "'");
-            if (it->second->count() != dst.count())
-                throw std::runtime_error("snapshot tensor '" + name + "' has " + std::to_string(it->second->count()) +
-                                         " values, the net expects " + std::to_string(dst.count()));
-            std::copy(it->second->data(), it->second->data() + dst.count(), dst.data());
-        };
-        take(params[i]->name, params[i]->value);
-        if (i < hist.size()) {
-            if (hist[i].count() != params[i]->value.count()) hist[i].reshape(params[i]->value.shape());
-            take(params[i]->name + "@momentum", hist[i]);
-        }
+        const Shape shape = params[i]->value.shape();
+        values.push_back(&checked_tensor(s, byname, params[i]->name, shape));
+        if (i < hist.size()) momenta.push_back(&checked_tensor(s, byname, params[i]->name + "@momentum", shape));
     }
+    std::set<std::string> expected;
+    for (size_t i = 0; i < params.size(); ++i) {
+        expected.insert(params[i]->name);
+        if (i < hist.size()) expected.insert(params[i]->name + "@momentum");
+    }
+    for (const auto& kv : byname)
+        if (!expected.count(kv.first))
+            throw std::runtime_error(field_error(s, kv.first) + "expected only the net's parameters and their momentum, "
+                                     "found a tensor this net has no parameter for (a snapshot of another net?)");
+
+    // Random states: exactly one per Dropout layer.
+    std::vector<std::pair<DropoutLayer*, Rng>> rngs;
+    std::set<std::string> dropout_names;
     for (const auto& layer : net_.layers())
         if (auto* d = dynamic_cast<DropoutLayer*>(layer.get())) {
-            auto it = s.meta.find("rng." + d->name());
-            if (it == s.meta.end()) throw std::runtime_error("snapshot has no random state for layer '" + d->name() + "'");
-            parse_hex_state(it->second, d->rng(), "snapshot rng." + d->name());
+            const std::string key = "rng." + d->name();
+            dropout_names.insert(key);
+            auto it = s.meta.find(key);
+            if (it == s.meta.end())
+                throw std::runtime_error(field_error(s, key) + "expected the random state of Dropout layer '" + d->name() +
+                                         "', found none");
+            rngs.emplace_back(d, checked_rng(s, key, it->second));
         }
-    auto src = s.meta.find("source.train");
-    if (src == s.meta.end()) throw std::runtime_error("snapshot has no training-data position (source.train)");
-    train_.restore(src->second);
-    auto tsrc = s.meta.find("source.test");
-    if (test_ && tsrc != s.meta.end()) test_->restore(tsrc->second);
+    for (const auto& kv : s.meta) {
+        if (kv.first.compare(0, 4, "rng.") == 0 && !dropout_names.count(kv.first))
+            throw std::runtime_error(field_error(s, kv.first) + "expected random states only for the net's Dropout layers, "
+                                     "found one for '" + kv.first.substr(4) + "', which is not a Dropout layer of this net");
+        if (kv.first.compare(0, 7, "source.") == 0 && kv.first != "source.train" && kv.first != "source.test")
+            throw std::runtime_error(field_error(s, kv.first) + "expected data positions 'source.train' and 'source.test' "
+                                     "only, found this one");
+    }
+
+    restore_sources(s);  // the last check; from here on nothing can fail
+    for (size_t i = 0; i < params.size(); ++i) {
+        std::copy(values[i]->data(), values[i]->data() + values[i]->count(), params[i]->value.data());
+        if (i < momenta.size()) {
+            if (hist[i].shape() != params[i]->value.shape()) hist[i].reshape(params[i]->value.shape());
+            std::copy(momenta[i]->data(), momenta[i]->data() + momenta[i]->count(), hist[i].data());
+        }
+    }
+    for (auto& dr : rngs) dr.first->rng() = dr.second;
     solver_.set_iter(s.iter);
+}
+
+// Restores the data positions, or throws and leaves both sources as they were.
+void Trainer::restore_sources(const TrainState& s) {
+    const uint64_t batch = uint64_t(net_.blob("data")->shape().n);
+    auto src = s.meta.find("source.train");
+    if (src == s.meta.end())
+        throw std::runtime_error(field_error(s, "source.train") + "expected the training-data position, found none");
+    const std::string train_before = train_.state();
+    try {
+        train_.restore(src->second);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(field_error(s, "source.train") + e.what());
+    }
+    // Each iteration takes one batch: the position must be exactly iter x batch images in.
+    uint64_t taken = 0;
+    if (train_.items_taken(&taken) && taken != uint64_t(s.iter) * batch) {
+        train_.restore(train_before);
+        throw std::runtime_error(field_error(s, "source.train") + "expected the data position after iteration " +
+                                 std::to_string(s.iter) + " (" + std::to_string(s.iter) + " x " + std::to_string(batch) +
+                                 " = " + std::to_string(uint64_t(s.iter) * batch) + " images taken), found " +
+                                 std::to_string(taken) + " images taken");
+    }
+    auto tsrc = s.meta.find("source.test");
+    if (!test_ || tsrc == s.meta.end()) return;
+    const std::string test_before = test_->state();
+    try {
+        test_->restore(tsrc->second);
+    } catch (const std::exception& e) {
+        train_.restore(train_before);
+        throw std::runtime_error(field_error(s, "source.test") + e.what());
+    }
+    // Tests take whole batches.
+    if (test_->items_taken(&taken) && taken % batch != 0) {
+        train_.restore(train_before);
+        test_->restore(test_before);
+        throw std::runtime_error(field_error(s, "source.test") + "expected a whole number of batches of " +
+                                 std::to_string(batch) + " images taken, found " + std::to_string(taken) + " images");
+    }
 }
 
 std::string Trainer::snapshot() const {

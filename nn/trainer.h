@@ -34,10 +34,18 @@ public:
     virtual void restore(const std::string& state) = 0;
     // Images per pass over the data (for progress in epochs); 0 if unknown.
     virtual size_t size() const { return 0; }
+    // Images taken since the start of the data, over all passes, in the current state (the one
+    // reached by next() or set by restore()); false when the source cannot tell. Trainer::restore
+    // checks a snapshot's data position against its iteration with it.
+    virtual bool items_taken(uint64_t* n) const {
+        (void)n;
+        return false;
+    }
 };
 
 // Everything a snapshot file holds (see snapshot.h for the file).
 struct TrainState {
+    std::string file;  // the snapshot it was read from ("" when made in memory), for error messages
     int iter = 0;
     std::vector<std::pair<std::string, Tensor>> tensors;  // "<param>" values, "<param>@momentum"
     std::map<std::string, std::string> meta;                // "iter", "rng.<layer>", "source", ...
@@ -81,7 +89,13 @@ public:
     // Runs from the solver's current iteration to param().max_iter.
     TrainResult run();
 
-    // Captures / restores the whole state listed at the top of this file.
+    // Captures / restores the whole state listed at the top of this file. restore() checks every
+    // field before it changes anything: the iteration within [0, max_iter]; exactly the net's
+    // parameters and their momentum, each of the parameter's shape and finite; a valid (nonzero)
+    // random state for exactly the net's Dropout layers; a training-data position that the
+    // sources accept and that matches the iteration (iteration x batch images taken). A bad field
+    // is std::runtime_error "snapshot '<file>': field '<name>': expected ..., found ..." and
+    // leaves the trainer, the net, the solver and the sources as they were.
     TrainState capture() const;
     void restore(const TrainState& s);
 
@@ -93,6 +107,7 @@ public:
 
 private:
     void log(const std::string& line) const;
+    void restore_sources(const TrainState& s);
     double batch_accuracy() const;
 
     Net& net_;

@@ -6,6 +6,8 @@
 #include <doctest/doctest.h>
 
 #include <algorithm>
+#include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -604,4 +606,113 @@ TEST_CASE("caffe_spec: damaged files never crash the reader or the builder") {
     }
     MESSAGE("damaged nets: " << built << " still built, " << rejected << " rejected with an error");
     CHECK(rejected > 100);  // most damage must be noticed
+}
+
+namespace {
+
+// A net of `layers` ReLU layers after an input of `shape`, in place (all on "data") or each
+// writing a new blob.
+std::string relu_chain(int layers, bool in_place, const std::string& shape = "dim: 2 dim: 4 dim: 8 dim: 8") {
+    std::string text = "name: \"deep\"\ninput: \"data\"\ninput_shape { " + shape + " }\n";
+    std::string prev = "data";
+    for (int i = 0; i < layers; ++i) {
+        const std::string top = in_place ? prev : "r" + std::to_string(i);
+        text += "layer { name: \"relu" + std::to_string(i) + "\" type: \"ReLU\" bottom: \"" + prev + "\" top: \"" + top + "\" }\n";
+        prev = top;
+    }
+    return text;
+}
+
+// Sets an environment variable for one scope.
+struct ScopedEnv {
+    std::string name;
+    ScopedEnv(const char* n, const char* v) : name(n) { ::setenv(n, v, 1); }
+    ~ScopedEnv() { ::unsetenv(name.c_str()); }
+};
+
+}  // namespace
+
+TEST_CASE("net_builder: building is linear in the number of layers") {
+    // Each added layer used to re-derive the backward flags of every layer before it (and scan
+    // every layer name): n (n + 1) / 2 steps for n layers. Now one step per layer.
+    for (int n : {1000, 4000}) {
+        CAPTURE(n);
+        const NetSpec spec = parse_net_spec(relu_chain(n, true), "deep.prototxt");
+        const auto t0 = std::chrono::steady_clock::now();
+        auto net = build_net(spec, Phase::Train);
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+        MESSAGE(n << " in-place ReLU layers built in " << s * 1000 << " ms");
+        REQUIRE(net->layers().size() == size_t(n));
+        CHECK(net->wiring_steps() == size_t(n));
+        CHECK(net->layer("relu" + std::to_string(n - 1)) == net->layers().back().get());
+    }
+}
+
+TEST_CASE("net_builder: a net above the memory or layer limit is refused before anything is allocated") {
+    const std::string text = relu_chain(10, false);  // 11 blobs of 512 floats: 11 x 512 x 4 x 2 = 45,056 bytes
+    const NetSpec spec = parse_net_spec(text, "nets/ten.prototxt");
+    const NetFootprint fp = net_footprint(spec, Phase::Train);
+    CHECK(fp.blob_bytes == 45056);
+    CHECK(fp.param_bytes == 0);
+    CHECK(fp.layers == 10);
+    NetBuildOptions opt;
+    opt.max_net_bytes = 45056;
+    CHECK(build_net(spec, Phase::Train, opt)->layers().size() == 10);
+    opt.max_net_bytes = 45055;
+    CHECK_ERROR(build_net(spec, Phase::Train, opt), "nets/ten.prototxt: the net would need 44.0 KiB (45056 bytes: blobs 44.0 KiB");
+    CHECK_ERROR(build_net(spec, Phase::Train, opt), "more than the limit of 44.0 KiB (passed at nets/ten.prototxt:13:1: layer 'relu9')");
+    CHECK_ERROR(build_net(spec, Phase::Train, opt), "set DLBHC_MAX_NET_BYTES to allow more");
+
+    // 100 layers of 2 GiB each (values and gradients of 2^28 floats): 200 GiB, more than this
+    // machine has. Refused at once, so nothing of it was allocated.
+    const NetSpec huge = parse_net_spec(relu_chain(100, false, "dim: 1 dim: 1 dim: 16384 dim: 16384"), "huge.prototxt");
+    CHECK(net_footprint(huge, Phase::Train).total() == 101 * (uint64_t(2) << 30));
+    CHECK_ERROR(build_net(huge, Phase::Train), "huge.prototxt: the net would need 202.0 GiB");
+    CHECK_ERROR(build_net(huge, Phase::Train), "more than the limit of 8.0 GiB (passed at huge.prototxt:7:1: layer 'relu3')");
+
+    // The environment sets the limits when the options do not.
+    {
+        ScopedEnv env("DLBHC_MAX_NET_BYTES", "40K");
+        CHECK_ERROR(build_net(spec, Phase::Train), "more than the limit of 40.0 KiB");
+        opt.max_net_bytes = 1 << 20;  // the option wins
+        CHECK(build_net(spec, Phase::Train, opt)->layers().size() == 10);
+    }
+    {
+        ScopedEnv env("DLBHC_MAX_NET_BYTES", "lots");
+        CHECK_ERROR(build_net(spec, Phase::Train),
+                    "environment variable DLBHC_MAX_NET_BYTES: expected a positive integer (optionally with a K, M, G or T suffix), found 'lots'");
+    }
+    {
+        ScopedEnv env("DLBHC_MAX_NET_LAYERS", "9");
+        CHECK_ERROR(build_net(spec, Phase::Train),
+                    "nets/ten.prototxt: 10 layers are active in phase TRAIN, more than the limit of 9; set DLBHC_MAX_NET_LAYERS");
+    }
+    opt = {};
+    opt.max_layers = 9;
+    CHECK_ERROR(build_net(spec, Phase::Train, opt), "nets/ten.prototxt: 10 layers are active in phase TRAIN, more than the limit of 9");
+    CHECK_ERROR(build_net(parse_net_spec(relu_chain(int(kDefaultMaxNetLayers) + 1, true), "long.prototxt"), Phase::Train),
+                "long.prototxt: 10001 layers are active in phase TRAIN, more than the limit of 10000");
+}
+
+TEST_CASE("net_builder: the memory estimate matches the built net; CaffeNet at batch 256 is within the default") {
+    // The estimate counts what the layers allocate: compare with the tensors of a built small net.
+    const NetSpec small = load_net_spec(fixture("small_dlbhc_v2.prototxt"));
+    NetBuildOptions o;
+    o.batch = 4;
+    auto net = build_net(small, Phase::Train, o);
+    uint64_t blobs = 0, params = 0;
+    for (const std::string& b : net->blob_names()) blobs += 2 * sizeof(float) * net->blob(b)->count();
+    for (Param* p : net->params()) params += 2 * sizeof(float) * p->value.count();
+    const NetFootprint fp = net_footprint(small, Phase::Train, o);
+    CHECK(fp.blob_bytes == blobs);
+    CHECK(fp.param_bytes == params);
+    CHECK(fp.layers == small.layers_in(Phase::Train).size());
+
+    // CaffeNet-DLBHC at batch 256, from the shapes only (building it would take 3 GiB): 2.9 GiB.
+    NetBuildOptions big;
+    big.batch = 256;
+    const NetFootprint caffenet = net_footprint(load_net_spec(repo("weights/caffenet_dlbhc_train_val.prototxt")), Phase::Train, big);
+    MESSAGE("CaffeNet-DLBHC at batch 256: " << caffenet.total() / double(1 << 20) << " MiB");
+    CHECK(caffenet.total() > (uint64_t(2) << 30));
+    CHECK(caffenet.total() < kDefaultMaxNetBytes);
 }

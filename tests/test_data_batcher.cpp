@@ -291,3 +291,50 @@ TEST_CASE("data/batcher: bad configurations") {
         b.next(d, l);
     }
 }
+
+TEST_CASE("data/batcher: restore accepts every epoch a state may hold and refuses states no batcher reaches") {
+    // Epoch 2^64 - 1 once equalled the "no order cached" sentinel: the empty cached order was
+    // indexed and `dlbhc train --resume` crashed. With one item the item count still fits 64 bits.
+    const MemoryDataset one = make_ds(1);
+    for (bool prefetch : {false, true}) {
+        BatcherOptions o;
+        o.batch_size = 1;
+        o.shuffle = true;
+        o.prefetch = prefetch;
+        Batcher b(one, train_tf(), o);
+        BatcherState s = b.state();
+        s.epoch = ~0ull;
+        b.restore(s);
+        Tensor d, l;
+        CHECK(b.next(d, l) == 1);
+        CHECK(b.state().epoch == ~0ull);
+        CHECK(b.state().position == 1);
+    }
+
+    const MemoryDataset ds = make_ds(10);
+    BatcherOptions o;
+    o.batch_size = 4;
+    o.shuffle = true;
+    Batcher b(ds, train_tf(), o);
+    take(b, 2);
+    const BatcherState good = b.state();
+    BatcherState s = good;
+    s.epoch = ~0ull;  // 10 items per epoch: the item count overflows
+    CHECK_THROWS_WITH_AS(b.restore(s), contains("expected an epoch of at most 1844674407370955160 for a dataset of 10 items at position 8, "
+                                                "found epoch 18446744073709551615"),
+                         std::invalid_argument);
+    s = good;
+    s.position = 11;
+    CHECK_THROWS_WITH_AS(b.restore(s), contains("expected a position of at most 10 (the dataset size), found 11"), std::invalid_argument);
+    s = good;
+    std::memset(s.rng, 0, sizeof s.rng);
+    CHECK_THROWS_WITH_AS(b.restore(s), contains("expected a nonzero augmentation generator state, found all zeros"),
+                         std::invalid_argument);
+    CHECK(b.state() == good);  // every refusal left the batcher as it was
+    o.shuffle = false;
+    o.single_pass = true;
+    Batcher once(ds, train_tf(), o);
+    s = once.state();
+    s.epoch = 1;
+    CHECK_THROWS_WITH_AS(once.restore(s), contains("expected epoch 0 in single-pass mode, found epoch 1"), std::invalid_argument);
+}

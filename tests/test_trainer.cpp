@@ -2,12 +2,15 @@
 // training and keeps the last good snapshot, snapshots load as weights.
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
+#include "apps/commands.h"
 #include "data/batcher.h"
 #include "tests/test_data_util.h"
 #include "data/dataset.h"
@@ -24,6 +27,9 @@
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
+using dlbhc::test::make_idx;
+using dlbhc::test::write_bytes;
+using dlbhc::test::write_text;
 namespace fs = std::filesystem;
 
 namespace {
@@ -98,6 +104,7 @@ public:
     }
     std::string state() const override { return b_->state().to_bytes(); }
     void restore(const std::string& s) override { b_->restore(BatcherState::from_bytes(s)); }
+    bool items_taken(uint64_t* n) const override { return b_->state().items_taken(n); }
 
 private:
     std::unique_ptr<Batcher> b_;
@@ -166,14 +173,14 @@ TEST_CASE("trainer: resuming from a snapshot ends bit-identical to an uninterrup
     CHECK(sgd_res.iter() == 25);
     CHECK(same_params(*full, *resumed));
 
-    // Control: restoring without the dropout state or the data position diverges (the test can fail).
+    // Control: restoring another augmentation state diverges (the test can fail).
     auto broken = tiny_net(B);
     Source src_b(*ds, B, true);
     SGDSolver sgd_b(*broken, solver_param(25));
     Trainer t_b(*broken, sgd_b, src_b, nullptr, opt2);
     TrainState st = load_train_state(dir.file("run_iter_10.weights"));
     BatcherState bs = BatcherState::from_bytes(st.meta["source.train"]);
-    bs.position += 1;  // one image off
+    bs.rng[0] ^= 1;  // other crops and mirrors
     st.meta["source.train"] = bs.to_bytes();
     t_b.restore(st);
     t_b.run();
@@ -249,4 +256,170 @@ TEST_CASE("trainer: a NaN loss stops training and keeps the last good snapshot")
     CHECK(s.iter == 5);
     for (const auto& t2 : s.tensors)
         for (size_t i = 0; i < t2.second.count(); ++i) REQUIRE(std::isfinite(t2.second.data()[i]));
+}
+
+namespace {
+
+// A snapshot file with one field changed: the real snapshot `from`, edited by `edit`, written to `to`.
+template <class F>
+void craft(const std::string& from, const std::string& to, F edit) {
+    WeightsFile w = read_weights(from);
+    edit(w);
+    write_weights(to, w);
+}
+
+void set_batcher(WeightsFile& w, const std::function<void(BatcherState&)>& edit) {
+    BatcherState bs = BatcherState::from_bytes(*w.meta("source.train"));
+    edit(bs);
+    w.set_meta("source.train", bs.to_bytes());
+}
+
+NamedTensor* tensor(WeightsFile& w, const std::string& name) {
+    for (auto& t : w.tensors)
+        if (t.name == name) return &t;
+    FAIL("no tensor " << name);
+    return nullptr;
+}
+
+}  // namespace
+
+TEST_CASE("trainer: every field of a snapshot is checked; a bad one is refused naming the file, the field, "
+          "what was expected and what was found") {
+    TempDir dir;
+    auto ds = quadrant_dataset(40, 6);
+    const int B = 4;
+    const std::string snap = dir.file("s_iter_3.weights");
+    {
+        auto net = tiny_net(B);
+        Source src(*ds, B, false);
+        SGDSolver sgd(*net, solver_param(3));
+        TrainOptions opt;
+        opt.display = 0;
+        opt.snapshot_prefix = dir.file("s");
+        opt.save_state = save_train_state;
+        Trainer(*net, sgd, src, nullptr, opt).run();
+        REQUIRE(fs::exists(snap));
+    }
+    // A fresh trainer per case; the refused snapshot must leave it exactly as it was.
+    auto refused = [&](const std::string& what, const std::function<void(WeightsFile&)>& edit,
+                       const std::vector<std::string>& parts) {
+        CAPTURE(what);
+        const std::string bad = dir.file("bad.weights");
+        craft(snap, bad, edit);
+        auto net = tiny_net(B), before = tiny_net(B);
+        Source src(*ds, B, false);
+        SGDSolver sgd(*net, solver_param(10));
+        Trainer t(*net, sgd, src, nullptr, TrainOptions{});
+        const std::string pos = src.state();
+        std::string msg = "(no error)";
+        try {
+            t.restore(load_train_state(bad));
+        } catch (const std::runtime_error& e) {
+            msg = e.what();
+        }
+        INFO("error: " << msg);
+        CHECK(msg.find("snapshot '" + bad + "'") != std::string::npos);
+        for (const auto& p : parts) CHECK(msg.find(p) != std::string::npos);
+        CHECK(sgd.iter() == 0);
+        CHECK(same_params(*net, *before));
+        CHECK(src.state() == pos);
+        bool zero_momentum = true;
+        for (const Tensor& h : sgd.history())
+            for (size_t i = 0; i < h.count(); ++i) zero_momentum = zero_momentum && h.data()[i] == 0.0f;
+        CHECK(zero_momentum);
+    };
+    const uint64_t kMax = ~0ull;
+
+    // The data position (what `dlbhc train --resume` crashed on: epoch 2^64 - 1).
+    refused("epoch 2^64-1", [&](WeightsFile& w) { set_batcher(w, [&](BatcherState& b) { b.epoch = kMax; }); },
+            {"field 'source.train'", "expected an epoch of at most", "found epoch 18446744073709551615"});
+    refused("epoch that disagrees with the iteration", [&](WeightsFile& w) { set_batcher(w, [](BatcherState& b) { b.epoch = 5; }); },
+            {"field 'source.train'", "expected the data position after iteration 3 (3 x 4 = 12 images taken)", "found 212 images taken"});
+    refused("position past the data", [&](WeightsFile& w) { set_batcher(w, [](BatcherState& b) { b.position = 41; }); },
+            {"field 'source.train'", "expected a position of at most 40 (the dataset size), found 41"});
+    refused("zero generator", [&](WeightsFile& w) { set_batcher(w, [](BatcherState& b) { std::memset(b.rng, 0, sizeof b.rng); }); },
+            {"field 'source.train'", "expected a nonzero augmentation generator state, found all zeros"});
+    refused("other batch size", [&](WeightsFile& w) { set_batcher(w, [](BatcherState& b) { b.batch_size = 5; }); },
+            {"field 'source.train'", "the state is for batch size 5, this batcher has 4"});
+    refused("truncated position", [&](WeightsFile& w) { w.set_meta("source.train", w.meta("source.train")->substr(0, 50)); },
+            {"field 'source.train'", "expected 96 bytes, found 50"});
+    refused("no position", [&](WeightsFile& w) {
+        auto& m = w.metadata;
+        m.erase(std::remove_if(m.begin(), m.end(), [](const auto& kv) { return kv.first == "source.train"; }), m.end());
+    }, {"field 'source.train'", "expected the training-data position, found none"});
+    refused("unknown source", [&](WeightsFile& w) { w.set_meta("source.validation", "x"); },
+            {"field 'source.validation'", "expected data positions 'source.train' and 'source.test' only"});
+
+    // The iteration: within [0, max_iter] of the resuming solver (10), a plain integer.
+    refused("iteration past max_iter", [&](WeightsFile& w) { w.set_meta("iter", "11"); },
+            {"field 'iter'", "expected an iteration in [0, 10] (the solver's max_iter), found 11"});
+    refused("negative iteration", [&](WeightsFile& w) { w.set_meta("iter", "-1"); },
+            {"field 'iter'", "expected a non-negative integer of at most 2147483647, found '-1'"});
+    refused("huge iteration", [&](WeightsFile& w) { w.set_meta("iter", "99999999999"); },
+            {"field 'iter'", "found '99999999999'"});
+    refused("iteration with spaces", [&](WeightsFile& w) { w.set_meta("iter", " 3"); }, {"field 'iter'", "found ' 3'"});
+
+    // Dropout random states.
+    refused("short random state", [&](WeightsFile& w) { w.set_meta("rng.drop7", "abc"); },
+            {"field 'rng.drop7'", "expected 64 hex digits, found 3"});
+    refused("random state not hex", [&](WeightsFile& w) { w.set_meta("rng.drop7", std::string(63, '0') + "g"); },
+            {"field 'rng.drop7'", "'g' is not a hex digit"});
+    refused("zero random state", [&](WeightsFile& w) { w.set_meta("rng.drop7", std::string(64, '0')); },
+            {"field 'rng.drop7'", "expected a nonzero random state, found all zeros"});
+    refused("random state of another layer", [&](WeightsFile& w) { w.set_meta("rng.fc7", *w.meta("rng.drop7")); },
+            {"field 'rng.fc7'", "found one for 'fc7', which is not a Dropout layer of this net"});
+
+    // Parameters and momentum: shapes, finiteness, presence, nothing foreign.
+    refused("weight of another shape (same count)", [&](WeightsFile& w) { tensor(w, "fc7.weight")->dims = {4, 64}; },
+            {"field 'fc7.weight'", "expected shape (16, 16, 1, 1), found (4, 64, 1, 1)"});
+    refused("momentum of another shape", [&](WeightsFile& w) {
+        NamedTensor* m = tensor(w, "fc8.bias@momentum");
+        m->dims = {5};
+        m->data.resize(5);
+    }, {"field 'fc8.bias@momentum'", "expected shape (4, 1, 1, 1), found (5, 1, 1, 1)"});
+    refused("NaN weight", [&](WeightsFile& w) { tensor(w, "conv1.weight")->data[7] = NAN; },
+            {"tensor 'conv1.weight' (4, 1, 3, 3) holds NaN at element 7", "expected finite values"});
+    refused("infinite momentum", [&](WeightsFile& w) { tensor(w, "fc8.weight@momentum")->data[0] = INFINITY; },
+            {"tensor 'fc8.weight@momentum' (4, 8) holds +inf at element 0", "expected finite values"});
+    refused("missing momentum", [&](WeightsFile& w) { w.tensors.erase(w.tensors.begin() + 1); },
+            {"field 'conv1.weight@momentum'", "expected a tensor of shape (4, 1, 3, 3), found none"});
+    refused("foreign tensor", [&](WeightsFile& w) { w.tensors.push_back(from_tensor("conv9.weight", Tensor(Shape(2)))); },
+            {"field 'conv9.weight'", "expected only the net's parameters and their momentum"});
+}
+
+TEST_CASE("trainer: `dlbhc train --resume` refuses a snapshot whose data epoch is 2^64 - 1") {
+    TempDir dir;
+    // 30 random 8 x 8 grey images, labels 0..3, as MNIST idx files.
+    std::vector<uint8_t> px(30 * 64), labels(30);
+    Rng r(9);
+    for (auto& p : px) p = uint8_t(r.below(256));
+    for (auto& l : labels) l = uint8_t(r.below(4));
+    write_bytes(dir.file("train-images-idx3-ubyte"), make_idx({30, 8, 8}, px));
+    write_bytes(dir.file("train-labels-idx1-ubyte"), make_idx({30}, labels));
+    write_text(dir.file("net.prototxt"),
+               "name: \"lin\"\nlayer { name: \"data\" type: \"Data\" top: \"data\" top: \"label\" "
+               "transform_param { scale: 0.00390625 } data_param { source: \"train\" batch_size: 4 } }\n"
+               "layer { name: \"fc\" type: \"InnerProduct\" bottom: \"data\" top: \"fc\" inner_product_param { num_output: 4 } }\n"
+               "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"fc\" bottom: \"label\" top: \"loss\" }\n");
+    write_text(dir.file("solver.prototxt"), "net: \"net.prototxt\"\nbase_lr: 0.01\nlr_policy: \"fixed\"\nmax_iter: 4\nsnapshot_prefix: \"snap/lin\"\n");
+    const std::vector<std::string> args = {"--solver", dir.file("solver.prototxt"), "--train-data", dir.file("train"),
+                                           "--test-data", "none", "--display", "1000"};
+    REQUIRE(cmd_train(args) == 0);
+    const std::string snap = dir.file("snap/lin_iter_4.weights"), bad = dir.file("snap/bad.weights");
+    REQUIRE(fs::exists(snap));
+    craft(snap, bad, [](WeightsFile& w) { set_batcher(w, [](BatcherState& b) { b.epoch = ~0ull; }); });
+    std::vector<std::string> resume = args;
+    resume.insert(resume.end(), {"--resume", bad, "--max-iter", "6"});
+    std::string msg = "(no error)";
+    try {
+        cmd_train(resume);
+    } catch (const std::exception& e) {
+        msg = e.what();
+    }
+    CHECK(msg.find("snapshot '" + bad + "': field 'source.train'") != std::string::npos);
+    CHECK(msg.find("found epoch 18446744073709551615") != std::string::npos);
+    // The genuine snapshot resumes.
+    resume[resume.size() - 3] = snap;
+    CHECK(cmd_train(resume) == 0);
+    CHECK(fs::exists(dir.file("snap/lin_iter_6.weights")));
 }
