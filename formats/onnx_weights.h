@@ -1,15 +1,15 @@
 // formats/onnx_weights.h -- the weights (graph initializers) of an ONNX model, without libprotobuf.
 //
-// Field numbers (onnx.proto):
-//   ModelProto   graph 7 (GraphProto)
-//   GraphProto   node 1 (NodeProto), initializer 5 (TensorProto)
-//   NodeProto    input 1, output 2, name 3, op_type 4 (strings), attribute 5 (AttributeProto)
-//   AttributeProto  name 1, f 2 (float), i 3 (int64)
-//   TensorProto  dims 1 (int64, packed or not), data_type 2, segment 3 (refused), float_data 4,
-//                int32_data 5, int64_data 7, name 8, raw_data 9 (little-endian), double_data 10,
-//                data_location 14 (EXTERNAL is refused)
-// Element types read: FLOAT (1), DOUBLE (11, converted), INT32 (6), INT64 (7) (converted; a value
-// float32 cannot hold exactly is an error). Any other type is an error naming the tensor and type.
+// Who does what: formats/onnx.h decodes every TensorProto (its one decoder: raw_data and the
+// typed fields, the checks against dims, refusal of segments and external data, strict
+// conversions). This file asks it for FLOAT (1), DOUBLE (11), INT32 (6) and INT64 (7) tensors
+// (another type is an error naming the tensor and the type), converts the values to float32 with
+// OnnxTensor::to_floats (an integer float32 cannot hold exactly, or a finite DOUBLE beyond
+// float32's range, is an error naming the tensor and the element index), and reads the graph
+// itself, lightly: of ModelProto only graph 7; of GraphProto node 1 and initializer 5; of
+// NodeProto input 1, name 3, op_type 4 and the numeric attributes (AttributeProto name 1, f 2,
+// i 3). (formats/onnx.h's parse_onnx_model would also decode every node's tensor attributes,
+// failing a weights import on a Constant node of a type that has nothing to do with weights.)
 //
 // Conversion to dlbhc names (onnx_param_name, documented in weights/README.md):
 //   "<layer>_w_0" -> "<layer>.weight", "<layer>_b_0" -> "<layer>.bias"   (ONNX model zoo,
@@ -27,18 +27,21 @@
 #include <string>
 #include <vector>
 
+#include "formats/onnx.h"
 #include "formats/protowire.h"
 #include "formats/weights_file.h"
 
 namespace dlbhc {
 
 // ONNX TensorProto.DataType values read here.
-enum OnnxDataType : int { kOnnxFloat = 1, kOnnxInt32 = 6, kOnnxInt64 = 7, kOnnxDouble = 11 };
+enum OnnxDataType : int {
+    kOnnxFloat = onnx_type::kFloat, kOnnxInt32 = onnx_type::kInt32, kOnnxInt64 = onnx_type::kInt64,
+    kOnnxDouble = onnx_type::kDouble,
+};
 
-// Decodes the TensorProto held by field `f` of the message `r` reads (e.g. a GraphProto's
-// initializer, or an AttributeProto's t). The result has the tensor's name, dims and values as
-// float32; `data_type`, when given, receives the stored element type. Errors are
-// std::runtime_error "<file>: byte <offset>: field <n>: tensor '<name>': <what>".
+// decode_onnx_tensor (formats/onnx.h) for the types above, as a NamedTensor: the tensor's name,
+// dims and values as float32; `data_type`, when given, receives the stored element type. Errors
+// are std::runtime_error "<file>: byte <offset>: field <n>: tensor '<name>': <what>".
 NamedTensor read_onnx_tensor(const pb::Reader& r, const pb::Field& f, int* data_type = nullptr);
 // A file holding one bare TensorProto (the ONNX backend test cases' input_0.pb / output_0.pb).
 NamedTensor read_onnx_tensor_file(const std::string& path, int* data_type = nullptr);

@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -20,6 +21,7 @@
 #include <vector>
 
 #include "formats/onnx.h"
+#include "formats/onnx_weights.h"
 #include "formats/protowire.h"
 #include "tests/onnx_runner.h"
 
@@ -238,6 +240,110 @@ TEST_CASE("onnx reader: ModelProto graph, node, attributes and opset") {
     const std::vector<std::string> ops =
         parse_onnx_op_types(reinterpret_cast<const uint8_t*>(model.data()), model.size(), "hand.onnx");
     CHECK(ops == std::vector<std::string>{"Conv"});
+}
+
+TEST_CASE("onnx reader and weights: one decoder's strict conversions to float32 and int64, for both users") {
+    // The same TensorProto bytes go to both users of formats/onnx.h's decoder: the backend tests'
+    // reader (parse_onnx_tensor, OnnxTensor::to_floats) and the weights importer (an initializer
+    // through decode_onnx_weights, and read_onnx_tensor on a field). Each error names the tensor
+    // and the element index.
+    auto raw_doubles = [](const std::vector<double>& v) {
+        std::string s(v.size() * 8, '\0');
+        std::memcpy(&s[0], v.data(), s.size());  // little-endian host, as the wire
+        return s;
+    };
+    auto model_with = [](const std::string& tensor) {  // ModelProto { graph { initializer } }
+        std::string g, m = varint_field(1, 8);
+        pb::put_len(g, 5, tensor);
+        pb::put_len(m, 7, g);
+        return m;
+    };
+    auto weights = [](const std::string& model) {
+        return decode_onnx_weights(reinterpret_cast<const uint8_t*>(model.data()), model.size(), "w.onnx");
+    };
+    auto field_tensor = [](const std::string& tensor) {  // weights' read_onnx_tensor on field 5 of a graph
+        std::string g;
+        pb::put_len(g, 5, tensor);
+        pb::Reader r(reinterpret_cast<const uint8_t*>(g.data()), g.size(), "g.pb");
+        pb::Field f;
+        REQUIRE(r.next(f));
+        int dt = 0;
+        NamedTensor t = read_onnx_tensor(r, f, &dt);
+        CHECK(dt == int(onnx_type::kInt64));
+        return t;
+    };
+
+    SUBCASE("a finite DOUBLE beyond float32 is an error, in raw_data and in double_data") {
+        std::string raw = tensor_head({3}, onnx_type::kDouble, "d");
+        pb::put_len(raw, 9, raw_doubles({0.5, -2.0, 1e300}));
+        std::string typed = tensor_head({2}, onnx_type::kDouble, "d");
+        pb::put_len(typed, 10, raw_doubles({-1e39, 1.0}));
+        CHECK_THROWS_WITH_AS(parse(raw), doctest::Contains("mem.pb: byte 0: tensor 'd': value 1e+300 at index 2 does not fit in float32"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(parse(typed), doctest::Contains("tensor 'd': value -1e+39 at index 0 does not fit in float32"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(weights(model_with(raw)),
+                             doctest::Contains("w.onnx: byte 4: field 5: tensor 'd': value 1e+300 at index 2 does not fit in float32"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(weights(model_with(typed)), doctest::Contains("tensor 'd': value -1e+39 at index 0 does not fit"),
+                             std::runtime_error);
+    }
+    SUBCASE("DOUBLE infinities, NaN and values that round to FLT_MAX are kept") {
+        const double inf = HUGE_VAL, rounds_down = 3.4028235e38;  // above FLT_MAX, within half an ulp of it
+        std::string b = tensor_head({4}, onnx_type::kDouble, "d");
+        pb::put_len(b, 9, raw_doubles({-inf, std::nan(""), rounds_down, 0.25}));
+        const OnnxTensor t = parse(b);
+        REQUIRE(t.floats.size() == 4);
+        CHECK(t.floats[0] == -HUGE_VALF);
+        CHECK(std::isnan(t.floats[1]));
+        CHECK(t.floats[2] == 3.40282347e38f);
+        const ImportedWeights w = weights(model_with(b));
+        REQUIRE(w.weights.tensors.size() == 1);
+        CHECK(w.weights.tensors[0].data[2] == 3.40282347e38f);
+        CHECK(w.weights.tensors[0].data[3] == 0.25f);
+    }
+    SUBCASE("an integer float32 cannot hold exactly is an error; exact ones convert, however large") {
+        std::string inexact = tensor_head({3}, onnx_type::kInt64, "k");
+        inexact += packed_varints(7, {16777216, -16777217, 3});
+        const OnnxTensor t = parse(inexact);  // the reader keeps integers as they are
+        CHECK(t.ints == std::vector<int64_t>{16777216, -16777217, 3});
+        CHECK_THROWS_WITH_AS(t.to_floats(),
+                             doctest::Contains("mem.pb: byte 0: tensor 'k': integer -16777217 at index 1 cannot be held exactly by float32"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(weights(model_with(inexact)),
+                             doctest::Contains("field 5: tensor 'k': integer -16777217 at index 1 cannot be held exactly by float32"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(field_tensor(inexact), doctest::Contains("g.pb: byte 0: field 5: tensor 'k': integer -16777217 at index 1"),
+                             std::runtime_error);
+        std::string top = tensor_head({1}, onnx_type::kInt64, "m");
+        top += packed_varints(7, {INT64_MAX});  // rounds to 2^63, which is not an int64
+        CHECK_THROWS_WITH_AS(parse(top).to_floats(), doctest::Contains("integer 9223372036854775807 at index 0 cannot be held"),
+                             std::runtime_error);
+        std::string exact = tensor_head({3}, onnx_type::kInt64, "e");
+        exact += packed_varints(7, {int64_t(1) << 60, INT64_MIN, -16777216});
+        const std::vector<float> want = {0x1p60f, -0x1p63f, -16777216.0f};
+        CHECK(parse(exact).to_floats() == want);
+        CHECK(field_tensor(exact).data == want);
+    }
+    SUBCASE("an integer outside its type's range is an error, not wrapped into range") {
+        std::string i8 = tensor_head({2}, onnx_type::kInt8, "b");
+        i8 += packed_varints(5, {-128, 300});
+        CHECK_THROWS_WITH_AS(parse(i8), doctest::Contains("tensor 'b': value 300 at index 1 is out of range for INT8"),
+                             std::runtime_error);
+        std::string i32 = tensor_head({1}, onnx_type::kInt32, "i");
+        i32 += packed_varints(5, {int64_t(1) << 40});
+        CHECK_THROWS_WITH_AS(parse(i32), doctest::Contains("value 1099511627776 at index 0 is out of range for INT32"),
+                             std::runtime_error);
+        CHECK_THROWS_WITH_AS(weights(model_with(i32)), doctest::Contains("field 5: tensor 'i': value 1099511627776 at index 0"),
+                             std::runtime_error);
+        std::string u64 = tensor_head({2}, onnx_type::kUint64, "u");
+        pb::put_len(u64, 9, std::string("\x05\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80", 16));  // 5, 2^63
+        CHECK_THROWS_WITH_AS(parse(u64), doctest::Contains("value 9223372036854775808 at index 1 is out of range for UINT64"),
+                             std::runtime_error);
+        std::string flag = tensor_head({2}, onnx_type::kBool, "f");
+        pb::put_len(flag, 9, std::string("\x01\x02", 2));
+        CHECK_THROWS_WITH_AS(parse(flag), doctest::Contains("value 2 at index 1 is out of range for BOOL"), std::runtime_error);
+    }
 }
 
 // ---- Reader: malformed input -----------------------------------------------------------------
