@@ -6,6 +6,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/sharding.h"
 #include "apps/report.h"
 #include "data/image_io.h"
 #include "formats/npy.h"
@@ -22,6 +23,10 @@ static const char* kHelp =
     "  --features-npy FILE  also write the features (the layer before the latent layer), (N, D) .npy\n"
     "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n";
 
+static const char* kShardNote =
+    "With --shard (and --data), the outputs of shards 0..N-1 concatenated in order (the text files\n"
+    "with cat, the .npy files along axis 0) equal the outputs of the unsharded run.\n";
+
 namespace {
 
 std::string hex_code(const CodeSet& cs, size_t i) {
@@ -37,11 +42,13 @@ std::string hex_code(const CodeSet& cs, size_t i) {
 }  // namespace
 
 int cmd_encode(const std::vector<std::string>& argv) {
-    Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root", "max-pixels"},
+    Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root", "max-pixels", "shard"},
            {"strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kShardHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kShardNote, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -49,6 +56,8 @@ int cmd_encode(const std::vector<std::string>& argv) {
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
     refuse_overwriting_inputs(option_paths(a, {"out", "latent-npy", "features-npy"}),
                               option_paths(a, {"net", "weights", "data", "image", "mean"}));
+    if (a.has("shard") && !a.has("data")) throw std::invalid_argument("--shard I/N splits a dataset: it needs --data SPEC");
+    ShardOption shard = shard_option(a);
     const PipelineOptions po = pipeline_options(a, a.has("image") ? 1 : 100);
     // The outputs are checked before the images are read and encoded.
     std::vector<std::pair<std::string, std::string>> outputs;
@@ -60,9 +69,9 @@ int cmd_encode(const std::vector<std::string>& argv) {
     check_distinct_outputs(outputs);
     EncodedSet enc;
     if (a.has("data")) {
-        auto ds = open_dataset(a.get("data", ""), source_options(po));
+        auto ds = select_shard(open_dataset(a.get("data", ""), source_options(po)), shard);
         EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds, true);
-        enc = encode_dataset(es, *ds, a.has("features-npy"), true);
+        enc = encode_maybe_empty(es, *ds, a.has("features-npy"), true);
     } else {
         Image img;
         load_image(a.get("image", ""), img, true, po.max_pixels);

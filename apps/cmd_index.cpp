@@ -7,6 +7,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/sharding.h"
 #include "search/index_file.h"
 
 namespace dlbhc {
@@ -32,6 +33,10 @@ static const char* kHelp =
     "  --mean FILE      mean image instead of the data layer's mean_file (as for `dlbhc train`)\n"
     "  --root DIR       list files: folder the image paths are relative to\n"
     "  --strict         an unreadable image is an error (default: skipped and counted)\n";
+
+static const char* kShardNote =
+    "The index does not record its shard (the format has no place for it): name the files after\n"
+    "it (db.0of4.idx) and give them to `dlbhc merge` in shard order.\n";
 
 namespace {
 
@@ -60,15 +65,18 @@ void check_append_fits(const IndexFile& old, const EncodeSetup& es, bool feature
 }  // namespace
 
 int cmd_index(const std::vector<std::string>& argv) {
-    Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels"},
+    Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels", "shard"},
            {"append", "no-features", "f16", "strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kShardHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kShardNote, stdout);
         return 0;
     }
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
+    ShardOption shard = shard_option(a);
     // Everything that can be checked is checked before the dataset is read and encoded.
     refuse_overwriting_inputs(option_paths(a, {"out"}), option_paths(a, {"net", "weights", "data", "mean"}));
     const PipelineOptions po = pipeline_options(a, 100);
@@ -81,10 +89,11 @@ int cmd_index(const std::vector<std::string>& argv) {
     LoadReport rep;
     auto ds = open_dataset(a.get("data", ""), so, &rep);
     if (rep.skipped) std::fprintf(stderr, "%s: %zu unreadable images skipped\n", a.get("data", "").c_str(), rep.skipped);
+    ds = select_shard(std::move(ds), shard);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds);
     if (old) check_append_fits(*old, es, features, ds->size());
     old.reset();  // append_to_index opens and verifies it again, as it is then
-    EncodedSet enc = encode_dataset(es, *ds, features, true);
+    EncodedSet enc = encode_maybe_empty(es, *ds, features, true);
     Binariness b = binariness(enc.activations, es.net->blob(es.latent_blob)->count() / size_t(es.net->blob("data")->shape().n));
 
     IndexItems items;

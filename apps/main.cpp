@@ -19,6 +19,8 @@ const Command kCommands[] = {
     {"train", dlbhc::cmd_train, "fine-tune a DLBHC net from a Caffe solver.prototxt (snapshots, --resume, tests)"},
     {"encode", dlbhc::cmd_encode, "print the hash codes of images (and write latent outputs / features as .npy)"},
     {"index", dlbhc::cmd_index, "encode a dataset with a trained net into a search index (codes, labels, names, features)"},
+    {"merge", dlbhc::cmd_merge, "concatenate indexes (the shards of `index --shard I/N`) into one, atomically"},
+    {"export", dlbhc::cmd_export, "write an index's codes for other engines: a FAISS IndexBinaryFlat file or .npy"},
     {"query", dlbhc::cmd_query, "the top k of an index for one image: coarse (Hamming) or coarse + fine (re-ranked)"},
     {"eval", dlbhc::cmd_eval, "the paper's retrieval protocol: mAP@1000, mAP, P@k, P(r<=2); JSON, SVG, HTML report"},
     {"audit", dlbhc::cmd_audit, "run a net on one input: per-layer shapes, FLOPs, time, activation ranges; --dump .npy"},

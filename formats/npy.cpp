@@ -232,13 +232,10 @@ NamedTensor read_npy(const std::string& path, std::string* dtype) {
     return decode_npy(m.data(), m.size(), path, dtype);
 }
 
-std::string encode_npy(const float* data, const std::vector<int64_t>& shape) {
-    size_t count = 1;
-    for (int64_t d : shape) {
+std::string npy_header(const std::string& descr, const std::vector<int64_t>& shape) {
+    for (int64_t d : shape)
         if (d < 0) throw std::invalid_argument("npy: negative dim in shape " + shape_tuple(shape));
-        count *= (size_t)d;
-    }
-    std::string header = "{'descr': '<f4', 'fortran_order': False, 'shape': " + shape_tuple(shape) + ", }";
+    std::string header = "{'descr': '" + descr + "', 'fortran_order': False, 'shape': " + shape_tuple(shape) + ", }";
     // numpy pads with spaces so that magic + version + length + header (ending in '\n') is a
     // multiple of 64 bytes.
     const size_t total = ((10 + header.size() + 1 + 63) / 64) * 64;
@@ -250,7 +247,13 @@ std::string encode_npy(const float* data, const std::vector<int64_t>& shape) {
     out.push_back('\x00');
     out.push_back(char(header.size() & 0xff));
     out.push_back(char(header.size() >> 8));
-    out += header;
+    return out + header;
+}
+
+std::string encode_npy(const float* data, const std::vector<int64_t>& shape) {
+    std::string out = npy_header("<f4", shape);
+    size_t count = 1;
+    for (int64_t d : shape) count *= (size_t)d;
     if (count) out.append((const char*)data, count * sizeof(float));
     return out;
 }

@@ -12,7 +12,7 @@
 // shape tuple of non-negative integers, fortran_order False (True is an error: C order only),
 // and the data must be exactly product(shape) items. Errors are std::runtime_error
 // "npy file '<file>': <what>" naming what was expected and what was found.
-// Writing uses version 1.0, '<f4', the header padded so the data starts on a 64-byte boundary, as
+// Writing uses version 1.0, '<f4' (npy_header: any dtype), the header padded so the data starts on a 64-byte boundary, as
 // numpy itself writes; files go through the atomic writer (io/file_io.h).
 #pragma once
 #include <cstddef>
@@ -33,6 +33,11 @@ NamedTensor read_npy(const std::string& path, std::string* dtype = nullptr);
 // The bytes of a float32 .npy holding `data` (product(shape) floats, C order); shape may be empty
 // (a scalar: one float). Throws std::invalid_argument on a negative dim.
 std::string encode_npy(const float* data, const std::vector<int64_t>& shape);
+// The version 1.0 header (magic, version, length, dict padded to 64 bytes) of an array of dtype
+// `descr` ("<f4", "<i8", "|u1", ...) and `shape`, C order: the raw data follows it. For writers
+// that stream their data (AtomicFileWriter) rather than hold it all. Throws std::invalid_argument
+// on a negative dim.
+std::string npy_header(const std::string& descr, const std::vector<int64_t>& shape);
 // Atomic writes. The Tensor form keeps all four dims (N, C, H, W), so numpy sees the blob's shape.
 void write_npy(const std::string& path, const float* data, const std::vector<int64_t>& shape);
 void write_npy(const std::string& path, const NamedTensor& t);

@@ -168,18 +168,21 @@ private:
     XxHash64 sum_;
 };
 
-// The old index (may be null) followed by the new items (may be null), written to `path`.
-void write_combined(const std::string& path, const IndexFile* old, const IndexItems* more, int bits, int dim,
-                    FeatureType ftype) {
+// The old indexes (any number, in order) followed by the new items (may be null), written to
+// `path`. Every old index has `bits`-bit codes and `dim`-d features of type `ftype`.
+void write_combined(const std::string& path, const std::vector<const IndexFile*>& olds, const IndexItems* more,
+                    int bits, int dim, FeatureType ftype) {
     const int words = code_words(bits);
-    const uint64_t n_old = old ? old->size() : 0, n_new = more ? more->codes.n : 0, n = n_old + n_new;
+    uint64_t n_old = 0, old_name_bytes = 0;
+    for (const IndexFile* old : olds) n_old += old->size(), old_name_bytes += old->name_bytes();
+    const uint64_t n_new = more ? more->codes.n : 0, n = n_old + n_new;
     if (n >= (uint64_t)UINT32_MAX)
         throw std::invalid_argument("index file '" + path + "': expected fewer than 2^32 items, found " +
                                     std::to_string(n));
     uint64_t new_name_bytes = 0;
     if (more && more->names)
         for (const auto& s : *more->names) new_name_bytes += s.size();
-    const uint64_t name_bytes = (old ? old->name_bytes() : 0) + new_name_bytes;
+    const uint64_t name_bytes = old_name_bytes + new_name_bytes;
     Layout L;
     if (!layout_for(n, (uint64_t)words, name_bytes, (uint64_t)(ftype == FeatureType::None ? 0 : dim), ftype, L))
         throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
@@ -191,11 +194,11 @@ void write_combined(const std::string& path, const IndexFile* old, const IndexIt
     w.write(header, sizeof header);  // placeholder, completed at the end
 
     SectionOut codes(w, L.codes, path);
-    if (old) codes.put(old->codes().data, (size_t)(n_old * words * 8));
+    for (const IndexFile* old : olds) codes.put(old->codes().data, old->size() * (size_t)words * 8);
     if (more) codes.put(more->codes.data, (size_t)(n_new * words * 8));
 
     SectionOut labels(w, L.labels, path);
-    if (old) labels.put(old->labels(), (size_t)n_old * 4);
+    for (const IndexFile* old : olds) labels.put(old->labels(), old->size() * 4);
     if (more) {
         if (more->labels) {
             labels.put(more->labels, (size_t)n_new * 4);
@@ -206,22 +209,36 @@ void write_combined(const std::string& path, const IndexFile* old, const IndexIt
     }
 
     // Names: N + 1 offsets into the text (offset[i] .. offset[i+1] is name i), then the text.
+    // An old index's offsets move by the name text of the indexes before it.
     SectionOut names(w, L.names, path);
-    if (old) names.put(old->name_offsets(), (size_t)n_old * 8);
-    uint64_t at = old ? old->name_bytes() : 0;
+    uint64_t at = 0;
+    for (const IndexFile* old : olds) {
+        if (at == 0) {
+            names.put(old->name_offsets(), old->size() * 8);
+        } else {
+            std::vector<uint64_t> moved;
+            for (size_t i = 0; i < old->size(); i += 4096) {
+                moved.assign(old->name_offsets() + i, old->name_offsets() + std::min(old->size(), i + 4096));
+                for (auto& o : moved) o += at;
+                names.put(moved.data(), moved.size() * 8);
+            }
+        }
+        at += old->name_bytes();
+    }
     for (uint64_t i = 0; i < n_new; ++i) {
         names.put(&at, 8);
         if (more->names) at += (*more->names)[i].size();
     }
     names.put(&at, 8);
-    if (old) names.put(old->name_text(), (size_t)old->name_bytes());
+    for (const IndexFile* old : olds) names.put(old->name_text(), (size_t)old->name_bytes());
     if (more && more->names)
         for (const auto& s : *more->names) names.put(s.data(), s.size());
 
     uint64_t features_sum = 0;
     if (ftype != FeatureType::None) {
         SectionOut feats(w, L.features, path);
-        if (old) feats.put(old->features().data, (size_t)(n_old * dim * feature_type_bytes(ftype)));
+        for (const IndexFile* old : olds)
+            feats.put(old->features().data, old->size() * (size_t)dim * feature_type_bytes(ftype));
         if (more) {
             if (ftype == FeatureType::F32) {
                 feats.put(more->features, (size_t)(n_new * dim * 4));
@@ -286,7 +303,7 @@ void write_index(const std::string& path, const IndexItems& items, const IndexWr
     if (items.features && t == FeatureType::None)
         throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
     IndexUpdateLock lock(path);  // an append running now finishes first, and is not lost
-    write_combined(path, nullptr, &items, items.codes.bits, items.features ? items.feature_dim : 0, t);
+    write_combined(path, {}, &items, items.codes.bits, items.features ? items.feature_dim : 0, t);
 }
 
 void append_to_index(const std::string& path, const IndexItems& more) {
@@ -304,7 +321,44 @@ void append_to_index(const std::string& path, const IndexItems& more) {
         throw std::invalid_argument(where + "expected " + std::to_string(old.feature_dim()) +
                                     "-d features, found " + std::to_string(more.feature_dim) + "-d");
     test_append_delay();
-    write_combined(path, &old, &more, old.bits(), old.feature_dim(), old.feature_type());
+    write_combined(path, {&old}, &more, old.bits(), old.feature_dim(), old.feature_type());
+}
+
+namespace {
+
+std::string feature_desc(const IndexFile& f) {
+    return f.has_features() ? std::to_string(f.feature_dim()) + "-d " + feature_type_name(f.feature_type()) + " features"
+                            : "no features";
+}
+
+}  // namespace
+
+size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs) {
+    if (inputs.empty()) throw std::invalid_argument("index file '" + path + "': expected at least one index to merge, found none");
+    for (size_t i = 0; i < inputs.size(); ++i)
+        for (size_t j = 0; j < i; ++j)
+            if (inputs[i] == inputs[j] || same_file(inputs[i], inputs[j]))
+                throw std::invalid_argument("index file '" + inputs[i] + "': given twice (inputs " + std::to_string(j + 1) +
+                                            " and " + std::to_string(i + 1) + "): its items would be merged twice");
+    IndexUpdateLock lock(path);  // taken before the inputs are read: `path` may be one of them
+    std::vector<IndexFile> files;
+    files.reserve(inputs.size());
+    for (const auto& in : inputs) {
+        files.push_back(IndexFile::open(in));  // full verification: never copy damage forward
+        const IndexFile &first = files.front(), &f = files.back();
+        const std::string where = "index file '" + in + "': cannot merge it with '" + first.path() + "' (the first input): ";
+        if (f.bits() != first.bits())
+            throw std::invalid_argument(where + "expected " + std::to_string(first.bits()) + "-bit codes, found " +
+                                        std::to_string(f.bits()) + "-bit codes");
+        if (f.feature_type() != first.feature_type() || f.feature_dim() != first.feature_dim())
+            throw std::invalid_argument(where + "expected " + feature_desc(first) + ", found " + feature_desc(f));
+    }
+    std::vector<const IndexFile*> olds;
+    size_t n = 0;
+    for (const auto& f : files) olds.push_back(&f), n += f.size();
+    const IndexFile& first = files.front();
+    write_combined(path, olds, nullptr, first.bits(), first.feature_dim(), first.feature_type());
+    return n;
 }
 
 // ---------------------------------------------------------------------------------- reading

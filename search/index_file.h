@@ -64,6 +64,16 @@ void write_index(const std::string& path, const IndexItems& items, const IndexWr
 // and writing the new one (tests/test_crash.cpp widens the race window with it).
 void append_to_index(const std::string& path, const IndexItems& more);
 
+// Writes the concatenation of the indexes `inputs` (in order: item i of the result is item i of
+// the first input, then the second's items follow, ...) to `path`, atomically and under the
+// update lock of `path` (so `path` may also be one of the inputs). Every input is opened with full
+// verification and must have the codes, the feature type (none, float32, float16) and the feature
+// dimension of the first; a mismatch, or one file given twice, throws std::invalid_argument naming
+// the file, the expected and the found values. Nothing is converted: the result of merging the
+// shard indexes 0..N-1 of `dlbhc index --shard` is byte for byte the unsharded index. Returns
+// the number of items written.
+size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs);
+
 struct IndexOpenOptions {
     enum class Verify {
         Full,          // check every section's checksum (reads the whole file once) and the codes'

@@ -1,0 +1,110 @@
+// apps/cmd_export.cpp -- `dlbhc export`: an index's codes (and labels) for other engines: a FAISS
+// IndexBinaryFlat file, or NumPy .npy arrays.
+#include <sys/stat.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/args.h"
+#include "apps/commands.h"
+#include "apps/pipeline.h"
+#include "formats/npy.h"
+#include "io/byte_order.h"
+#include "io/file_io.h"
+#include "search/faiss_export.h"
+#include "search/index_file.h"
+
+namespace dlbhc {
+
+static const char* kHelp =
+    "usage: dlbhc export --format faiss|npy INDEX.idx OUT\n"
+    "Writes the codes of an index in a form other engines load; item i of the output is item i of\n"
+    "the index. Codes are packed the FAISS way: bit j of a B-bit code (latent unit j) is bit j%8\n"
+    "(least-significant first) of byte j/8, ceil(B/8) bytes per code; when B is not a multiple of 8\n"
+    "the code is padded with zero bits up to the next multiple (Hamming distances are unchanged).\n"
+    "  --format faiss   OUT is a FAISS IndexBinaryFlat file (d = 8*ceil(B/8) bits):\n"
+    "                     index = faiss.read_index_binary(OUT); D, I = index.search(queries, k)\n"
+    "                   (queries packed the same way, uint8 (Q, ceil(B/8))). FAISS is not needed\n"
+    "                   to write it; the layout is in search/faiss_export.h\n"
+    "  --format npy     OUT is a folder (an existing one, or a name ending in '/') or a prefix:\n"
+    "                   OUT/codes.npy and OUT/labels.npy, or OUT.codes.npy and OUT.labels.npy:\n"
+    "                   codes uint8 (N, ceil(B/8)), packed as above, so that\n"
+    "                     np.unpackbits(codes, axis=1, bitorder='little')[:, :B]\n"
+    "                   gives the (N, B) 0/1 bits; labels int64 (N,) (-1 = unknown)\n"
+    "Names and features stay in the index (`dlbhc query` maps results to names). Every file is\n"
+    "written atomically (a temporary file renamed over OUT), only once all of them are complete.\n";
+
+namespace {
+
+// Where `--format npy` writes: OUT/ for a folder, OUT. for a prefix.
+std::string npy_prefix(const std::string& out) {
+    struct stat st;
+    if (!out.empty() && out.back() == '/') return out;
+    if (::stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return out + "/";
+    return out + ".";
+}
+
+void export_npy(const IndexFile& db, const std::string& out) {
+    const std::string prefix = npy_prefix(out);
+    const std::string codes_path = prefix + "codes.npy", labels_path = prefix + "labels.npy";
+    if (prefix.back() == '/') check_output_folder(out, "OUT");
+    check_output_path(codes_path, "OUT");
+    check_output_path(labels_path, "OUT");
+    ensure_parent_dir(codes_path);
+    const int64_t n = int64_t(db.size());
+    const size_t bytes = packed_code_bytes(db.bits());
+    // Both files are complete before either is renamed into place.
+    AtomicFileWriter codes(codes_path, "npy file"), labels(labels_path, "npy file");
+    const std::string ch = npy_header("|u1", {n, int64_t(bytes)}), lh = npy_header("<i8", {n});
+    codes.write(ch.data(), ch.size());
+    labels.write(lh.data(), lh.size());
+    std::vector<uint8_t> row(bytes);
+    for (size_t i = 0; i < db.size(); ++i) {
+        pack_code(db.codes(), i, row.data());
+        codes.write(row.data(), row.size());
+        uint8_t le[8];
+        store_le64(le, uint64_t(int64_t(db.label(i))));
+        labels.write(le, sizeof le);
+    }
+    codes.commit();
+    labels.commit();
+    std::printf("exported %zu codes of %d bits to %s (uint8 (%zu, %zu)) and their labels to %s\n", db.size(),
+                db.bits(), codes_path.c_str(), db.size(), bytes, labels_path.c_str());
+}
+
+void export_faiss(const IndexFile& db, const std::string& out) {
+    check_output_path(out, "OUT");
+    ensure_parent_dir(out);
+    write_faiss_binary_flat(out, db.codes());
+    const int d = int(packed_code_bytes(db.bits()) * 8);
+    std::printf("exported %zu codes of %d bits to %s (FAISS IndexBinaryFlat, d = %d%s)\n", db.size(), db.bits(),
+                out.c_str(), d, d == db.bits() ? "" : ", zero-padded");
+}
+
+}  // namespace
+
+int cmd_export(const std::vector<std::string>& argv) {
+    Args a(argv, {"format"}, {"help"});
+    if (a.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    a.require({"format"});
+    const std::string format = a.get("format", "");
+    if (format != "faiss" && format != "npy")
+        throw std::invalid_argument("--format: expected faiss or npy, found '" + format + "'");
+    const auto& pos = a.positional();
+    if (pos.size() != 2)
+        throw std::invalid_argument("expected INDEX.idx and OUT (usage: dlbhc export --format faiss|npy INDEX.idx OUT), "
+                                    "found " + std::to_string(pos.size()) + " file name" + (pos.size() == 1 ? "" : "s"));
+    // The output is checked before the index is read (and fully verified).
+    if (format == "faiss") check_output_path(pos[1], "OUT");
+    const IndexFile db = IndexFile::open(pos[0]);
+    if (format == "faiss") export_faiss(db, pos[1]);
+    else export_npy(db, pos[1]);
+    return 0;
+}
+
+}  // namespace dlbhc

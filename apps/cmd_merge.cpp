@@ -1,0 +1,48 @@
+// apps/cmd_merge.cpp -- `dlbhc merge`: concatenate indexes (the shards of `dlbhc index --shard`).
+#include <cstdio>
+#include <string>
+
+#include "apps/args.h"
+#include "apps/commands.h"
+#include "apps/pipeline.h"
+#include "search/index_file.h"
+
+namespace dlbhc {
+
+static const char* kHelp =
+    "usage: dlbhc merge OUT.idx IN1.idx [IN2.idx ...]\n"
+    "Writes the items of IN1, IN2, ... in that order (codes, labels, names, features) into one\n"
+    "index OUT, atomically. Merging the shard indexes of `dlbhc index --shard I/N` for I = 0..N-1\n"
+    "in shard order gives, byte for byte, the index of the unsharded run (the index format does\n"
+    "not record shards: the order of the arguments is the order of the items).\n"
+    "Every input is fully verified (checksums) and must have the code length, the feature storage\n"
+    "(none, float32 or float16) and the feature dimension of IN1; a file given twice is refused.\n"
+    "OUT may be one of the inputs (it is replaced only once the merged index is complete); updates\n"
+    "of OUT by other dlbhc processes (index --append) wait for the merge, as for `dlbhc index`.\n";
+
+int cmd_merge(const std::vector<std::string>& argv) {
+    Args a(argv, {}, {"help"});
+    if (a.has("help")) {
+        std::fputs(kHelp, stdout);
+        return 0;
+    }
+    const auto& pos = a.positional();
+    if (pos.size() < 2)
+        throw std::invalid_argument("expected OUT.idx and at least one input index (usage: dlbhc merge OUT.idx IN1.idx "
+                                    "[IN2.idx ...]), found " + std::to_string(pos.size()) + " file name" +
+                                    (pos.size() == 1 ? "" : "s"));
+    const std::string out = pos[0];
+    const std::vector<std::string> inputs(pos.begin() + 1, pos.end());
+    check_output_path(out, "OUT");
+    ensure_parent_dir(out);
+    const size_t n = merge_indexes(out, inputs);
+    const IndexFile merged = IndexFile::open(out, {IndexOpenOptions::Verify::HeaderOnly});
+    std::printf("merged %zu indexes (%zu items) into %s: %d-bit codes, %s\n", inputs.size(), n, out.c_str(),
+                merged.bits(),
+                merged.has_features() ? (std::to_string(merged.feature_dim()) + "-d " +
+                                         feature_type_name(merged.feature_type()) + " features").c_str()
+                                      : "no features");
+    return 0;
+}
+
+}  // namespace dlbhc
