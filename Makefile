@@ -74,7 +74,10 @@ STB_H       := /usr/include/stb/stb_image.h
 DOCTEST_H   := /usr/include/doctest/doctest.h
 ONNX_DATA   := /usr/share/libonnx-testdata/data/node
 FASHION_DIR := /usr/share/datasets/fashion-mnist
-DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata dataset-fashion-mnist
+# The real FAISS (Python) reads back what `dlbhc export --format faiss` writes (tests/test_export.cpp);
+# it is a test reference only, never linked into the product.
+FAISS_PY    := /usr/lib/python3/dist-packages/faiss/__init__.py
+DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata dataset-fashion-mnist python3-faiss
 
 # A cross build (ARCH=...) sees only these two of /usr/include's folders (see ARCH above).
 ifneq ($(ARCH),)
@@ -121,7 +124,7 @@ endef
 # The tests read ONNX's backend cases and a Fashion-MNIST subset (the end-to-end test); the demo
 # trains on Fashion-MNIST.
 deps:
-	$(call need_pkgs,$(STB_H)=libstb-dev $(DOCTEST_H)=doctest-dev $(ONNX_DATA)=libonnx-testdata $(FASHION_DIR)=dataset-fashion-mnist)
+	$(call need_pkgs,$(STB_H)=libstb-dev $(DOCTEST_H)=doctest-dev $(ONNX_DATA)=libonnx-testdata $(FASHION_DIR)=dataset-fashion-mnist $(FAISS_PY)=python3-faiss)
 
 demo-deps: deps
 
