@@ -3,6 +3,7 @@
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <string>
 
 #include "apps/args.h"
@@ -13,6 +14,7 @@
 #include "search/hamming_search.h"
 #include "search/hierarchical.h"
 #include "search/index_file.h"
+#include "search/mih.h"
 
 namespace dlbhc {
 
@@ -26,6 +28,8 @@ static const char* kHelp =
     "  --k K                results (default 10)\n"
     "  --threshold T        fine stage pool: Hamming distance < T (default 8)\n"
     "  --coarse-only        Hamming ranking only\n"
+    "  --mih                coarse stage by multi-index hashing (exact: the same results; builds the\n"
+    "                       tables first, so it pays off for large indexes and small distances)\n"
     "  --json               print the results as JSON instead of a table\n"
     "  --html FILE          write a page with the query and its results as thumbnails (next to it)\n"
     "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
@@ -52,7 +56,8 @@ private:
 
 // The top k of the index for the encoded query: the fine stage's re-ranked pool (Hamming
 // distance < T, widened to at least k), or the Hamming ranking alone.
-QueryResults search_index(const IndexFile& db, const EncodedSet& q, bool fine, int k, int T) {
+// mih: the coarse stage by multi-index hashing (same results), or nullptr for the linear scan.
+QueryResults search_index(const IndexFile& db, const EncodedSet& q, bool fine, int k, int T, const MultiIndex* mih) {
     QueryResults r;
     r.fine = fine;
     auto add = [&](uint32_t index, uint32_t hamming, float euclid) {
@@ -69,11 +74,14 @@ QueryResults search_index(const IndexFile& db, const EncodedSet& q, bool fine, i
         HierarchicalOptions ho;
         ho.threshold = T;
         ho.min_pool = size_t(k);
+        ho.mih = mih;
         HierarchicalResult h = hierarchical_search(db.codes(), db.features(), q.codes.code(0), q.features.data(), size_t(k), ho);
         r.pool = h.pool_size;
         for (const auto& hit : h.hits) add(hit.index, hit.hamming, hit.euclidean);
     } else {
-        for (const auto& hit : hamming_knn(db.codes(), q.codes.code(0), size_t(k))) add(hit.index, hit.distance, -1.0f);
+        const uint64_t* qc = q.codes.code(0);
+        for (const auto& hit : mih ? mih->knn(qc, size_t(k)) : hamming_knn(db.codes(), qc, size_t(k)))
+            add(hit.index, hit.distance, -1.0f);
     }
     r.code = code_hex(q.codes.code(0), q.codes.words(), q.codes.bits());
     return r;
@@ -93,7 +101,7 @@ void write_query_page(const Args& a, const Dataset* dbds, const PipelineOptions&
 
 int cmd_query(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root", "max-pixels"},
-           {"coarse-only", "json", "help"});
+           {"coarse-only", "json", "mih", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
@@ -148,7 +156,9 @@ int cmd_query(const std::vector<std::string>& argv) {
     check_net_fits_index(es, db, fine);
     EncodedSet q = encode_image(es, qimg, qname);
 
-    QueryResults r = search_index(db, q, fine, k, T);
+    std::unique_ptr<MultiIndex> mih;
+    if (a.has("mih")) mih = std::make_unique<MultiIndex>(db.codes());
+    QueryResults r = search_index(db, q, fine, k, T, mih.get());
     r.name = qname, r.label = qlabel;
     if (a.has("json")) print_query_json(r);
     else print_query_table(r);

@@ -36,6 +36,19 @@ static void fine_stage(const FeatureView& features, const std::vector<HammingHit
     for (size_t i = 0; i < top; ++i) res.hits[i] = HierarchicalHit{c[i].index, c[i].hamming, std::sqrt(c[i].d2)};
 }
 
+// The coarse stage by multi-index hashing, one query after the other.
+static std::vector<std::vector<HammingHit>> mih_knn_each(const MultiIndex& mih, const CodeView& queries, size_t k) {
+    std::vector<std::vector<HammingHit>> out(queries.n);
+    for (size_t q = 0; q < queries.n; ++q) out[q] = mih.knn(queries.code(q), k);
+    return out;
+}
+static std::vector<std::vector<HammingHit>> mih_radius_each(const MultiIndex& mih, const CodeView& queries, int r,
+                                                            RadiusRule rule) {
+    std::vector<std::vector<HammingHit>> out(queries.n);
+    for (size_t q = 0; q < queries.n; ++q) out[q] = mih.radius(queries.code(q), r, rule);
+    return out;
+}
+
 std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes, const FeatureView& features,
                                                           const CodeView& query_codes, const float* query_features,
                                                           size_t k, const HierarchicalOptions& opt,
@@ -47,6 +60,9 @@ std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes,
         throw std::invalid_argument("hierarchical_search: expected D >= 0, found D = " + std::to_string(features.dim));
     if (features.n && !features.data)
         throw std::invalid_argument("hierarchical_search: expected feature data, found none");
+    if (opt.mih && (opt.mih->codes().data != codes.data || opt.mih->codes().n != codes.n || opt.mih->codes().bits != codes.bits))
+        throw std::invalid_argument("hierarchical_search: expected a multi-index of the searched codes, found one of other codes");
+    if (opt.mih) check_searchable(codes, query_codes.bits, "hierarchical_search");
     const L2Fn fn = l2_fn(features.type, l2_active_kernel());
     const size_t nq = query_codes.n;
     std::vector<HierarchicalResult> res(nq);
@@ -54,10 +70,11 @@ std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes,
     // Coarse stage for all queries at once (the batch searches share each pass over the codes).
     std::vector<std::vector<HammingHit>> pools;
     if (opt.pool == HierarchicalOptions::Pool::TopM) {
-        pools = hamming_knn_batch(codes, query_codes, opt.m, sopt);
+        pools = opt.mih ? mih_knn_each(*opt.mih, query_codes, opt.m) : hamming_knn_batch(codes, query_codes, opt.m, sopt);
         for (size_t q = 0; q < nq; ++q) res[q].threshold_used = pools[q].empty() ? 0 : (int)pools[q].back().distance;
     } else {
-        pools = hamming_radius_batch(codes, query_codes, opt.threshold, opt.rule, sopt);
+        pools = opt.mih ? mih_radius_each(*opt.mih, query_codes, opt.threshold, opt.rule)
+                        : hamming_radius_batch(codes, query_codes, opt.threshold, opt.rule, sopt);
         // The pool can never hold more than the N items: widen only while it holds fewer than
         // min(min_pool, N) (with N < min_pool and every item already in, there is nothing to add).
         const size_t want = std::min(opt.min_pool, codes.n);
@@ -67,11 +84,12 @@ std::vector<HierarchicalResult> hierarchical_search_batch(const CodeView& codes,
             // Widen: every code within the distance of the want-th nearest one. That code is
             // outside the pool, so the new threshold is above the requested one (the max() only
             // states it).
-            auto nearest = hamming_knn(codes, query_codes.code(q), want);
+            auto nearest = opt.mih ? opt.mih->knn(query_codes.code(q), want) : hamming_knn(codes, query_codes.code(q), want);
             const int dmax = (int)nearest.back().distance;
             res[q].threshold_used = std::max(opt.threshold, opt.rule == RadiusRule::LessThan ? dmax + 1 : dmax);
             res[q].widened = true;
-            pools[q] = hamming_radius(codes, query_codes.code(q), dmax, RadiusRule::AtMost);
+            pools[q] = opt.mih ? opt.mih->radius(query_codes.code(q), dmax, RadiusRule::AtMost)
+                               : hamming_radius(codes, query_codes.code(q), dmax, RadiusRule::AtMost);
         }
     }
 

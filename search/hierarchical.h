@@ -19,6 +19,7 @@
 #include "hash/code.h"
 #include "search/features.h"
 #include "search/hamming_search.h"
+#include "search/mih.h"
 
 namespace dlbhc {
 
@@ -29,6 +30,9 @@ struct HierarchicalOptions {
     RadiusRule rule = RadiusRule::LessThan;  // Radius: d < t (the paper's "below") or d <= t
     size_t min_pool = 1;                     // Radius: widen t until the pool has min(this, N) (0: never)
     size_t m = 1000;                         // TopM: pool size
+    // Coarse stage by multi-index hashing (search/mih.h) instead of the linear scan: the same
+    // pools, found sublinearly. Must index the `codes` searched (same view); nullptr = linear.
+    const MultiIndex* mih = nullptr;
 };
 
 struct HierarchicalHit {
