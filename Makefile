@@ -232,10 +232,14 @@ endif
 # reference for that benchmark program only: never linked into the library or the dlbhc program.
 # It is built only when the FAISS headers are installed (Debian: libfaiss-dev, which ships a static
 # libfaiss.a needing BLAS and LAPACK); without them `make bench` simply leaves it out.
+# bench/bench_mih.cpp (issue 14) is built either way; with the headers it gets DLBHC_BENCH_FAISS
+# and FAISS (IndexBinaryFlat) as a third column, without them it says FAISS was not available.
 ifeq ($(wildcard /usr/include/faiss/IndexBinaryFlat.h),)
   BENCH_BIN := $(filter-out $(BUILD)/bench/bench_search_faiss,$(BENCH_BIN))
 else
 $(BUILD)/bench/bench_search_faiss: BENCH_LDLIBS += -lfaiss -llapack -lblas -fopenmp  # libfaiss.a needs libgomp even with OPENMP=0
+$(BUILD)/bench/bench_mih.o: CXXFLAGS += -DDLBHC_BENCH_FAISS
+$(BUILD)/bench/bench_mih: BENCH_LDLIBS += -lfaiss -llapack -lblas -fopenmp
 endif
 # ---- end of the FAISS section -------------------------------------------------------------------
 

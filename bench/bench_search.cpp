@@ -33,22 +33,14 @@
 #include "search/hierarchical.h"
 #include "search/l2.h"
 
+#include "bench/bench_util.h"
+
 using namespace dlbhc;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-template <class F>
-double median_seconds(int reps, F f) {
-    std::vector<double> t;
-    for (int r = 0; r < reps; ++r) {
-        auto a = Clock::now();
-        f();
-        t.push_back(std::chrono::duration<double>(Clock::now() - a).count());
-    }
-    std::sort(t.begin(), t.end());
-    return t[t.size() / 2];
-}
+using bench::median_seconds;
 
 // The machine's thread count, read once before any benchmark changes OpenMP's setting.
 int max_threads() {
