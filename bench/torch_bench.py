@@ -13,6 +13,8 @@ latent 48, sigmoid, 10 classes) -- and times them on the CPU with the given thre
   peak_mb        peak resident memory of this process (VmHWM) after the training runs
   base_mb        resident memory after importing torch, before building the net
   lrn_ms         (caffenet) norm1 + norm2 forward and backward alone at the batch size, median
+With --infer1-only (bench/bench_latency.cpp): infer1_ips and one "layer1 <index> <module> <ms>"
+line per module at batch 1.
 
 Pooling uses ceil_mode=True, which gives Caffe's output sizes (55 -> 27 -> 13 -> 6; 24 -> 12 -> 4).
 Prints one "key value" line per figure, which bench_speed parses. Run with /usr/bin/python3.
@@ -65,6 +67,24 @@ def median_seconds(fn, repeats, warmup=1):
     return statistics.median(times)
 
 
+def infer1_only(torch, model, chans, size, repeats):
+    """Batch-1 latency (eval mode, no_grad), whole net and module by module."""
+    model.eval()
+    x1 = torch.empty(1, chans, size, size).uniform_(-100, 100)
+    reps = max(5, 4 * repeats)
+    with torch.no_grad():
+        t = median_seconds(lambda: model(x1), reps, warmup=3)
+        print("infer1_ips %.3f" % (1.0 / t))
+        h = x1
+        for i, m in enumerate(model):
+            inp = h.clone()
+            # in-place modules (ReLU) would change their input between runs: time them on a copy
+            t = median_seconds(lambda: m(inp.clone()) if getattr(m, "inplace", False) else m(inp), reps, warmup=2)
+            print("layer1 %d %s %.3f" % (i, type(m).__name__, t * 1e3))
+            h = m(inp.clone())
+    return 0
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--net", choices=["caffenet", "small"], required=True)
@@ -73,6 +93,9 @@ def main():
     ap.add_argument("--repeats", type=int, default=5)
     ap.add_argument("--bits", type=int, default=48)
     ap.add_argument("--classes", type=int, default=10)
+    ap.add_argument("--infer1-only", action="store_true",
+                    help="only batch-1 inference: infer1_ips, and one 'layer1 <index> <module> <ms>' line per "
+                         "module (each timed alone on its own input, medians)")
     a = ap.parse_args()
 
     import torch
@@ -86,6 +109,8 @@ def main():
     size, chans = (227, 3) if a.net == "caffenet" else (28, 1)
     build = caffenet if a.net == "caffenet" else small
     model = build(nn, a.bits, a.classes)
+    if a.infer1_only:
+        return infer1_only(torch, model, chans, size, a.repeats)
     x = torch.empty(a.batch, chans, size, size).uniform_(-100, 100)
     y = torch.randint(0, a.classes, (a.batch,))
     loss_fn = nn.CrossEntropyLoss()

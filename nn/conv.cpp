@@ -36,6 +36,31 @@ constexpr int kTargetColumns = 512;
 // ... but the batch should still make at least this many chunks, for the threads to share.
 constexpr int kMinChunks = 8;
 
+// The first of `n` items in part k of `parts` (an even split; part_begin(n, parts, parts) = n).
+int part_begin(int n, int k, int parts) { return (int)((long)n * k / parts); }
+
+int thread_id() {
+#ifdef _OPENMP
+    return omp_get_thread_num();
+#else
+    return 0;
+#endif
+}
+
+// Runs task(i) for i in [0, n): on `threads` threads (dynamic schedule) when threads > 1, else in
+// turn on this thread. Not one `#pragma omp parallel for if (threads > 1)`: a GEMM or im2col inside
+// such a region, even an inactive one, started its own threads much more slowly (libgomp; conv1 at
+// batch 1 on 2 threads: 1.85 ms for the forward with the wrapper, 1.30 ms without).
+template <class Task>
+void run_tasks(int n, int threads, const Task& task) {
+    if (threads > 1) {
+#pragma omp parallel for schedule(dynamic, 1) num_threads(threads)
+        for (int i = 0; i < n; ++i) task(i);
+    } else {
+        for (int i = 0; i < n; ++i) task(i);
+    }
+}
+
 // The plan of the one-image-at-a-time entry points: b = 1, one scratch area, one slice.
 ConvPlan single_image_plan(Shape in, const ConvParam& p) {
     ConvPlan plan;
@@ -120,7 +145,11 @@ ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk, ConvAlg
     // Auto takes Winograd for wide layers (kWinogradMinChannels) on batches of at least
     // kMinChunks chunks: its transforms run serially inside a chunk, so with fewer chunks than
     // that (batch-1 inference) a thread would wait (measured on conv3: 1.7x slower at batch 1,
-    // even at 4, 1.25x faster at 16, 1.6x at 64).
+    // even at 4, 1.25x faster at 16, 1.6x at 64). A Winograd route for batch 1 with the threads
+    // sharing each chunk's transforms and GEMMs, and the transformed weights kept between calls,
+    // was tried and still lost in the net: conv3-5 1.53-1.56, 1.19-1.23, 0.88-0.89 ms against
+    // 1.29-1.40, 1.07-1.10, 0.82-0.85 ms for im2col + GEMM (2 threads; U is 1.8x the weights'
+    // size, and at batch 1 it is read from memory for every image).
     plan.winograd = algo == ConvAlgo::Winograd;
     if (algo == ConvAlgo::Auto && conv_winograd_possible(p) && in.c / p.group >= kWinogradMinChannels &&
         p.num_output / p.group >= kWinogradMinChannels) {
@@ -269,6 +298,59 @@ void backward_chunk(const ConvJob& j, float* dinp, float* dw, float* db, const f
     }
 }
 
+// Image n on `threads` threads inside it (batch-1 inference), in one parallel region, each thread
+// multiplying its own part with the GEMM on its thread alone:
+//   - whole groups, when the groups divide among the threads (conv2, 4, 5 of CaffeNet): each
+//     thread lowers its groups' channels and multiplies them;
+//   - else, when the column matrix is the larger operand (conv1: 96 x 363 weights, 363 x 3025
+//     columns), a band of output rows of every group: each thread lowers its rows and multiplies
+//     w_g by its columns;
+//   - else (conv3: 384 x 2304 weights, 2304 x 169 columns), a share of the output channels: the
+//     threads lower bands of rows together, wait for each other, and multiply their own rows of
+//     w_g by all the columns.
+// Each operand is packed once (cutting along the larger one), and in the first two cases no
+// thread waits between the im2col and the GEMM. A GEMM's summation order does not depend on how
+// its rows or columns are cut, so the result is bit for bit that of forward_chunk.
+void forward_image_shared(const ConvJob& j, float* out, const float* inp, const float* weight, const float* bias,
+                          int n, float* col, int threads) {
+    const int OH = j.geo.out_h(), OW = j.geo.out_w();
+    const bool by_group = j.G % threads == 0;
+    const bool by_rows = !by_group && (size_t)j.Kg * j.P >= (size_t)j.OCg * j.Kg;
+    const float* x = inp + (size_t)n * j.chw;
+    float* y = out + (size_t)n * j.OC * j.P;
+    const float* B = j.pointwise ? x : col;  // (C KH KW, P)
+    Im2ColGeom gg = j.geo;                   // one group's channels
+    gg.c = j.Cg;
+    const size_t group_in = (size_t)j.Cg * j.geo.h * j.geo.w;
+#pragma omp parallel num_threads(threads)
+    {
+        const int k = thread_id();
+        // Groups [g0, g1), output rows [r0, r1) (lowered by this thread), channels [o0, o1) of each group.
+        int g0 = 0, g1 = j.G, r0 = part_begin(OH, k, threads), r1 = part_begin(OH, k + 1, threads), o0 = 0, o1 = j.OCg;
+        if (by_group) g0 = part_begin(j.G, k, threads), g1 = part_begin(j.G, k + 1, threads), r0 = 0, r1 = OH;
+        if (!j.pointwise)
+            for (int g = g0; g < g1; ++g) im2col_band(gg, x + g * group_in, col + (size_t)g * j.Kg * j.P, j.P, r0, r1);
+        int c0 = r0 * OW, nc = (r1 - r0) * OW;
+        if (!by_group && !by_rows) {  // every column, this thread's share of the channels (8-row steps: the GEMM's MR)
+#pragma omp barrier
+            c0 = 0, nc = j.P;
+            o0 = std::min(j.OCg, part_begin((j.OCg + 7) / 8, k, threads) * 8);
+            o1 = std::min(j.OCg, part_begin((j.OCg + 7) / 8, k + 1, threads) * 8);
+        }
+        for (int g = g0; g < g1 && nc > 0 && o1 > o0; ++g) {
+            float* yg = y + ((size_t)g * j.OCg + o0) * j.P;
+            sgemm(false, false, o1 - o0, nc, j.Kg, 1.0f, weight + ((size_t)g * j.OCg + o0) * j.Kg, j.Kg,
+                  B + (size_t)g * j.Kg * j.P + c0, j.P, 0.0f, yg + c0, j.P);
+            if (bias)
+                for (int o = o0; o < o1; ++o) {
+                    float* yo = yg + (size_t)(o - o0) * j.P + c0;
+                    const float bo = bias[g * j.OCg + o];
+                    for (int q = 0; q < nc; ++q) yo[q] += bo;
+                }
+        }
+    }
+}
+
 // Winograd F(2x2, 3x3) on one chunk (winograd.h): V = the input transform (16, C, T), then per
 // position xi and group g  M_xi,g (OCg, T) = U_xi,g (OCg, Cg) * V_xi,g (Cg, T), then y = A^T M A.
 void wino_forward_chunk(const ConvJob& j, float* out, const float* inp, const float* U, const float* bias, int chunk,
@@ -338,12 +420,16 @@ int outer_threads(int tasks, int slots, double macs) {
     return 1;
 }
 
-int thread_id() {
+// Threads that share out the work of one chunk, when the chunks are not shared out (outer = 1):
+// chunks of one image with at least kParallelMacs multiply-adds each (batch-1 inference).
+int inner_threads(const ConvJob& j, int outer) {
 #ifdef _OPENMP
-    return omp_get_thread_num();
+    if (outer == 1 && !omp_in_parallel() && j.plan.chunk == 1 && j.macs() / j.N >= kParallelMacs)
+        return omp_get_max_threads();
 #else
-    return 0;
+    (void)j, (void)outer;
 #endif
+    return 1;
 }
 
 }  // namespace
@@ -352,16 +438,20 @@ void conv_forward(float* out, const float* inp, const float* weight, const float
                   const ConvParam& p, const ConvPlan& plan, float* work) {
     const ConvJob j(in, p, plan);
     const int threads = outer_threads(plan.chunks, plan.slots, j.macs());
+    const int inner = plan.winograd ? 1 : inner_threads(j, threads);
     float* U = plan.winograd ? j.wino_u(work) : nullptr;
     if (U) winograd_weights(weight, j.OC, j.Cg, U, j.wino_xu());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (int c = 0; c < plan.chunks; ++c) {
+    if (inner > 1) {  // images in turn, the threads sharing each
+        for (int c = 0; c < plan.chunks; ++c) forward_image_shared(j, out, inp, weight, bias, c, j.col(work, 0), inner);
+        return;
+    }
+    run_tasks(plan.chunks, threads, [&](int c) {
         const int slot = threads > 1 ? thread_id() : 0;
         if (U)
             wino_forward_chunk(j, out, inp, U, bias, c, j.col(work, slot), j.ycol(work, slot));
         else
             forward_chunk(j, out, inp, weight, bias, c, j.col(work, slot), j.ycol(work, slot));
-    }
+    });
 }
 
 namespace {
@@ -378,8 +468,7 @@ void wino_backward(float* dinp, float* dweight, float* dbias, const float* dout,
     // U again rather than the forward's: backward may be called on weights changed since then.
     if (dinp) winograd_weights(weight, j.OC, j.Cg, U, j.wino_xu());
     const int threads = outer_threads(S, plan.slots, 2 * j.macs());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (int s = 0; s < S; ++s) {
+    run_tasks(S, threads, [&](int s) {
         const int slot = threads > 1 ? thread_id() : 0;
         float* part = j.partial(work, s);
         float* dU = dweight ? part : nullptr;
@@ -387,7 +476,7 @@ void wino_backward(float* dinp, float* dweight, float* dbias, const float* dout,
         const int c0 = j.slice_begin(s), c1 = j.slice_begin(s + 1);
         for (int c = c0; c < c1; ++c)
             wino_backward_chunk(j, dinp, dU, db, c == c0, dout, inp, U, c, j.col(work, slot), j.ycol(work, slot));
-    }
+    });
     if (!dweight && !dbias) return;
     // partial_0 = partial_0 + partial_1 + ... (slice_sum reads partial_0[i] before writing it).
     float* sum = j.partial(work, 0);
@@ -414,8 +503,7 @@ void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout,
     const int S = plan.slices;
     const bool partials = S > 1 && (dweight || dbias);
     const int threads = outer_threads(S, plan.slots, 2 * j.macs());
-#pragma omp parallel for schedule(dynamic, 1) num_threads(threads) if (threads > 1)
-    for (int s = 0; s < S; ++s) {
+    run_tasks(S, threads, [&](int s) {
         const int slot = threads > 1 ? thread_id() : 0;
         float* dw = dweight;
         float* db = dbias;
@@ -428,7 +516,7 @@ void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout,
         const int c0 = j.slice_begin(s), c1 = j.slice_begin(s + 1);
         for (int c = c0; c < c1; ++c)
             backward_chunk(j, dinp, dw, db, dout, inp, weight, c, j.col(work, slot), j.ycol(work, slot));
-    }
+    });
     if (!partials) return;
     // dweight += partial_0 + partial_1 + ... (slice_sum).
     const size_t total = j.wcount + (dbias ? (size_t)j.OC : 0);

@@ -112,6 +112,9 @@ ConvPlan conv_plan(Shape in, const ConvParam& p, int threads, int chunk = 0, Con
 
 // Batched fast forward. out (N, OC, OH, OW) is overwritten; inp (N, C, H, W); weight
 // (OC, C/G, KH, KW); bias (OC) or null for none; work is scratch of plan.workspace_floats().
+// Threads: across chunks when there are enough of them; otherwise (small batches: chunks of one
+// image, batch-1 inference) inside each chunk: the groups' GEMMs side by side, or the im2col and
+// GEMM shared out. Either way the result is bit for bit the same on any number of threads.
 void conv_forward(float* out, const float* inp, const float* weight, const float* bias, Shape in,
                   const ConvParam& p, const ConvPlan& plan, float* work);
 // Batched fast backward; ACCUMULATES into dinp (N, C, H, W), dweight (OC, C/G, KH, KW) and dbias

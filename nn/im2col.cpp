@@ -33,14 +33,14 @@ void valid_range(int W, int OW, int S, int P, int k, int& lo, int& hi) {
     if (hi < lo) hi = lo;
 }
 
-// The KW rows of col for channel c and kernel row kh.
-void im2col_rows(const Im2ColGeom& g, const float* x, float* col, size_t ld, int c, int kh) {
-    const int OH = g.out_h(), OW = g.out_w();
+// The KW rows of col for channel c and kernel row kh, output rows [oh0, oh1).
+void im2col_rows(const Im2ColGeom& g, const float* x, float* col, size_t ld, int c, int kh, int oh0, int oh1) {
+    const int OW = g.out_w();
     for (int kw = 0; kw < g.kw; ++kw) {
-        float* row = col + ((size_t)(c * g.kh + kh) * g.kw + kw) * ld;
+        float* row = col + ((size_t)(c * g.kh + kh) * g.kw + kw) * ld + (size_t)oh0 * OW;
         int lo, hi;
         valid_range(g.w, OW, g.sw, g.pw, kw, lo, hi);
-        for (int oh = 0; oh < OH; ++oh, row += OW) {
+        for (int oh = oh0; oh < oh1; ++oh, row += OW) {
             const int ih = oh * g.sh - g.ph + kh;
             if (ih < 0 || ih >= g.h) {
                 std::fill(row, row + OW, 0.0f);
@@ -66,7 +66,12 @@ void im2col(const Im2ColGeom& g, const float* x, float* col, size_t ld) {
     // (channel, kernel row) pairs write disjoint rows of col, so they can run in any order.
     const int pairs = g.c * g.kh;
 #pragma omp parallel for schedule(static) if (use_threads(g))
-    for (int t = 0; t < pairs; ++t) im2col_rows(g, x, col, ld, t / g.kh, t % g.kh);
+    for (int t = 0; t < pairs; ++t) im2col_rows(g, x, col, ld, t / g.kh, t % g.kh, 0, g.out_h());
+}
+
+void im2col_band(const Im2ColGeom& g, const float* x, float* col, size_t ld, int oh0, int oh1) {
+    for (int c = 0; c < g.c; ++c)
+        for (int kh = 0; kh < g.kh; ++kh) im2col_rows(g, x, col, ld, c, kh, oh0, oh1);
 }
 
 void col2im(const Im2ColGeom& g, const float* col, float* x) { col2im(g, col, (size_t)g.out_h() * g.out_w(), x); }

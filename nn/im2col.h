@@ -31,6 +31,10 @@ struct Im2ColGeom {
 void im2col(const Im2ColGeom& g, const float* x, float* col);
 // The same with row r of col at col + r * ld; entries between OH * OW and ld are not touched.
 void im2col(const Im2ColGeom& g, const float* x, float* col, size_t ld);
+// Only the columns of output rows [oh0, oh1), i.e. columns [oh0 * OW, oh1 * OW) of every row of
+// col (col and ld as above); on the calling thread. For a thread that lowers its own band of an
+// image (conv.cpp, batch 1).
+void im2col_band(const Im2ColGeom& g, const float* x, float* col, size_t ld, int oh0, int oh1);
 
 // The adjoint of im2col: x (C, H, W) += the sum of the col entries that im2col would have copied
 // from each position (entries that came from padding are dropped). Accumulates; does not zero x.

@@ -5,40 +5,16 @@
 #include <string>
 
 #include "nn/gemm.h"
+#include "nn/gemv.h"
 
 namespace dlbhc {
 
-namespace {
-
-// Batches up to this size take the dot-product path below instead of the GEMM.
-constexpr int kDotMaxBatch = 4;
-
-// sum_i a[i] b[i] in kLanes independent partial sums (which the compiler keeps in one vector
-// register), added up at the end.
-float dot(const float* a, const float* b, int n) {
-    constexpr int kLanes = 16;
-    float acc[kLanes] = {};
-    int i = 0;
-    for (; i + kLanes <= n; i += kLanes)
-        for (int k = 0; k < kLanes; ++k) acc[k] += a[i + k] * b[i + k];
-    float s = 0;
-    for (; i < n; ++i) s += a[i] * b[i];
-    for (int k = 0; k < kLanes; ++k) s += acc[k];
-    return s;
-}
-
-}  // namespace
-
 void inner_product_forward(float* out, const float* inp, const float* weight, const float* bias, int N, int I,
                            int O) {
-    if (N <= kDotMaxBatch) {
-        // A few items (batch-1 inference): the product is bound by reading the weights, which the
-        // GEMM would read twice more (packing, then the packed copy). Here each weight row is read
-        // once and dotted with the N inputs, threads taking rows.
-#pragma omp parallel for schedule(static) if ((double)O * I >= 65536.0)
-        for (int o = 0; o < O; ++o)
-            for (int n = 0; n < N; ++n)
-                out[(size_t)n * O + o] = dot(inp + (size_t)n * I, weight + (size_t)o * I, I) + (bias ? bias[o] : 0.0f);
+    if (N >= 1 && N <= kGemvMaxBatch) {
+        // A few items (batch-1 inference): bound by reading the weights, which the GEMM would read
+        // three times (packing, then the packed copy); sgemv_rows reads them once (gemv.h).
+        sgemv_rows(out, inp, weight, bias, N, I, O);
         return;
     }
     // y (N, O) = x (N, I) * w^T (I, O)

@@ -9,7 +9,7 @@
 //     db += sum_n dy   (O)
 //     dx += dy w       (N, I)            dx[n][i] += sum_o dy[n][o] w[o][i]
 // Each product is one sgemm, except the forward pass of a batch of at most 4 items (inference),
-// which takes one dot product per output so that the weights are read only once; the naive
+// which is sgemv_rows (gemv.h) so that the weights are read only once; the naive
 // kernels are the sums above as plain loops.
 #pragma once
 #include "nn/layer.h"

@@ -555,6 +555,45 @@ TEST_CASE("conv: the layer's results do not depend on the number of threads (bit
     }
     omp_set_num_threads(saved);
 }
+TEST_CASE("conv: batch 1 with the threads sharing one image equals the serial forward and the naive kernel") {
+    // One image of at least 2^21 multiply-adds: conv_forward shares it among the threads
+    // (forward_image_shared), cutting by group, by band of output rows or by output channels.
+    const BatchCfg cfgs[] = {
+        {Shape(1, 3, 64, 64), make_param(32, 5, 5, 1, 1, 0, 0)},          // rows (columns 75 x 3600 > weights 32 x 75)
+        {Shape(1, 3, 71, 71), make_param(24, 11, 11, 4, 4, 0, 0)},        // rows, strided, like conv1
+        {Shape(1, 64, 9, 9), make_param(128, 3, 3, 1, 1, 1, 1)},          // channels (weights 128 x 576 > 576 x 81)
+        {Shape(1, 64, 9, 9), make_param(100, 3, 3, 1, 1, 1, 1, 1, false)},  // channels, ragged 8-row steps, no bias
+        {Shape(1, 32, 16, 16), make_param(64, 5, 5, 1, 1, 2, 2, 2)},      // groups, one per thread
+        {Shape(1, 48, 16, 16), make_param(96, 3, 3, 1, 1, 1, 1, 3)},      // 3 groups: rows or channels on 2 threads
+        {Shape(1, 256, 12, 12), make_param(128, 1, 1)},                   // pointwise: the image is the column matrix
+    };
+    const int saved = omp_get_max_threads();
+    for (const BatchCfg& c : cfgs) {
+        INFO(describe(c.in, c.p));
+        const Shape out = conv_output_shape(c.in, c.p);
+        REQUIRE((double)out.c * out.h * out.w * (c.in.c / c.p.group) * c.p.kernel_h * c.p.kernel_w >= (1 << 21));
+        std::vector<Tensor> results;
+        for (int threads : {1, 2, 3}) {
+            omp_set_num_threads(threads);
+            Rng rng(31);
+            ConvFixture f(c.in, c.p, rng, ConvAlgo::Gemm);
+            REQUIRE(f.layer.plan().chunk == 1);
+            fill_uniform(f.y.data, rng, -1, 1);  // garbage the forward must overwrite
+            f.layer.forward({&f.x}, {&f.y});
+            results.push_back(f.y.data);
+            if (threads == 1) {
+                Tensor want(out);
+                conv_forward_naive(want.data(), f.x.data.data(), f.layer.param(0).value.data(),
+                                   c.p.bias_term ? f.layer.param(1).value.data() : nullptr, c.in, c.p);
+                CHECK(rel_err(f.y.data, want) < 1e-5);
+            }
+        }
+        omp_set_num_threads(saved);
+        CHECK(max_abs_diff(results[1], results[0]) == 0);
+        CHECK(max_abs_diff(results[2], results[0]) == 0);
+    }
+    omp_set_num_threads(saved);
+}
 #endif
 
 TEST_CASE("conv: the layer matches the naive kernel and accumulates gradients") {
