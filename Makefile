@@ -165,6 +165,9 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b $(BENCH_ARGS) || exit 1; done
+	@# issue 14: multi-index hashing at 10M codes as well (about 6 minutes), unless BENCH_ARGS is set
+	@if [ -z "$(BENCH_ARGS)" ] && [ -x $(BUILD)/bench/bench_mih ]; then \
+	  echo "== $(BUILD)/bench/bench_mih --n 10000000"; $(BUILD)/bench/bench_mih --n 10000000 || exit 1; fi
 
 clean:
 	rm -rf build

@@ -12,6 +12,7 @@
 //      no_grad), the runs alternating over --rounds rounds.
 //   3. fc6 and fc7 at batch 1 are matrix-vector products bound by reading their weights (151 MB
 //      and 67 MB of float32): their GB/s (weight bytes / layer time) beside STREAM's.
+//   4. Every GEMV kernel this CPU runs (nn/gemv.h) on fc6's shape alone, taking turns.
 //
 //   usage: bench_latency [--quick] [--repeats R] [--rounds N] [--no-torch] [--python PATH]
 //                        [--torch-script PATH]
@@ -343,6 +344,37 @@ int run(int argc, char** argv) {
                         stream[t].triad, 100.0 * gbs / stream[t].read);
         }
     }
+    // 4. Every GEMV kernel on fc6's shape, alone (their order in gemv.cpp comes from this table).
+    {
+        const int I = 9216, O = 4096;
+        std::vector<float> w((size_t)O * I), x(I), y(O);
+        Rng wr(3);
+        for (float& v : w) v = wr.uniform(-1, 1);
+        for (float& v : x) v = wr.uniform(-1, 1);
+        const std::vector<std::string> ks = sgemv_kernels();
+        std::printf("\n### GEMV kernels on fc6's shape alone (4096 x 9216, batch 1; GB/s, medians of %d, kernels "
+                    "taking turns)\n\n| threads |", 3 * repeats);
+        for (const std::string& k : ks) std::printf(" %s |", k.c_str());
+        std::printf("\n|---:|");
+        for (size_t k = 0; k < ks.size(); ++k) std::printf("---:|");
+        std::printf("\n");
+        for (int t : thread_counts) {
+            set_threads(t);
+            std::vector<std::vector<double>> secs(ks.size());
+            for (int r = 0; r < 3 * repeats; ++r)
+                for (size_t k0 = 0; k0 < ks.size(); ++k0) {
+                    const size_t k = (k0 + r) % ks.size();  // each kernel follows each other one in turn
+                    const double t0 = now();
+                    sgemv_rows_using(ks[k], y.data(), x.data(), w.data(), nullptr, 1, I, O);
+                    secs[k].push_back(now() - t0);
+                }
+            std::printf("| %d |", t);
+            for (size_t k = 0; k < ks.size(); ++k) std::printf(" %.1f |", w.size() * 4.0 / 1e9 / median(secs[k]));
+            std::printf("\n");
+        }
+        set_threads(T);
+    }
+
     std::printf("\nLoad average at the end: %s (the machine is shared; a high load makes every figure noisy).\n",
                 load_average().c_str());
     return 0;

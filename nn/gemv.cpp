@@ -12,8 +12,9 @@ namespace dlbhc {
 
 namespace {
 
-// Rows streamed side by side: 4 concurrent read streams per thread (1 and 2 rows at a time read
-// fc6's weights at 19-22 GB/s on one core, 4 rows at 29 GB/s, as fast as a plain sum over them).
+// Rows streamed side by side: 4 concurrent read streams per thread (1 or 2 rows at a time read
+// fc6's weights more slowly on one core: 19-24 GB/s against 32 GB/s for 4, AVX-512 kernel, in a
+// throwaway timing loop on the machine of bench/README.md).
 constexpr int kGemvRows = 4;
 // Below this many weights one thread is faster than waking the others (fork/join ~ a few us).
 constexpr double kGemvParallelFloats = 65536.0;
@@ -97,8 +98,10 @@ const std::vector<GemvKernel>& kernels() {
 #if defined(__x86_64__)
         __builtin_cpu_init();
         const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
-        if (avx2 && __builtin_cpu_supports("avx512f")) k.push_back({"avx512", range_avx512});
+        // AVX2 first even where AVX-512 runs: the loop is bound by memory, and on the AMD EPYC
+        // (Zen 4) this was measured on, the AVX2 kernel read faster (bench_latency's GEMV table).
         if (avx2) k.push_back({"avx2", range_avx2});
+        if (avx2 && __builtin_cpu_supports("avx512f")) k.push_back({"avx512", range_avx512});
 #endif
         k.push_back({"generic", range_generic});
         return k;

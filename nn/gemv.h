@@ -17,7 +17,8 @@
 // product stays on the calling thread (and always inside an OpenMP parallel region).
 //
 // As sgemm (gemm.h), the loop is plain C++ compiled once per instruction set with GCC's target
-// attribute (AVX-512, AVX2+FMA, the build's baseline) and chosen at run time.
+// attribute (AVX-512, AVX2+FMA, the build's baseline) and chosen at run time; AVX2 comes before
+// AVX-512 (see gemv.cpp).
 #pragma once
 #include <string>
 #include <vector>
@@ -30,7 +31,7 @@ constexpr int kGemvMaxBatch = 4;
 // (else std::invalid_argument). y must not overlap x or w.
 void sgemv_rows(float* y, const float* x, const float* w, const float* b, int N, int I, int O);
 
-// The kernels this CPU can run, best first (e.g. {"avx512", "avx2", "generic"}); sgemv_rows uses
+// The kernels this CPU can run, best first (e.g. {"avx2", "avx512", "generic"}); sgemv_rows uses
 // the first. For tests and benchmarks.
 std::vector<std::string> sgemv_kernels();
 void sgemv_rows_using(const std::string& kernel, float* y, const float* x, const float* w, const float* b, int N,
