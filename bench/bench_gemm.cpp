@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "nn/gemm.h"
 #include "nn/rng.h"
 
@@ -25,14 +26,8 @@ struct Case {
     int M, N, K;
 };
 
-double seconds() {
-    return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-double median(std::vector<double> v) {
-    std::sort(v.begin(), v.end());
-    return v[v.size() / 2];
-}
+using bench::median;
+using bench::now;
 
 }  // namespace
 
@@ -71,9 +66,9 @@ int main(int argc, char** argv) {
                 std::vector<double> runs;
                 sgemm_using(kernel, c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
                 for (int r = 0; r < repeats; ++r) {
-                    double t0 = seconds();
+                    double t0 = now();
                     sgemm_using(kernel, c.ta, c.tb, c.M, c.N, c.K, 1.0f, A.data(), lda, B.data(), ldb, 0.0f, C.data(), c.N);
-                    runs.push_back(seconds() - t0);
+                    runs.push_back(now() - t0);
                 }
                 std::printf(" %13.1f", 2.0 * c.M * c.N * c.K / median(runs) / 1e9);
             }

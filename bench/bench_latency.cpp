@@ -30,6 +30,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "nn/gemv.h"
 #include "nn/models.h"
 #include "nn/rng.h"
@@ -42,14 +43,10 @@ using namespace dlbhc;
 
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-    if (v.empty()) return NAN;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using bench::cpu_model;
+using bench::load_average;
+using bench::median;
+using bench::now;
 
 int max_threads() {
 #ifdef _OPENMP
@@ -65,23 +62,6 @@ void set_threads(int t) {
 #else
     (void)t;
 #endif
-}
-
-std::string load_average() {
-    std::ifstream f("/proc/loadavg");
-    double a = 0, b = 0, c = 0;
-    if (!(f >> a >> b >> c)) return "unknown";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
-    return buf;
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
 }
 
 // ---- 1. STREAM ------------------------------------------------------------------------------------

@@ -40,6 +40,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
+using bench::cpu_model;
 using bench::median_seconds;
 
 // The machine's thread count, read once before any benchmark changes OpenMP's setting.
@@ -50,14 +51,6 @@ int max_threads() {
 #else
     return 1;
 #endif
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
 }
 
 double mem_available_gb() {

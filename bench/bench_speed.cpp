@@ -39,6 +39,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "bench/bench_util.h"
 #include "nn/conv.h"
 #include "nn/gemm.h"
 #include "nn/lrn.h"
@@ -58,14 +59,10 @@ using namespace dlbhc;
 
 namespace {
 
-double now() { return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(); }
-
-double median(std::vector<double> v) {
-    if (v.empty()) return NAN;
-    std::sort(v.begin(), v.end());
-    const size_t n = v.size();
-    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
-}
+using bench::cpu_model;
+using bench::load_average;
+using bench::median;
+using bench::now;
 
 // Median wall time of f over `repeats` runs after `warmup` runs.
 template <class F>
@@ -96,24 +93,6 @@ double status_mb(const char* key) {
     while (std::getline(f, line))
         if (line.compare(0, k.size(), k) == 0) return std::atof(line.c_str() + k.size()) / 1024.0;
     return 0;
-}
-
-std::string cpu_model() {
-    std::ifstream f("/proc/cpuinfo");
-    std::string line;
-    while (std::getline(f, line))
-        if (line.rfind("model name", 0) == 0) return line.substr(line.find(':') + 2);
-    return "unknown";
-}
-
-// The three load averages of /proc/loadavg.
-std::string load_average() {
-    std::ifstream f("/proc/loadavg");
-    double a = 0, b = 0, c = 0;
-    if (!(f >> a >> b >> c)) return "unknown";
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%.2f %.2f %.2f", a, b, c);
-    return buf;
 }
 
 // ---- child: one net in this process ------------------------------------------------------------
