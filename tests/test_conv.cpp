@@ -119,6 +119,8 @@ TEST_CASE("im2col/col2im with a row stride (images side by side) match their pla
         {4, 5, 5, 1, 1, 1, 1, 0, 0},
         {3, 23, 23, 11, 11, 4, 4, 0, 0},  // conv1-like
         {96, 9, 9, 5, 5, 1, 1, 2, 2},     // enough entries for the threaded path
+        {2, 10, 13, 3, 7, 2, 3, 1, 3},    // strided, padding wider than the stride (negative phases)
+        {1, 8, 17, 2, 5, 5, 5, 1, 4},     // stride wider than the kernel's width
     };
     Rng rng(3);
     for (const Im2ColGeom& g : geoms) {
@@ -136,6 +138,16 @@ TEST_CASE("im2col/col2im with a row stride (images side by side) match their pla
         CHECK(fast == ref);
         for (int r = 0; r < rows; ++r)
             for (size_t q = (size_t)images * P; q < ld; ++q) REQUIRE(fast[(size_t)r * ld + q] == 7.0f);
+        // The same columns written band by band of output rows (im2col_band, as batch-1 threads do).
+        for (int cut = 0; cut <= g.out_h(); cut += std::max(1, g.out_h() / 3)) {
+            std::vector<float> banded((size_t)rows * ld, 7.0f);
+            for (int i = 0; i < images; ++i) {
+                const float* xi = x.data() + (size_t)i * g.c * g.h * g.w;
+                im2col_band(g, xi, banded.data() + (size_t)i * P, ld, cut, g.out_h());
+                im2col_band(g, xi, banded.data() + (size_t)i * P, ld, 0, cut);
+            }
+            CHECK(banded == ref);
+        }
         // col2im of the same wide matrix into non-zero images, both accumulate.
         std::vector<float> col((size_t)rows * ld);
         for (float& v : col) v = rng.uniform(-1, 1);
