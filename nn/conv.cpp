@@ -47,6 +47,14 @@ int thread_id() {
 #endif
 }
 
+int team_size() {
+#ifdef _OPENMP
+    return omp_get_num_threads();
+#else
+    return 1;
+#endif
+}
+
 // Runs task(i) for i in [0, n): on `threads` threads (dynamic schedule) when threads > 1, else in
 // turn on this thread. Not one `#pragma omp parallel for if (threads > 1)`: a GEMM or im2col inside
 // such a region, even an inactive one, started its own threads much more slowly (libgomp; conv1 at
@@ -314,8 +322,7 @@ void backward_chunk(const ConvJob& j, float* dinp, float* dw, float* db, const f
 void forward_image_shared(const ConvJob& j, float* out, const float* inp, const float* weight, const float* bias,
                           int n, float* col, int threads) {
     const int OH = j.geo.out_h(), OW = j.geo.out_w();
-    const bool by_group = j.G % threads == 0;
-    const bool by_rows = !by_group && (size_t)j.Kg * j.P >= (size_t)j.OCg * j.Kg;
+    const bool by_rows_if_not_groups = (size_t)j.Kg * j.P >= (size_t)j.OCg * j.Kg;
     const float* x = inp + (size_t)n * j.chw;
     float* y = out + (size_t)n * j.OC * j.P;
     const float* B = j.pointwise ? x : col;  // (C KH KW, P)
@@ -324,18 +331,20 @@ void forward_image_shared(const ConvJob& j, float* out, const float* inp, const 
     const size_t group_in = (size_t)j.Cg * j.geo.h * j.geo.w;
 #pragma omp parallel num_threads(threads)
     {
-        const int k = thread_id();
+        // The team actually started (OpenMP may give fewer threads than asked for).
+        const int k = thread_id(), T = team_size();
+        const bool by_group = j.G % T == 0, by_rows = !by_group && by_rows_if_not_groups;
         // Groups [g0, g1), output rows [r0, r1) (lowered by this thread), channels [o0, o1) of each group.
-        int g0 = 0, g1 = j.G, r0 = part_begin(OH, k, threads), r1 = part_begin(OH, k + 1, threads), o0 = 0, o1 = j.OCg;
-        if (by_group) g0 = part_begin(j.G, k, threads), g1 = part_begin(j.G, k + 1, threads), r0 = 0, r1 = OH;
+        int g0 = 0, g1 = j.G, r0 = part_begin(OH, k, T), r1 = part_begin(OH, k + 1, T), o0 = 0, o1 = j.OCg;
+        if (by_group) g0 = part_begin(j.G, k, T), g1 = part_begin(j.G, k + 1, T), r0 = 0, r1 = OH;
         if (!j.pointwise)
             for (int g = g0; g < g1; ++g) im2col_band(gg, x + g * group_in, col + (size_t)g * j.Kg * j.P, j.P, r0, r1);
         int c0 = r0 * OW, nc = (r1 - r0) * OW;
         if (!by_group && !by_rows) {  // every column, this thread's share of the channels (8-row steps: the GEMM's MR)
 #pragma omp barrier
             c0 = 0, nc = j.P;
-            o0 = std::min(j.OCg, part_begin((j.OCg + 7) / 8, k, threads) * 8);
-            o1 = std::min(j.OCg, part_begin((j.OCg + 7) / 8, k + 1, threads) * 8);
+            o0 = std::min(j.OCg, part_begin((j.OCg + 7) / 8, k, T) * 8);
+            o1 = std::min(j.OCg, part_begin((j.OCg + 7) / 8, k + 1, T) * 8);
         }
         for (int g = g0; g < g1 && nc > 0 && o1 > o0; ++g) {
             float* yg = y + ((size_t)g * j.OCg + o0) * j.P;
