@@ -20,11 +20,11 @@ constexpr int kGemvRows = 4;
 // fc6 took 2.32-2.37 ms with it, 2.62-2.69 ms without (a throwaway timing loop alternating the two
 // builds; 256 and 512 floats measured within noise of 384, 1024 and 2048 no better than none).
 constexpr int kGemvPrefetch = 384;
-// Below this many weights one thread is faster than waking the others (fork/join ~ a few us).
+// Below this many weights the product stays on one thread (waking the others costs more).
 constexpr double kGemvParallelFloats = 65536.0;
 
 // y[n][o0 .. o0+R) for R rows (R <= kGemvRows) of w. L lanes per row and item: the compiler keeps
-// acc[n][r][0..L) in one vector register per (n, r) and vectorises the lane loops.
+// acc[n][r][0..L) in vector registers (L / 16 zmm, L / 8 ymm) and vectorises the lane loops.
 template <int N, int L>
 __attribute__((always_inline)) inline void rows_block(float* y, const float* x, const float* w, const float* b, int I,
                                                       int O, int o0, int R) {
@@ -34,8 +34,9 @@ __attribute__((always_inline)) inline void rows_block(float* y, const float* x, 
     int i = 0;
     for (; i + L <= I; i += L)
         for (int r = 0; r < kGemvRows; ++r) {
-            // Ask for each row kGemvPrefetch floats ahead (two cache lines per 32 floats read): the
-            // hardware prefetchers alone left fc6 at batch 1 at about 86% of STREAM's read.
+            // Ask for each row kGemvPrefetch floats ahead, two cache lines per step (one step of 32
+            // lanes reads two): the hardware prefetchers alone left fc6 at batch 1 at about 86% of
+            // STREAM's read.
             __builtin_prefetch(wr[r] + i + kGemvPrefetch);
             __builtin_prefetch(wr[r] + i + kGemvPrefetch + 16);
             for (int n = 0; n < N; ++n)
