@@ -7,6 +7,8 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -18,6 +20,27 @@ namespace test {
 
 // doctest::Contains for a std::string (for CHECK_THROWS_WITH_AS: the error message contains s).
 inline doctest::Contains contains(const std::string& s) { return doctest::Contains(doctest::String(s.c_str())); }
+
+// The whole file at path (a failed check when it cannot be read).
+inline std::string read_all(const std::string& path) {
+    std::ifstream f(path, std::ios::binary);
+    REQUIRE_MESSAGE(f.good(), ("cannot read " + path));
+    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+}
+
+// The message of the exception fn throws, or "" when it throws none.
+template <class F>
+std::string error_of(F&& fn) {
+    try {
+        fn();
+    } catch (const std::exception& e) {
+        return e.what();
+    }
+    return "";
+}
+
+// True when s contains part.
+inline bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A scratch folder unique to this process, removed with everything in it at the end of the scope.
 struct TempDir {

@@ -32,6 +32,10 @@
 using namespace dlbhc;
 using dlbhc::test::TempDir;
 
+using dlbhc::test::error_of;
+using dlbhc::test::has;
+using dlbhc::test::read_all;
+
 namespace {
 
 const char* kSolver = R"(net: "net.prototxt"
@@ -44,11 +48,6 @@ snapshot_prefix: "snap/early"
 
 // The tiny net (tests/tiny_net.h) with fc7 32 and `latent` bits: builds and runs in milliseconds.
 std::string net_text(int latent) { return test::tiny_net_prototxt({"EarlyNet", "train", 16, 16, 32, latent, 4}); }
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
 
 // The command's error message ("" when it succeeded) and what it printed on stderr meanwhile.
 struct Outcome {
@@ -76,19 +75,6 @@ Outcome run_captured(const std::string& log, F&& fn) {
     o.err = read_all(log);
     return o;
 }
-
-// The error message of fn, or "" when it throws nothing.
-template <class F>
-std::string error_of(F&& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A scratch folder with the net (latent 16), the solver, a 40-image random MNIST-format dataset
 // and weights for the net drawn from its fillers (trained or not makes no difference here).

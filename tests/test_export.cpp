@@ -27,6 +27,10 @@
 using namespace dlbhc;
 using dlbhc::test::TempDir;
 
+using dlbhc::test::error_of;
+using dlbhc::test::has;
+using dlbhc::test::read_all;
+
 namespace {
 
 const char* kPython = "/usr/bin/python3";
@@ -37,24 +41,6 @@ std::string repo(const std::string& rel) {
     const size_t s = f.rfind("tests/");
     return (s == std::string::npos ? std::string() : f.substr(0, s)) + rel;
 }
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    REQUIRE_MESSAGE(f.good(), ("cannot read " + path));
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-template <class F>
-std::string error_of(F&& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // n codes of `bits` bits drawn around 6 random centres with 0..2 flipped bits, so that many
 // distances tie (the interesting case for comparing ids).

@@ -21,48 +21,21 @@
 #include "formats/weights_file.h"
 #include "search/index_file.h"
 #include "tests/test_data_util.h"
+#include "tests/tiny_net.h"
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
 
+using dlbhc::test::error_of;
+using dlbhc::test::has;
+using dlbhc::test::read_all;
+
 namespace {
 
-// 28x28 grey input, 4x4 average pooling (7x7), fc7 32 (the features), latent 12 + sigmoid (not a
-// multiple of 8 or 64), 4 classes; TEST batch 16, so the shards' batches start at other items
-// than the unsharded run's.
-const char* kNet = R"(name: "ShardNet"
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 16 } }
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 16 } }
-layer { name: "pool1" type: "Pooling" bottom: "data" top: "pool1" pooling_param { pool: AVE kernel_size: 4 stride: 4 } }
-layer { name: "fc7" type: "InnerProduct" bottom: "pool1" top: "fc7" inner_product_param { num_output: 32 weight_filler { type: "xavier" } } }
-layer { name: "relu7" type: "ReLU" bottom: "fc7" top: "fc7" }
-layer { name: "fc8_kevin" type: "InnerProduct" bottom: "fc7" top: "fc8_kevin"
-  inner_product_param { num_output: 12 weight_filler { type: "xavier" } } }
-layer { name: "fc8_kevin_encode" type: "Sigmoid" bottom: "fc8_kevin" top: "fc8_kevin_encode" }
-layer { name: "fc8_pascal" type: "InnerProduct" bottom: "fc8_kevin_encode" top: "fc8_pascal"
-  inner_product_param { num_output: 4 weight_filler { type: "xavier" } } }
-layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8_pascal" bottom: "label" top: "loss" }
-)";
-
-std::string read_all(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    REQUIRE_MESSAGE(f.good(), ("cannot read " + path));
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
-template <class F>
-std::string error_of(F&& fn) {
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "";
-}
-
-bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
+// The tiny net (tests/tiny_net.h): fc7 32 (the features), latent 12 + sigmoid (not a multiple of 8
+// or 64), 4 classes; TEST batch 16, so the shards' batches start at other items than the
+// unsharded run's.
+const std::string kNet = test::tiny_net_prototxt({"ShardNet", "train", 16, 16, 32, 12, 4});
 
 // Runs fn with stdout and stderr sent to /dev/null (the commands print progress and summaries).
 template <class F>
