@@ -16,6 +16,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <stdexcept>
 
 namespace dlbhc {
@@ -163,29 +164,109 @@ bool same_file(const std::string& a, const std::string& b) {
 }
 
 void refuse_overwriting_inputs(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs) {
-    for (const NamedPath& out : outputs)
-        for (const NamedPath& in : inputs)
-            if (same_file(out.path, in.path))
-                throw std::invalid_argument(out.label + " " + out.path + " is the same file as " + in.label + " " +
-                                            in.path + "; refusing to overwrite an input");
+    struct Id {
+        dev_t dev;
+        ino_t ino;
+        bool exists;
+    };
+    auto id_of = [](const std::string& p) {
+        struct stat st;
+        if (p.empty() || ::stat(p.c_str(), &st) != 0) return Id{0, 0, false};
+        return Id{st.st_dev, st.st_ino, true};
+    };
+    std::vector<Id> outs;
+    bool any = false;
+    for (const NamedPath& out : outputs) outs.push_back(id_of(out.path)), any |= outs.back().exists;
+    if (!any) return;  // nothing to overwrite yet: the inputs need not be looked at
+    std::vector<Id> ins;
+    ins.reserve(inputs.size());
+    for (const NamedPath& in : inputs) ins.push_back(id_of(in.path));
+    for (size_t o = 0; o < outputs.size(); ++o)
+        for (size_t i = 0; i < inputs.size() && outs[o].exists; ++i)
+            if (ins[i].exists && ins[i].dev == outs[o].dev && ins[i].ino == outs[o].ino)
+                throw std::invalid_argument(outputs[o].label + " " + outputs[o].path + " is the same file as " +
+                                            inputs[i].label + " " + inputs[i].path + "; refusing to overwrite an input");
 }
+
+namespace {
+
+// realpath() of `path` as a string, "" when it cannot be resolved (missing).
+std::string real_path(const std::string& path) {
+    char* p = ::realpath(path.c_str(), nullptr);
+    if (!p) return "";
+    std::string r(p);
+    std::free(p);
+    return r;
+}
+
+// realpath() of `path`, resolving its folder once per folder (`folders` caches them): a dataset's
+// images share a few folders, and a full realpath() examines every component of every path.
+// "" when it cannot be resolved.
+std::string real_path_cached(const std::string& path, std::map<std::string, std::string>& folders) {
+    struct stat st;
+    if (::lstat(path.c_str(), &st) != 0) return "";
+    const std::string base = base_of(path);
+    if (S_ISLNK(st.st_mode) || base.empty() || base == "." || base == "..") return real_path(path);
+    const std::string folder = folder_of(path);
+    auto it = folders.find(folder);
+    if (it == folders.end()) it = folders.emplace(folder, real_path(folder)).first;
+    if (it->second.empty()) return "";
+    return it->second == "/" ? "/" + base : it->second + "/" + base;
+}
+
+}  // namespace
 
 void refuse_inputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& inputs) {
     if (folder.path.empty()) return;
-    char* dir = ::realpath(folder.path.c_str(), nullptr);
-    if (!dir) return;  // no folder yet: nothing inside it
-    const std::string prefix = std::string(dir) + "/";
-    std::free(dir);
+    const std::string dir = real_path(folder.path);
+    if (dir.empty()) return;  // no folder yet: nothing inside it
+    const std::string prefix = dir == "/" ? dir : dir + "/";
+    std::map<std::string, std::string> folders;
     for (const NamedPath& in : inputs) {
         if (in.path.empty()) continue;
-        char* p = ::realpath(in.path.c_str(), nullptr);
-        if (!p) continue;  // a missing input is reported by whoever reads it
-        const bool inside = std::string(p).compare(0, prefix.size(), prefix) == 0;
-        std::free(p);
-        if (inside)
+        const std::string p = real_path_cached(in.path, folders);
+        if (p.empty()) continue;  // a missing input is reported by whoever reads it
+        if (p.compare(0, prefix.size(), prefix) == 0)
             throw std::invalid_argument(in.label + " " + in.path + " lies inside " + folder.label + " " + folder.path +
                                         ", which is replaced as a whole; refusing to delete an input");
     }
+}
+
+std::string output_target(const std::string& path) {
+    std::string p = path;
+    for (int hops = 0; hops <= 40; ++hops) {
+        struct stat st;
+        if (::lstat(p.c_str(), &st) != 0 || !S_ISLNK(st.st_mode)) return p;
+        char link[PATH_MAX];
+        const ssize_t n = ::readlink(p.c_str(), link, sizeof link);
+        if (n <= 0 || size_t(n) >= sizeof link) return p;  // unreadable: the writer's own error says why
+        const std::string to(link, size_t(n));
+        p = to[0] == '/' ? to : folder_of(p) + "/" + to;
+    }
+    throw std::runtime_error("'" + path + "': expected a symbolic link that ends at a file, found a chain of more than 40 "
+                             "links (a loop?)");
+}
+
+std::vector<std::string> make_parent_folders(const std::string& path) {
+    std::vector<std::string> made;
+    const std::string dir = folder_of(path);
+    if (dir == "." || dir == "/") return made;
+    for (size_t i = 1; i <= dir.size(); ++i) {
+        if (i < dir.size() && dir[i] != '/') continue;
+        const std::string part = dir.substr(0, i);
+        if (::mkdir(part.c_str(), 0777) == 0) {
+            made.push_back(part);
+        } else if (errno != EEXIST) {
+            const int err = errno;
+            remove_made_folders(made);
+            throw std::runtime_error("cannot create folder '" + part + "': " + std::strerror(err));
+        }
+    }
+    return made;
+}
+
+void remove_made_folders(const std::vector<std::string>& made) {
+    for (auto it = made.rbegin(); it != made.rend(); ++it) ::rmdir(it->c_str());
 }
 
 static void fsync_folder(const std::string& folder) {
@@ -198,10 +279,17 @@ static void fsync_folder(const std::string& folder) {
 
 AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& what) : path_(path), what_(what) {
     static std::atomic<unsigned> counter{0};
-    tmp_ = path + ".tmp." + std::to_string((long)getpid()) + "." + std::to_string(counter++);
+    try {
+        target_ = output_target(path);
+        made_folders_ = make_parent_folders(target_);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(what_ + " '" + path_ + "': " + e.what());
+    }
+    tmp_ = target_ + ".tmp." + std::to_string((long)getpid()) + "." + std::to_string(counter++);
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) {
         int err = errno;
+        remove_made_folders(made_folders_);
         throw std::runtime_error(what_ + " '" + path_ + "': expected to create the temporary file '" + tmp_ +
                                  "', found the error: " + std::strerror(err));
     }
@@ -209,18 +297,22 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& w
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
-    if (fd_ >= 0) {
-        ::close(fd_);
-        ::unlink(tmp_.c_str());
-    }
+    if (state_ != State::Done) abandon();
+}
+
+// Removes what this writer made (its temporary file, the folders it made) and leaves the target
+// as it was.
+void AtomicFileWriter::abandon() {
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+    ::unlink(tmp_.c_str());
+    remove_made_folders(made_folders_);
+    made_folders_.clear();
+    state_ = State::Done;
 }
 
 void AtomicFileWriter::fail(const std::string& doing, int err) {
-    if (fd_ >= 0) {
-        ::close(fd_);
-        fd_ = -1;
-    }
-    ::unlink(tmp_.c_str());
+    abandon();
     throw std::runtime_error(what_ + " '" + path_ + "': " + doing + " failed: " + std::strerror(err) +
                              " (the previous file, if any, is unchanged)");
 }
@@ -242,7 +334,7 @@ void AtomicFileWriter::flush() {
 }
 
 void AtomicFileWriter::write(const void* p, size_t n) {
-    if (fd_ < 0) throw std::logic_error("AtomicFileWriter::write after commit or failure");
+    if (state_ != State::Writing) throw std::logic_error("AtomicFileWriter::write after commit or failure");
     const char* c = (const char*)p;
     while (n > 0) {
         size_t take = std::min(n, kBufferBytes - buf_.size());
@@ -254,6 +346,7 @@ void AtomicFileWriter::write(const void* p, size_t n) {
 }
 
 void AtomicFileWriter::write_at(uint64_t offset, const void* p, size_t n) {
+    if (state_ != State::Writing) throw std::logic_error("AtomicFileWriter::write_at after commit or failure");
     flush();
     const char* c = (const char*)p;
     while (n > 0) {
@@ -269,16 +362,32 @@ void AtomicFileWriter::write_at(uint64_t offset, const void* p, size_t n) {
 }
 
 void AtomicFileWriter::commit() {
+    prepare();
+    publish();
+}
+
+void AtomicFileWriter::prepare() {
+    if (state_ != State::Writing) throw std::logic_error("AtomicFileWriter::prepare after commit or failure");
     flush();
     if (::fsync(fd_) != 0) fail("fsync of '" + tmp_ + "'", errno);
-    if (::close(fd_) != 0) {
-        fd_ = -1;
-        fail("closing '" + tmp_ + "'", errno);
-    }
+    const int closed = ::close(fd_);
     fd_ = -1;
-    if (::rename(tmp_.c_str(), path_.c_str()) != 0) fail("renaming '" + tmp_ + "' to the target", errno);
-    fsync_folder(folder_of(path_));  // make the rename itself durable
-    remove_stale_temporaries(path_);
+    if (closed != 0) fail("closing '" + tmp_ + "'", errno);
+    state_ = State::Prepared;
+}
+
+void AtomicFileWriter::publish() {
+    if (state_ != State::Prepared) throw std::logic_error("AtomicFileWriter::publish without prepare");
+    if (::rename(tmp_.c_str(), target_.c_str()) != 0) fail("renaming '" + tmp_ + "' to the target", errno);
+    state_ = State::Done;
+    made_folders_.clear();  // they hold the output now
+    fsync_folder(folder_of(target_));  // make the rename itself durable
+    remove_stale_temporaries(target_);
+}
+
+void commit_all(const std::vector<AtomicFileWriter*>& writers) {
+    for (AtomicFileWriter* w : writers) w->prepare();
+    for (AtomicFileWriter* w : writers) w->publish();
 }
 
 // ---- AtomicDirWriter ----
@@ -357,6 +466,11 @@ AtomicDirWriter::AtomicDirWriter(const std::string& path, const std::string& wha
         throw std::runtime_error(what_ + " '" + path + "': expected the path of a folder ending with its name, found '" +
                                  base + "'");
     check_replaceable();
+    try {
+        made_folders_ = make_parent_folders(path_);
+    } catch (const std::exception& e) {
+        throw std::runtime_error(what_ + " '" + path_ + "': " + e.what());
+    }
     // A name of this pid may be taken by a dead process of the same pid (or by a test): next one.
     int err = EEXIST;
     for (int attempt = 0; attempt < 100 && err == EEXIST; ++attempt) {
@@ -364,17 +478,22 @@ AtomicDirWriter::AtomicDirWriter(const std::string& path, const std::string& wha
         err = ::mkdir(tmp_.c_str(), 0777) == 0 ? 0 : errno;
     }
     if (err) {
+        remove_made_folders(made_folders_);
         throw std::runtime_error(what_ + " '" + path_ + "': expected to create the temporary folder '" + tmp_ +
                                  "', found the error: " + std::strerror(err));
     }
 }
 
 AtomicDirWriter::~AtomicDirWriter() {
-    if (!done_) remove_tree(tmp_);
+    if (!done_) {
+        remove_tree(tmp_);
+        remove_made_folders(made_folders_);
+    }
 }
 
 void AtomicDirWriter::fail(const std::string& doing, int err) {
     remove_tree(tmp_);
+    remove_made_folders(made_folders_);
     done_ = true;
     throw std::runtime_error(what_ + " '" + path_ + "': " + doing + " failed: " + std::strerror(err) +
                              " (the previous folder, if any, is unchanged)");
@@ -428,6 +547,7 @@ void AtomicDirWriter::commit() {
         check_replaceable();  // again: the folder may have changed while the output was written
     } catch (...) {
         remove_tree(tmp_);
+        remove_made_folders(made_folders_);
         done_ = true;
         throw;
     }
@@ -447,6 +567,7 @@ void AtomicDirWriter::commit() {
         fail("renaming '" + tmp_ + "' to the target", err);
     }
     done_ = true;
+    made_folders_.clear();  // they hold the output now
     fsync_folder(folder_of(path_));  // make the renames durable
     if (had_old) remove_tree(old);
     remove_stale_temporary_dirs(path_);

@@ -12,7 +12,17 @@
 // commit() flushes, fsyncs, renames it over the target and fsyncs the folder. rename() is atomic
 // on POSIX file systems, so a reader (or a crash) sees either the old file or the new one, never a
 // torn one; a writer that fails or is destroyed without commit() removes its temporary file and
-// leaves the target as it was.
+// leaves the target as it was. commit() is two steps, prepare() (flush, fsync, close: where a
+// full disk or a file size limit fails) and publish() (the rename), so that an output of several
+// files (commit_all) renames none of them before all are complete.
+// Symbolic links: when `path` is a symbolic link (or a chain of them), the target is the file it
+// finally names (output_target), also when that does not exist yet (a dangling link): the
+// temporary file goes beside that file and is renamed over it, so the link stays a link and shows
+// the new content. Renaming over the link itself would replace the link by a file and leave the
+// file it named unchanged, splitting what the user keeps as one.
+// Missing folders: the writers make the missing folders above their target (mkdir -p) and, when
+// the output is abandoned (a failure, or destroyed without commit), remove again those they made
+// (deepest first, each only while empty): a command that fails leaves no folder behind.
 // Stale temporaries: a writer killed mid-write (SIGKILL, power loss) cannot remove its temporary
 // file. After each successful commit() the writer therefore removes, in the target's folder, the
 // temporaries of the same target, "<basename>.tmp.<pid>.<n>" (decimal pid and n, nothing else),
@@ -87,13 +97,28 @@ bool same_file(const std::string& a, const std::string& b);
 
 // Throws std::invalid_argument when an output names the same file as an input, before anything
 // is written: "--json out.idx is the same file as --index out.idx; refusing to overwrite an
-// input". Empty paths, and outputs that do not exist yet, pass.
+// input". Empty paths, and outputs that do not exist yet, pass. Each path is examined once (a
+// dataset's thousands of images cost one stat each, and none while no output exists).
 void refuse_overwriting_inputs(const std::vector<NamedPath>& outputs, const std::vector<NamedPath>& inputs);
 // The same for an output folder that is replaced as a whole (AtomicDirWriter): throws
 // std::invalid_argument when an input lies anywhere inside it (symlinks resolved), since the
 // replaced folder is deleted: "--image d/x.png lies inside --dump d, which is replaced as a
 // whole; refusing to delete an input". A folder that does not exist yet holds no input.
 void refuse_inputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& inputs);
+
+// The file the atomic writers replace for the output `path`: `path` itself, or, when it is a
+// symbolic link, the file the chain of links finally names (a relative link is read against the
+// link's folder), which need not exist. Throws std::runtime_error naming `path` for a chain of
+// more than 40 links (a loop).
+std::string output_target(const std::string& path);
+
+// Makes the missing folders above `path` (mkdir -p of its folder) and returns those it made,
+// outermost first. Throws std::runtime_error "cannot create folder '<dir>': <reason>" after
+// removing those it made.
+std::vector<std::string> make_parent_folders(const std::string& path);
+// Removes the folders `made` (as make_parent_folders returned them), deepest first, each only if
+// it is empty; errors are ignored (another process may have put a file there meanwhile).
+void remove_made_folders(const std::vector<std::string>& made);
 
 class AtomicFileWriter {
 public:
@@ -109,20 +134,37 @@ public:
     uint64_t size() const { return written_ + buf_.size(); }
     // Overwrites bytes already written at `offset` (used for a header completed last).
     void write_at(uint64_t offset, const void* p, size_t n);
-    // Makes the new file visible under `path` (see the file comment). Throws on any failure,
-    // after removing the temporary file. On success, also removes stale temporaries of `path`
-    // left by dead processes (see the file comment).
+    // Makes the new file visible under `path` (see the file comment): prepare(), then publish().
+    // Throws on any failure, after removing the temporary file. On success, also removes stale
+    // temporaries of `path` left by dead processes (see the file comment).
     void commit();
+    // The first step of commit(): writes what is buffered, fsyncs and closes the temporary file.
+    // Throws (after removing it) when that fails: a full disk, a file size limit.
+    void prepare();
+    // The second step: renames the prepared temporary file over the target, fsyncs the folder.
+    void publish();
     const std::string& temp_path() const { return tmp_; }
+    // The file replaced at commit: output_target(path).
+    const std::string& target() const { return target_; }
 
 private:
     [[noreturn]] void fail(const std::string& doing, int err);
     void flush();
-    std::string path_, tmp_, what_;
+    void abandon();
+    enum class State { Writing, Prepared, Done };
+    std::string path_, target_, tmp_, what_;
+    std::vector<std::string> made_folders_;  // made for the target; removed if abandoned
     int fd_ = -1;
+    State state_ = State::Writing;
     uint64_t written_ = 0;
     std::vector<char> buf_;
 };
+
+// Commits several writers as one output: every one is prepared (written out and fsynced) before
+// any is published, so a full disk or a file size limit leaves all the previous files as they
+// were. (A crash between the renames can still publish only some of them.) Throws the first
+// failure; the writers not yet published then remove their temporary files when destroyed.
+void commit_all(const std::vector<AtomicFileWriter*>& writers);
 
 // Removes the stale temporaries of `path` ("<basename>.tmp.<pid>.<n>" in its folder whose pid is
 // not a live process and not this process; see the file comment). Returns how many it removed.
@@ -131,7 +173,8 @@ size_t remove_stale_temporaries(const std::string& path);
 
 class AtomicDirWriter {
 public:
-    // `path`: the folder to produce (trailing slashes ignored); its parent must exist. `what`
+    // `path`: the folder to produce (trailing slashes ignored); missing folders above it are made
+    // (and removed again if the output is abandoned, as for AtomicFileWriter). `what`
     // names the output's kind in error messages ("dump folder"). `owned_suffixes`: the endings
     // (".npy") of every file an existing `path` may hold for it to be replaced; empty: any name.
     // Throws std::runtime_error if `path` exists and may not be replaced (see the file comment),
@@ -154,6 +197,7 @@ private:
     void check_replaceable() const;
     std::string path_, tmp_, what_;
     std::vector<std::string> suffixes_;
+    std::vector<std::string> made_folders_;  // made for the folder; removed if abandoned
     bool done_ = false;
 };
 

@@ -272,7 +272,8 @@ TEST_CASE("weights file: bad input to the writer leaves no file; a good write re
     // The earlier file is untouched and nothing else was created.
     CHECK(read_weights(path).tensors.size() == 4);
     CHECK(dir.files() == std::vector<std::string>{"w.weights"});
-    CHECK_THROWS_AS(write_weights(dir.path + "/no/such/folder/x.weights", sample()), std::runtime_error);
+    CHECK_THROWS_AS(write_weights(dir.path + "/no/such/folder/x.weights", dup), std::invalid_argument);
+    CHECK(dir.files() == std::vector<std::string>{"w.weights"});  // no folder made for it either
     CHECK_THROWS_WITH_AS(read_weights(dir.path + "/absent.weights"),
                          ("weights file '" + dir.path + "/absent.weights': cannot open: "
                                                         "No such file or directory").c_str(),
