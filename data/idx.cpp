@@ -105,22 +105,34 @@ std::unique_ptr<MemoryDataset> load_mnist(const std::string& images_path, const 
     return ds;
 }
 
+std::vector<std::string> mnist_file_names(const std::string& dir, const std::string& split, const std::string& kind) {
+    const std::string s = split == "test" ? "t10k" : split;
+    const std::string d = kind == "images" ? "3" : "1";
+    std::vector<std::string> names;
+    for (const char* sep : {"-", "."})
+        for (const char* gz : {"", ".gz"}) names.push_back(join_path(dir, s + "-" + kind + sep + "idx" + d + "-ubyte" + gz));
+    return names;
+}
+
+std::string find_mnist_file(const std::string& dir, const std::string& split, const std::string& kind) {
+    for (const auto& p : mnist_file_names(dir, split, kind))
+        if (is_regular_file(p)) return p;
+    return "";
+}
+
 std::unique_ptr<MemoryDataset> load_mnist_dir(const std::string& dir, const std::string& split) {
     if (split != "train" && split != "t10k" && split != "test")
         throw std::invalid_argument("MNIST folder '" + dir + "': expected the split 'train' or 't10k' (or 'test'), found '" +
                                     split + "'");
     const std::string s = split == "test" ? "t10k" : split;
-    auto find = [&](const char* kind, int d) {
+    auto find = [&](const char* kind) {
+        const std::string p = find_mnist_file(dir, s, kind);
+        if (!p.empty()) return p;
         std::string tried;
-        for (const char* sep : {"-", "."})
-            for (const char* gz : {"", ".gz"}) {
-                const std::string p = join_path(dir, s + "-" + kind + sep + "idx" + std::to_string(d) + "-ubyte" + gz);
-                if (is_regular_file(p)) return p;
-                tried += (tried.empty() ? "" : ", ") + p;
-            }
+        for (const auto& name : mnist_file_names(dir, s, kind)) tried += (tried.empty() ? "" : ", ") + name;
         throw std::runtime_error("MNIST folder '" + dir + "': no " + kind + " file for split '" + s + "'; tried " + tried);
     };
-    const std::string images = find("images", 3), labels = find("labels", 1);
+    const std::string images = find("images"), labels = find("labels");
     return load_mnist(images, labels, split);
 }
 

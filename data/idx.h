@@ -38,6 +38,13 @@ IdxArray read_idx_u8(const std::string& path);
 std::unique_ptr<MemoryDataset> load_mnist(const std::string& images_path, const std::string& labels_path,
                                           const std::string& split = "train");
 
+// The names an MNIST file of `kind` ("images": idx3, "labels": idx1) of `split` may have in `dir`,
+// in the order they are tried: "<split>-<kind>-idx<D>-ubyte", "<split>-<kind>.idx<D>-ubyte", each
+// plain then with ".gz". split is "train" or "t10k" ("test" is read as "t10k").
+std::vector<std::string> mnist_file_names(const std::string& dir, const std::string& split, const std::string& kind);
+// The first of those that is a regular file: the file load_mnist_dir reads; "" when none is.
+std::string find_mnist_file(const std::string& dir, const std::string& split, const std::string& kind);
+
 // Finds "<split>-images-idx3-ubyte" and "<split>-labels-idx1-ubyte" in `dir` (also the variant
 // "<split>-images.idx3-ubyte", each plain or with ".gz") and loads them. split is "train" or
 // "t10k" ("test" is accepted for "t10k"). Throws std::runtime_error listing the names tried when a

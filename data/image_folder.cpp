@@ -106,33 +106,43 @@ void ImageFolderDataset::admit(const std::vector<Candidate>& cands, const ImageF
         if (e.info.height != common_h_ || e.info.width != common_w_) common_h_ = common_w_ = 0;
 }
 
-std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_folder(const std::string& root,
-                                                                    const ImageFolderOptions& opt, LoadReport* report) {
+FolderListing list_image_folder(const std::string& root) {
     const std::string who = "image folder '" + root + "'";
     if (!is_directory(root)) throw std::runtime_error(who + ": expected a folder, found none");
-    LoadReport local;
-    LoadReport& rep = report ? *report : local;
-    std::unique_ptr<ImageFolderDataset> ds(new ImageFolderDataset());
-    std::vector<Candidate> cands;
+    FolderListing out;
     for (const auto& cls : sorted_entries(root, who)) {
         const std::string cdir = join_path(root, cls);
         if (!is_directory(cdir)) {
-            ++rep.ignored;  // a file directly in root
+            ++out.ignored;  // a file directly in root
             continue;
         }
-        const int label = (int)ds->class_names_.size();
-        ds->class_names_.push_back(cls);
+        const int label = (int)out.classes.size();
+        out.classes.push_back(cls);
         for (const auto& f : sorted_entries(cdir, who)) {
             const std::string p = join_path(cdir, f);
             if (!has_image_extension(f) || is_directory(p)) {
-                ++rep.ignored;
+                ++out.ignored;
                 continue;
             }
-            cands.push_back({p, label});
+            out.images.push_back({p, label});
         }
     }
-    if (ds->class_names_.empty())
-        throw std::runtime_error(who + ": expected one subfolder per class, found no subfolder");
+    return out;
+}
+
+std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_folder(const std::string& root,
+                                                                    const ImageFolderOptions& opt, LoadReport* report) {
+    const std::string who = "image folder '" + root + "'";
+    FolderListing listing = list_image_folder(root);
+    LoadReport local;
+    LoadReport& rep = report ? *report : local;
+    rep.ignored += listing.ignored;
+    if (listing.classes.empty()) throw std::runtime_error(who + ": expected one subfolder per class, found no subfolder");
+    std::unique_ptr<ImageFolderDataset> ds(new ImageFolderDataset());
+    std::vector<Candidate> cands;
+    cands.reserve(listing.images.size());
+    for (const auto& e : listing.images) cands.push_back({e.path, e.label});
+    ds->class_names_ = std::move(listing.classes);
     ds->num_classes_ = (int)ds->class_names_.size();
     ds->admit(cands, opt, rep, who);
     return ds;

@@ -55,6 +55,16 @@ struct ListEntry {
 std::vector<ListEntry> parse_image_list(const uint8_t* data, size_t size, const std::string& list_file,
                                         const std::string& base, LoadReport& rep);
 
+// The candidate images of a folder dataset `root` (see the file comment), in order, each with its
+// class's label, and the class names (sorted; index = label). Touches no image. Throws
+// std::runtime_error when root is not a folder or a folder cannot be listed.
+struct FolderListing {
+    std::vector<std::string> classes;
+    std::vector<ListEntry> images;
+    size_t ignored = 0;  // entries that are not candidate images
+};
+FolderListing list_image_folder(const std::string& root);
+
 class ImageFolderDataset : public Dataset {
 public:
     // Throws std::runtime_error when root is not a folder, has no class subfolder, or no readable

@@ -10,6 +10,7 @@
 #include "formats/caffemodel.h"
 #include "formats/weights_file.h"
 #include "io/file_io.h"
+#include "io/read_file.h"
 
 namespace dlbhc {
 
@@ -34,30 +35,101 @@ void split_path(const std::string& spec, std::string& dir, std::string& base) {
     base = slash == std::string::npos ? s : s.substr(slash + 1);
 }
 
-}  // namespace
+// What a dataset spec names (see source.h): the first form that matches.
+struct SpecForm {
+    enum Kind { Idx, Cifar, List, Folder, None } kind = None;
+    std::string dir, split;  // Idx, Cifar: the folder and the split ("t10k" for idx "test")
+};
 
-std::unique_ptr<Dataset> open_dataset(const std::string& spec, const SourceOptions& opt, LoadReport* report) {
-    if (spec.empty()) throw std::invalid_argument("no dataset given (empty path)");
+SpecForm spec_form(const std::string& spec) {
+    SpecForm f;
     std::string dir, split;
     split_path(spec, dir, split);
     // MNIST-format idx files: DIR/train or DIR/t10k.
     const std::string idx_split = split == "test" ? "t10k" : split;
     if (is_dir(dir) && (exists_plain_or_gz(dir + "/" + idx_split + "-images-idx3-ubyte") ||
                         exists_plain_or_gz(dir + "/" + idx_split + "-images.idx3-ubyte")))
-        return load_mnist_dir(dir, idx_split);
+        f.kind = SpecForm::Idx, f.split = idx_split;
     // CIFAR-10 binary batches: DIR/train or DIR/test.
-    if (is_dir(dir) && (split == "train" || split == "test") &&
-        is_file(dir + "/" + (split == "train" ? "data_batch_1.bin" : "test_batch.bin")))
-        return load_cifar10_dir(dir, split);
-    if (is_file(spec)) {
-        std::string list_dir, base;
-        split_path(spec, list_dir, base);
-        return ImageFolderDataset::from_list(spec, opt.root.empty() ? list_dir : opt.root, opt.images, report);
+    else if (is_dir(dir) && (split == "train" || split == "test") &&
+             is_file(dir + "/" + (split == "train" ? "data_batch_1.bin" : "test_batch.bin")))
+        f.kind = SpecForm::Cifar, f.split = split;
+    else if (is_file(spec))
+        f.kind = SpecForm::List;
+    else if (is_dir(spec))
+        f.kind = SpecForm::Folder;
+    f.dir = dir;
+    return f;
+}
+
+// The folder a list file's relative image paths are read against.
+std::string list_base(const std::string& list, const SourceOptions& opt) {
+    if (!opt.root.empty()) return opt.root;
+    std::string dir, base;
+    split_path(list, dir, base);
+    return dir;
+}
+
+}  // namespace
+
+std::unique_ptr<Dataset> open_dataset(const std::string& spec, const SourceOptions& opt, LoadReport* report) {
+    if (spec.empty()) throw std::invalid_argument("no dataset given (empty path)");
+    const SpecForm f = spec_form(spec);
+    switch (f.kind) {
+    case SpecForm::Idx: return load_mnist_dir(f.dir, f.split);
+    case SpecForm::Cifar: return load_cifar10_dir(f.dir, f.split);
+    case SpecForm::List: return ImageFolderDataset::from_list(spec, list_base(spec, opt), opt.images, report);
+    case SpecForm::Folder: return ImageFolderDataset::from_folder(spec, opt.images, report);
+    case SpecForm::None: break;
     }
-    if (is_dir(spec)) return ImageFolderDataset::from_folder(spec, opt.images, report);
+    std::string dir, split;
+    split_path(spec, dir, split);
+    const std::string idx_split = split == "test" ? "t10k" : split;
     throw std::runtime_error("dataset '" + spec + "' not found: expected DIR/SPLIT with MNIST idx files (" + dir + "/" +
                              idx_split + "-images-idx3-ubyte[.gz]), CIFAR-10 batches (" + dir +
                              "/data_batch_1.bin or test_batch.bin), a list file, or a folder of class folders");
+}
+
+std::vector<std::string> dataset_files(const std::string& spec, const SourceOptions& opt) {
+    std::vector<std::string> files;
+    if (spec.empty()) return files;
+    const SpecForm f = spec_form(spec);
+    switch (f.kind) {
+    case SpecForm::Idx:
+        for (const char* kind : {"images", "labels"}) {
+            const std::string p = find_mnist_file(f.dir, f.split, kind);
+            if (!p.empty()) files.push_back(p);
+        }
+        break;
+    case SpecForm::Cifar: files = cifar10_batch_files(f.dir, f.split); break;
+    case SpecForm::List:
+        files.push_back(spec);
+        try {
+            LoadReport unused;
+            const std::vector<uint8_t> bytes = read_file_bytes(spec, "list file", 1ull << 30);
+            for (auto& e : parse_image_list(bytes.data(), bytes.size(), spec, list_base(spec, opt), unused))
+                files.push_back(std::move(e.path));
+        } catch (const std::exception&) {
+            // unreadable or malformed: open_dataset reports it, naming the file and line
+        }
+        break;
+    case SpecForm::Folder:
+        try {
+            for (auto& e : list_image_folder(spec).images) files.push_back(std::move(e.path));
+        } catch (const std::exception&) {
+            // a folder that cannot be listed: open_dataset reports it
+        }
+        break;
+    case SpecForm::None: break;
+    }
+    return files;
+}
+
+std::string mean_file_path(const TransformSpec& t, const std::string& base_dir) {
+    if (t.mean_file.empty()) return "";
+    const std::string& path = t.mean_file;
+    if (!is_file(path) && !base_dir.empty() && path[0] != '/' && is_file(base_dir + "/" + path)) return base_dir + "/" + path;
+    return path;
 }
 
 TransformParam transform_from_spec(const TransformSpec& t, Phase phase, const std::string& base_dir) {
@@ -69,9 +141,7 @@ TransformParam transform_from_spec(const TransformSpec& t, Phase phase, const st
     p.mean_values = t.mean_value;
     p.force_color = t.force_color;
     if (!t.mean_file.empty()) {
-        std::string path = t.mean_file;
-        if (!is_file(path) && !base_dir.empty() && path[0] != '/' && is_file(base_dir + "/" + path))
-            path = base_dir + "/" + path;
+        const std::string path = mean_file_path(t, base_dir);
         if (!is_file(path))
             throw std::runtime_error("mean_file '" + t.mean_file + "' not found" +
                                      (base_dir.empty() ? std::string() : " (also tried relative to " + base_dir + ")"));

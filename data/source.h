@@ -13,6 +13,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "data/dataset.h"
 #include "data/image_folder.h"
@@ -30,6 +31,19 @@ struct SourceOptions {
 // are reported in `report` (may be null).
 std::unique_ptr<Dataset> open_dataset(const std::string& spec, const SourceOptions& opt = {},
                                       LoadReport* report = nullptr);
+
+// Every file the dataset `spec` resolves to, as open_dataset would read it: both idx files (the
+// variant actually present, plain or .gz), every CIFAR-10 batch file of the split, a list file and
+// every image it names, every candidate image of a folder dataset. No image is opened. For the
+// check that no output replaces (or, in a folder replaced as a whole, deletes) an input, before
+// the data is read (io/file_io.h refuse_overwriting_inputs). A spec that names nothing gives an
+// empty list and a list file that cannot be read or parsed gives the list file alone: opening the
+// dataset reports those.
+std::vector<std::string> dataset_files(const std::string& spec, const SourceOptions& opt = {});
+
+// The file transform_from_spec reads for t.mean_file: as written when it is a file, else relative
+// to `base_dir` when that is one; "" when t has no mean_file.
+std::string mean_file_path(const TransformSpec& t, const std::string& base_dir = "");
 
 // transform_param of a data layer -> the Transformer's settings for `phase`. mean_file is read
 // (a .binaryproto BlobProto, or a dlbhc weights file holding one tensor named "mean"); a relative
