@@ -2,6 +2,8 @@
 #include <cmath>
 #include "apps/args.h"
 
+#include "io/file_io.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -158,8 +160,15 @@ void check_output_path(const std::string& path, const std::string& what) {
     const std::string where = what + " '" + path + "': ";
     if (path.empty()) throw std::invalid_argument(what + ": expected a file name, found an empty one");
     if (path.back() == '/') throw std::invalid_argument(where + "expected a file name, found a folder name (ends with '/')");
+    // A symbolic link is written through (io/file_io.h): what counts is the file it names.
+    std::string target;
+    try {
+        target = output_target(path);
+    } catch (const std::exception&) {
+        throw std::invalid_argument(where + "expected a file name, found a loop of symbolic links");
+    }
     struct stat st;
-    if (::stat(path.c_str(), &st) == 0) {
+    if (::stat(target.c_str(), &st) == 0) {
         if (S_ISDIR(st.st_mode))
             throw std::invalid_argument(where + "expected a file name, found an existing folder (give a file inside it, e.g. '" +
                                         path + "/" + "name')");
@@ -169,7 +178,7 @@ void check_output_path(const std::string& path, const std::string& what) {
     } else if (errno != ENOENT && errno != ENOTDIR) {
         throw std::invalid_argument(where + "cannot look at it (" + std::strerror(errno) + ")");
     }
-    check_creatable(parent_of(path), where);
+    check_creatable(parent_of(target), where);
 }
 
 void check_output_folder(const std::string& path, const std::string& what) {
@@ -185,18 +194,39 @@ void check_output_folder(const std::string& path, const std::string& what) {
     if (!why.empty()) throw std::invalid_argument(where + "cannot create files in it (" + why + ")");
 }
 
+std::string canonical_output(const std::string& path) {
+    // The file the writer replaces (a symbolic link is written through), under one spelling.
+    std::string target = path;
+    try {
+        target = output_target(path);
+    } catch (const std::exception&) {
+        // a loop of links: compared as written; writing it fails with its own error
+    }
+    std::error_code ec;
+    const std::filesystem::path c = std::filesystem::weakly_canonical(target, ec);
+    return ec ? target : c.string();
+}
+
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
-    // The same file under two spellings ("a.npy", "./a.npy") counts as the same.
-    auto canonical = [](const std::string& p) {
-        std::error_code ec;
-        const std::filesystem::path c = std::filesystem::weakly_canonical(p, ec);
-        return ec ? p : c.string();
-    };
+    // The same file under two spellings ("a.npy", "./a.npy"), through a symbolic link or a hard
+    // link counts as the same.
+    std::vector<std::string> canonical;
+    for (const auto& o : outputs) canonical.push_back(canonical_output(o.second));
     for (size_t i = 0; i < outputs.size(); ++i)
         for (size_t j = 0; j < i; ++j)
-            if (canonical(outputs[i].second) == canonical(outputs[j].second))
+            if (canonical[i] == canonical[j] || same_file(outputs[i].second, outputs[j].second))
                 throw std::invalid_argument(outputs[j].first + " and " + outputs[i].first + " name the same file '" +
                                             outputs[i].second + "': the second would replace the first");
+}
+
+void refuse_outputs_inside_folder(const std::pair<std::string, std::string>& folder,
+                                  const std::vector<std::pair<std::string, std::string>>& outputs) {
+    const std::string dir = canonical_output(folder.second);
+    const std::string prefix = dir == "/" ? dir : dir + "/";
+    for (const auto& o : outputs)
+        if (canonical_output(o.second).compare(0, prefix.size(), prefix) == 0)
+            throw std::invalid_argument(o.first + " " + o.second + " lies inside " + folder.first + " " + folder.second +
+                                        ", which is replaced as a whole; choose a file outside it");
 }
 
 }  // namespace dlbhc

@@ -37,15 +37,25 @@ private:
 // Checks, before any long work, that a file can later be written at `path` (the writers write a
 // temporary file beside it and rename it over `path`): `path` is not an existing folder nor
 // another non-regular file; its nearest existing ancestor folder is a folder in which this process
-// can create files (the missing folders between are made at write time, ensure_parent_dir in
-// apps/pipeline.h). Creates nothing that stays. `what` names the option in errors ("--out").
+// can create files (the missing folders between are made at write time by the atomic writer,
+// io/file_io.h). A symbolic link is checked as the file it names (the writers write through it).
+// Creates nothing that stays. `what` names the option in errors ("--out").
 // Throws std::invalid_argument naming the option, the path and what is wrong.
 void check_output_path(const std::string& path, const std::string& what);
 // The same for an output folder (e.g. `audit --dump DIR`): an existing folder must be writable,
 // a missing one creatable; an existing file is refused.
 void check_output_folder(const std::string& path, const std::string& what);
-// Throws std::invalid_argument when two of the given (option, path) pairs name the same path:
-// the second write would replace the first.
+// Throws std::invalid_argument when two of the given (option, path) pairs name the same file (any
+// spelling, a symbolic or hard link): the second write would replace the first.
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs);
+// Throws std::invalid_argument when one of `outputs` lies inside `folder` (option, path), an
+// output folder replaced as a whole (e.g. the picture folder of --html): writing the folder would
+// delete that output, or refuse to replace a folder holding it after all the work.
+void refuse_outputs_inside_folder(const std::pair<std::string, std::string>& folder,
+                                  const std::vector<std::pair<std::string, std::string>>& outputs);
+// The file an output path is written to (io/file_io.h output_target: symbolic links followed),
+// made absolute with its existing folders resolved, so that two spellings of one file compare
+// equal; for comparing outputs that may not exist yet.
+std::string canonical_output(const std::string& path);
 
 }  // namespace dlbhc

@@ -162,7 +162,6 @@ public:
         if (dir.empty()) return;
         std::string folder = dir;
         while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
-        ensure_parent_dir(folder);
         out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", std::vector<std::string>{".npy"});
     }
     bool on() const { return out_ != nullptr; }
@@ -286,7 +285,10 @@ int cmd_audit(const std::vector<std::string>& argv) {
     const std::string dump = a.get("dump", "");
     if (a.has("dump")) check_output_folder(dump, "--dump");
     if (a.has("weights")) check_input_file(a.get("weights", ""), "--weights");
-    const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "image", "npy"});
+    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "image", "npy"});
+    PipelineOptions po;  // the data layer's mean_file preprocesses --image: an input too
+    po.net_path = net_path;
+    add_net_data_inputs(inputs, po, false);
     refuse_overwriting_inputs(option_paths(a, {"dump"}), inputs);
     // The dump folder is replaced as a whole: an input inside it would be deleted.
     if (a.has("dump")) refuse_inputs_inside_folder({"--dump", dump}, inputs);

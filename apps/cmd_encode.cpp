@@ -54,11 +54,13 @@ int cmd_encode(const std::vector<std::string>& argv) {
     a.expect_no_positional();
     a.require({"net", "weights"});
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");
-    refuse_overwriting_inputs(option_paths(a, {"out", "latent-npy", "features-npy"}),
-                              option_paths(a, {"net", "weights", "data", "image", "mean"}));
     if (a.has("shard") && !a.has("data")) throw std::invalid_argument("--shard I/N splits a dataset: it needs --data SPEC");
     ShardOption shard = shard_option(a);
     const PipelineOptions po = pipeline_options(a, a.has("image") ? 1 : 100);
+    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "data", "image", "mean"});
+    add_dataset_inputs(inputs, "--data", a.get("data", ""), source_options(po));
+    add_net_data_inputs(inputs, po, false);
+    refuse_overwriting_inputs(option_paths(a, {"out", "latent-npy", "features-npy"}), inputs);
     // The outputs are checked before the images are read and encoded.
     std::vector<std::pair<std::string, std::string>> outputs;
     for (const char* o : {"out", "latent-npy", "features-npy"})
@@ -85,15 +87,12 @@ int cmd_encode(const std::vector<std::string>& argv) {
     for (size_t i = 0; i < enc.codes.size(); ++i)
         text += enc.names[i] + "\t" + std::to_string(enc.labels[i]) + "\t" + hex_code(enc.codes, i) + "\n";
     if (a.has("out")) {
-        ensure_parent_dir(a.get("out", ""));
         write_text_atomic(a.get("out", ""), text, "codes file");
         std::printf("%zu codes of %d bits written to %s\n", enc.codes.size(), enc.codes.bits(), a.get("out", "").c_str());
     } else {
         std::fputs(text.c_str(), stdout);
     }
     const int64_t n = int64_t(enc.codes.size());
-    for (const char* o : {"latent-npy", "features-npy"})
-        if (a.has(o)) ensure_parent_dir(a.get(o, ""));
     if (a.has("latent-npy")) write_npy(a.get("latent-npy", ""), enc.activations.data(), {n, int64_t(enc.codes.bits())});
     if (a.has("features-npy")) write_npy(a.get("features-npy", ""), enc.features.data(), {n, int64_t(enc.feature_dim)});
     return 0;

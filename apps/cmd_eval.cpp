@@ -167,18 +167,28 @@ int cmd_eval(const std::vector<std::string>& argv) {
             check_output_path(a.get(o, ""), std::string("--") + o);
             outputs.emplace_back(std::string("--") + o, a.get(o, ""));
         }
+    if (a.has("html")) {
+        // The page's picture folder is an output too, replaced as a whole: no other output in it.
+        const std::string files = page_files_path(a.get("html", ""));
+        refuse_outputs_inside_folder({"--html's picture folder", files}, outputs);
+        outputs.emplace_back("--html's picture folder", files);
+    }
     check_distinct_outputs(outputs);
-    const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "queries", "db-data", "mean"});
+    const PipelineOptions po = pipeline_options(a, 100);
+    const SourceOptions so = source_options(po);
+    // Every file the datasets resolve to, and the data layer's mean_file, is an input too.
+    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "queries", "db-data", "mean"});
+    add_dataset_inputs(inputs, "--queries", a.get("queries", ""), so);
+    add_dataset_inputs(inputs, "--db-data", a.get("db-data", ""), so);
+    add_net_data_inputs(inputs, po, false);
     refuse_overwriting_inputs(option_paths(a, {"json", "svg", "html"}), inputs);
     if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
     using clock = std::chrono::steady_clock;
 
-    const PipelineOptions po = pipeline_options(a, 100);
     IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("no-fine");
     if (fine && !db.has_features())
         throw std::invalid_argument("index '" + db.path() + "' has no features: the fine stage needs them (or use --no-fine)");
-    const SourceOptions so = source_options(po);
     std::unique_ptr<Dataset> dbds;  // pictures of the database items for --html
     if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
     auto qds = open_dataset(a.get("queries", ""), so);
@@ -210,12 +220,10 @@ int cmd_eval(const std::vector<std::string>& argv) {
 
     print_eval_table(s);
     if (a.has("json")) {
-        ensure_parent_dir(a.get("json", ""));
         write_text_atomic(a.get("json", ""), eval_json(s), "JSON report");
         std::printf("metrics written to %s\n", a.get("json", "").c_str());
     }
     if (a.has("svg")) {
-        ensure_parent_dir(a.get("svg", ""));
         write_text_atomic(a.get("svg", ""), svg_precision_plot(eval_plot_series(s), eval_plot_title(s)), "SVG plot");
         std::printf("plot written to %s\n", a.get("svg", "").c_str());
     }

@@ -34,7 +34,9 @@ static const char* kHelp =
     "                     np.unpackbits(codes, axis=1, bitorder='little')[:, :B]\n"
     "                   gives the (N, B) 0/1 bits; labels int64 (N,) (-1 = unknown)\n"
     "Names and features stay in the index (`dlbhc query` maps results to names). Every file is\n"
-    "written atomically (a temporary file renamed over OUT), only once all of them are complete.\n";
+    "written atomically (a temporary file renamed over OUT), and only once all of them are complete\n"
+    "on disk: a full disk leaves the previous codes.npy and labels.npy both as they were. An OUT\n"
+    "that is (or links to) INDEX, or an empty OUT, is refused before anything is read.\n";
 
 namespace {
 
@@ -46,16 +48,33 @@ std::string npy_prefix(const std::string& out) {
     return out + ".";
 }
 
-void export_npy(const IndexFile& db, const std::string& out) {
+// The files the format writes for OUT: OUT itself (faiss), or the codes and labels files (npy).
+std::vector<NamedPath> export_outputs(const std::string& format, const std::string& out) {
+    if (format == "faiss") return {{"OUT", out}};
     const std::string prefix = npy_prefix(out);
-    const std::string codes_path = prefix + "codes.npy", labels_path = prefix + "labels.npy";
-    if (prefix.back() == '/') check_output_folder(out, "OUT");
-    check_output_path(codes_path, "OUT");
-    check_output_path(labels_path, "OUT");
-    ensure_parent_dir(codes_path);
+    return {{"OUT's codes file", prefix + "codes.npy"}, {"OUT's labels file", prefix + "labels.npy"}};
+}
+
+// Every output is checked before the index is read (and fully verified): writable, not the
+// index itself (by device and inode: a symlink or hard link to it, or the npy prefix form that
+// names it, e.g. INDEX x.codes.npy and OUT x), and not one another (a link between the two npy
+// files would make the second replace the first).
+void check_export_outputs(const std::string& format, const std::string& index, const std::string& out,
+                          const std::vector<NamedPath>& outputs) {
+    if (out.empty()) throw std::invalid_argument("OUT: expected a file name or a folder, found an empty name");
+    if (format == "npy" && npy_prefix(out).back() == '/') check_output_folder(out, "OUT");
+    std::vector<std::pair<std::string, std::string>> distinct;
+    for (const NamedPath& o : outputs) {
+        check_output_path(o.path, "OUT");
+        distinct.emplace_back(o.label, o.path);
+    }
+    check_distinct_outputs(distinct);
+    refuse_overwriting_inputs(outputs, {{"INDEX", index}});
+}
+
+void export_npy(const IndexFile& db, const std::string& codes_path, const std::string& labels_path) {
     const int64_t n = int64_t(db.size());
     const size_t bytes = packed_code_bytes(db.bits());
-    // Both files are complete before either is renamed into place.
     AtomicFileWriter codes(codes_path, "npy file"), labels(labels_path, "npy file");
     const std::string ch = npy_header("|u1", {n, int64_t(bytes)}), lh = npy_header("<i8", {n});
     codes.write(ch.data(), ch.size());
@@ -68,15 +87,13 @@ void export_npy(const IndexFile& db, const std::string& out) {
         store_le64(le, uint64_t(int64_t(db.label(i))));
         labels.write(le, sizeof le);
     }
-    codes.commit();
-    labels.commit();
+    // Both files are complete on disk before either is renamed into place: both or neither.
+    commit_all({&codes, &labels});
     std::printf("exported %zu codes of %d bits to %s (uint8 (%zu, %zu)) and their labels to %s\n", db.size(),
                 db.bits(), codes_path.c_str(), db.size(), bytes, labels_path.c_str());
 }
 
 void export_faiss(const IndexFile& db, const std::string& out) {
-    check_output_path(out, "OUT");
-    ensure_parent_dir(out);
     write_faiss_binary_flat(out, db.codes());
     const int d = int(packed_code_bytes(db.bits()) * 8);
     std::printf("exported %zu codes of %d bits to %s (FAISS IndexBinaryFlat, d = %d%s)\n", db.size(), db.bits(),
@@ -99,11 +116,11 @@ int cmd_export(const std::vector<std::string>& argv) {
     if (pos.size() != 2)
         throw std::invalid_argument("expected INDEX.idx and OUT (usage: dlbhc export --format faiss|npy INDEX.idx OUT), "
                                     "found " + std::to_string(pos.size()) + " file name" + (pos.size() == 1 ? "" : "s"));
-    // The output is checked before the index is read (and fully verified).
-    if (format == "faiss") check_output_path(pos[1], "OUT");
+    const std::vector<NamedPath> outputs = export_outputs(format, pos[1]);
+    check_export_outputs(format, pos[0], pos[1], outputs);
     const IndexFile db = IndexFile::open(pos[0]);
-    if (format == "faiss") export_faiss(db, pos[1]);
-    else export_npy(db, pos[1]);
+    if (format == "faiss") export_faiss(db, outputs[0].path);
+    else export_npy(db, outputs[0].path, outputs[1].path);
     return 0;
 }
 

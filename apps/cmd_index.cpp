@@ -77,10 +77,14 @@ int cmd_index(const std::vector<std::string>& argv) {
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
     ShardOption shard = shard_option(a);
-    // Everything that can be checked is checked before the dataset is read and encoded.
-    refuse_overwriting_inputs(option_paths(a, {"out"}), option_paths(a, {"net", "weights", "data", "mean"}));
+    // Everything that can be checked is checked before the dataset is read and encoded. Every
+    // file the dataset resolves to, and the data layer's mean_file, is an input too.
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
+    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "data", "mean"});
+    add_dataset_inputs(inputs, "--data", a.get("data", ""), so);
+    add_net_data_inputs(inputs, po, false);
+    refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
     const std::string out = a.get("out", "");
     const bool features = !a.has("no-features");
     check_output_path(out, "--out");
@@ -105,7 +109,6 @@ int cmd_index(const std::vector<std::string>& argv) {
     if (a.has("append")) {
         append_to_index(out, items);
     } else {
-        ensure_parent_dir(out);
         IndexWriteOptions wo;
         if (a.has("f16")) wo.feature_storage = FeatureType::F16;
         write_index(out, items, wo);

@@ -1,4 +1,6 @@
 // apps/cmd_merge.cpp -- `dlbhc merge`: concatenate indexes (the shards of `dlbhc index --shard`).
+#include <sys/stat.h>
+
 #include <cstdio>
 #include <string>
 
@@ -10,7 +12,7 @@
 namespace dlbhc {
 
 static const char* kHelp =
-    "usage: dlbhc merge OUT.idx IN1.idx [IN2.idx ...]\n"
+    "usage: dlbhc merge [--force] OUT.idx IN1.idx [IN2.idx ...]\n"
     "Writes the items of IN1, IN2, ... in that order (codes, labels, names, features) into one\n"
     "index OUT, atomically. Merging the shard indexes of `dlbhc index --shard I/N` for I = 0..N-1\n"
     "in shard order gives, byte for byte, the index of the unsharded run (the index format does\n"
@@ -18,10 +20,31 @@ static const char* kHelp =
     "Every input is fully verified (checksums) and must have the code length, the feature storage\n"
     "(none, float32 or float16) and the feature dimension of IN1; a file given twice is refused.\n"
     "OUT may be one of the inputs (it is replaced only once the merged index is complete); updates\n"
-    "of OUT by other dlbhc processes (index --append) wait for the merge, as for `dlbhc index`.\n";
+    "of OUT by other dlbhc processes (index --append) wait for the merge, as for `dlbhc index`.\n"
+    "An existing OUT that is not one of the inputs is refused (a forgotten OUT would make the\n"
+    "merge replace the first shard), unless:\n"
+    "  --force    replace an existing OUT that is not one of the inputs\n"
+    "A symbolic link OUT stays a link: the file it names gets the merged index. If the merge fails,\n"
+    "OUT is unchanged and no folder made for it is left.\n";
+
+namespace {
+
+// An existing OUT that is none of the inputs is most likely a forgotten OUT ("merge s0.idx
+// s1.idx"): replacing it would lose that index.
+void refuse_replacing_other_index(const std::string& out, const std::vector<std::string>& inputs) {
+    struct stat st;
+    if (::stat(out.c_str(), &st) != 0) return;
+    for (const auto& in : inputs)
+        if (same_file(out, in)) return;
+    throw std::invalid_argument("OUT '" + out + "' exists and is not one of the inputs: the merge would replace it and " +
+                                "lose what it holds (did you forget OUT? usage: dlbhc merge OUT.idx IN1.idx ...); " +
+                                "pass --force to replace it, or name a new OUT");
+}
+
+}  // namespace
 
 int cmd_merge(const std::vector<std::string>& argv) {
-    Args a(argv, {}, {"help"});
+    Args a(argv, {}, {"force", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         return 0;
@@ -34,7 +57,7 @@ int cmd_merge(const std::vector<std::string>& argv) {
     const std::string out = pos[0];
     const std::vector<std::string> inputs(pos.begin() + 1, pos.end());
     check_output_path(out, "OUT");
-    ensure_parent_dir(out);
+    if (!a.has("force")) refuse_replacing_other_index(out, inputs);
     const size_t n = merge_indexes(out, inputs);
     const IndexFile merged = IndexFile::open(out, {IndexOpenOptions::Verify::HeaderOnly});
     std::printf("merged %zu indexes (%zu items) into %s: %d-bit codes, %s\n", inputs.size(), n, out.c_str(),

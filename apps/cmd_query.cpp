@@ -112,8 +112,16 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (a.has("image") == a.has("item")) throw std::invalid_argument("give exactly one of --image FILE and --item SPEC:I");
     const int k = a.get_int_in("k", 10, 1, INT_MAX), T = a.get_int_in("threshold", 8, 0, INT_MAX);
     if (a.has("html")) check_output_path(a.get("html", ""), "--html");
+    PipelineOptions po = pipeline_options(a, 1);
+    po.batch = 1;  // one query
+    const SourceOptions so = source_options(po);
+    // Every file the datasets resolve to, and the data layer's mean_file, is an input too.
     std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "image", "db-data", "mean"});
-    inputs.push_back({"--item", a.get("item", "").substr(0, a.get("item", "").rfind(':'))});
+    const std::string item_spec = a.get("item", "").substr(0, a.get("item", "").rfind(':'));
+    inputs.push_back({"--item", item_spec});
+    add_dataset_inputs(inputs, "--item", item_spec, so);
+    add_dataset_inputs(inputs, "--db-data", a.get("db-data", ""), so);
+    add_net_data_inputs(inputs, po, false);
     refuse_overwriting_inputs(option_paths(a, {"html"}), inputs);
     if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
     IndexFile db = IndexFile::open(a.get("index", ""));
@@ -121,9 +129,6 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (fine && !db.has_features())
         throw std::invalid_argument("index '" + db.path() + "' has no features: use --coarse-only");
 
-    PipelineOptions po = pipeline_options(a, 1);
-    po.batch = 1;  // one query
-    const SourceOptions so = source_options(po);
     std::unique_ptr<Dataset> dbds;  // pictures of the results for --html
     if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
     Image qimg;

@@ -48,12 +48,12 @@ static const char* kHelp =
     "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
 
-// This run writes snapshots "<prefix>_iter_<N>.weights" (nn/trainer.h) for some N with
-// start < N <= max_iter (every `snapshot` iterations, at the end, or at a time limit). Throws when
-// one of those files exists already and is an input: say --weights or --resume names a later
-// snapshot of the same prefix. The earlier snapshot a run resumes from is never rewritten.
-static void refuse_snapshots_over_inputs(const std::string& prefix, int start, int max_iter,
+// This run writes snapshots "<prefix>_iter_<N>.weights" (nn/trainer.h may_write_snapshot).
+// Throws when one of those files exists already and is an input: say --weights or --resume names
+// a later snapshot of the same prefix. The earlier snapshot a run resumes from is never rewritten.
+static void refuse_snapshots_over_inputs(const TrainOptions& to, int start, int max_iter,
                                          const std::vector<NamedPath>& inputs) {
+    const std::string& prefix = to.snapshot_prefix;
     if (prefix.empty()) return;
     const std::string folder = dir_of(prefix), head = prefix.substr(prefix.rfind('/') + 1) + "_iter_";
     DIR* d = ::opendir(folder.c_str());
@@ -65,11 +65,30 @@ static void refuse_snapshots_over_inputs(const std::string& prefix, int start, i
         const std::string n = name.substr(head.size(), name.find('.', head.size()) - head.size());
         if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) continue;
         const int iter = std::stoi(n);
-        if (iter > start && iter <= max_iter && name == head + std::to_string(iter) + ".weights")
+        if (may_write_snapshot(to, start, max_iter, iter) && name == head + std::to_string(iter) + ".weights")
             existing.push_back(snapshot_path(prefix, iter));
     }
     ::closedir(d);
     for (const std::string& s : existing) refuse_overwriting_inputs({{"the snapshot", s}}, inputs);
+}
+
+// --out must not be a snapshot file the run writes: the later of the two writes would replace
+// the other (and a --resume from that snapshot would then fail). Tested by name, so that the
+// run's snapshots (every `snapshot` iterations, the last, one at a time limit) need no listing.
+static void refuse_out_over_snapshots(const std::string& out, const TrainOptions& to, int start, int max_iter) {
+    if (out.empty() || to.snapshot_prefix.empty()) return;
+    const std::string o = canonical_output(out);
+    const std::string folder = canonical_output(dir_of(to.snapshot_prefix));
+    const std::string head = to.snapshot_prefix.substr(to.snapshot_prefix.rfind('/') + 1) + "_iter_";
+    const std::string name = o.substr(o.rfind('/') + 1);
+    if (dir_of(o) != folder || name.compare(0, head.size(), head) != 0) return;
+    const std::string n = name.substr(head.size(), name.find('.', head.size()) - head.size());
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) return;
+    const int iter = std::stoi(n);
+    if (name != head + std::to_string(iter) + ".weights" || !may_write_snapshot(to, start, max_iter, iter)) return;
+    throw std::invalid_argument("--out " + out + " is the snapshot this run writes at iteration " + std::to_string(iter) +
+                                " (" + snapshot_path(to.snapshot_prefix, iter) +
+                                "): one write would replace the other; choose another --out");
 }
 
 int cmd_train(const std::vector<std::string>& argv) {
@@ -128,12 +147,30 @@ int cmd_train(const std::vector<std::string>& argv) {
     std::unique_ptr<TrainState> resume;
     if (a.has("resume")) resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
 
+    // Every file the data resolves to (the options' or the data layers' sources) and the mean
+    // files are inputs too.
     std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
     inputs.push_back({"--net", po.net_path});
     for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
+    const std::string train_data = a.get("train-data", ""), test_data = a.get("test-data", "");
+    add_dataset_inputs(inputs, "--train-data", train_data, source_options(po));
+    if (test_data != "none") add_dataset_inputs(inputs, "--test-data", test_data, source_options(po));
+    add_net_data_inputs(inputs, po, true, train_data, test_data);
     refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
-    TrainingSetup setup = make_training_setup(po, a.get("train-data", ""), a.get("test-data", ""),
-                                              solver.test_iter.empty() ? 0 : solver.test_iter[0]);
+
+    TrainOptions to;
+    to.display = solver.display > 0 ? solver.display : 100;
+    to.snapshot = solver.snapshot;
+    to.snapshot_prefix = solver.snapshot_prefix;
+    to.save_state = save_train_state;
+    to.snapshot_after_train = solver.snapshot_after_train;
+    to.test_initialization = solver.test_initialization;
+    if (a.has("time-limit")) to.max_seconds = time_limit;
+    // The outputs (--out and the snapshots) against the inputs and one another.
+    const int start = resume ? resume->iter : 0;
+    refuse_out_over_snapshots(a.get("out", ""), to, start, solver.param.max_iter);
+    refuse_snapshots_over_inputs(to, start, solver.param.max_iter, inputs);
+    TrainingSetup setup = make_training_setup(po, train_data, test_data, solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;
     std::printf("net %s: %zu layers, %zu parameters; training data %s (%zu images), test data %s\n",
                 po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
@@ -145,19 +182,10 @@ int cmd_train(const std::vector<std::string>& argv) {
     initial.clear();  // the net holds the values now
 
     SGDSolver sgd(net, solver.param);
-    TrainOptions to;
-    to.display = solver.display > 0 ? solver.display : 100;
-    to.snapshot = solver.snapshot;
-    to.snapshot_prefix = solver.snapshot_prefix;
-    to.save_state = save_train_state;
-    to.snapshot_after_train = solver.snapshot_after_train;
     to.test_interval = setup.test ? solver.test_interval : 0;
     to.test_iter = setup.test_batches;
-    to.test_initialization = solver.test_initialization;
-    if (a.has("time-limit")) to.max_seconds = time_limit;
     // Before training, so that a folder that cannot be made fails at once, not after hours.
     if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
-    if (a.has("out")) ensure_parent_dir(a.get("out", ""));
     Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
@@ -167,7 +195,6 @@ int cmd_train(const std::vector<std::string>& argv) {
         resume.reset();
         std::printf("resumed from %s at iteration %d\n", a.get("resume", "").c_str(), sgd.iter());
     }
-    refuse_snapshots_over_inputs(to.snapshot_prefix, sgd.iter(), solver.param.max_iter, inputs);
     TrainResult r = trainer.run();
     if (r.stopped_non_finite) return 3;
     if (a.has("out")) {

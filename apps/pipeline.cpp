@@ -52,19 +52,9 @@ std::string dir_of(const std::string& path) {
     return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-void ensure_parent_dir(const std::string& path) {
-    std::string dir = dir_of(path);
-    if (dir == "." || dir == "/") return;
-    for (size_t i = 1; i <= dir.size(); ++i) {
-        if (i < dir.size() && dir[i] != '/') continue;
-        std::string part = dir.substr(0, i);
-        if (::mkdir(part.c_str(), 0777) != 0 && errno != EEXIST)
-            throw std::runtime_error("cannot create folder '" + part + "': " + std::strerror(errno));
-    }
-}
+void ensure_parent_dir(const std::string& path) { make_parent_folders(path); }
 
 PageFolder page_folder(const std::string& html) {
-    ensure_parent_dir(html);
     PageFolder f;
     f.dir = dir_of(html);
     const std::string files = page_files_path(html);
@@ -151,15 +141,21 @@ std::string resolve_source(const std::string& source, const std::string& base_di
     return source;
 }
 
+// The dataset spec a data layer reads (`override_spec` when given, else the layer's source) and
+// the source options for it (the layer's root_folder unless --root); "" when there is neither.
+std::string layer_source(const std::string& override_spec, const LayerSpec* layer, const std::string& base_dir,
+                         const PipelineOptions& po, SourceOptions& so) {
+    so = source_options(po);
+    if (!override_spec.empty() || !layer) return override_spec;
+    if (!layer->data.root_folder.empty() && so.root.empty()) so.root = resolve_source(layer->data.root_folder, base_dir);
+    return resolve_source(layer->data.source, base_dir);
+}
+
 std::unique_ptr<Dataset> open_for_layer(const std::string& override_spec, const LayerSpec* layer,
                                         const std::string& base_dir, const PipelineOptions& po, std::string& name) {
-    std::string spec = override_spec;
-    SourceOptions so = source_options(po);
-    if (spec.empty()) {
-        if (!layer) return nullptr;
-        spec = resolve_source(layer->data.source, base_dir);
-        if (!layer->data.root_folder.empty() && so.root.empty()) so.root = resolve_source(layer->data.root_folder, base_dir);
-    }
+    SourceOptions so;
+    const std::string spec = layer_source(override_spec, layer, base_dir, po, so);
+    if (spec.empty()) return nullptr;
     name = spec;
     LoadReport rep;
     auto ds = open_dataset(spec, so, &rep);
@@ -216,6 +212,41 @@ int data_batch(const LayerSpec* layer, int override_batch, int fallback) {
 }
 
 }  // namespace
+
+void add_dataset_inputs(std::vector<NamedPath>& inputs, const std::string& label, const std::string& spec,
+                        const SourceOptions& so) {
+    for (auto& f : dataset_files(spec, so)) inputs.push_back({label + " " + spec + ", which reads", std::move(f)});
+}
+
+void add_net_data_inputs(std::vector<NamedPath>& inputs, const PipelineOptions& po, bool training,
+                         const std::string& train_data, const std::string& test_data) {
+    NetSpec spec;
+    try {
+        spec = load_net_spec(po.net_path);
+    } catch (const std::exception&) {
+        return;  // reported when the net is built
+    }
+    const std::string base = dir_of(po.net_path);
+    const LayerSpec* train = spec.data_layer(Phase::Train);
+    const LayerSpec* test = spec.data_layer(Phase::Test);
+    // The layers whose transform_param preprocesses: as make_training_setup and make_encode_setup.
+    std::vector<std::pair<const char*, const LayerSpec*>> used;
+    if (training) used = {{"TRAIN", train}, {"TEST", test ? test : train}};
+    else used = {{"TEST", test ? test : train}};
+    for (const auto& u : used) {
+        if (!u.second || !po.mean_file.empty()) continue;
+        const std::string mean = mean_file_path(u.second->transform, base);
+        if (!mean.empty()) inputs.push_back({std::string("the ") + u.first + " data layer's mean_file", mean});
+    }
+    if (!training) return;
+    const std::pair<const LayerSpec*, std::string> sources[] = {{train, train_data}, {test, test_data}};
+    for (const auto& [layer, override_spec] : sources) {
+        if (!override_spec.empty() || !layer) continue;  // the override is the command's own input
+        SourceOptions so;
+        const std::string src = layer_source("", layer, base, po, so);
+        add_dataset_inputs(inputs, "the " + std::string(layer == train ? "TRAIN" : "TEST") + " data layer's source", src, so);
+    }
+}
 
 namespace {
 

@@ -40,14 +40,16 @@ struct PipelineOptions {
 
 size_t count_params(Net& net);
 void print_load_report(const WeightsLoadReport& rep, const std::string& file);
-// Creates the folder that will hold `path` (mkdir -p of its parent); throws naming it on failure.
+// Creates the folder that will hold `path` (mkdir -p of its parent) now, to keep it; throws
+// naming it on failure. (The atomic writers make missing folders themselves and remove them
+// again when the output fails: only a command that wants the folder early calls this.)
 void ensure_parent_dir(const std::string& path);
 // The folder part of a path ("." when none).
 std::string dir_of(const std::string& path);
 
 // An HTML page and the folder beside it for its pictures: for "out/report.html", dir "out" and
-// files "report_files" (relative to dir, as the page links it). Creates dir, not files (see
-// HtmlPageWriter in apps/report.h).
+// files "report_files" (relative to dir, as the page links it). Creates nothing (the writers of
+// HtmlPageWriter in apps/report.h make the missing folders).
 struct PageFolder {
     std::string dir, files;
 };
@@ -62,6 +64,19 @@ PipelineOptions pipeline_options(const Args& a, int batch);
 // The values of the options `names` (without "--"), labelled "--name", for
 // refuse_overwriting_inputs (io/file_io.h); an option not given has an empty path.
 std::vector<NamedPath> option_paths(const Args& a, std::initializer_list<const char*> names);
+// The files of the dataset `spec` (data/source.h dataset_files) appended to `inputs` for
+// refuse_overwriting_inputs and refuse_inputs_inside_folder, each labelled "<label> <spec>, which
+// reads": "--out d/t10k-images-idx3-ubyte is the same file as --data d/t10k, which reads
+// d/t10k-images-idx3-ubyte". Nothing for an empty spec.
+void add_dataset_inputs(std::vector<NamedPath>& inputs, const std::string& label, const std::string& spec,
+                        const SourceOptions& so);
+// The files a run of the net po.net_path reads through its data layers, appended to `inputs`: the
+// mean_file of the data layers it preprocesses with (unless --mean, po.mean_file, replaces it)
+// and, when `training`, the sources of the TRAIN and TEST data layers that train_data / test_data
+// do not override ("none": no test data), with all their files. A net that cannot be read adds
+// nothing (building it reports the error).
+void add_net_data_inputs(std::vector<NamedPath>& inputs, const PipelineOptions& po, bool training,
+                         const std::string& train_data = "", const std::string& test_data = "");
 // --max-pixels N (a positive integer; default kDefaultMaxPixels). Throws std::invalid_argument.
 uint64_t max_pixels_option(const Args& a);
 // --bits H (1..kMaxCodeBits: the longest hash code) and --classes K (2..caffe::kMaxOutputs); 0

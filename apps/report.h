@@ -46,7 +46,8 @@ std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std:
 // the previous page and folder, if any, as they were, and no partial folder.
 class HtmlPageWriter {
 public:
-    // Creates the page's folder (mkdir -p) if missing; `what` names the page in errors.
+    // The page's folder is made (mkdir -p) if missing, and removed again if the page is never
+    // committed; `what` names the page in errors.
     HtmlPageWriter(const std::string& html_path, const char* what);
     // Saves a picture (PNG) in the folder; returns its link from the page ("r_files/<name>").
     std::string image_file(const std::string& name, const Image& im);

@@ -48,6 +48,17 @@ std::string snapshot_path(const std::string& prefix, int iter) {
     return prefix + "_iter_" + std::to_string(iter) + ".weights";
 }
 
+// The snapshots taken during the run (the last one is taken after the loop).
+static bool periodic_snapshot(const TrainOptions& opt, int iter, int max_iter) {
+    return opt.snapshot > 0 && iter % opt.snapshot == 0 && iter < max_iter;
+}
+
+bool may_write_snapshot(const TrainOptions& opt, int start, int max_iter, int iter) {
+    if (opt.snapshot_prefix.empty() || iter <= start || iter > max_iter) return false;
+    if (periodic_snapshot(opt, iter, max_iter)) return true;
+    return opt.snapshot_after_train && (iter == max_iter || opt.max_seconds > 0);
+}
+
 Trainer::Trainer(Net& net, SGDSolver& solver, BatchSource& train, BatchSource* test, TrainOptions opt,
                  std::function<void(const std::string&)> log)
     : net_(net), solver_(solver), train_(train), test_(test), opt_(std::move(opt)), log_(std::move(log)) {
@@ -328,7 +339,7 @@ TrainResult Trainer::run() {
             win_t0 = now;
         }
         if (test_ && opt_.test_interval > 0 && it % opt_.test_interval == 0) run_test();
-        if (opt_.snapshot > 0 && it % opt_.snapshot == 0 && it < max_iter) {
+        if (periodic_snapshot(opt_, it, max_iter)) {
             res.last_snapshot = snapshot();
             if (!res.last_snapshot.empty()) log("snapshot " + res.last_snapshot);
         }

@@ -122,4 +122,11 @@ private:
 // Name of the file a snapshot at iteration `iter` goes to.
 std::string snapshot_path(const std::string& prefix, int iter);
 
+// Whether a run with `opt` from iteration `start` to `max_iter` may write the snapshot of
+// iteration `iter` (snapshot_path): every opt.snapshot iterations before max_iter, and at the end
+// unless snapshot_after_train is off -- at max_iter, or at any iteration when a time limit
+// (max_seconds) may end the run early. Lets a caller test a path against a run's snapshots
+// without listing them.
+bool may_write_snapshot(const TrainOptions& opt, int start, int max_iter, int iter);
+
 }  // namespace dlbhc

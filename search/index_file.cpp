@@ -102,10 +102,12 @@ namespace {
 // and locks the new file (the lock is valid only while the path still names the locked inode).
 // No regular file at the path (nothing to append to yet) or no permission to open it: nothing is
 // locked, and the update's own open reports the error, if any. Readers take no lock (they map a
-// whole file, old or new). Advisory: only dlbhc's writers respect it.
+// whole file, old or new). Advisory: only dlbhc's writers respect it. A symbolic link is locked as
+// the file it names, which is the file the writer replaces (io/file_io.h output_target).
 class IndexUpdateLock {
 public:
-    explicit IndexUpdateLock(const std::string& path) {
+    explicit IndexUpdateLock(const std::string& index_path) {
+        const std::string path = output_target(index_path);
         for (;;) {
             // O_NONBLOCK: opening a FIFO at the path must not hang (only regular files are locked).
             fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
@@ -121,7 +123,7 @@ public:
                 ::close(fd_);
                 fd_ = -1;
                 if (err == EINTR) continue;
-                throw std::runtime_error("index file '" + path + "': expected to lock it for the update (flock), " +
+                throw std::runtime_error("index file '" + index_path + "': expected to lock it for the update (flock), " +
                                          "found: " + std::strerror(err));
             }
             if (::stat(path.c_str(), &now) == 0 && held.st_dev == now.st_dev && held.st_ino == now.st_ino) return;
@@ -331,15 +333,44 @@ std::string feature_desc(const IndexFile& f) {
                             : "no features";
 }
 
+// Throws when one file is given twice (any spelling, a link): its items would be merged twice.
+// Sorted by (device, inode), so thousands of shards cost one stat each, not one per pair.
+// Reports the earliest input that repeats an earlier one, and the first of those.
+void refuse_repeated_inputs(const std::vector<std::string>& inputs) {
+    struct Id {
+        dev_t dev;
+        ino_t ino;
+        size_t at;
+        bool operator<(const Id& o) const {
+            return dev != o.dev ? dev < o.dev : ino != o.ino ? ino < o.ino : at < o.at;
+        }
+    };
+    std::vector<Id> ids;
+    ids.reserve(inputs.size());
+    for (size_t i = 0; i < inputs.size(); ++i) {
+        struct stat st;
+        if (::stat(inputs[i].c_str(), &st) == 0) ids.push_back({st.st_dev, st.st_ino, i});
+        // a missing input is reported when it is opened
+    }
+    std::sort(ids.begin(), ids.end());
+    // In each run of one file, the first two entries are its first two occurrences.
+    size_t first = 0, again = inputs.size();
+    for (size_t g = 0; g < ids.size();) {
+        size_t e = g + 1;
+        while (e < ids.size() && ids[e].dev == ids[g].dev && ids[e].ino == ids[g].ino) ++e;
+        if (e - g > 1 && ids[g + 1].at < again) first = ids[g].at, again = ids[g + 1].at;
+        g = e;
+    }
+    if (again < inputs.size())
+        throw std::invalid_argument("index file '" + inputs[again] + "': given twice (inputs " + std::to_string(first + 1) +
+                                    " and " + std::to_string(again + 1) + "): its items would be merged twice");
+}
+
 }  // namespace
 
 size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs) {
     if (inputs.empty()) throw std::invalid_argument("index file '" + path + "': expected at least one index to merge, found none");
-    for (size_t i = 0; i < inputs.size(); ++i)
-        for (size_t j = 0; j < i; ++j)
-            if (inputs[i] == inputs[j] || same_file(inputs[i], inputs[j]))
-                throw std::invalid_argument("index file '" + inputs[i] + "': given twice (inputs " + std::to_string(j + 1) +
-                                            " and " + std::to_string(i + 1) + "): its items would be merged twice");
+    refuse_repeated_inputs(inputs);
     IndexUpdateLock lock(path);  // taken before the inputs are read: `path` may be one of them
     std::vector<IndexFile> files;
     files.reserve(inputs.size());
