@@ -38,7 +38,8 @@ static const char* kHelp =
     "  --snapshot-prefix P  instead of the solver's snapshot_prefix\n"
     "  --display N          progress line every N iterations instead of the solver's display\n"
     "  --base-lr R          instead of the solver's base_lr\n"
-    "  --out FILE           also write the final weights (parameters only) here\n"
+    "  --out FILE           also write the final weights (parameters only) here; it may not be an\n"
+    "                       input (a file of the data, a mean file) nor a snapshot the run writes\n"
     "  --seed S             instead of the solver's random_seed (default 1)\n"
     "  --time-limit SEC     stop early (with a snapshot) after SEC seconds of training\n"
     "  --mean FILE          mean image instead of the data layer's mean_file (e.g. the converted\n"
@@ -47,6 +48,15 @@ static const char* kHelp =
     "  --strict             an unreadable image is an error (default: skipped, reported and counted)\n"
     "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
+
+// N when `name` is exactly "<head><N>.weights" (head: "<prefix base>_iter_"), else -1.
+static int snapshot_iter_of(const std::string& name, const std::string& head) {
+    if (name.compare(0, head.size(), head) != 0) return -1;
+    const std::string n = name.substr(head.size(), name.find('.', head.size()) - head.size());
+    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) return -1;
+    const int iter = std::stoi(n);
+    return name == head + std::to_string(iter) + ".weights" ? iter : -1;
+}
 
 // This run writes snapshots "<prefix>_iter_<N>.weights" (nn/trainer.h may_write_snapshot).
 // Throws when one of those files exists already and is an input: say --weights or --resume names
@@ -58,18 +68,13 @@ static void refuse_snapshots_over_inputs(const TrainOptions& to, int start, int 
     const std::string folder = dir_of(prefix), head = prefix.substr(prefix.rfind('/') + 1) + "_iter_";
     DIR* d = ::opendir(folder.c_str());
     if (!d) return;  // no folder yet: no snapshot exists
-    std::vector<std::string> existing;
+    std::vector<NamedPath> existing;
     while (const struct dirent* e = ::readdir(d)) {
-        const std::string name = e->d_name;
-        if (name.compare(0, head.size(), head) != 0) continue;
-        const std::string n = name.substr(head.size(), name.find('.', head.size()) - head.size());
-        if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) continue;
-        const int iter = std::stoi(n);
-        if (may_write_snapshot(to, start, max_iter, iter) && name == head + std::to_string(iter) + ".weights")
-            existing.push_back(snapshot_path(prefix, iter));
+        const int iter = snapshot_iter_of(e->d_name, head);
+        if (iter >= 0 && may_write_snapshot(to, start, max_iter, iter)) existing.push_back({"the snapshot", snapshot_path(prefix, iter)});
     }
     ::closedir(d);
-    for (const std::string& s : existing) refuse_overwriting_inputs({{"the snapshot", s}}, inputs);
+    refuse_overwriting_inputs(existing, inputs);
 }
 
 // --out must not be a snapshot file the run writes: the later of the two writes would replace
@@ -80,12 +85,8 @@ static void refuse_out_over_snapshots(const std::string& out, const TrainOptions
     const std::string o = canonical_output(out);
     const std::string folder = canonical_output(dir_of(to.snapshot_prefix));
     const std::string head = to.snapshot_prefix.substr(to.snapshot_prefix.rfind('/') + 1) + "_iter_";
-    const std::string name = o.substr(o.rfind('/') + 1);
-    if (dir_of(o) != folder || name.compare(0, head.size(), head) != 0) return;
-    const std::string n = name.substr(head.size(), name.find('.', head.size()) - head.size());
-    if (n.empty() || n.size() > 9 || n.find_first_not_of("0123456789") != std::string::npos) return;
-    const int iter = std::stoi(n);
-    if (name != head + std::to_string(iter) + ".weights" || !may_write_snapshot(to, start, max_iter, iter)) return;
+    const int iter = dir_of(o) == folder ? snapshot_iter_of(o.substr(o.rfind('/') + 1), head) : -1;
+    if (iter < 0 || !may_write_snapshot(to, start, max_iter, iter)) return;
     throw std::invalid_argument("--out " + out + " is the snapshot this run writes at iteration " + std::to_string(iter) +
                                 " (" + snapshot_path(to.snapshot_prefix, iter) +
                                 "): one write would replace the other; choose another --out");
