@@ -229,14 +229,14 @@ void add_net_data_inputs(std::vector<NamedPath>& inputs, const PipelineOptions& 
     const std::string base = dir_of(po.net_path);
     const LayerSpec* train = spec.data_layer(Phase::Train);
     const LayerSpec* test = spec.data_layer(Phase::Test);
+    auto name = [&](const LayerSpec* l) { return std::string("the ") + (l == test ? "TEST" : "TRAIN") + " data layer's "; };
     // The layers whose transform_param preprocesses: as make_training_setup and make_encode_setup.
-    std::vector<std::pair<const char*, const LayerSpec*>> used;
-    if (training) used = {{"TRAIN", train}, {"TEST", test ? test : train}};
-    else used = {{"TEST", test ? test : train}};
-    for (const auto& u : used) {
-        if (!u.second || !po.mean_file.empty()) continue;
-        const std::string mean = mean_file_path(u.second->transform, base);
-        if (!mean.empty()) inputs.push_back({std::string("the ") + u.first + " data layer's mean_file", mean});
+    std::vector<const LayerSpec*> used = {test ? test : train};
+    if (training) used.insert(used.begin(), train);
+    for (const LayerSpec* l : used) {
+        if (!l || !po.mean_file.empty()) continue;
+        const std::string mean = mean_file_path(l->transform, base);
+        if (!mean.empty()) inputs.push_back({name(l) + "mean_file", mean});
     }
     if (!training) return;
     const std::pair<const LayerSpec*, std::string> sources[] = {{train, train_data}, {test, test_data}};
@@ -244,7 +244,7 @@ void add_net_data_inputs(std::vector<NamedPath>& inputs, const PipelineOptions& 
         if (!override_spec.empty() || !layer) continue;  // the override is the command's own input
         SourceOptions so;
         const std::string src = layer_source("", layer, base, po, so);
-        add_dataset_inputs(inputs, "the " + std::string(layer == train ? "TRAIN" : "TEST") + " data layer's source", src, so);
+        add_dataset_inputs(inputs, name(layer) + "source", src, so);
     }
 }
 
