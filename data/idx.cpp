@@ -115,7 +115,7 @@ std::unique_ptr<MemoryDataset> load_mnist_dir(const std::string& dir, const std:
         for (const char* sep : {"-", "."})
             for (const char* gz : {"", ".gz"}) {
                 const std::string p = join_path(dir, s + "-" + kind + sep + "idx" + std::to_string(d) + "-ubyte" + gz);
-                if (is_regular_file(p)) return p;
+                if (path_exists(p)) return p;  // read as an InputFile: a FIFO or a device is named
                 tried += (tried.empty() ? "" : ", ") + p;
             }
         throw std::runtime_error("MNIST folder '" + dir + "': no " + kind + " file for split '" + s + "'; tried " + tried);

@@ -3,27 +3,23 @@
 
 #include <cstdio>
 #include <stdexcept>
-#include <sys/stat.h>
 
 #include "data/cifar.h"
 #include "data/idx.h"
 #include "formats/caffemodel.h"
 #include "formats/weights_file.h"
 #include "io/file_io.h"
+#include "io/read_file.h"
 
 namespace dlbhc {
 
 namespace {
 
-bool is_dir(const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool is_file(const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-bool exists_plain_or_gz(const std::string& p) { return is_file(p) || is_file(p + ".gz"); }
+// Where a file is expected, anything but a folder counts as there: it is then opened as an
+// InputFile, which names a FIFO or a device ("expected a regular file, found a FIFO") where a
+// probe for regular files would have said "not found".
+bool exists_as_file(const std::string& p) { return path_exists(p) && !is_directory(p); }
+bool exists_plain_or_gz(const std::string& p) { return exists_as_file(p) || exists_as_file(p + ".gz"); }
 
 // "a/b/c" -> ("a/b", "c"); "c" -> (".", "c").
 void split_path(const std::string& spec, std::string& dir, std::string& base) {
@@ -42,19 +38,19 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const SourceOptio
     split_path(spec, dir, split);
     // MNIST-format idx files: DIR/train or DIR/t10k.
     const std::string idx_split = split == "test" ? "t10k" : split;
-    if (is_dir(dir) && (exists_plain_or_gz(dir + "/" + idx_split + "-images-idx3-ubyte") ||
-                        exists_plain_or_gz(dir + "/" + idx_split + "-images.idx3-ubyte")))
+    if (is_directory(dir) && (exists_plain_or_gz(dir + "/" + idx_split + "-images-idx3-ubyte") ||
+                              exists_plain_or_gz(dir + "/" + idx_split + "-images.idx3-ubyte")))
         return load_mnist_dir(dir, idx_split);
     // CIFAR-10 binary batches: DIR/train or DIR/test.
-    if (is_dir(dir) && (split == "train" || split == "test") &&
-        is_file(dir + "/" + (split == "train" ? "data_batch_1.bin" : "test_batch.bin")))
+    if (is_directory(dir) && (split == "train" || split == "test") &&
+        exists_as_file(dir + "/" + (split == "train" ? "data_batch_1.bin" : "test_batch.bin")))
         return load_cifar10_dir(dir, split);
-    if (is_file(spec)) {
+    if (exists_as_file(spec)) {
         std::string list_dir, base;
         split_path(spec, list_dir, base);
         return ImageFolderDataset::from_list(spec, opt.root.empty() ? list_dir : opt.root, opt.images, report);
     }
-    if (is_dir(spec)) return ImageFolderDataset::from_folder(spec, opt.images, report);
+    if (is_directory(spec)) return ImageFolderDataset::from_folder(spec, opt.images, report);
     throw std::runtime_error("dataset '" + spec + "' not found: expected DIR/SPLIT with MNIST idx files (" + dir + "/" +
                              idx_split + "-images-idx3-ubyte[.gz]), CIFAR-10 batches (" + dir +
                              "/data_batch_1.bin or test_batch.bin), a list file, or a folder of class folders");
@@ -70,9 +66,9 @@ TransformParam transform_from_spec(const TransformSpec& t, Phase phase, const st
     p.force_color = t.force_color;
     if (!t.mean_file.empty()) {
         std::string path = t.mean_file;
-        if (!is_file(path) && !base_dir.empty() && path[0] != '/' && is_file(base_dir + "/" + path))
+        if (!exists_as_file(path) && !base_dir.empty() && path[0] != '/' && exists_as_file(base_dir + "/" + path))
             path = base_dir + "/" + path;
-        if (!is_file(path))
+        if (!exists_as_file(path))
             throw std::runtime_error("mean_file '" + t.mean_file + "' not found" +
                                      (base_dir.empty() ? std::string() : " (also tried relative to " + base_dir + ")"));
         NamedTensor mean;
