@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -19,6 +20,12 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
     auto known = [](const std::vector<std::string>& v, const std::string& s) {
         return std::find(v.begin(), v.end(), s) != v.end();
     };
+    // A repeated option is refused rather than letting the last one win silently: "--out a
+    // --out b" more likely lost a word than meant b.
+    auto set = [&](const std::string& name, const std::string& value) {
+        if (!values_.emplace(name, value).second)
+            throw std::invalid_argument("--" + name + " is given twice; give it once");
+    };
     for (size_t i = 0; i < argv.size(); ++i) {
         const std::string& a = argv[i];
         if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
@@ -27,10 +34,21 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
         }
         std::string name = a.substr(2);
         if (known(flags, name)) {
-            values_[name] = "1";
+            set(name, "1");
         } else if (known(options, name)) {
             if (i + 1 >= argv.size()) throw std::invalid_argument("option --" + name + " needs a value");
-            values_[name] = argv[++i];
+            const std::string& v = argv[++i];
+            // "--out --no-features": the value was forgotten, and the next option would be taken
+            // as a file name. "--" and "-1" stay values; a file named "--x" is "./--x".
+            if (v.size() > 2 && v.compare(0, 2, "--") == 0 && std::isalpha((unsigned char)v[2])) {
+                const std::string next = v.substr(2);
+                if (known(options, next) || known(flags, next))
+                    throw std::invalid_argument("--" + name + " expects a value, found the option " + v);
+                throw std::invalid_argument("--" + name + " expects a value, found '" + v +
+                                            "', which looks like an option (a file of that name can be given as ./" + v +
+                                            ")");
+            }
+            set(name, v);
         } else {
             std::string list;
             for (const auto& o : options) list += " --" + o;
@@ -48,14 +66,17 @@ std::string Args::get(const std::string& name, const std::string& def) const {
 int Args::get_int(const std::string& name, int def) const {
     auto it = values_.find(name);
     if (it == values_.end()) return def;
+    // An optional '-' and digits: std::stoi alone would also take " 5" and "+5".
+    const std::string& t = it->second;
     size_t pos = 0;
     int v = 0;
+    const bool form = t.find_first_not_of("0123456789", t.compare(0, 1, "-") == 0 ? 1 : 0) == std::string::npos;
     try {
-        v = std::stoi(it->second, &pos);
+        if (form) v = std::stoi(t, &pos);
     } catch (const std::exception&) {
         pos = 0;
     }
-    if (pos != it->second.size() || it->second.empty())
+    if (!form || pos != t.size() || t.empty())
         throw std::invalid_argument("option --" + name + " expects an integer, got '" + it->second + "'");
     return v;
 }

@@ -35,6 +35,9 @@ void usage(FILE* out) {
                  "dlbhc -- Deep Learning of Binary Hash Codes (Lin et al., CVPR-W 2015), from scratch in C++\n\n"
                  "usage: dlbhc <command> [options]     (dlbhc <command> --help for its options)\n\ncommands:\n");
     for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+    std::fprintf(out,
+                 "\nEach option may be given once. An option's value may not look like an option (--name):\n"
+                 "`--out --no-features` is refused as a forgotten value; name such a file ./--name.\n");
 }
 
 }  // namespace
