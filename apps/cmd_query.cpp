@@ -31,7 +31,7 @@ static const char* kHelp =
     "  --coarse-only        Hamming ranking only\n"
     "  --mih                coarse stage by multi-index hashing (exact: the same results; builds the\n"
     "                       tables first, so it pays off for large indexes and small distances)\n"
-    "  --json               print the results as JSON instead of a table\n"
+    "  --json               print the results as JSON (names JSON-escaped) instead of a table\n"
     "  --html FILE          write a page with the query and its results as thumbnails (next to it)\n"
     "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
     "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
@@ -133,6 +133,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kLineEscapeHelp, stdout);
         return 0;
     }
     a.expect_no_positional();

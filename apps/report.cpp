@@ -49,6 +49,31 @@ std::string json_escape(const std::string& s) {
     return o;
 }
 
+std::string line_field_escape(const std::string& s) {
+    std::string o;
+    for (unsigned char c : s) {
+        switch (c) {
+        case '\\': o += "\\\\"; break;
+        case '\t': o += "\\t"; break;
+        case '\n': o += "\\n"; break;
+        case '\r': o += "\\r"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\x%02x", c);
+                o += buf;
+            } else {
+                o += char(c);
+            }
+        }
+    }
+    return o;
+}
+
+const char* const kLineEscapeHelp =
+    "In names, a backslash, tab, newline and carriage return are written as \\\\, \\t, \\n and \\r, and\n"
+    "other control bytes as \\xHH, so that a name never breaks a line or a field.\n";
+
 Image montage(const std::vector<std::vector<MontageCell>>& rows, int cell, int frame) {
     size_t cols = 0;
     for (const auto& r : rows) cols = std::max(cols, r.size());
@@ -403,15 +428,16 @@ void print_query_json(const QueryResults& r) {
 }
 
 void print_query_table(const QueryResults& r) {
-    std::printf("query %s (label %d), code %s (hex, bit 0 rightmost); %s", r.name.c_str(), r.label, r.code.c_str(),
-                r.fine ? "coarse + fine" : "coarse only");
+    std::printf("query %s (label %d), code %s (hex, bit 0 rightmost); %s", line_field_escape(r.name).c_str(), r.label,
+                r.code.c_str(), r.fine ? "coarse + fine" : "coarse only");
     if (r.fine) std::printf(", pool of %zu candidates", r.pool);
     std::printf("\n%5s %8s %10s %6s  %s\n", "rank", "hamming", "euclidean", "label", "name");
     const auto& rows = r.hits;
     for (size_t i = 0; i < rows.size(); ++i) {
         char e[32] = "-";
         if (rows[i].euclid >= 0) std::snprintf(e, sizeof e, "%.4f", rows[i].euclid);
-        std::printf("%5zu %8u %10s %6d  %s\n", i + 1, rows[i].hamming, e, rows[i].label, rows[i].name.c_str());
+        std::printf("%5zu %8u %10s %6d  %s\n", i + 1, rows[i].hamming, e, rows[i].label,
+                    line_field_escape(rows[i].name).c_str());
     }
 }
 

@@ -22,6 +22,13 @@ void write_text_atomic(const std::string& path, const std::string& text, const c
 
 std::string html_escape(const std::string& s);
 std::string json_escape(const std::string& s);  // the contents of a JSON string, without quotes
+// A name as one field of a line-based text output (encode's "name<TAB>label<TAB>code" lines,
+// query's table): a backslash becomes \\, a tab \t, a newline \n, a carriage return \r and any
+// other control byte (below 0x20, or 0x7f) \xHH, so that a name can neither split a line or a
+// field nor send escape sequences to a terminal. Other bytes are kept as they are.
+std::string line_field_escape(const std::string& s);
+// The help text's sentence about it.
+extern const char* const kLineEscapeHelp;
 
 // A picture of rows of thumbnails: each cell an image (grey or BGR, any size, scaled by nearest
 // neighbour into a square of `cell` pixels) inside a coloured frame. Colours are BGR.
