@@ -1,6 +1,7 @@
 // apps/args.cpp
 #include <cmath>
 #include "apps/args.h"
+#include "io/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -157,20 +158,76 @@ std::string cannot_create_in(const std::string& dir) {
     return "";
 }
 
-// Walks up from `dir` to the nearest folder that exists (the folders below it are made at write
-// time) and checks that files can be created in it. `where` starts each error message.
-void check_creatable(const std::string& dir, const std::string& where) {
+// A long text for an error message: its start, "..." and its end.
+std::string shortened(const std::string& s) { return s.size() <= 100 ? s : s.substr(0, 50) + "..." + s.substr(s.size() - 30); }
+
+// The nearest folder at or above `dir` that exists (the folders below it are made at write time).
+std::string nearest_existing(const std::string& dir, struct stat& st, const std::string& where) {
     std::string d = dir;
-    struct stat st;
     while (::stat(d.c_str(), &st) != 0) {
-        if (errno != ENOENT && errno != ENOTDIR)
+        if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
             throw std::invalid_argument(where + "cannot look at folder '" + d + "' (" + std::strerror(errno) + ")");
         d = parent_of(d);
     }
+    return d;
+}
+
+// A limit of the file system holding `dir` (pathconf), or `fallback` when it names none.
+size_t path_limit(const std::string& dir, int name, long fallback) {
+    struct stat st;
+    const long v = ::pathconf(nearest_existing(dir, st, "").c_str(), name);
+    return size_t(v > 0 ? v : fallback);
+}
+
+// Throws when a name the writers will make from `path` does not fit the file system, before
+// anything is made: every component of `path` within NAME_MAX (the missing folders are made at
+// write time), the last one also with the `last_extra` bytes of the writer's temporary name
+// `temp_form` (io/file_io.h temp_name_extra_bytes), and the whole path with `path_extra` bytes
+// and its terminating zero within PATH_MAX. Otherwise the command would do its work (train to its
+// first snapshot, encode a dataset) and only then fail to create the file, losing the work.
+void check_name_lengths(const std::string& path, size_t last_extra, const char* temp_form, size_t path_extra,
+                        const std::string& what) {
+    const std::string where = what + " '" + shortened(path) + "': ";
+    const size_t name_max = path_limit(parent_of(path), _PC_NAME_MAX, NAME_MAX);
+    const size_t path_max = path_limit(parent_of(path), _PC_PATH_MAX, PATH_MAX);
+    for (size_t from = 0; from < path.size();) {
+        const size_t end = std::min(path.find('/', from), path.size());
+        const std::string part = path.substr(from, end - from);
+        const size_t extra = end == path.size() ? last_extra : 0;
+        if (part.size() + extra > name_max) {
+            const std::string with = extra ? "with the " + std::to_string(extra) + " bytes its temporary name " +
+                                                 temp_form + " adds, it "
+                                           : "it ";
+            throw std::invalid_argument(where + "the name '" + shortened(part) + "' has " + std::to_string(part.size()) +
+                                        " bytes; " + with + "must fit in " + std::to_string(name_max) +
+                                        " bytes (NAME_MAX): choose a name of at most " +
+                                        std::to_string(name_max - extra) + " bytes");
+        }
+        from = end + 1;
+    }
+    if (path.size() + path_extra + 1 > path_max)
+        throw std::invalid_argument(where + "the path has " + std::to_string(path.size()) + " bytes; with the " +
+                                    std::to_string(path_extra) + " bytes the writer adds (temporary names) it must " +
+                                    "stay below " + std::to_string(path_max) + " bytes (PATH_MAX)");
+}
+
+// Walks up from `dir` to the nearest folder that exists (the folders below it are made at write
+// time) and checks that files can be created in it. `where` starts each error message.
+void check_creatable(const std::string& dir, const std::string& where) {
+    struct stat st;
+    const std::string d = nearest_existing(dir, st, where);
     if (!S_ISDIR(st.st_mode))
         throw std::invalid_argument(where + "expected '" + d + "' to be a folder, found a file");
     const std::string why = cannot_create_in(d);
     if (!why.empty()) throw std::invalid_argument(where + "cannot create files in folder '" + d + "' (" + why + ")");
+}
+
+// The path with "." and ".." resolved and the symlinks of its existing part followed (the same
+// file under two spellings gives one string); the path itself when that fails.
+std::string canonical_path(const std::string& p) {
+    std::error_code ec;
+    const std::filesystem::path c = std::filesystem::weakly_canonical(p, ec);
+    return ec ? p : c.string();
 }
 
 }  // namespace
@@ -179,6 +236,7 @@ void check_output_path(const std::string& path, const std::string& what) {
     const std::string where = what + " '" + path + "': ";
     if (path.empty()) throw std::invalid_argument(what + ": expected a file name, found an empty one");
     if (path.back() == '/') throw std::invalid_argument(where + "expected a file name, found a folder name (ends with '/')");
+    check_name_lengths(path, temp_name_extra_bytes(false), "<name>.tmp.<pid>.<n>", temp_name_extra_bytes(false), what);
     struct stat st;
     if (::stat(path.c_str(), &st) == 0) {
         if (S_ISDIR(st.st_mode))
@@ -196,6 +254,7 @@ void check_output_path(const std::string& path, const std::string& what) {
 void check_output_folder(const std::string& path, const std::string& what) {
     const std::string where = what + " '" + path + "': ";
     if (path.empty()) throw std::invalid_argument(what + ": expected a folder name, found an empty one");
+    check_name_lengths(path, 0, "", 0, what);  // the names of its files are checked with them
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
         check_creatable(parent_of(path), where);
@@ -206,16 +265,40 @@ void check_output_folder(const std::string& path, const std::string& what) {
     if (!why.empty()) throw std::invalid_argument(where + "cannot create files in it (" + why + ")");
 }
 
+void check_replaced_folder(const std::string& path, const std::string& what,
+                           const std::vector<std::string>& owned_suffixes, size_t longest_file_name) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    const std::string where = what + " '" + p + "': ";
+    if (p.empty()) throw std::invalid_argument(what + ": expected a folder name, found an empty one");
+    // Made as ".<name>.tmp.<pid>.<n>" beside it, holding files written through temporaries
+    // "<file>.tmp.<pid>.<n>"; the old folder is renamed to ".<name>.old.<pid>.<n>".
+    const size_t inside = longest_file_name ? 1 + longest_file_name + temp_name_extra_bytes(false) : 0;
+    check_name_lengths(p, temp_name_extra_bytes(true), ".<name>.tmp.<pid>.<n>", temp_name_extra_bytes(true) + inside,
+                       what);
+    try {
+        check_folder_replaceable(p, what, owned_suffixes);
+    } catch (const std::runtime_error& e) {
+        throw std::invalid_argument(e.what());
+    }
+    check_creatable(parent_of(p), where);  // the new folder is made beside it, then renamed
+}
+
+void refuse_outputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& outputs) {
+    if (folder.path.empty()) return;
+    const std::string dir = canonical_path(folder.path) + "/";
+    for (const NamedPath& out : outputs)
+        if (!out.path.empty() && canonical_path(out.path).compare(0, dir.size(), dir) == 0)
+            throw std::invalid_argument(out.label + " " + out.path + " lies inside " + folder.label + " " + folder.path +
+                                        ", which is replaced as a whole: it would be deleted (or refused) after the " +
+                                        "work; write it elsewhere");
+}
+
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
     // The same file under two spellings ("a.npy", "./a.npy") counts as the same.
-    auto canonical = [](const std::string& p) {
-        std::error_code ec;
-        const std::filesystem::path c = std::filesystem::weakly_canonical(p, ec);
-        return ec ? p : c.string();
-    };
     for (size_t i = 0; i < outputs.size(); ++i)
         for (size_t j = 0; j < i; ++j)
-            if (canonical(outputs[i].second) == canonical(outputs[j].second))
+            if (canonical_path(outputs[i].second) == canonical_path(outputs[j].second))
                 throw std::invalid_argument(outputs[j].first + " and " + outputs[i].first + " name the same file '" +
                                             outputs[i].second + "': the second would replace the first");
 }

@@ -153,6 +153,9 @@ Blob* feed_input(Net& net, const Tensor& input, int label) {
     return data;
 }
 
+// What a dump folder holds (an existing folder holding anything else is never replaced).
+const std::vector<std::string> kDumpSuffixes = {".npy"};
+
 // --dump DIR: the .npy files go to a temporary folder renamed into place at the end, so a
 // failure midway leaves no partial folder and a previous dump as it was; an existing DIR is
 // replaced only if it holds nothing but .npy files.
@@ -163,7 +166,7 @@ public:
         std::string folder = dir;
         while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
         ensure_parent_dir(folder);
-        out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", std::vector<std::string>{".npy"});
+        out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", kDumpSuffixes);
     }
     bool on() const { return out_ != nullptr; }
     void write(const std::string& name, const Tensor& t) {
@@ -284,7 +287,10 @@ int cmd_audit(const std::vector<std::string>& argv) {
     const int label = a.get_int("label", 0);
     max_pixels_option(a);  // checked now, read by read_input
     const std::string dump = a.get("dump", "");
-    if (a.has("dump")) check_output_folder(dump, "--dump");
+    if (a.has("dump")) {
+        check_output_folder(dump, "--dump");
+        check_replaced_folder(dump, "--dump", kDumpSuffixes, 0);  // its file names come from the net
+    }
     if (a.has("weights")) check_input_file(a.get("weights", ""), "--weights");
     const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "image", "npy"});
     refuse_overwriting_inputs(option_paths(a, {"dump"}), inputs);

@@ -170,7 +170,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     check_distinct_outputs(outputs);
     const std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "queries", "db-data", "mean"});
     refuse_overwriting_inputs(option_paths(a, {"json", "svg", "html"}), inputs);
-    if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
+    if (a.has("html")) check_html_page(a.get("html", ""), option_paths(a, {"json", "svg"}), inputs);
     using clock = std::chrono::steady_clock;
 
     const PipelineOptions po = pipeline_options(a, 100);

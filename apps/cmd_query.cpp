@@ -145,7 +145,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "image", "db-data", "mean"});
     inputs.push_back({"--item", item.spec});
     refuse_overwriting_inputs(option_paths(a, {"html"}), inputs);
-    if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
+    if (a.has("html")) check_html_page(a.get("html", ""), {}, inputs);
     IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("coarse-only");
     if (fine && !db.has_features())

@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <deque>
 
+#include "apps/args.h"
 #include "apps/pipeline.h"
 #include "data/image_io.h"
 #include "io/file_io.h"
@@ -162,13 +163,32 @@ std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std:
 
 // ---- HtmlPageWriter ----
 
+namespace {
+
+// What a page's picture folder holds: pictures and the plot (so that an existing folder holding
+// anything else is never deleted), with names of at most kLongestPageFileName bytes.
+const std::vector<std::string> kPageFileSuffixes = {".png", ".svg"};
+std::string numbered_picture(char kind, size_t i) { return kind + std::to_string(i) + ".png"; }  // q7.png, d42.png
+const size_t kLongestPageFileName =
+    std::max({sizeof("precision_at_k.svg") - 1, sizeof("examples.png") - 1, numbered_picture('q', SIZE_MAX).size()});
+
+}  // namespace
+
+void check_html_page(const std::string& html, const std::vector<NamedPath>& others, const std::vector<NamedPath>& inputs) {
+    check_output_path(html, "--html");
+    const NamedPath folder{"--html's picture folder", page_files_path(html)};
+    check_replaced_folder(folder.path, folder.label, kPageFileSuffixes, kLongestPageFileName);
+    refuse_inputs_inside_folder(folder, inputs);
+    refuse_outputs_inside_folder(folder, others);
+}
+
 HtmlPageWriter::HtmlPageWriter(const std::string& html_path, const char* what) : html_(html_path), what_(what) {
     const PageFolder pf = page_folder(html_);
     dir_ = pf.dir;
     files_ = pf.files;
     // The folder holds only what the pages write: pictures and the plot.
     folder_ = std::make_unique<AtomicDirWriter>(dir_ + "/" + files_, "folder of the page's pictures",
-                                                std::vector<std::string>{".png", ".svg"});
+                                                kPageFileSuffixes);
 }
 
 std::string HtmlPageWriter::image_file(const std::string& name, const Image& im) {
@@ -365,7 +385,7 @@ std::string eval_page_row(const ShownQuery& sq, const std::string& what, const s
             mc.frame[0] = ok ? 44 : 40, mc.frame[1] = ok ? 160 : 39, mc.frame[2] = ok ? 44 : 214;
             pics.rows.back().push_back(mc);
             page += "<img class=\"t " + std::string(ok ? "ok" : "no") + "\" title=\"" + html_escape(title) + "\" src=\"" +
-                    html_escape(w.picture("d" + std::to_string(r.index) + ".png", img)) + "\">";
+                    html_escape(w.picture(numbered_picture('d', r.index), img)) + "\">";
         } else {
             ++missing;
             page += "<span title=\"" + html_escape(title) + "\">[" + std::to_string(r.index) + "]</span>";
@@ -392,7 +412,7 @@ std::string eval_html_page(const EvalSummary& s, const std::vector<ShownQuery>& 
         query_picture(sq.query, img);
         pics.keep.push_back(img);
         const Image* qimg = &pics.keep.back();
-        const std::string qsrc = w.picture("q" + std::to_string(sq.query) + ".png", img);
+        const std::string qsrc = w.picture(numbered_picture('q', sq.query), img);
         for (const auto& row : sq.rows) page += eval_page_row(sq, row.first, row.second, qimg, qsrc, db_picture, w, pics, missing);
     }
     if (!pics.rows.empty()) {
@@ -458,7 +478,7 @@ std::string query_html_page(const QueryResults& r, const Image& query, const DbP
         char e[48] = "";
         if (h.euclid >= 0) std::snprintf(e, sizeof e, ", E %.3f", h.euclid);
         page += "<figure>";
-        if (have) page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture("r" + std::to_string(i + 1) + ".png", img)) + "\">";
+        if (have) page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture(numbered_picture('r', i + 1), img)) + "\">";
         page += "<figcaption>#" + std::to_string(i + 1) + " " + html_escape(h.name) + "<br>label " + std::to_string(h.label) +
                 ", H " + std::to_string(h.hamming) + e + "</figcaption></figure>\n";
     }

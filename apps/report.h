@@ -72,6 +72,14 @@ private:
     size_t pictures_ = 0;
 };
 
+// Before any work, what HtmlPageWriter and its command would otherwise find wrong after it: the
+// page `html` can be written (check_output_path), its picture folder "<stem>_files" can be
+// replaced (check_replaced_folder: not a file, holding only pictures and plots; names that fit)
+// and holds neither an input (which it would delete) nor one of the command's other outputs
+// `others` (--json, --svg: written first, then deleted with the folder or making the page fail).
+// Throws std::invalid_argument naming the option and the path.
+void check_html_page(const std::string& html, const std::vector<NamedPath>& others, const std::vector<NamedPath>& inputs);
+
 // The picture of database item `index` into the image; false when there is none.
 using DbPicture = std::function<bool(uint32_t index, Image& img)>;
 // Database pictures from `ds` (the dataset the index was built from) when given, else from the

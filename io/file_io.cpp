@@ -545,22 +545,26 @@ void AtomicDirWriter::fail(const std::string& doing, int err) {
 
 // An existing target is deleted by commit(): only a folder holding nothing but files this kind
 // of output has may go (so that "--dump ." or "--dump ~" is refused, not wiped).
-void AtomicDirWriter::check_replaceable() const {
+void AtomicDirWriter::check_replaceable() const { check_folder_replaceable(path_, what_, suffixes_); }
+
+void check_folder_replaceable(const std::string& path, const std::string& what,
+                              const std::vector<std::string>& suffixes) {
+    const std::string p = trim_trailing_slashes(path);
     struct stat st;
-    if (::lstat(path_.c_str(), &st) != 0) {
+    if (::lstat(p.c_str(), &st) != 0) {
         if (errno == ENOENT) return;
         int err = errno;
-        throw std::runtime_error(what_ + " '" + path_ + "': cannot examine it: " + std::strerror(err));
+        throw std::runtime_error(what + " '" + p + "': cannot examine it: " + std::strerror(err));
     }
     if (!S_ISDIR(st.st_mode))
-        throw std::runtime_error(what_ + " '" + path_ + "': expected a folder to replace, found " +
+        throw std::runtime_error(what + " '" + p + "': expected a folder to replace, found " +
                                  (S_ISLNK(st.st_mode) ? "a symbolic link" : "a file") + "; remove it or choose another name");
     std::string expected = "files";
-    for (size_t i = 0; i < suffixes_.size(); ++i) expected += std::string(i ? ", " : " named *") + suffixes_[i];
-    DIR* d = ::opendir(path_.c_str());
+    for (size_t i = 0; i < suffixes.size(); ++i) expected += std::string(i ? ", " : " named *") + suffixes[i];
+    DIR* d = ::opendir(p.c_str());
     if (!d) {
         int err = errno;
-        throw std::runtime_error(what_ + " '" + path_ + "': cannot read the existing folder: " + std::strerror(err));
+        throw std::runtime_error(what + " '" + p + "': cannot read the existing folder: " + std::strerror(err));
     }
     std::string intruder;
     while (const struct dirent* e = ::readdir(d)) {
@@ -568,8 +572,8 @@ void AtomicDirWriter::check_replaceable() const {
         if (name == "." || name == "..") continue;
         const bool known = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
         bool ok = known && S_ISREG(st.st_mode);
-        if (ok && !suffixes_.empty())
-            ok = std::any_of(suffixes_.begin(), suffixes_.end(), [&](const std::string& x) { return ends_with(name, x); });
+        if (ok && !suffixes.empty())
+            ok = std::any_of(suffixes.begin(), suffixes.end(), [&](const std::string& x) { return ends_with(name, x); });
         if (!ok) {
             intruder = name + (known && S_ISDIR(st.st_mode) ? " (a folder)" : "");
             break;
@@ -577,7 +581,7 @@ void AtomicDirWriter::check_replaceable() const {
     }
     ::closedir(d);
     if (!intruder.empty())
-        throw std::runtime_error(what_ + " '" + path_ + "': the folder exists and is replaced as a whole, so it may hold only " +
+        throw std::runtime_error(what + " '" + p + "': the folder exists and is replaced as a whole, so it may hold only " +
                                  expected + "; found '" + intruder + "'. Move that away or choose another folder");
 }
 

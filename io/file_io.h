@@ -189,6 +189,14 @@ private:
     int tracked_ = -1;  // the SIGBUS handler's record of tmp_
 };
 
+// The check AtomicDirWriter makes (when constructed and at commit) before it may replace `path`,
+// for callers that check their outputs before any work: throws std::runtime_error, naming `what`
+// and the path, when `path` exists and is not a folder (a file, a link) or holds anything the
+// writer would not write (a subfolder, a link, a file whose name lacks all `owned_suffixes`; with
+// no suffixes, any file may go). A missing `path` passes; trailing slashes are ignored.
+void check_folder_replaceable(const std::string& path, const std::string& what,
+                              const std::vector<std::string>& owned_suffixes);
+
 // Removes the stale temporary and old folders of the folder `path` (".<name>.tmp.<pid>.<n>" and
 // ".<name>.old.<pid>.<n>" beside it whose pid is not a live process and not this process), with
 // all they hold. Returns how many it removed; errors are ignored. AtomicDirWriter::commit() calls it.
