@@ -36,7 +36,7 @@ static const char* kHelp =
     "  --dump DIR        write every layer's output as DIR/<layer>.<top>.npy (taken right after the layer),\n"
     "                    every parameter as DIR/<param>.npy (e.g. conv1.weight.npy) and the input;\n"
     "                    DIR appears complete at the end or not at all, replacing a previous dump\n"
-    "                    (a DIR holding anything but .npy files is refused)\n"
+    "                    (a DIR holding anything but .npy files is refused, before the net is read)\n"
     "  --backward        also run backward from the loss and dump every blob gradient as\n"
     "                    DIR/<blob>.diff.npy and every parameter gradient as DIR/<param>.grad.npy\n"
     "  --bits H, --classes K   latent size and classes (as for train)\n"

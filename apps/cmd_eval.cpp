@@ -41,7 +41,9 @@ static const char* kHelp =
     "  --svg FILE           write a precision@k plot\n"
     "  --html FILE          write a report page: metrics, plot, top-10 results of a few queries as\n"
     "                       pictures (thumbnails written next to the page); needs --db-data when the\n"
-    "                       index's item names are not image files\n"
+    "                       index's item names are not image files. The pictures go to the folder\n"
+    "                       <stem>_files beside it, replaced as a whole: it may hold only .png and\n"
+    "                       .svg files and no other output (checked before the evaluation)\n"
     "  --db-data SPEC       the dataset the index was built from (for pictures)\n"
     "  --examples N         queries shown in the HTML report (default 6)\n"
     "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n";

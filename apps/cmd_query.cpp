@@ -32,7 +32,8 @@ static const char* kHelp =
     "  --mih                coarse stage by multi-index hashing (exact: the same results; builds the\n"
     "                       tables first, so it pays off for large indexes and small distances)\n"
     "  --json               print the results as JSON (names JSON-escaped) instead of a table\n"
-    "  --html FILE          write a page with the query and its results as thumbnails (next to it)\n"
+    "  --html FILE          write a page with the query and its results as thumbnails (in the\n"
+    "                       folder <stem>_files beside it, replaced as a whole, as for `dlbhc eval`)\n"
     "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
     "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
 
