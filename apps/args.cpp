@@ -1,7 +1,6 @@
 // apps/args.cpp
 #include <cmath>
 #include "apps/args.h"
-#include "io/file_io.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -165,17 +164,19 @@ std::string shortened(const std::string& s) { return s.size() <= 100 ? s : s.sub
 std::string nearest_existing(const std::string& dir, struct stat& st, const std::string& where) {
     std::string d = dir;
     while (::stat(d.c_str(), &st) != 0) {
-        if (errno != ENOENT && errno != ENOTDIR && errno != ENAMETOOLONG)
-            throw std::invalid_argument(where + "cannot look at folder '" + d + "' (" + std::strerror(errno) + ")");
-        d = parent_of(d);
+        const int err = errno;
+        const std::string up = parent_of(d);
+        if ((err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG) || up == d)  // "." or "/" itself
+            throw std::invalid_argument(where + "cannot look at folder '" + shortened(d) + "' (" + std::strerror(err) + ")");
+        d = up;
     }
     return d;
 }
 
 // A limit of the file system holding `dir` (pathconf), or `fallback` when it names none.
-size_t path_limit(const std::string& dir, int name, long fallback) {
+size_t path_limit(const std::string& dir, int name, long fallback, const std::string& where) {
     struct stat st;
-    const long v = ::pathconf(nearest_existing(dir, st, "").c_str(), name);
+    const long v = ::pathconf(nearest_existing(dir, st, where).c_str(), name);
     return size_t(v > 0 ? v : fallback);
 }
 
@@ -188,8 +189,8 @@ size_t path_limit(const std::string& dir, int name, long fallback) {
 void check_name_lengths(const std::string& path, size_t last_extra, const char* temp_form, size_t path_extra,
                         const std::string& what) {
     const std::string where = what + " '" + shortened(path) + "': ";
-    const size_t name_max = path_limit(parent_of(path), _PC_NAME_MAX, NAME_MAX);
-    const size_t path_max = path_limit(parent_of(path), _PC_PATH_MAX, PATH_MAX);
+    const size_t name_max = path_limit(parent_of(path), _PC_NAME_MAX, NAME_MAX, where);
+    const size_t path_max = path_limit(parent_of(path), _PC_PATH_MAX, PATH_MAX, where);
     for (size_t from = 0; from < path.size();) {
         const size_t end = std::min(path.find('/', from), path.size());
         const std::string part = path.substr(from, end - from);
