@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -21,6 +22,12 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
     auto known = [](const std::vector<std::string>& v, const std::string& s) {
         return std::find(v.begin(), v.end(), s) != v.end();
     };
+    // A repeated option is refused rather than letting the last one win silently: "--out a
+    // --out b" more likely lost a word than meant b.
+    auto set = [&](const std::string& name, const std::string& value) {
+        if (!values_.emplace(name, value).second)
+            throw std::invalid_argument("--" + name + " is given twice; give it once");
+    };
     for (size_t i = 0; i < argv.size(); ++i) {
         const std::string& a = argv[i];
         if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
@@ -29,10 +36,21 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
         }
         std::string name = a.substr(2);
         if (known(flags, name)) {
-            values_[name] = "1";
+            set(name, "1");
         } else if (known(options, name)) {
             if (i + 1 >= argv.size()) throw std::invalid_argument("option --" + name + " needs a value");
-            values_[name] = argv[++i];
+            const std::string& v = argv[++i];
+            // "--out --no-features": the value was forgotten, and the next option would be taken
+            // as a file name. "--" and "-1" stay values; a file named "--x" is "./--x".
+            if (v.size() > 2 && v.compare(0, 2, "--") == 0 && std::isalpha((unsigned char)v[2])) {
+                const std::string next = v.substr(2);
+                if (known(options, next) || known(flags, next))
+                    throw std::invalid_argument("--" + name + " expects a value, found the option " + v);
+                throw std::invalid_argument("--" + name + " expects a value, found '" + v +
+                                            "', which looks like an option (a file of that name can be given as ./" + v +
+                                            ")");
+            }
+            set(name, v);
         } else {
             std::string list;
             for (const auto& o : options) list += " --" + o;
@@ -50,14 +68,17 @@ std::string Args::get(const std::string& name, const std::string& def) const {
 int Args::get_int(const std::string& name, int def) const {
     auto it = values_.find(name);
     if (it == values_.end()) return def;
+    // An optional '-' and digits: std::stoi alone would also take " 5" and "+5".
+    const std::string& t = it->second;
     size_t pos = 0;
     int v = 0;
+    const bool form = t.find_first_not_of("0123456789", t.compare(0, 1, "-") == 0 ? 1 : 0) == std::string::npos;
     try {
-        v = std::stoi(it->second, &pos);
+        if (form) v = std::stoi(t, &pos);
     } catch (const std::exception&) {
         pos = 0;
     }
-    if (pos != it->second.size() || it->second.empty())
+    if (!form || pos != t.size() || t.empty())
         throw std::invalid_argument("option --" + name + " expects an integer, got '" + it->second + "'");
     return v;
 }
@@ -138,21 +159,72 @@ std::string cannot_create_in(const std::string& dir) {
     return "";
 }
 
+// A long text for an error message: its start, "..." and its end.
+std::string shortened(const std::string& s) { return s.size() <= 100 ? s : s.substr(0, 50) + "..." + s.substr(s.size() - 30); }
+
+// The nearest folder at or above `dir` that exists (the folders below it are made at write time).
+std::string nearest_existing(const std::string& dir, struct stat& st, const std::string& where) {
+    std::string d = dir;
+    while (::stat(d.c_str(), &st) != 0) {
+        const int err = errno;
+        const std::string up = parent_of(d);
+        if ((err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG) || up == d)  // "." or "/" itself
+            throw std::invalid_argument(where + "cannot look at folder '" + shortened(d) + "' (" + std::strerror(err) + ")");
+        d = up;
+    }
+    return d;
+}
+
+// A limit of the file system holding `dir` (pathconf), or `fallback` when it names none.
+size_t path_limit(const std::string& dir, int name, long fallback, const std::string& where) {
+    struct stat st;
+    const long v = ::pathconf(nearest_existing(dir, st, where).c_str(), name);
+    return size_t(v > 0 ? v : fallback);
+}
+
+// Throws when a name the writers will make from `path` does not fit the file system, before
+// anything is made: every component of `path` within NAME_MAX (the missing folders are made at
+// write time), the last one also with the `last_extra` bytes of the writer's temporary name
+// `temp_form` (io/file_io.h temp_name_extra_bytes), and the whole path with `path_extra` bytes
+// and its terminating zero within PATH_MAX. Otherwise the command would do its work (train to its
+// first snapshot, encode a dataset) and only then fail to create the file, losing the work.
+void check_name_lengths(const std::string& path, size_t last_extra, const char* temp_form, size_t path_extra,
+                        const std::string& what) {
+    const std::string where = what + " '" + shortened(path) + "': ";
+    const size_t name_max = path_limit(parent_of(path), _PC_NAME_MAX, NAME_MAX, where);
+    const size_t path_max = path_limit(parent_of(path), _PC_PATH_MAX, PATH_MAX, where);
+    for (size_t from = 0; from < path.size();) {
+        const size_t end = std::min(path.find('/', from), path.size());
+        const std::string part = path.substr(from, end - from);
+        const size_t extra = end == path.size() ? last_extra : 0;
+        if (part.size() + extra > name_max) {
+            const std::string with = extra ? "with the " + std::to_string(extra) + " bytes its temporary name " +
+                                                 temp_form + " adds, it "
+                                           : "it ";
+            throw std::invalid_argument(where + "the name '" + shortened(part) + "' has " + std::to_string(part.size()) +
+                                        " bytes; " + with + "must fit in " + std::to_string(name_max) +
+                                        " bytes (NAME_MAX): choose a name of at most " +
+                                        std::to_string(name_max - extra) + " bytes");
+        }
+        from = end + 1;
+    }
+    if (path.size() + path_extra + 1 > path_max)
+        throw std::invalid_argument(where + "the path has " + std::to_string(path.size()) + " bytes; with the " +
+                                    std::to_string(path_extra) + " bytes the writer adds (temporary names) it must " +
+                                    "stay below " + std::to_string(path_max) + " bytes (PATH_MAX)");
+}
+
 // Walks up from `dir` to the nearest folder that exists (the folders below it are made at write
 // time) and checks that files can be created in it. `where` starts each error message.
 void check_creatable(const std::string& dir, const std::string& where) {
-    std::string d = dir;
     struct stat st;
-    while (::stat(d.c_str(), &st) != 0) {
-        if (errno != ENOENT && errno != ENOTDIR)
-            throw std::invalid_argument(where + "cannot look at folder '" + d + "' (" + std::strerror(errno) + ")");
-        d = parent_of(d);
-    }
+    const std::string d = nearest_existing(dir, st, where);
     if (!S_ISDIR(st.st_mode))
         throw std::invalid_argument(where + "expected '" + d + "' to be a folder, found a file");
     const std::string why = cannot_create_in(d);
     if (!why.empty()) throw std::invalid_argument(where + "cannot create files in folder '" + d + "' (" + why + ")");
 }
+
 
 }  // namespace
 
@@ -167,6 +239,7 @@ void check_output_path(const std::string& path, const std::string& what) {
     } catch (const std::exception&) {
         throw std::invalid_argument(where + "expected a file name, found a loop of symbolic links");
     }
+    check_name_lengths(target, temp_name_extra_bytes(false), "<name>.tmp.<pid>.<n>", temp_name_extra_bytes(false), what);
     struct stat st;
     if (::stat(target.c_str(), &st) == 0) {
         if (S_ISDIR(st.st_mode))
@@ -184,6 +257,7 @@ void check_output_path(const std::string& path, const std::string& what) {
 void check_output_folder(const std::string& path, const std::string& what) {
     const std::string where = what + " '" + path + "': ";
     if (path.empty()) throw std::invalid_argument(what + ": expected a folder name, found an empty one");
+    check_name_lengths(path, 0, "", 0, what);  // the names of its files are checked with them
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
         check_creatable(parent_of(path), where);
@@ -207,6 +281,36 @@ std::string canonical_output(const std::string& path) {
     return ec ? target : c.string();
 }
 
+void check_replaced_folder(const std::string& path, const std::string& what,
+                           const std::vector<std::string>& owned_suffixes, size_t longest_file_name) {
+    std::string p = path;
+    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    const std::string where = what + " '" + p + "': ";
+    if (p.empty()) throw std::invalid_argument(what + ": expected a folder name, found an empty one");
+    // Made as ".<name>.tmp.<pid>.<n>" beside it, holding files written through temporaries
+    // "<file>.tmp.<pid>.<n>"; the old folder is renamed to ".<name>.old.<pid>.<n>".
+    const size_t inside = longest_file_name ? 1 + longest_file_name + temp_name_extra_bytes(false) : 0;
+    check_name_lengths(p, temp_name_extra_bytes(true), ".<name>.tmp.<pid>.<n>", temp_name_extra_bytes(true) + inside,
+                       what);
+    try {
+        check_folder_replaceable(p, what, owned_suffixes);
+    } catch (const std::runtime_error& e) {
+        throw std::invalid_argument(e.what());
+    }
+    check_creatable(parent_of(p), where);  // the new folder is made beside it, then renamed
+}
+
+void refuse_outputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& outputs) {
+    if (folder.path.empty()) return;
+    const std::string dir = canonical_output(folder.path);
+    const std::string prefix = dir == "/" ? dir : dir + "/";
+    for (const NamedPath& out : outputs)
+        if (!out.path.empty() && canonical_output(out.path).compare(0, prefix.size(), prefix) == 0)
+            throw std::invalid_argument(out.label + " " + out.path + " lies inside " + folder.label + " " + folder.path +
+                                        ", which is replaced as a whole: it would be deleted (or refused) after the " +
+                                        "work; write it elsewhere");
+}
+
 void check_distinct_outputs(const std::vector<std::pair<std::string, std::string>>& outputs) {
     // The same file under two spellings ("a.npy", "./a.npy"), through a symbolic link or a hard
     // link counts as the same.
@@ -219,14 +323,5 @@ void check_distinct_outputs(const std::vector<std::pair<std::string, std::string
                                             outputs[i].second + "': the second would replace the first");
 }
 
-void refuse_outputs_inside_folder(const std::pair<std::string, std::string>& folder,
-                                  const std::vector<std::pair<std::string, std::string>>& outputs) {
-    const std::string dir = canonical_output(folder.second);
-    const std::string prefix = dir == "/" ? dir : dir + "/";
-    for (const auto& o : outputs)
-        if (canonical_output(o.second).compare(0, prefix.size(), prefix) == 0)
-            throw std::invalid_argument(o.first + " " + o.second + " lies inside " + folder.first + " " + folder.second +
-                                        ", which is replaced as a whole; choose a file outside it");
-}
 
 }  // namespace dlbhc

@@ -36,7 +36,7 @@ static const char* kHelp =
     "  --dump DIR        write every layer's output as DIR/<layer>.<top>.npy (taken right after the layer),\n"
     "                    every parameter as DIR/<param>.npy (e.g. conv1.weight.npy) and the input;\n"
     "                    DIR appears complete at the end or not at all, replacing a previous dump\n"
-    "                    (a DIR holding anything but .npy files is refused)\n"
+    "                    (a DIR holding anything but .npy files is refused, before the net is read)\n"
     "  --backward        also run backward from the loss and dump every blob gradient as\n"
     "                    DIR/<blob>.diff.npy and every parameter gradient as DIR/<param>.grad.npy\n"
     "  --bits H, --classes K   latent size and classes (as for train)\n"
@@ -153,6 +153,9 @@ Blob* feed_input(Net& net, const Tensor& input, int label) {
     return data;
 }
 
+// What a dump folder holds (an existing folder holding anything else is never replaced).
+const std::vector<std::string> kDumpSuffixes = {".npy"};
+
 // --dump DIR: the .npy files go to a temporary folder renamed into place at the end, so a
 // failure midway leaves no partial folder and a previous dump as it was; an existing DIR is
 // replaced only if it holds nothing but .npy files.
@@ -162,7 +165,7 @@ public:
         if (dir.empty()) return;
         std::string folder = dir;
         while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
-        out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", std::vector<std::string>{".npy"});
+        out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", kDumpSuffixes);
     }
     bool on() const { return out_ != nullptr; }
     void write(const std::string& name, const Tensor& t) {
@@ -291,7 +294,10 @@ int cmd_audit(const std::vector<std::string>& argv) {
     add_net_data_inputs(inputs, po, false);
     refuse_overwriting_inputs(option_paths(a, {"dump"}), inputs);
     // The dump folder is replaced as a whole: an input inside it would be deleted.
-    if (a.has("dump")) refuse_inputs_inside_folder({"--dump", dump}, inputs);
+    if (a.has("dump")) {
+        refuse_inputs_inside_folder({"--dump", dump}, inputs);
+        check_replaced_folder(dump, "--dump", kDumpSuffixes, 0);  // its file names come from the net
+    }
     NetSpec spec = load_net_spec(net_path);
 
     // The input: a preprocessed image (batch 1) or a tensor given as is.

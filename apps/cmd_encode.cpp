@@ -16,7 +16,7 @@ namespace dlbhc {
 static const char* kHelp =
     "usage: dlbhc encode --net NET.prototxt --weights W.weights (--data SPEC | --image FILE) [options]\n"
     "Runs the trained net (TEST phase) and prints one line per image: its name, label and hash code\n"
-    "(hex, bit 0 rightmost; bit i = latent sigmoid output i > 0.5).\n"
+    "(hex, bit 0 rightmost; bit i = latent sigmoid output i > 0.5), separated by tabs.\n"
     "  --data SPEC          a dataset (as for `dlbhc index`)     --image FILE   one JPEG/PNG\n"
     "  --out FILE           write the lines to FILE instead of printing them\n"
     "  --latent-npy FILE    also write the latent sigmoid outputs, (N, bits) float32 .npy\n"
@@ -46,6 +46,7 @@ int cmd_encode(const std::vector<std::string>& argv) {
            {"strict", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kLineEscapeHelp, stdout);
         std::fputs(kShardHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
         std::fputs(kShardNote, stdout);
@@ -85,7 +86,7 @@ int cmd_encode(const std::vector<std::string>& argv) {
     }
     std::string text;
     for (size_t i = 0; i < enc.codes.size(); ++i)
-        text += enc.names[i] + "\t" + std::to_string(enc.labels[i]) + "\t" + hex_code(enc.codes, i) + "\n";
+        text += line_field_escape(enc.names[i]) + "\t" + std::to_string(enc.labels[i]) + "\t" + hex_code(enc.codes, i) + "\n";
     if (a.has("out")) {
         write_text_atomic(a.get("out", ""), text, "codes file");
         std::printf("%zu codes of %d bits written to %s\n", enc.codes.size(), enc.codes.bits(), a.get("out", "").c_str());

@@ -41,7 +41,9 @@ static const char* kHelp =
     "  --svg FILE           write a precision@k plot\n"
     "  --html FILE          write a report page: metrics, plot, top-10 results of a few queries as\n"
     "                       pictures (thumbnails written next to the page); needs --db-data when the\n"
-    "                       index's item names are not image files\n"
+    "                       index's item names are not image files. The pictures go to the folder\n"
+    "                       <stem>_files beside it, replaced as a whole: it may hold only .png and\n"
+    "                       .svg files and no other output (checked before the evaluation)\n"
     "  --db-data SPEC       the dataset the index was built from (for pictures)\n"
     "  --examples N         queries shown in the HTML report (default 6)\n"
     "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n";
@@ -167,12 +169,8 @@ int cmd_eval(const std::vector<std::string>& argv) {
             check_output_path(a.get(o, ""), std::string("--") + o);
             outputs.emplace_back(std::string("--") + o, a.get(o, ""));
         }
-    if (a.has("html")) {
-        // The page's picture folder is an output too, replaced as a whole: no other output in it.
-        const std::string files = page_files_path(a.get("html", ""));
-        refuse_outputs_inside_folder({"--html's picture folder", files}, outputs);
-        outputs.emplace_back("--html's picture folder", files);
-    }
+    // The page's picture folder is an output too (check_html_page below refuses outputs inside it).
+    if (a.has("html")) outputs.emplace_back("--html's picture folder", page_files_path(a.get("html", "")));
     check_distinct_outputs(outputs);
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
@@ -182,7 +180,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     add_dataset_inputs(inputs, "--db-data", a.get("db-data", ""), so);
     add_net_data_inputs(inputs, po, false);
     refuse_overwriting_inputs(option_paths(a, {"json", "svg", "html"}), inputs);
-    if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
+    if (a.has("html")) check_html_page(a.get("html", ""), option_paths(a, {"json", "svg"}), inputs);
     using clock = std::chrono::steady_clock;
 
     IndexFile db = IndexFile::open(a.get("index", ""));

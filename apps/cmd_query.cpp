@@ -2,7 +2,6 @@
 #include <algorithm>
 #include <climits>
 #include <cstdio>
-#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -11,6 +10,7 @@
 #include "apps/pipeline.h"
 #include "apps/report.h"
 #include "data/image_io.h"
+#include "data/shard.h"
 #include "search/hamming_search.h"
 #include "search/hierarchical.h"
 #include "search/index_file.h"
@@ -24,14 +24,16 @@ static const char* kHelp =
     "distance of the codes, then (unless --coarse-only) the candidates with Hamming distance\n"
     "< --threshold (widened to at least k) re-ranked by Euclidean distance of the features.\n"
     "  --image FILE         a JPEG or PNG query\n"
-    "  --item SPEC:I        item I (0-based) of a dataset, e.g. /usr/share/datasets/fashion-mnist/t10k:17\n"
+    "  --item SPEC:I        item I (0-based, decimal digits only) of a dataset, e.g.\n"
+    "                       /usr/share/datasets/fashion-mnist/t10k:17\n"
     "  --k K                results (default 10)\n"
     "  --threshold T        fine stage pool: Hamming distance < T (default 8)\n"
     "  --coarse-only        Hamming ranking only\n"
     "  --mih                coarse stage by multi-index hashing (exact: the same results; builds the\n"
     "                       tables first, so it pays off for large indexes and small distances)\n"
-    "  --json               print the results as JSON instead of a table\n"
-    "  --html FILE          write a page with the query and its results as thumbnails (next to it)\n"
+    "  --json               print the results as JSON (names JSON-escaped) instead of a table\n"
+    "  --html FILE          write a page with the query and its results as thumbnails (in the\n"
+    "                       folder <stem>_files beside it, replaced as a whole, as for `dlbhc eval`)\n"
     "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
     "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
 
@@ -97,6 +99,33 @@ void write_query_page(const Args& a, const Dataset* dbds, const PipelineOptions&
     if (!a.has("json")) std::printf("page written to %s\n", html.c_str());
 }
 
+// --item SPEC:I: the dataset and the item number's text, checked (decimal digits only: no sign,
+// no spaces) before any work; its range is known once the dataset is open (item_number).
+struct ItemOption {
+    std::string spec, number;
+};
+
+const char* const kItemForm = "SPEC:I (item I, from 0, of a dataset), e.g. /usr/share/datasets/fashion-mnist/t10k:17";
+
+ItemOption item_option(const std::string& text) {
+    const size_t colon = text.rfind(':');
+    ItemOption o;
+    if (colon != std::string::npos) o.spec = text.substr(0, colon), o.number = text.substr(colon + 1);
+    const bool digits = !o.number.empty() && o.number.find_first_not_of("0123456789") == std::string::npos;
+    if (o.spec.empty() || !digits)
+        throw std::invalid_argument("--item: expected " + std::string(kItemForm) + ", found '" + text + "'");
+    return o;
+}
+
+// The item number within the dataset's items, or an error showing the text given and the range.
+size_t item_number(const ItemOption& o, size_t items) {
+    size_t i = 0;
+    if (parse_size(o.number, i) && i < items) return i;
+    throw std::invalid_argument("--item: expected an item number from 0 to " +
+                                (items ? std::to_string(items - 1) : std::string("-1 (no items)")) + " (" + o.spec +
+                                " has " + std::to_string(items) + " items), found '" + o.number + "'");
+}
+
 }  // namespace
 
 int cmd_query(const std::vector<std::string>& argv) {
@@ -105,6 +134,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kLineEscapeHelp, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -112,18 +142,18 @@ int cmd_query(const std::vector<std::string>& argv) {
     if (a.has("image") == a.has("item")) throw std::invalid_argument("give exactly one of --image FILE and --item SPEC:I");
     const int k = a.get_int_in("k", 10, 1, INT_MAX), T = a.get_int_in("threshold", 8, 0, INT_MAX);
     if (a.has("html")) check_output_path(a.get("html", ""), "--html");
+    const ItemOption item = a.has("item") ? item_option(a.get("item", "")) : ItemOption();
     PipelineOptions po = pipeline_options(a, 1);
     po.batch = 1;  // one query
     const SourceOptions so = source_options(po);
     // Every file the datasets resolve to, and the data layer's mean_file, is an input too.
     std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "image", "db-data", "mean"});
-    const std::string item_spec = a.get("item", "").substr(0, a.get("item", "").rfind(':'));
-    inputs.push_back({"--item", item_spec});
-    add_dataset_inputs(inputs, "--item", item_spec, so);
+    inputs.push_back({"--item", item.spec});
+    add_dataset_inputs(inputs, "--item", item.spec, so);
     add_dataset_inputs(inputs, "--db-data", a.get("db-data", ""), so);
     add_net_data_inputs(inputs, po, false);
     refuse_overwriting_inputs(option_paths(a, {"html"}), inputs);
-    if (a.has("html")) refuse_inputs_inside_folder({"--html's picture folder", page_files_path(a.get("html", ""))}, inputs);
+    if (a.has("html")) check_html_page(a.get("html", ""), {}, inputs);
     IndexFile db = IndexFile::open(a.get("index", ""));
     const bool fine = !a.has("coarse-only");
     if (fine && !db.has_features())
@@ -140,20 +170,11 @@ int cmd_query(const std::vector<std::string>& argv) {
         load_image(qname, qimg, true, po.max_pixels);
         if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) qimg = to_grey(qimg);
     } else {
-        const std::string spec = a.get("item", "");
-        const size_t colon = spec.rfind(':');
-        if (colon == std::string::npos || colon + 1 == spec.size())
-            throw std::invalid_argument("--item expects SPEC:INDEX, e.g. /usr/share/datasets/fashion-mnist/t10k:17, got '" + spec + "'");
-        char* end = nullptr;
-        const long long i = std::strtoll(spec.c_str() + colon + 1, &end, 10);
-        if (*end || i < 0) throw std::invalid_argument("--item: '" + spec.substr(colon + 1) + "' is not an item number");
-        qds = open_dataset(spec.substr(0, colon), so);
-        if (size_t(i) >= qds->size())
-            throw std::invalid_argument("--item: " + std::to_string(i) + " is beyond the " + std::to_string(qds->size()) +
-                                        " items of " + spec.substr(0, colon));
-        qds->item(size_t(i), qimg);
-        qname = qds->name(size_t(i));
-        qlabel = qds->label(size_t(i));
+        qds = open_dataset(item.spec, so);
+        const size_t i = item_number(item, qds->size());
+        qds->item(i, qimg);
+        qname = qds->name(i);
+        qlabel = qds->label(i);
     }
     // The net is sized by the dataset the query comes from; a lone image is sized by itself.
     const OneImage one(qimg);

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "apps/commands.h"
+#include "io/file_io.h"
 
 namespace {
 
@@ -35,6 +36,9 @@ void usage(FILE* out) {
                  "dlbhc -- Deep Learning of Binary Hash Codes (Lin et al., CVPR-W 2015), from scratch in C++\n\n"
                  "usage: dlbhc <command> [options]     (dlbhc <command> --help for its options)\n\ncommands:\n");
     for (const auto& c : kCommands) std::fprintf(out, "  %-10s %s\n", c.name, c.summary);
+    std::fprintf(out,
+                 "\nEach option may be given once. An option's value may not look like an option (--name):\n"
+                 "`--out --no-features` is refused as a forgotten value; name such a file ./--name.\n");
 }
 
 }  // namespace
@@ -47,6 +51,10 @@ int main(int argc, char** argv) {
     std::vector<std::string> args(argv + 2, argv + argc);
     for (const auto& c : kCommands) {
         if (std::strcmp(argv[1], c.name) != 0) continue;
+        // SIGXFSZ ignored and SIGBUS on a truncated mapped file reported (io/file_io.h): writers
+        // report "File too large" and remove their temporaries instead of dying mid-write.
+        static const std::string program = std::string("dlbhc ") + c.name;
+        dlbhc::install_file_signal_handlers(program.c_str());
         try {
             return c.run(args);
         } catch (const std::exception& e) {

@@ -72,12 +72,13 @@ int bits_option(const Args& a) { return a.get_int_in("bits", 0, 1, kMaxCodeBits)
 int classes_option(const Args& a) { return a.get_int_in("classes", 0, 2, caffe::kMaxOutputs); }
 
 void check_input_file(const std::string& path, const std::string& what) {
-    struct stat st;
-    if (::stat(path.c_str(), &st) != 0)
-        throw std::invalid_argument(what + " '" + path + "': cannot open it (" + std::strerror(errno) + ")");
-    if (S_ISDIR(st.st_mode)) throw std::invalid_argument(what + " '" + path + "': expected a file, found a folder");
-    if (::access(path.c_str(), R_OK) != 0)
-        throw std::invalid_argument(what + " '" + path + "': cannot read it (" + std::strerror(errno) + ")");
+    // Opened (and closed) as it will be read: a missing or unreadable file, a folder, a FIFO or a
+    // device is named as such now.
+    try {
+        InputFile(path, what + " '" + path + "'");
+    } catch (const std::runtime_error& e) {
+        throw std::invalid_argument(e.what());
+    }
 }
 
 PipelineOptions pipeline_options(const Args& a, int batch) {

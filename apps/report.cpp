@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <deque>
 
+#include "apps/args.h"
 #include "apps/pipeline.h"
 #include "data/image_io.h"
 #include "io/file_io.h"
@@ -48,6 +49,31 @@ std::string json_escape(const std::string& s) {
     }
     return o;
 }
+
+std::string line_field_escape(const std::string& s) {
+    std::string o;
+    for (unsigned char c : s) {
+        switch (c) {
+        case '\\': o += "\\\\"; break;
+        case '\t': o += "\\t"; break;
+        case '\n': o += "\\n"; break;
+        case '\r': o += "\\r"; break;
+        default:
+            if (c < 0x20 || c == 0x7f) {
+                char buf[8];
+                std::snprintf(buf, sizeof buf, "\\x%02x", c);
+                o += buf;
+            } else {
+                o += char(c);
+            }
+        }
+    }
+    return o;
+}
+
+const char* const kLineEscapeHelp =
+    "In names, a backslash, tab, newline and carriage return are written as \\\\, \\t, \\n and \\r, and\n"
+    "other control bytes as \\xHH, so that a name never breaks a line or a field.\n";
 
 Image montage(const std::vector<std::vector<MontageCell>>& rows, int cell, int frame) {
     size_t cols = 0;
@@ -137,13 +163,34 @@ std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std:
 
 // ---- HtmlPageWriter ----
 
+namespace {
+
+// What a page's picture folder holds: pictures and the plot (so that an existing folder holding
+// anything else is never deleted), with names of at most kLongestPageFileName bytes.
+const std::vector<std::string> kPageFileSuffixes = {".png", ".svg"};
+std::string numbered_picture(char kind, size_t i) { return kind + std::to_string(i) + ".png"; }  // q7.png, d42.png
+const size_t kLongestPageFileName =
+    std::max({sizeof("precision_at_k.svg") - 1, sizeof("examples.png") - 1, numbered_picture('q', SIZE_MAX).size()});
+
+}  // namespace
+
+void check_html_page(const std::string& html, const std::vector<NamedPath>& others, const std::vector<NamedPath>& inputs) {
+    check_output_path(html, "--html");
+    const NamedPath folder{"--html's picture folder", page_files_path(html)};
+    // An input or output inside the folder is named first: that says more than "the folder holds
+    // files it may not replace".
+    refuse_inputs_inside_folder(folder, inputs);
+    refuse_outputs_inside_folder(folder, others);
+    check_replaced_folder(folder.path, folder.label, kPageFileSuffixes, kLongestPageFileName);
+}
+
 HtmlPageWriter::HtmlPageWriter(const std::string& html_path, const char* what) : html_(html_path), what_(what) {
     const PageFolder pf = page_folder(html_);
     dir_ = pf.dir;
     files_ = pf.files;
     // The folder holds only what the pages write: pictures and the plot.
     folder_ = std::make_unique<AtomicDirWriter>(dir_ + "/" + files_, "folder of the page's pictures",
-                                                std::vector<std::string>{".png", ".svg"});
+                                                kPageFileSuffixes);
 }
 
 std::string HtmlPageWriter::image_file(const std::string& name, const Image& im) {
@@ -340,7 +387,7 @@ std::string eval_page_row(const ShownQuery& sq, const std::string& what, const s
             mc.frame[0] = ok ? 44 : 40, mc.frame[1] = ok ? 160 : 39, mc.frame[2] = ok ? 44 : 214;
             pics.rows.back().push_back(mc);
             page += "<img class=\"t " + std::string(ok ? "ok" : "no") + "\" title=\"" + html_escape(title) + "\" src=\"" +
-                    html_escape(w.picture("d" + std::to_string(r.index) + ".png", img)) + "\">";
+                    html_escape(w.picture(numbered_picture('d', r.index), img)) + "\">";
         } else {
             ++missing;
             page += "<span title=\"" + html_escape(title) + "\">[" + std::to_string(r.index) + "]</span>";
@@ -367,7 +414,7 @@ std::string eval_html_page(const EvalSummary& s, const std::vector<ShownQuery>& 
         query_picture(sq.query, img);
         pics.keep.push_back(img);
         const Image* qimg = &pics.keep.back();
-        const std::string qsrc = w.picture("q" + std::to_string(sq.query) + ".png", img);
+        const std::string qsrc = w.picture(numbered_picture('q', sq.query), img);
         for (const auto& row : sq.rows) page += eval_page_row(sq, row.first, row.second, qimg, qsrc, db_picture, w, pics, missing);
     }
     if (!pics.rows.empty()) {
@@ -403,15 +450,16 @@ void print_query_json(const QueryResults& r) {
 }
 
 void print_query_table(const QueryResults& r) {
-    std::printf("query %s (label %d), code %s (hex, bit 0 rightmost); %s", r.name.c_str(), r.label, r.code.c_str(),
-                r.fine ? "coarse + fine" : "coarse only");
+    std::printf("query %s (label %d), code %s (hex, bit 0 rightmost); %s", line_field_escape(r.name).c_str(), r.label,
+                r.code.c_str(), r.fine ? "coarse + fine" : "coarse only");
     if (r.fine) std::printf(", pool of %zu candidates", r.pool);
     std::printf("\n%5s %8s %10s %6s  %s\n", "rank", "hamming", "euclidean", "label", "name");
     const auto& rows = r.hits;
     for (size_t i = 0; i < rows.size(); ++i) {
         char e[32] = "-";
         if (rows[i].euclid >= 0) std::snprintf(e, sizeof e, "%.4f", rows[i].euclid);
-        std::printf("%5zu %8u %10s %6d  %s\n", i + 1, rows[i].hamming, e, rows[i].label, rows[i].name.c_str());
+        std::printf("%5zu %8u %10s %6d  %s\n", i + 1, rows[i].hamming, e, rows[i].label,
+                    line_field_escape(rows[i].name).c_str());
     }
 }
 
@@ -432,7 +480,7 @@ std::string query_html_page(const QueryResults& r, const Image& query, const DbP
         char e[48] = "";
         if (h.euclid >= 0) std::snprintf(e, sizeof e, ", E %.3f", h.euclid);
         page += "<figure>";
-        if (have) page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture("r" + std::to_string(i + 1) + ".png", img)) + "\">";
+        if (have) page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture(numbered_picture('r', i + 1), img)) + "\">";
         page += "<figcaption>#" + std::to_string(i + 1) + " " + html_escape(h.name) + "<br>label " + std::to_string(h.label) +
                 ", H " + std::to_string(h.hamming) + e + "</figcaption></figure>\n";
     }

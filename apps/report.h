@@ -22,6 +22,13 @@ void write_text_atomic(const std::string& path, const std::string& text, const c
 
 std::string html_escape(const std::string& s);
 std::string json_escape(const std::string& s);  // the contents of a JSON string, without quotes
+// A name as one field of a line-based text output (encode's "name<TAB>label<TAB>code" lines,
+// query's table): a backslash becomes \\, a tab \t, a newline \n, a carriage return \r and any
+// other control byte (below 0x20, or 0x7f) \xHH, so that a name can neither split a line or a
+// field nor send escape sequences to a terminal. Other bytes are kept as they are.
+std::string line_field_escape(const std::string& s);
+// The help text's sentence about it.
+extern const char* const kLineEscapeHelp;
 
 // A picture of rows of thumbnails: each cell an image (grey or BGR, any size, scaled by nearest
 // neighbour into a square of `cell` pixels) inside a coloured frame. Colours are BGR.
@@ -65,6 +72,14 @@ private:
     std::unique_ptr<AtomicDirWriter> folder_;
     size_t pictures_ = 0;
 };
+
+// Before any work, what HtmlPageWriter and its command would otherwise find wrong after it: the
+// page `html` can be written (check_output_path), its picture folder "<stem>_files" can be
+// replaced (check_replaced_folder: not a file, holding only pictures and plots; names that fit)
+// and holds neither an input (which it would delete) nor one of the command's other outputs
+// `others` (--json, --svg: written first, then deleted with the folder or making the page fail).
+// Throws std::invalid_argument naming the option and the path.
+void check_html_page(const std::string& html, const std::vector<NamedPath>& others, const std::vector<NamedPath>& inputs);
 
 // The picture of database item `index` into the image; false when there is none.
 using DbPicture = std::function<bool(uint32_t index, Image& img)>;

@@ -13,7 +13,8 @@ const char* const kShardHelp =
     "                   0..N-1 anywhere (one job each); `dlbhc merge` of their indexes in order\n"
     "                   (or the concatenation of their outputs) equals the unsharded run exactly.\n"
     "                   Every worker must see the same dataset (same files, same --root). A shard\n"
-    "                   may be empty (N > M)\n";
+    "                   may be empty (N > M): the index of an empty shard still records the code\n"
+    "                   length and the feature storage, so merge and --append take it as any other\n";
 
 ShardOption shard_option(const Args& a) {
     ShardOption o;

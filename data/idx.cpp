@@ -116,7 +116,7 @@ std::vector<std::string> mnist_file_names(const std::string& dir, const std::str
 
 std::string find_mnist_file(const std::string& dir, const std::string& split, const std::string& kind) {
     for (const auto& p : mnist_file_names(dir, split, kind))
-        if (is_regular_file(p)) return p;
+        if (path_exists(p) && !is_directory(p)) return p;  // read as an InputFile: a FIFO or a device is named
     return "";
 }
 

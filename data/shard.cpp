@@ -6,9 +6,6 @@
 
 namespace dlbhc {
 
-namespace {
-
-// A decimal size_t: digits only, at least one, no overflow. False otherwise.
 bool parse_size(const std::string& s, size_t& out) {
     if (s.empty() || s.size() > 20) return false;
     unsigned __int128 v = 0;
@@ -20,8 +17,6 @@ bool parse_size(const std::string& s, size_t& out) {
     out = size_t(v);
     return true;
 }
-
-}  // namespace
 
 ShardSpec parse_shard(const std::string& text, const std::string& what) {
     const std::string where = what + ": expected I/N (shard I of N, 0 <= I < N, e.g. 0/4), found '" + text + "'";

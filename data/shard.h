@@ -21,6 +21,10 @@ struct ShardSpec {
     size_t count = 1;  // N >= 1
 };
 
+// Parses a count or an item number written as decimal digits only (no sign, no spaces, no
+// other text) into `out`; false when `text` is anything else or exceeds SIZE_MAX.
+bool parse_size(const std::string& text, size_t& out);
+
 // Parses "I/N" (decimal, no sign, no spaces; 0 <= I < N). Throws std::invalid_argument naming
 // `what` (e.g. "--shard"), the expected form and the text found.
 ShardSpec parse_shard(const std::string& text, const std::string& what);

@@ -3,7 +3,6 @@
 
 #include <cstdio>
 #include <stdexcept>
-#include <sys/stat.h>
 
 #include "data/cifar.h"
 #include "data/idx.h"
@@ -16,15 +15,11 @@ namespace dlbhc {
 
 namespace {
 
-bool is_dir(const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-bool is_file(const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-bool exists_plain_or_gz(const std::string& p) { return is_file(p) || is_file(p + ".gz"); }
+// Where a file is expected, anything but a folder counts as there: it is then opened as an
+// InputFile, which names a FIFO or a device ("expected a regular file, found a FIFO") where a
+// probe for regular files would have said "not found".
+bool exists_as_file(const std::string& p) { return path_exists(p) && !is_directory(p); }
+bool exists_plain_or_gz(const std::string& p) { return exists_as_file(p) || exists_as_file(p + ".gz"); }
 
 // "a/b/c" -> ("a/b", "c"); "c" -> (".", "c").
 void split_path(const std::string& spec, std::string& dir, std::string& base) {
@@ -47,16 +42,16 @@ SpecForm spec_form(const std::string& spec) {
     split_path(spec, dir, split);
     // MNIST-format idx files: DIR/train or DIR/t10k.
     const std::string idx_split = split == "test" ? "t10k" : split;
-    if (is_dir(dir) && (exists_plain_or_gz(dir + "/" + idx_split + "-images-idx3-ubyte") ||
-                        exists_plain_or_gz(dir + "/" + idx_split + "-images.idx3-ubyte")))
+    if (is_directory(dir) && (exists_plain_or_gz(dir + "/" + idx_split + "-images-idx3-ubyte") ||
+                              exists_plain_or_gz(dir + "/" + idx_split + "-images.idx3-ubyte")))
         f.kind = SpecForm::Idx, f.split = idx_split;
     // CIFAR-10 binary batches: DIR/train or DIR/test.
-    else if (is_dir(dir) && (split == "train" || split == "test") &&
-             is_file(dir + "/" + (split == "train" ? "data_batch_1.bin" : "test_batch.bin")))
+    else if (is_directory(dir) && (split == "train" || split == "test") &&
+             exists_as_file(dir + "/" + (split == "train" ? "data_batch_1.bin" : "test_batch.bin")))
         f.kind = SpecForm::Cifar, f.split = split;
-    else if (is_file(spec))
+    else if (exists_as_file(spec))
         f.kind = SpecForm::List;
-    else if (is_dir(spec))
+    else if (is_directory(spec))
         f.kind = SpecForm::Folder;
     f.dir = dir;
     return f;
@@ -128,7 +123,7 @@ std::vector<std::string> dataset_files(const std::string& spec, const SourceOpti
 std::string mean_file_path(const TransformSpec& t, const std::string& base_dir) {
     if (t.mean_file.empty()) return "";
     const std::string& path = t.mean_file;
-    if (!is_file(path) && !base_dir.empty() && path[0] != '/' && is_file(base_dir + "/" + path)) return base_dir + "/" + path;
+    if (!exists_as_file(path) && !base_dir.empty() && path[0] != '/' && exists_as_file(base_dir + "/" + path)) return base_dir + "/" + path;
     return path;
 }
 
@@ -142,7 +137,7 @@ TransformParam transform_from_spec(const TransformSpec& t, Phase phase, const st
     p.force_color = t.force_color;
     if (!t.mean_file.empty()) {
         const std::string path = mean_file_path(t, base_dir);
-        if (!is_file(path))
+        if (!exists_as_file(path))
             throw std::runtime_error("mean_file '" + t.mean_file + "' not found" +
                                      (base_dir.empty() ? std::string() : " (also tried relative to " + base_dir + ")"));
         NamedTensor mean;

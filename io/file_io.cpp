@@ -8,12 +8,14 @@
 #include <signal.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <map>
@@ -22,6 +24,157 @@
 namespace dlbhc {
 
 static const size_t kBufferBytes = 1 << 20;
+
+// ---- What the SIGBUS handler knows: the live mappings and the temporaries in progress ----
+//
+// Two fixed tables the handler can read without locks or allocation (async-signal-safe): a slot
+// is claimed (Free -> Busy) by compare-and-swap, filled, then published (Live); the handler reads
+// Live slots only. A slot is retired (Busy, freed, Free) when its mapping or temporary goes away.
+namespace {
+
+enum : int { kSlotFree = 0, kSlotBusy = 1, kSlotLive = 2 };
+
+struct Tracked {
+    std::atomic<int> state{kSlotFree};
+    const unsigned char* begin = nullptr;  // a mapping: its bytes [begin, begin + size)
+    size_t size = 0;
+    bool folder = false;                   // a temporary: a folder (else a file)
+    char* text = nullptr;                  // a mapping: "index file 'x.idx'"; a temporary: its path
+};
+
+Tracked g_maps[kMaxTrackedFiles], g_temps[kMaxTrackedFiles];
+const char* g_program = "dlbhc";
+
+// The slot now holding the record, or -1 when the table is full (the record is then not kept).
+int track(Tracked* table, const std::string& text, const unsigned char* begin, size_t size, bool folder) {
+    for (int i = 0; i < kMaxTrackedFiles; ++i) {
+        int expect = kSlotFree;
+        if (!table[i].state.compare_exchange_strong(expect, kSlotBusy)) continue;
+        char* t = new char[text.size() + 1];
+        std::memcpy(t, text.c_str(), text.size() + 1);
+        table[i].begin = begin, table[i].size = size, table[i].folder = folder, table[i].text = t;
+        table[i].state.store(kSlotLive, std::memory_order_release);
+        return i;
+    }
+    return -1;
+}
+
+void untrack(Tracked* table, int& slot) {
+    if (slot < 0) return;
+    table[slot].state.store(kSlotBusy);
+    delete[] table[slot].text;
+    table[slot].text = nullptr;
+    table[slot].state.store(kSlotFree, std::memory_order_release);
+    slot = -1;
+}
+
+// write(2) of a whole C string to stderr (async-signal-safe).
+void say(const char* s) {
+    size_t n = std::strlen(s);
+    while (n > 0) {
+        const ssize_t w = ::write(2, s, n);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) return;
+        s += w;
+        n -= (size_t)w;
+    }
+}
+
+// Removes a folder of plain files (the writers' temporary folders are flat) with system calls
+// only, so that the SIGBUS handler may call it: getdents64 lists it, unlinkat removes each entry.
+void remove_flat_folder_now(const char* path) {
+    const int fd = ::open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        alignas(8) char buf[4096];
+        // Removing entries while listing may skip some: list again until a pass removes nothing.
+        for (int pass = 0; pass < 64; ++pass) {
+            bool removed = false;
+            ::lseek(fd, 0, SEEK_SET);
+            long got;
+            while ((got = ::syscall(SYS_getdents64, fd, buf, sizeof buf)) > 0) {
+                for (long at = 0; at < got;) {
+                    const struct dirent64* e = (const struct dirent64*)(buf + at);
+                    at += e->d_reclen;
+                    const char* n = e->d_name;
+                    if (n[0] == '.' && (n[1] == 0 || (n[1] == '.' && n[2] == 0))) continue;
+                    removed |= ::unlinkat(fd, n, 0) == 0;
+                }
+            }
+            if (!removed) break;
+        }
+        ::close(fd);
+    }
+    ::rmdir(path);
+}
+
+// SIGBUS: a read of a mapped file past its end, after another program truncated it in place.
+// Only async-signal-safe calls from here on (no allocation, no stdio, no locks).
+void on_sigbus(int, siginfo_t* info, void*) {
+    const unsigned char* at = (const unsigned char*)info->si_addr;
+    const char* file = nullptr;
+    for (const Tracked& m : g_maps)
+        if (m.state.load(std::memory_order_acquire) == kSlotLive && at >= m.begin && at < m.begin + m.size) {
+            file = m.text;
+            break;
+        }
+    if (!file) {  // not one of our mappings: the default action, as without this handler
+        ::signal(SIGBUS, SIG_DFL);
+        if (info->si_code <= 0) ::raise(SIGBUS);  // sent by kill(): delivered once we return
+        return;                                    // a fault: the instruction faults again
+    }
+    // Files first: a temporary folder's pictures are themselves written through temporaries.
+    for (const Tracked& t : g_temps)
+        if (t.state.load(std::memory_order_acquire) == kSlotLive && !t.folder) ::unlink(t.text);
+    for (const Tracked& t : g_temps)
+        if (t.state.load(std::memory_order_acquire) == kSlotLive && t.folder) remove_flat_folder_now(t.text);
+    say(g_program);
+    say(": error: ");
+    say(file);
+    say(" was truncated or changed by another program while mapped (read past its end); stopped, and the "
+        "outputs in progress were removed\n");
+    ::_exit(1);
+}
+
+// Test-only hook (tests/test_signals.cpp): DLBHC_TEST_PAUSE=<point>:<file> makes the process,
+// right after it maps <file> (point "map") or after it creates any temporary file (point
+// "temp"), say so on stderr and wait until <file> is empty or gone (at most 20 s), so that a test
+// can truncate a mapped file at a known point. Unset (always, outside tests), it costs a getenv.
+void test_pause(const char* point, const std::string& path) {
+    const char* spec = std::getenv("DLBHC_TEST_PAUSE");
+    if (!spec) return;
+    const std::string s = spec, head = std::string(point) + ":";
+    if (s.compare(0, head.size(), head) != 0) return;
+    const std::string file = s.substr(head.size());
+    if (std::strcmp(point, "map") == 0 && path != file) return;
+    std::fprintf(stderr, "test pause: %s '%s'\n", point, path.c_str());
+    std::fflush(stderr);
+    struct stat st;
+    for (int i = 0; i < 4000 && ::stat(file.c_str(), &st) == 0 && st.st_size > 0; ++i) ::usleep(5000);
+}
+
+}  // namespace
+
+void install_file_signal_handlers(const char* program) {
+    g_program = program;
+    ::signal(SIGXFSZ, SIG_IGN);
+    struct sigaction sa;
+    std::memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO;
+    sigemptyset(&sa.sa_mask);
+    ::sigaction(SIGBUS, &sa, nullptr);
+}
+
+// "." kind "." pid "." n: the tail of every temporary name the writers make ("tmp", "old").
+static std::string temp_tail(const char* kind, long pid, unsigned n) {
+    return std::string(".") + kind + "." + std::to_string(pid) + "." + std::to_string(n);
+}
+
+size_t temp_name_extra_bytes(bool folder) {
+    // The widest pid (pid_t is an int) and counter (unsigned); a folder's name also gains a
+    // leading "." (see sibling_name).
+    return (folder ? 1 : 0) + temp_tail("tmp", (long)INT_MAX, UINT_MAX).size();
+}
 
 static std::string folder_of(const std::string& path) {
     size_t slash = path.rfind('/');
@@ -285,7 +438,7 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& w
     } catch (const std::exception& e) {
         throw std::runtime_error(what_ + " '" + path_ + "': " + e.what());
     }
-    tmp_ = target_ + ".tmp." + std::to_string((long)getpid()) + "." + std::to_string(counter++);
+    tmp_ = target_ + temp_tail("tmp", (long)getpid(), counter++);
     fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (fd_ < 0) {
         int err = errno;
@@ -293,7 +446,9 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& w
         throw std::runtime_error(what_ + " '" + path_ + "': expected to create the temporary file '" + tmp_ +
                                  "', found the error: " + std::strerror(err));
     }
+    tracked_ = track(g_temps, tmp_, nullptr, 0, false);
     buf_.reserve(kBufferBytes);
+    test_pause("temp", tmp_);
 }
 
 AtomicFileWriter::~AtomicFileWriter() {
@@ -306,6 +461,7 @@ void AtomicFileWriter::abandon() {
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
     ::unlink(tmp_.c_str());
+    untrack(g_temps, tracked_);
     remove_made_folders(made_folders_);
     made_folders_.clear();
     state_ = State::Done;
@@ -379,6 +535,7 @@ void AtomicFileWriter::prepare() {
 void AtomicFileWriter::publish() {
     if (state_ != State::Prepared) throw std::logic_error("AtomicFileWriter::publish without prepare");
     if (::rename(tmp_.c_str(), target_.c_str()) != 0) fail("renaming '" + tmp_ + "' to the target", errno);
+    untrack(g_temps, tracked_);  // only now: until the rename, the temporary is ours to remove
     state_ = State::Done;
     made_folders_.clear();  // they hold the output now
     fsync_folder(folder_of(target_));  // make the rename itself durable
@@ -447,8 +604,7 @@ static int fsync_folder_files(const std::string& folder, std::string& failed) {
 // The hidden name beside `path` for a folder in the `kind` state ("tmp", "old") of this process.
 static std::string sibling_name(const std::string& path, const char* kind) {
     static std::atomic<unsigned> counter{0};
-    return folder_of(path) + "/." + base_of(path) + "." + kind + "." + std::to_string((long)::getpid()) + "." +
-           std::to_string(counter++);
+    return folder_of(path) + "/." + base_of(path) + temp_tail(kind, (long)::getpid(), counter++);
 }
 
 size_t remove_stale_temporary_dirs(const std::string& path) {
@@ -482,41 +638,50 @@ AtomicDirWriter::AtomicDirWriter(const std::string& path, const std::string& wha
         throw std::runtime_error(what_ + " '" + path_ + "': expected to create the temporary folder '" + tmp_ +
                                  "', found the error: " + std::strerror(err));
     }
+    tracked_ = track(g_temps, tmp_, nullptr, 0, true);
 }
 
 AtomicDirWriter::~AtomicDirWriter() {
-    if (!done_) {
-        remove_tree(tmp_);
-        remove_made_folders(made_folders_);
-    }
+    if (!done_) remove_temp();
+}
+
+// Removes what this writer made (its temporary folder, the folders it made for the target).
+void AtomicDirWriter::remove_temp() {
+    remove_tree(tmp_);
+    untrack(g_temps, tracked_);
+    remove_made_folders(made_folders_);
+    made_folders_.clear();
+    done_ = true;
 }
 
 void AtomicDirWriter::fail(const std::string& doing, int err) {
-    remove_tree(tmp_);
-    remove_made_folders(made_folders_);
-    done_ = true;
+    remove_temp();
     throw std::runtime_error(what_ + " '" + path_ + "': " + doing + " failed: " + std::strerror(err) +
                              " (the previous folder, if any, is unchanged)");
 }
 
 // An existing target is deleted by commit(): only a folder holding nothing but files this kind
 // of output has may go (so that "--dump ." or "--dump ~" is refused, not wiped).
-void AtomicDirWriter::check_replaceable() const {
+void AtomicDirWriter::check_replaceable() const { check_folder_replaceable(path_, what_, suffixes_); }
+
+void check_folder_replaceable(const std::string& path, const std::string& what,
+                              const std::vector<std::string>& suffixes) {
+    const std::string p = trim_trailing_slashes(path);
     struct stat st;
-    if (::lstat(path_.c_str(), &st) != 0) {
+    if (::lstat(p.c_str(), &st) != 0) {
         if (errno == ENOENT) return;
         int err = errno;
-        throw std::runtime_error(what_ + " '" + path_ + "': cannot examine it: " + std::strerror(err));
+        throw std::runtime_error(what + " '" + p + "': cannot examine it: " + std::strerror(err));
     }
     if (!S_ISDIR(st.st_mode))
-        throw std::runtime_error(what_ + " '" + path_ + "': expected a folder to replace, found " +
+        throw std::runtime_error(what + " '" + p + "': expected a folder to replace, found " +
                                  (S_ISLNK(st.st_mode) ? "a symbolic link" : "a file") + "; remove it or choose another name");
     std::string expected = "files";
-    for (size_t i = 0; i < suffixes_.size(); ++i) expected += std::string(i ? ", " : " named *") + suffixes_[i];
-    DIR* d = ::opendir(path_.c_str());
+    for (size_t i = 0; i < suffixes.size(); ++i) expected += std::string(i ? ", " : " named *") + suffixes[i];
+    DIR* d = ::opendir(p.c_str());
     if (!d) {
         int err = errno;
-        throw std::runtime_error(what_ + " '" + path_ + "': cannot read the existing folder: " + std::strerror(err));
+        throw std::runtime_error(what + " '" + p + "': cannot read the existing folder: " + std::strerror(err));
     }
     std::string intruder;
     while (const struct dirent* e = ::readdir(d)) {
@@ -524,8 +689,8 @@ void AtomicDirWriter::check_replaceable() const {
         if (name == "." || name == "..") continue;
         const bool known = ::fstatat(::dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0;
         bool ok = known && S_ISREG(st.st_mode);
-        if (ok && !suffixes_.empty())
-            ok = std::any_of(suffixes_.begin(), suffixes_.end(), [&](const std::string& x) { return ends_with(name, x); });
+        if (ok && !suffixes.empty())
+            ok = std::any_of(suffixes.begin(), suffixes.end(), [&](const std::string& x) { return ends_with(name, x); });
         if (!ok) {
             intruder = name + (known && S_ISDIR(st.st_mode) ? " (a folder)" : "");
             break;
@@ -533,7 +698,7 @@ void AtomicDirWriter::check_replaceable() const {
     }
     ::closedir(d);
     if (!intruder.empty())
-        throw std::runtime_error(what_ + " '" + path_ + "': the folder exists and is replaced as a whole, so it may hold only " +
+        throw std::runtime_error(what + " '" + p + "': the folder exists and is replaced as a whole, so it may hold only " +
                                  expected + "; found '" + intruder + "'. Move that away or choose another folder");
 }
 
@@ -546,9 +711,7 @@ void AtomicDirWriter::commit() {
     try {
         check_replaceable();  // again: the folder may have changed while the output was written
     } catch (...) {
-        remove_tree(tmp_);
-        remove_made_folders(made_folders_);
-        done_ = true;
+        remove_temp();
         throw;
     }
     std::string old = sibling_name(path_, "old");
@@ -568,6 +731,7 @@ void AtomicDirWriter::commit() {
     }
     done_ = true;
     made_folders_.clear();  // they hold the output now
+    untrack(g_temps, tracked_);
     fsync_folder(folder_of(path_));  // make the renames durable
     if (had_old) remove_tree(old);
     remove_stale_temporary_dirs(path_);
@@ -583,11 +747,14 @@ MappedFile::MappedFile(const std::string& path, const std::string& what) {
             throw std::runtime_error(what + " '" + path + "': mmap failed: " + std::strerror(err));
         }
         data_ = (const unsigned char*)p;
+        tracked_ = track(g_maps, what + " '" + path + "'", data_, size_, false);
     }
     // The mapping stays valid after `in` closes the descriptor.
+    test_pause("map", path);
 }
 
 void MappedFile::release() {
+    untrack(g_maps, tracked_);  // before the range can be mapped again for something else
     if (data_) ::munmap((void*)data_, size_);
     data_ = nullptr;
     size_ = 0;
@@ -595,9 +762,10 @@ void MappedFile::release() {
 
 MappedFile::~MappedFile() { release(); }
 
-MappedFile::MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_) {
+MappedFile::MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_), tracked_(o.tracked_) {
     o.data_ = nullptr;
     o.size_ = 0;
+    o.tracked_ = -1;
 }
 
 MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
@@ -605,8 +773,10 @@ MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
         release();
         data_ = o.data_;
         size_ = o.size_;
+        tracked_ = o.tracked_;
         o.data_ = nullptr;
         o.size_ = 0;
+        o.tracked_ = -1;
     }
     return *this;
 }

@@ -45,6 +45,12 @@
 // MappedFile: mmap(PROT_READ, MAP_SHARED) of a whole file: opening is instant whatever the size,
 // pages are read on first touch, and processes mapping the same file share the page cache. A
 // mapping keeps the inode alive, so replacing the file (rename) does not disturb it.
+// A file truncated in place by another program while mapped is another matter: a read past its new
+// end raises SIGBUS. install_file_signal_handlers() (main calls it) turns that into an error naming
+// the file: every live mapping is recorded (up to kMaxTrackedFiles at once) so that the handler can
+// find the one holding the faulting address; it then removes the temporary files and folders of
+// the atomic writers still in progress (also recorded), writes the error and exits with status 1.
+// A fault outside the recorded mappings keeps the default action (the process dies by SIGBUS).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -52,6 +58,29 @@
 #include <vector>
 
 namespace dlbhc {
+
+// Installs what every dlbhc process needs for the guarantees above; main() calls it once, before
+// any file is opened. `program` ("dlbhc index") starts the SIGBUS error, as main's own errors do;
+// it must stay valid for the life of the process (argv). It makes
+//  - SIGXFSZ ignored: a write past the file size limit (ulimit -f, RLIMIT_FSIZE) then fails with
+//    EFBIG, which the writer reports ("... failed: File too large") after removing its temporary
+//    file, instead of the signal killing the process mid-write with the temporary left behind;
+//  - SIGBUS on a read of a mapped file past its end (truncated in place by another program) the
+//    error "<program>: error: index file 'x.idx' was truncated or changed by another program while
+//    mapped (read past its end); its output was not written" after removing the temporaries of
+//    the writers in progress, and exit status 1 (see MappedFile above).
+void install_file_signal_handlers(const char* program);
+
+// How many mappings and how many temporaries the SIGBUS handler can know of at once (beyond
+// that, a mapping or temporary is simply not recorded: its SIGBUS is the default one, its
+// temporary is left for the stale clean-up below).
+constexpr int kMaxTrackedFiles = 256;
+
+// The longest name the atomic writers make from an output's name, for the checks that the names
+// of an output fit the file system before any work (NAME_MAX): a file's temporary
+// "<name>.tmp.<pid>.<n>", a folder's ".<name>.tmp.<pid>.<n>" and ".<name>.old.<pid>.<n>", with the
+// widest pid and counter. Returns the number of bytes the writer adds to `name`.
+size_t temp_name_extra_bytes(bool folder);
 
 class InputFile {
 public:
@@ -156,6 +185,7 @@ private:
     std::vector<std::string> made_folders_;  // made for the target; removed if abandoned
     int fd_ = -1;
     State state_ = State::Writing;
+    int tracked_ = -1;  // the SIGBUS handler's record of tmp_
     uint64_t written_ = 0;
     std::vector<char> buf_;
 };
@@ -195,11 +225,21 @@ public:
 private:
     [[noreturn]] void fail(const std::string& doing, int err);
     void check_replaceable() const;
+    void remove_temp();
     std::string path_, tmp_, what_;
     std::vector<std::string> suffixes_;
     std::vector<std::string> made_folders_;  // made for the folder; removed if abandoned
     bool done_ = false;
+    int tracked_ = -1;  // the SIGBUS handler's record of tmp_
 };
+
+// The check AtomicDirWriter makes (when constructed and at commit) before it may replace `path`,
+// for callers that check their outputs before any work: throws std::runtime_error, naming `what`
+// and the path, when `path` exists and is not a folder (a file, a link) or holds anything the
+// writer would not write (a subfolder, a link, a file whose name lacks all `owned_suffixes`; with
+// no suffixes, any file may go). A missing `path` passes; trailing slashes are ignored.
+void check_folder_replaceable(const std::string& path, const std::string& what,
+                              const std::vector<std::string>& owned_suffixes);
 
 // Removes the stale temporary and old folders of the folder `path` (".<name>.tmp.<pid>.<n>" and
 // ".<name>.old.<pid>.<n>" beside it whose pid is not a live process and not this process), with
@@ -225,6 +265,7 @@ private:
     void release();
     const unsigned char* data_ = nullptr;
     size_t size_ = 0;
+    int tracked_ = -1;  // the SIGBUS handler's record of the mapping
 };
 
 }  // namespace dlbhc

@@ -12,6 +12,10 @@
 
 namespace dlbhc {
 
+// The smallest magnitude float_to_half turns into infinity: halfway between the largest half
+// (65504) and 2^16, where ties to even round up. A float below it in magnitude stays finite.
+constexpr float kHalfOverflow = 65520.0f;
+
 uint16_t float_to_half(float f);
 float half_to_float(uint16_t h);
 

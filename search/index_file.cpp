@@ -9,6 +9,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cmath>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -89,6 +90,42 @@ static std::string padding_error(const CodeView& c, size_t item) {
     return "item " + std::to_string(item) + ": expected bits " + std::to_string(c.bits % 64) + "..63 of word " +
            std::to_string(c.words - 1) + " (unused by " + std::to_string(c.bits) + "-bit codes) to be zero, found " +
            hex64(c.code(item)[c.words - 1]);
+}
+
+// The first of v[0..n) for which bad(v[i]), or n. A branch-free pass over each block keeps the
+// scan of a large index about as fast as its checksum.
+template <class T, class Bad>
+static size_t first_bad(const T* v, size_t n, Bad bad) {
+    const size_t block = 4096;
+    for (size_t at = 0; at < n; at += block) {
+        const size_t end = std::min(n, at + block);
+        bool any = false;
+        for (size_t i = at; i < end; ++i) any |= bad(v[i]);
+        if (!any) continue;
+        for (size_t i = at; i < end; ++i)
+            if (bad(v[i])) return i;
+    }
+    return n;
+}
+
+// The first value of a mapped feature section (float32 or float16 bits) that is not finite (all
+// exponent bits set: an infinity or a NaN), or n. Tested on the bits, as stored.
+static size_t first_non_finite_feature(const void* data, size_t n, FeatureType t) {
+    if (t == FeatureType::F16)
+        return first_bad((const uint16_t*)data, n, [](uint16_t h) { return (h & 0x7c00u) == 0x7c00u; });
+    return first_bad((const uint32_t*)data, n, [](uint32_t f) { return (f & 0x7f800000u) == 0x7f800000u; });
+}
+
+static std::string value_text(float v) {
+    char b[32];
+    std::snprintf(b, sizeof b, "%g", (double)v);
+    return b;
+}
+
+// "item 17, feature 3 (of 500)" for element `at` of (N, dim) features.
+static std::string feature_at(size_t at, int dim) {
+    return "item " + std::to_string(at / (size_t)dim) + ", feature " + std::to_string(at % (size_t)dim) + " (of " +
+           std::to_string(dim) + ")";
 }
 
 // ---------------------------------------------------------------------------------- writing
@@ -241,7 +278,7 @@ void write_combined(const std::string& path, const std::vector<const IndexFile*>
         SectionOut feats(w, L.features, path);
         for (const IndexFile* old : olds)
             feats.put(old->features().data, old->size() * (size_t)dim * feature_type_bytes(ftype));
-        if (more) {
+        if (more && n_new > 0) {  // an empty set may give no feature pointer
             if (ftype == FeatureType::F32) {
                 feats.put(more->features, (size_t)(n_new * dim * 4));
             } else {  // convert row by row, so no second copy of the features is held
@@ -292,20 +329,48 @@ void check_items(const std::string& path, const IndexItems& it) {
     if (it.features && it.feature_dim <= 0)
         throw std::invalid_argument(where + "expected a positive feature dimension, found " +
                                     std::to_string(it.feature_dim));
+    if (!it.features && it.feature_dim > 0 && it.codes.n > 0)
+        throw std::invalid_argument(where + "expected " + std::to_string(it.codes.n) + " rows of " +
+                                    std::to_string(it.feature_dim) + "-d features, found none");
+    // A NaN or an infinity makes every distance to the item NaN: it would silently drop out of
+    // every fine search (the reader refuses such an index too).
+    if (it.features) {
+        const size_t count = it.codes.n * (size_t)it.feature_dim;
+        const size_t bad = first_bad(it.features, count, [](float x) { return !std::isfinite(x); });
+        if (bad < count)
+            throw std::invalid_argument(where + feature_at(bad, it.feature_dim) + ": expected a finite value, found " +
+                                        value_text(it.features[bad]));
+    }
     // The reader refuses such codes (their distances can exceed B): never write one.
     const size_t dirty = first_code_with_padding(it.codes);
     if (dirty < it.codes.n) throw std::invalid_argument(where + padding_error(it.codes, dirty));
+}
+
+bool has_features(const IndexItems& it) { return it.features || it.feature_dim > 0; }
+
+// Features stored as float16 must stay finite there: a float32 of magnitude kHalfOverflow or more
+// would become an infinity (float16.h).
+void check_half_range(const std::string& path, const IndexItems& it) {
+    if (!it.features) return;
+    const size_t count = it.codes.n * (size_t)it.feature_dim;
+    const size_t bad = first_bad(it.features, count, [](float x) { return !(std::fabs(x) < kHalfOverflow); });
+    if (bad < count)
+        throw std::invalid_argument("index file '" + path + "': " + feature_at(bad, it.feature_dim) +
+                                    ": expected a magnitude below " + value_text(kHalfOverflow) +
+                                    " to store it as float16, found " + value_text(it.features[bad]) +
+                                    " (store the features as float32)");
 }
 
 }  // namespace
 
 void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt) {
     check_items(path, items);
-    FeatureType t = items.features ? opt.feature_storage : FeatureType::None;
-    if (items.features && t == FeatureType::None)
+    FeatureType t = has_features(items) ? opt.feature_storage : FeatureType::None;
+    if (has_features(items) && t == FeatureType::None)
         throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
+    if (t == FeatureType::F16) check_half_range(path, items);
     IndexUpdateLock lock(path);  // an append running now finishes first, and is not lost
-    write_combined(path, {}, &items, items.codes.bits, items.features ? items.feature_dim : 0, t);
+    write_combined(path, {}, &items, items.codes.bits, has_features(items) ? items.feature_dim : 0, t);
 }
 
 void append_to_index(const std::string& path, const IndexItems& more) {
@@ -316,12 +381,13 @@ void append_to_index(const std::string& path, const IndexItems& more) {
     if (more.codes.bits != old.bits())
         throw std::invalid_argument(where + "expected " + std::to_string(old.bits()) + "-bit codes (the index's), found " +
                                     std::to_string(more.codes.bits) + "-bit codes");
-    if (old.has_features() != (more.features != nullptr))
+    if (old.has_features() != has_features(more))
         throw std::invalid_argument(where + (old.has_features() ? "expected features (the index has them), found none"
                                                                 : "expected no features (the index has none), found some"));
     if (old.has_features() && more.feature_dim != old.feature_dim())
         throw std::invalid_argument(where + "expected " + std::to_string(old.feature_dim()) +
                                     "-d features, found " + std::to_string(more.feature_dim) + "-d");
+    if (old.feature_type() == FeatureType::F16) check_half_range(path, more);
     test_append_delay();
     write_combined(path, {&old}, &more, old.bits(), old.feature_dim(), old.feature_type());
 }
@@ -561,6 +627,17 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
         const CodeView codes{(const uint64_t*)(p + L.codes), (size_t)n, (int)bits, (int)words};
         const size_t dirty = first_code_with_padding(codes);
         if (dirty < n) throw bad(padding_error(codes, dirty));
+        // A NaN or an infinity makes every distance to the item NaN, which drops it from every
+        // fine search without a word; the checksum cannot tell (a crafted file computes it over
+        // the bad value). Read with the checksum, so it costs little more.
+        if (t != FeatureType::None && opt.verify == IndexOpenOptions::Verify::Full) {
+            const size_t count = (size_t)n * dim, at = first_non_finite_feature(p + L.features, count, t);
+            if (at < count)
+                throw bad(feature_at(at, (int)dim) + ": expected a finite " + feature_type_name(t) +
+                          " value, found " +
+                          value_text(t == FeatureType::F16 ? half_to_float(((const uint16_t*)(p + L.features))[at])
+                                                           : ((const float*)(p + L.features))[at]));
+        }
     }
 
     f.n_ = (size_t)n;

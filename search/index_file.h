@@ -46,8 +46,11 @@ struct IndexItems {
     CodeView codes;                                    // N codes
     const int32_t* labels = nullptr;                   // N class labels; nullptr: all -1 (unknown)
     const std::vector<std::string>* names = nullptr;   // N names (image paths); nullptr: all ""
-    const float* features = nullptr;                   // (N, D) float32, or nullptr (no features)
-    int feature_dim = 0;                               // D when features are given
+    const float* features = nullptr;                   // (N, D) float32 (finite), or nullptr
+    // D: > 0 when the items have features, 0 when they have none. An empty set (N = 0) of items
+    // with features gives D and may leave `features` null: the index then records the feature
+    // layout (the shard of an empty range still merges and appends like the others).
+    int feature_dim = 0;
 };
 
 struct IndexWriteOptions {
@@ -55,7 +58,9 @@ struct IndexWriteOptions {
 };
 
 // Creates (or atomically replaces) the index at `path`. Waits for an update of the same index
-// in progress (see above).
+// in progress (see above). Features must be finite (and, stored as float16, below 65520 in
+// magnitude): a NaN would hide the item from every fine search; the error names the item and
+// the dimension. append_to_index checks the same.
 void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt = {});
 // Adds items at the end of an existing index (same bits; features present in both or in
 // neither, same D; stored in the index's feature type). The old file is verified first
@@ -76,8 +81,8 @@ size_t merge_indexes(const std::string& path, const std::vector<std::string>& in
 
 struct IndexOpenOptions {
     enum class Verify {
-        Full,          // check every section's checksum (reads the whole file once) and the codes'
-                       // unused high bits (zero)
+        Full,          // check every section's checksum (reads the whole file once), the codes'
+                       // unused high bits (zero) and that every feature is finite
         SkipFeatures,  // check codes (checksum, unused bits), labels and names; trust the features
         HeaderOnly,    // check the header (and the first and last name offsets) only: instant
     };

@@ -5,6 +5,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstring>
@@ -635,5 +636,64 @@ TEST_CASE("index file: codes with unused high bits set are refused by open and b
         check_error([&] { append_to_index(good, it); }, {"good.bin", item3.c_str()});
         CHECK(IndexFile::open(good).size() == 20);
         CHECK(dir.entries() == 2);  // good.bin, bad.bin: nothing half-written
+    }
+}
+
+TEST_CASE("index file: non-finite features (valid checksums) are refused on open and by the writers, naming the item") {
+    // A NaN or an infinity makes every distance to the item NaN, so it would drop out of every
+    // fine search without a word; its checksum is valid when a forger recomputes it.
+    TempDir dir;
+    Rng rng(31);
+    for (FeatureType t : {FeatureType::F32, FeatureType::F16}) {
+        const std::string type = feature_type_name(t);
+        CAPTURE(type);
+        Items a = make_items(rng, 6, 20, 5, 0);
+        const std::string good = dir.file("good.bin"), bad = dir.file("bad.bin");
+        IndexWriteOptions wo;
+        wo.feature_storage = t;
+        write_index(good, a.view(), wo);
+        for (float poison : {std::nanf(""), INFINITY, -INFINITY}) {
+            CAPTURE(poison);
+            auto b = read_all(good);
+            const size_t features = (size_t)get64_at(b, 72), esize = feature_type_bytes(t);
+            const size_t at = features + (4 * 5 + 2) * esize;  // item 4, feature 2
+            if (t == FeatureType::F32) {
+                std::memcpy(&b[at], &poison, 4);
+            } else {
+                const uint16_t h = float_to_half(poison);
+                std::memcpy(&b[at], &h, 2);
+            }
+            put64_at(b, 112, xxhash64(&b[features], b.size() - features));  // features come last
+            reseal(b);
+            const std::string what = std::string("item 4, feature 2 (of 5): expected a finite ") + feature_type_name(t) + " value";
+            check_refused(bad, b, {what.c_str()}, {IndexOpenOptions::Verify::Full});
+            // The lower levels trust the features (documented): they open it.
+            IndexOpenOptions o;
+            o.verify = IndexOpenOptions::Verify::SkipFeatures;
+            CHECK(IndexFile::open(bad, o).size() == 6);
+            check_error([&] { append_to_index(bad, make_items(rng, 1, 20, 5, 6).view()); }, {"bad.bin", what.c_str()});
+        }
+        // The writers refuse non-finite features, naming the item and the feature.
+        Items poisoned = a;
+        poisoned.feats[3 * 5 + 1] = std::nanf("");
+        check_error([&] { write_index(dir.file("new.bin"), poisoned.view(), wo); },
+                    {"new.bin", "item 3, feature 1 (of 5): expected a finite value, found nan"});
+        check_error([&] { append_to_index(good, poisoned.view()); }, {"good.bin", "item 3, feature 1 (of 5)"});
+        // float16 storage: a finite float32 too large for float16 would become an infinity.
+        Items large = a;
+        large.feats[2 * 5 + 4] = 70000.0f;
+        if (t == FeatureType::F16) {
+            check_error([&] { write_index(dir.file("new.bin"), large.view(), wo); },
+                        {"new.bin", "item 2, feature 4 (of 5): expected a magnitude below 65520 to store it as float16, found 70000"});
+            check_error([&] { append_to_index(good, large.view()); }, {"good.bin", "item 2, feature 4 (of 5)"});
+        } else {
+            write_index(dir.file("new.bin"), large.view(), wo);  // float32 holds it
+            CHECK(IndexFile::open(dir.file("new.bin")).size() == 6);
+            ::unlink(dir.file("new.bin").c_str());
+        }
+        CHECK(IndexFile::open(good).size() == 6);
+        ::unlink(bad.c_str());
+        CHECK(dir.entries() == 1);  // good.bin: nothing half-written
+        ::unlink(good.c_str());
     }
 }

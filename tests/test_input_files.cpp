@@ -20,6 +20,7 @@
 #include "apps/commands.h"
 #include "data/cifar.h"
 #include "data/image_io.h"
+#include "data/source.h"
 #include "io/read_file.h"
 #include "formats/caffe_spec.h"
 #include "formats/caffemodel.h"
@@ -182,6 +183,44 @@ TEST_CASE("every reader refuses a FIFO at once, naming it") {
         if (!probe_image_file(f, info, reason)) throw std::runtime_error(reason);
     }, f);
     CHECK(why == "not a readable regular file (found a FIFO)");
+}
+
+TEST_CASE("a FIFO or /dev/zero as --mean, an idx file or a list file is named as what it is, not 'not found'") {
+    Files fx;
+    const std::string fifo = make_fifo(fx.d, "fifo");
+    const char* kDevice = "expected a regular file, found a character device";
+    auto check = [&](const std::string& e, const std::string& path, const char* kind) {
+        CHECK_MESSAGE(e.find(path + "': " + kind) != std::string::npos, e);
+        CHECK_MESSAGE(e.find("not found") == std::string::npos, e);
+    };
+    // --mean, checked before the dataset is read, and a data layer's mean_file.
+    for (const std::string& mean : {fifo, std::string("/dev/zero")}) {
+        const char* kind = mean == fifo ? kFifoError : kDevice;
+        check(prompt_error([&] {
+                  cmd_index({"--net", fx.net, "--weights", fx.weights, "--data", fx.mnist, "--out", fx.d.file("o.idx"), "--mean", mean});
+              }, fifo),
+              "--mean '" + mean, kind);
+        TransformSpec t;
+        t.mean_file = mean;
+        check(prompt_error([&] { transform_from_spec(t, Phase::Test, fx.d.path); }, fifo), mean, kind);
+    }
+    // MNIST idx files: DIR/t10k whose images file is a FIFO, then /dev/zero (a symlink to it).
+    fx.d.mkdir("idx");
+    const std::string images = fx.d.file("idx/t10k-images-idx3-ubyte");
+    dlbhc::test::write_bytes(fx.d.file("idx/t10k-labels-idx1-ubyte"), dlbhc::test::make_idx({4}, {0, 1, 0, 1}));
+    REQUIRE(::mkfifo(images.c_str(), 0644) == 0);
+    check(prompt_error([&] { open_dataset(fx.d.file("idx/t10k"), SourceOptions()); }, images), images, kFifoError);
+    ::unlink(images.c_str());
+    fs::create_symlink("/dev/zero", images);
+    check(prompt_error([&] { open_dataset(fx.d.file("idx/t10k"), SourceOptions()); }, images), images, kDevice);
+    // A list file.
+    check(prompt_error([&] { open_dataset(fifo, SourceOptions()); }, fifo), "list file '" + fifo, kFifoError);
+    check(prompt_error([&] { open_dataset("/dev/zero", SourceOptions()); }, fifo), "list file '/dev/zero", kDevice);
+    // As --data of a command.
+    check(prompt_error([&] { cmd_index({"--net", fx.net, "--weights", fx.weights, "--data", fifo, "--out", fx.d.file("o.idx")}); },
+                       fifo),
+          fifo, kFifoError);
+    CHECK_FALSE(fs::exists(fx.d.file("o.idx")));
 }
 
 TEST_CASE("commands: a FIFO given as any input fails at once with an error naming it") {

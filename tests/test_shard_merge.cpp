@@ -243,6 +243,34 @@ TEST_CASE("shard + merge: more shards than items (empty shards) still merge to t
     CHECK(read_all(merged) == read_all(whole));
 }
 
+TEST_CASE("shard + merge: empty shards carry the net's feature layout (float32, --f16, none); merge and --append work") {
+    Setup s;
+    const std::string data = s.dataset("e", 3, 14);
+    for (const std::string mode : {"", "--f16", "--no-features"}) {
+        CAPTURE(mode);
+        const std::vector<std::string> opt = mode.empty() ? std::vector<std::string>{} : std::vector<std::string>{mode};
+        const std::string tag = mode.empty() ? "f32" : mode.substr(2);
+        const std::string whole = s.dir.file(tag + "_whole.idx");
+        quietly([&] { REQUIRE(cmd_index(plus(s.index_args(data, whole), opt)) == 0); });
+        std::vector<std::string> shards;
+        for (size_t i = 0; i < 5; ++i) {
+            shards.push_back(s.dir.file(tag + "_s" + std::to_string(i) + ".idx"));
+            quietly([&] { REQUIRE(cmd_index(plus(s.index_args(data, shards.back()), plus(opt, {"--shard", shard_name(i, 5)}))) == 0); });
+            const IndexFile f = IndexFile::open(shards.back());
+            const IndexFile w = IndexFile::open(whole);
+            CHECK(f.feature_type() == w.feature_type());  // empty or not, the shard says what it holds
+            CHECK(f.feature_dim() == w.feature_dim());
+        }
+        CHECK(IndexFile::open(shards[0]).size() == 0);  // floor(1*3/5) = 0: shard 0 is empty
+        const std::string merged = s.dir.file(tag + "_merged.idx");
+        quietly([&] { REQUIRE(cmd_merge(plus({merged}, shards)) == 0); });
+        CHECK(read_all(merged) == read_all(whole));
+        // The dataset appended to an empty shard: the whole index again.
+        quietly([&] { REQUIRE(cmd_index(plus(s.index_args(data, shards[0]), plus(opt, {"--append"}))) == 0); });
+        CHECK(read_all(shards[0]) == read_all(whole));
+    }
+}
+
 TEST_CASE("shard: encode's shard outputs (codes text, latent and feature .npy) concatenate to the unsharded ones") {
     Setup s;
     const std::string data = s.dataset("c", 23, 13);
