@@ -73,7 +73,7 @@ CodeHealth code_health(const CodeView& c) {
     auto less = [&](uint32_t a, uint32_t b) {
         return std::lexicographical_compare(c.code(a), c.code(a) + c.words, c.code(b), c.code(b) + c.words);
     };
-    std::sort(order.begin(), order.end(), less);
+    std::stable_sort(order.begin(), order.end(), less);  // a group is shown by its first item
     for (size_t i = 0; i < c.n;) {
         size_t j = i + 1;
         while (j < c.n && std::equal(c.code(order[i]), c.code(order[i]) + c.words, c.code(order[j]))) ++j;
@@ -129,8 +129,11 @@ void print_index(const IndexFile& f, uint64_t bytes) {
     const CodeHealth h = code_health(c);
     std::printf("codes (computed from the %zu codes):\n", h.n);
     std::printf("  %-22s %zu (%.1f%% of the items)\n", "distinct codes", h.distinct, 100.0 * double(h.distinct) / double(h.n));
-    std::printf("  %-22s %zu items share code %s (item %zu)\n", "largest group", h.largest_group,
-                code_hex(c.code(h.largest_item), c.words, c.bits).c_str(), h.largest_item);
+    if (h.largest_group == 1)
+        std::printf("  %-22s 1 item: no two items share a code\n", "largest group");
+    else
+        std::printf("  %-22s %zu items share code %s (item %zu)\n", "largest group", h.largest_group,
+                    code_hex(c.code(h.largest_item), c.words, c.bits).c_str(), h.largest_item);
     std::printf("  %-22s min %.3f (bit %d), mean %.3f, max %.3f (bit %d)\n", "share of ones per bit", h.min, h.min_bit,
                 h.mean, h.max, h.max_bit);
     std::string list;
