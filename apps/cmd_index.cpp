@@ -43,8 +43,9 @@ static const char* kHelp =
     "  --strict         an unreadable image is an error (default: skipped and counted)\n";
 
 static const char* kShardNote =
-    "The index does not record its shard (the format has no place for it): name the files after\n"
-    "it (db.0of4.idx) and give them to `dlbhc merge` in shard order.\n";
+    "The index does not record its shard (its provenance names the whole dataset, the same in every\n"
+    "shard, so that merging them gives the unsharded index byte for byte): name the files after it\n"
+    "(db.0of4.idx) and give them to `dlbhc merge` in shard order.\n";
 
 namespace {
 
