@@ -90,6 +90,20 @@ static bool layout_for(uint64_t n, uint64_t words, uint64_t name_bytes, uint64_t
     return c.ok;
 }
 
+// Version 2: a file size beyond the end of the last section means a provenance section, from the
+// next 64-byte boundary to the end of the file. Adds it to L; false when `file_size` cannot end a
+// section of kMinProvenanceBytes .. kMaxProvenanceBytes there.
+static bool provenance_extent(uint64_t file_size, Layout& L) {
+    Checked c;
+    const uint64_t at = c.align_up(L.data_end);
+    if (!c.ok || file_size < at || file_size - at < kMinProvenanceBytes || file_size - at > kMaxProvenanceBytes)
+        return false;
+    L.provenance = at;
+    L.provenance_bytes = file_size - at;
+    L.file = file_size;
+    return true;
+}
+
 static std::string hex64(uint64_t v);
 
 // What a code with unused high bits set looks like, for the errors of the writer and the reader:
@@ -501,21 +515,13 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
         blame_sizes();
         throw bad("expected section sizes that fit in 64 bits, found an overflow (" + from + ")");
     }
-    // Version 2: a file size beyond the last section means a provenance section, from the next
-    // 64-byte boundary to the end (bounded: kMinProvenanceBytes .. kMaxProvenanceBytes).
     const uint64_t file_field = get64(p, kOffFileBytes);
-    if (version >= 2 && file_field != L.data_end) {
-        Checked c;
-        const uint64_t at = c.align_up(L.data_end);
-        if (!c.ok || file_field < at || file_field - at < kMinProvenanceBytes || file_field - at > kMaxProvenanceBytes ||
-            !layout_for(n, words, name_bytes, dim, t, file_field - at, L)) {
-            blame_sizes();
-            throw bad("header field 'file size': expected " + std::to_string(L.data_end) + " (" + from +
-                      ", no provenance) or " + std::to_string(kMinProvenanceBytes) + " to " +
-                      std::to_string(kMaxProvenanceBytes) + " bytes more than " + std::to_string(at) +
-                      " (a provenance section there), found " + std::to_string(file_field) +
-                      " (the header is inconsistent)");
-        }
+    if (version >= 2 && file_field != L.data_end && !provenance_extent(file_field, L)) {
+        blame_sizes();
+        throw bad("header field 'file size': expected " + std::to_string(L.data_end) + " (" + from +
+                  ", no provenance) or " + std::to_string(kMinProvenanceBytes) + " to " +
+                  std::to_string(kMaxProvenanceBytes) + " bytes more than the next 64-byte boundary (a provenance "
+                  "section there), found " + std::to_string(file_field) + " (the header is inconsistent)");
     }
     const std::string prov_note =
         L.provenance_bytes ? ", then " + std::to_string(L.provenance_bytes) + " bytes of provenance at " +
