@@ -106,14 +106,7 @@ struct Setup {
     }
     // DIR/<name>/train-{images,labels}: `items` random images, labels 0..3; returns the spec.
     std::string dataset(const std::string& name, uint32_t items, unsigned seed) const {
-        const std::string d = dir.mkdir(name);
-        std::mt19937 rng(seed);
-        std::vector<uint8_t> pixels(size_t(items) * 784), labels(items);
-        for (auto& p : pixels) p = uint8_t(rng() & 255);
-        for (auto& l : labels) l = uint8_t(rng() % 4);
-        test::write_bytes(d + "/train-images-idx3-ubyte", test::make_idx({items, 28, 28}, pixels));
-        test::write_bytes(d + "/train-labels-idx1-ubyte", test::make_idx({items}, labels));
-        return d + "/train";
+        return test::write_random_mnist(dir, name, items, seed);
     }
     Output index(const std::string& weights, const std::string& data_spec, const std::string& out,
                  const std::vector<std::string>& more = {}) const {
