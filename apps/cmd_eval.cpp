@@ -9,6 +9,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"
 #include "search/eval.h"
@@ -44,9 +45,12 @@ static const char* kHelp =
     "                       index's item names are not image files. The pictures go to the folder\n"
     "                       <stem>_files beside it, replaced as a whole: it may hold only .png and\n"
     "                       .svg files and no other output (checked before the evaluation)\n"
-    "  --db-data SPEC       the dataset the index was built from (for pictures)\n"
+    "  --db-data SPEC       the dataset the index was built from (for pictures; default: the data\n"
+    "                       source the index records, when it opens here and matches the index)\n"
     "  --examples N         queries shown in the HTML report (default 6)\n"
-    "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n";
+    "  --bits H, --classes K, --batch N, --mean FILE, --root DIR, --strict   as for `dlbhc index`\n"
+    "The net, weights and preprocessing must be those the index was built with (its provenance,\n"
+    "`dlbhc info DB.idx`): other ones are refused before any query is encoded, naming both.\n";
 
 namespace {
 
@@ -129,9 +133,11 @@ std::vector<ShownQuery> shown_queries(const IndexFile& db, const EncodedSet& q, 
 
 // --html: the report page, its plot and pictures (database pictures from --db-data or from the
 // item names when they are image files).
-void write_eval_page(const Args& a, const Dataset* dbds, const PipelineOptions& po, const IndexFile& db,
-                     const Dataset& qds, const EncodedSet& q, const std::vector<HierarchicalResult>& fine,
-                     const EvalSummary& s) {
+// `no_db_data`: why the recorded data source could not give the pictures ("" when it did, or
+// --db-data was given).
+void write_eval_page(const Args& a, const Dataset* dbds, const std::string& no_db_data, const PipelineOptions& po,
+                     const IndexFile& db, const Dataset& qds, const EncodedSet& q,
+                     const std::vector<HierarchicalResult>& fine, const EvalSummary& s) {
     const std::string html = a.get("html", "");
     HtmlPageWriter w(html, "HTML report");
     const int examples = std::max(0, a.get_int("examples", 6));
@@ -142,6 +148,7 @@ void write_eval_page(const Args& a, const Dataset* dbds, const PipelineOptions& 
     w.commit(page);
     std::printf("report written to %s (%zu pictures in %s/%s)%s\n", html.c_str(), w.pictures(), w.dir().c_str(),
                 w.files().c_str(), missing ? " -- some database images could not be shown: pass --db-data" : "");
+    if (missing && !no_db_data.empty()) std::fprintf(stderr, "dlbhc eval: --html: %s\n", no_db_data.c_str());
 }
 
 }  // namespace
@@ -188,10 +195,14 @@ int cmd_eval(const std::vector<std::string>& argv) {
     if (fine && !db.has_features())
         throw std::invalid_argument("index '" + db.path() + "' has no features: the fine stage needs them (or use --no-fine)");
     std::unique_ptr<Dataset> dbds;  // pictures of the database items for --html
+    std::string no_db_data;         // why the recorded data source cannot give them
     if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
+    if (a.has("html") && !a.has("db-data")) dbds = recorded_db_data(db, so, no_db_data);
     auto qds = open_dataset(a.get("queries", ""), so);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *qds);
     check_net_fits_index(es, db, fine);
+    check_index_provenance(db, codes_provenance(es, po.latent_bits, a.get("weights", "")), po.net_path,
+                           a.get("weights", ""));
     auto t0 = clock::now();
     EncodedSet q = encode_dataset(es, *qds, fine, true);
     const double t_encode = std::chrono::duration<double>(clock::now() - t0).count();
@@ -225,7 +236,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
         write_text_atomic(a.get("svg", ""), svg_precision_plot(eval_plot_series(s), eval_plot_title(s)), "SVG plot");
         std::printf("plot written to %s\n", a.get("svg", "").c_str());
     }
-    if (a.has("html")) write_eval_page(a, dbds.get(), po, db, *qds, q, fine_results, s);
+    if (a.has("html")) write_eval_page(a, dbds.get(), no_db_data, po, db, *qds, q, fine_results, s);
     return 0;
 }
 

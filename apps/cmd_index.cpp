@@ -7,6 +7,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/provenance.h"
 #include "apps/sharding.h"
 #include "search/index_file.h"
 
@@ -17,7 +18,11 @@ static const char* kHelp =
     "Runs the trained net (TEST phase: centre crop, no dropout) over every image of the dataset and\n"
     "writes an index file (search/README.md): one hash code per image (latent sigmoid > 0.5), its\n"
     "label, its name and its feature vector (the layer before the latent layer, fc7 in the paper)\n"
-    "for the fine re-ranking. The file is written atomically.\n"
+    "for the fine re-ranking. The file is written atomically. It also records where the codes came\n"
+    "from (its provenance; `dlbhc info DB.idx` prints it): the net's name and the hash of the layers\n"
+    "that make the codes, the hash of the weights, the preprocessing, the blobs read, the dataset\n"
+    "as given to --data (and --root) with its item count, and the dlbhc version. query, eval and\n"
+    "--append refuse a net or weights other than the index's before encoding anything.\n"
     "  --net FILE       the net (its TEST data layer's transform_param gives the preprocessing)\n"
     "  --weights FILE   trained weights (a snapshot or the file `dlbhc train --out` wrote)\n"
     "  --data SPEC      DIR/train or DIR/t10k (MNIST idx), DIR/train|test (CIFAR-10), a list file\n"
@@ -26,7 +31,10 @@ static const char* kHelp =
     "                   a symbolic link stays a link and the file it names is replaced)\n"
     "  --append         add the images to an existing index instead of replacing it. Updates of\n"
     "                   one index (appends, replacements) take a lock on it (flock) and run one\n"
-    "                   after the other, so concurrent appends all land; readers never wait\n"
+    "                   after the other, so concurrent appends all land; readers never wait.\n"
+    "                   The net, weights and preprocessing must be the index's (another\n"
+    "                   snapshot's weights are refused, naming both); other data is listed as\n"
+    "                   one more data source\n"
     "  --bits H, --classes K   as given to `dlbhc train` (when they differ from the prototxt)\n"
     "  --batch N        images per forward pass (default 100)\n"
     "  --no-features    codes only (no fine re-ranking possible, 4096x smaller for CaffeNet)\n"
@@ -36,8 +44,9 @@ static const char* kHelp =
     "  --strict         an unreadable image is an error (default: skipped and counted)\n";
 
 static const char* kShardNote =
-    "The index does not record its shard (the format has no place for it): name the files after\n"
-    "it (db.0of4.idx) and give them to `dlbhc merge` in shard order.\n";
+    "The index does not record its shard (its provenance names the whole dataset, the same in every\n"
+    "shard, so that merging them gives the unsharded index byte for byte): name the files after it\n"
+    "(db.0of4.idx) and give them to `dlbhc merge` in shard order.\n";
 
 namespace {
 
@@ -94,9 +103,18 @@ int cmd_index(const std::vector<std::string>& argv) {
     LoadReport rep;
     auto ds = open_dataset(a.get("data", ""), so, &rep);
     if (rep.skipped) std::fprintf(stderr, "%s: %zu unreadable images skipped\n", a.get("data", "").c_str(), rep.skipped);
+    // The whole dataset, not the shard: the shards of one run record the same provenance, so
+    // their merge is the unsharded index byte for byte.
+    const DataSource source{a.get("data", ""), po.root, ds->size()};
     ds = select_shard(std::move(ds), shard);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds);
-    if (old) check_append_fits(*old, es, features, ds->size());
+    Provenance prov = codes_provenance(es, po.latent_bits, a.get("weights", ""));
+    prov.add_source(source);
+    if (old) {
+        check_append_fits(*old, es, features, ds->size());
+        if (old->has_provenance()) check_index_provenance(*old, prov, po.net_path, a.get("weights", ""));
+        else warn_no_provenance(*old, "the new items cannot be checked against it, and it will record none");
+    }
     old.reset();  // append_to_index opens and verifies it again, as it is then
     EncodedSet enc = encode_maybe_empty(es, *ds, features, true);
     Binariness b = binariness(enc.activations, es.net->blob(es.latent_blob)->count() / size_t(es.net->blob("data")->shape().n));
@@ -107,6 +125,7 @@ int cmd_index(const std::vector<std::string>& argv) {
     items.names = &enc.names;
     items.features = features ? enc.features.data() : nullptr;
     items.feature_dim = features ? enc.feature_dim : 0;
+    items.provenance = &prov;
     if (a.has("append")) {
         append_to_index(out, items);
     } else {

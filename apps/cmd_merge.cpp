@@ -7,6 +7,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/provenance.h"
 #include "search/index_file.h"
 
 namespace dlbhc {
@@ -18,7 +19,10 @@ static const char* kHelp =
     "in shard order gives, byte for byte, the index of the unsharded run (the index format does\n"
     "not record shards: the order of the arguments is the order of the items).\n"
     "Every input is fully verified (checksums) and must have the code length, the feature storage\n"
-    "(none, float32 or float16) and the feature dimension of IN1; a file given twice is refused.\n"
+    "(none, float32 or float16) and the feature dimension of IN1, and have been made with the same\n"
+    "net, weights and preprocessing (their provenance, `dlbhc info`); a file given twice is refused.\n"
+    "OUT records the provenance of IN1 with the data sources of all inputs (each listed once), or\n"
+    "none when an input records none (an index written before dlbhc recorded provenance).\n"
     "OUT may be one of the inputs (it is replaced only once the merged index is complete); updates\n"
     "of OUT by other dlbhc processes (index --append) wait for the merge, as for `dlbhc index`.\n"
     "An existing OUT that is not one of the inputs is refused (a forgotten OUT would make the\n"
@@ -65,6 +69,8 @@ int cmd_merge(const std::vector<std::string>& argv) {
                 merged.has_features() ? (std::to_string(merged.feature_dim()) + "-d " +
                                          feature_type_name(merged.feature_type()) + " features").c_str()
                                       : "no features");
+    if (!merged.has_provenance())
+        warn_no_provenance(merged, "an input records none, so where the merged items came from is not known");
     return 0;
 }
 

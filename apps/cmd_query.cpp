@@ -8,6 +8,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"
 #include "data/shard.h"
@@ -34,8 +35,15 @@ static const char* kHelp =
     "  --json               print the results as JSON (names JSON-escaped) instead of a table\n"
     "  --html FILE          write a page with the query and its results as thumbnails (in the\n"
     "                       folder <stem>_files beside it, replaced as a whole, as for `dlbhc eval`)\n"
-    "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files)\n"
-    "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n";
+    "  --db-data SPEC       the dataset the index was built from (pictures, when names are not files);\n"
+    "                       default: the data source the index records, when it opens here, has the\n"
+    "                       index's item count and the same names and labels; when no picture can be\n"
+    "                       shown the page lists the results and says why (so does stderr)\n"
+    "  --bits H, --classes K, --mean FILE, --root DIR   as for `dlbhc index`\n"
+    "The net, weights and preprocessing must be those the index was built with (its provenance,\n"
+    "`dlbhc info DB.idx`): another snapshot's weights would give meaningless neighbours, so they are\n"
+    "refused before the query is encoded, naming both. An index written before dlbhc recorded\n"
+    "provenance is searched with a warning.\n";
 
 namespace {
 
@@ -89,14 +97,23 @@ QueryResults search_index(const IndexFile& db, const EncodedSet& q, bool fine, i
     return r;
 }
 
-// --html: the page and its pictures (database pictures from --db-data or from the item names
-// when they are image files).
-void write_query_page(const Args& a, const Dataset* dbds, const PipelineOptions& po, const IndexFile& db,
-                      const QueryResults& r, const Image& qimg) {
+// --html: the page and its pictures (database pictures from --db-data, the recorded data source
+// or the item names when they are image files). `no_db_data`: why the recorded data source could
+// not be used ("" when it was, or --db-data was given).
+void write_query_page(const Args& a, const Dataset* dbds, const std::string& no_db_data, const PipelineOptions& po,
+                      const IndexFile& db, const QueryResults& r, const Image& qimg) {
     const std::string html = a.get("html", "");
+    const std::string why = a.has("db-data") ? "--db-data '" + a.get("db-data", "") + "' gives no picture of these items"
+                                             : "its item names are not image files, and " + no_db_data +
+                                                   ": pass --db-data SPEC, the dataset the index was built from";
     HtmlPageWriter w(html, "HTML page");
-    w.commit(query_html_page(r, qimg, db_pictures(dbds, db, po.max_pixels), w));
-    if (!a.has("json")) std::printf("page written to %s\n", html.c_str());
+    w.commit(query_html_page(r, qimg, db_pictures(dbds, db, po.max_pixels), w, why));
+    const bool none = !r.hits.empty() && w.pictures() == 1;  // the query's own picture only
+    if (none) std::fprintf(stderr, "dlbhc query: --html: no picture of the results can be shown: %s\n", why.c_str());
+    if (a.has("json")) return;
+    std::printf("page written to %s", html.c_str());
+    if (dbds && !a.has("db-data")) std::printf(" (pictures from '%s', the data the index records)", db.provenance().sources[0].source.c_str());
+    std::printf("\n");
 }
 
 // --item SPEC:I: the dataset and the item number's text, checked (decimal digits only: no sign,
@@ -160,7 +177,9 @@ int cmd_query(const std::vector<std::string>& argv) {
         throw std::invalid_argument("index '" + db.path() + "' has no features: use --coarse-only");
 
     std::unique_ptr<Dataset> dbds;  // pictures of the results for --html
+    std::string no_db_data;         // why the recorded data source cannot give them
     if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
+    if (a.has("html") && !a.has("db-data")) dbds = recorded_db_data(db, so, no_db_data);
     Image qimg;
     std::string qname;
     int qlabel = -1;
@@ -180,6 +199,8 @@ int cmd_query(const std::vector<std::string>& argv) {
     const OneImage one(qimg);
     EncodeSetup es = make_encode_setup(po, a.get("weights", ""), qds ? *qds : static_cast<const Dataset&>(one), true);
     check_net_fits_index(es, db, fine);
+    check_index_provenance(db, codes_provenance(es, po.latent_bits, a.get("weights", "")), po.net_path,
+                           a.get("weights", ""));
     EncodedSet q = encode_image(es, qimg, qname);
 
     std::unique_ptr<MultiIndex> mih;
@@ -188,7 +209,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     r.name = qname, r.label = qlabel;
     if (a.has("json")) print_query_json(r);
     else print_query_table(r);
-    if (a.has("html")) write_query_page(a, dbds.get(), po, db, r, qimg);
+    if (a.has("html")) write_query_page(a, dbds.get(), no_db_data, po, db, r, qimg);
     return 0;
 }
 

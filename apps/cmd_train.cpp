@@ -10,6 +10,7 @@
 #include "apps/args.h"
 #include "apps/commands.h"
 #include "apps/pipeline.h"
+#include "apps/provenance.h"
 #include "formats/snapshot.h"
 #include "formats/solver_spec.h"
 #include "formats/weights_file.h"
@@ -47,6 +48,9 @@ static const char* kHelp =
     "  --root DIR           list files: folder the image paths are relative to\n"
     "  --strict             an unreadable image is an error (default: skipped, reported and counted)\n"
     "  --no-prefetch        prepare batches on the training thread (same results, slower)\n"
+    "Snapshots and --out record the net they were trained with (metadata net.name, net.hash: the\n"
+    "hash of the layers that make the codes, as an index records it, and net.file: --net or the\n"
+    "solver's net as given); `dlbhc info W.weights` prints them.\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
 
 // N when `name` is exactly "<head><N>.weights" (head: "<prefix base>_iter_"), else -1.
@@ -163,7 +167,6 @@ int cmd_train(const std::vector<std::string>& argv) {
     to.display = solver.display > 0 ? solver.display : 100;
     to.snapshot = solver.snapshot;
     to.snapshot_prefix = solver.snapshot_prefix;
-    to.save_state = save_train_state;
     to.snapshot_after_train = solver.snapshot_after_train;
     to.test_initialization = solver.test_initialization;
     if (a.has("time-limit")) to.max_seconds = time_limit;
@@ -173,6 +176,11 @@ int cmd_train(const std::vector<std::string>& argv) {
     refuse_snapshots_over_inputs(to, start, solver.param.max_iter, inputs);
     TrainingSetup setup = make_training_setup(po, train_data, test_data, solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;
+    const TrainedNet trained = trained_net_record(setup.spec, net.name(), po.latent_bits, po.net_path);
+    // Snapshots record the net they were trained with (formats/weights_file.h, TrainedNet).
+    to.save_state = [trained](const std::string& path, const TrainState& state) {
+        save_train_state_with_net(path, state, trained);
+    };
     std::printf("net %s: %zu layers, %zu parameters; training data %s (%zu images), test data %s\n",
                 po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
                 setup.train_size, setup.test_name.empty() ? "none" : setup.test_name.c_str());
@@ -199,7 +207,9 @@ int cmd_train(const std::vector<std::string>& argv) {
     TrainResult r = trainer.run();
     if (r.stopped_non_finite) return 3;
     if (a.has("out")) {
-        write_weights(a.get("out", ""), weights_from_net(net));
+        WeightsFile w = weights_from_net(net);
+        set_trained_net(w, trained);
+        write_weights(a.get("out", ""), w);
         std::printf("weights written to %s\n", a.get("out", "").c_str());
     }
     std::printf("done: %d iterations in %.1f s\n", r.iter, r.seconds);

@@ -3,6 +3,7 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "apps/version.h"
 
 #ifdef _OPENMP
 #include <omp.h>
@@ -18,7 +19,7 @@ int cmd_version(const std::vector<std::string>& argv) {
                    a.has("help") ? stdout : stderr);
         return a.has("help") ? 0 : 2;
     }
-    std::printf("dlbhc 0.1.0\n");
+    std::printf("dlbhc %s\n", kDlbhcVersion);
 #ifdef _OPENMP
     std::printf("OpenMP: on, %d threads available\n", omp_get_max_threads());
 #else

@@ -12,6 +12,7 @@ int cmd_encode(const std::vector<std::string>& args);
 int cmd_eval(const std::vector<std::string>& args);
 int cmd_export(const std::vector<std::string>& args);
 int cmd_index(const std::vector<std::string>& args);
+int cmd_info(const std::vector<std::string>& args);
 int cmd_merge(const std::vector<std::string>& args);
 int cmd_net(const std::vector<std::string>& args);
 int cmd_query(const std::vector<std::string>& args);

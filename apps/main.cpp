@@ -21,6 +21,7 @@ const Command kCommands[] = {
     {"encode", dlbhc::cmd_encode, "print the hash codes of images (and write latent outputs / features as .npy)"},
     {"index", dlbhc::cmd_index, "encode a dataset with a trained net into a search index (codes, labels, names, features)"},
     {"merge", dlbhc::cmd_merge, "concatenate indexes (the shards of `index --shard I/N`) into one, atomically"},
+    {"info", dlbhc::cmd_info, "what an index or weights file holds: provenance (net, weights, data), code health, tensors"},
     {"export", dlbhc::cmd_export, "write an index's codes for other engines: a FAISS IndexBinaryFlat file or .npy"},
     {"query", dlbhc::cmd_query, "the top k of an index for one image: coarse (Hamming) or coarse + fine (re-ranked)"},
     {"eval", dlbhc::cmd_eval, "the paper's retrieval protocol: mAP@1000, mAP, P@k, P(r<=2); JSON, SVG, HTML report"},

@@ -329,6 +329,7 @@ EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weig
     const LayerSpec* layer = e.spec.data_layer(Phase::Test);
     if (!layer) layer = e.spec.data_layer(Phase::Train);
     e.transform = transform_for(layer, Phase::Test, base, po, ds);
+    e.mean_file = !po.mean_file.empty() ? po.mean_file : layer ? layer->transform.mean_file : "";
     Transformer tf(e.transform);
     const int batch = po.batch > 0 ? po.batch : 100;
     e.net = build_net(e.spec, Phase::Test, build_options(po, tf, ds, batch));

@@ -126,6 +126,7 @@ struct EncodeSetup {
     NetSpec spec;
     std::unique_ptr<Net> net;
     TransformParam transform;
+    std::string mean_file;  // --mean, or the data layer's mean_file as written ("" when none)
     std::string latent_blob, feature_blob;
     int bits = 0, feature_dim = 0;
 };

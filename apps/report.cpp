@@ -463,26 +463,42 @@ void print_query_table(const QueryResults& r) {
     }
 }
 
-std::string query_html_page(const QueryResults& r, const Image& query, const DbPicture& db_picture, HtmlPageWriter& w) {
+std::string query_html_page(const QueryResults& r, const Image& query, const DbPicture& db_picture, HtmlPageWriter& w,
+                            const std::string& no_pictures) {
     const std::string qsrc = w.picture("query.png", query);
     std::string page = "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>dlbhc query</title><style>"
                        "body{font-family:sans-serif;margin:2em} figure{display:inline-block;margin:6px;text-align:center;"
                        "font-size:12px} img{width:96px;height:96px;image-rendering:pixelated;border:3px solid #fff} "
-                       "img.q{border-color:#1f77b4} img.ok{border-color:#2ca02c} img.no{border-color:#d62728}</style></head><body>\n";
+                       "img.q{border-color:#1f77b4} img.ok{border-color:#2ca02c} img.no{border-color:#d62728} "
+                       "td,th{padding:2px 10px;text-align:left} p.note{color:#d62728}</style></head><body>\n";
     page += "<h1>Query</h1><figure><img class=\"q\" src=\"" + html_escape(qsrc) + "\"><figcaption>" + html_escape(r.name) +
             "<br>label " + std::to_string(r.label) + "</figcaption></figure>\n<h2>Top " + std::to_string(r.hits.size()) + " (" +
             (r.fine ? "coarse + fine" : "coarse") + ")</h2>\n";
-    Image img;
-    for (size_t i = 0; i < r.hits.size(); ++i) {
-        const QueryHit& h = r.hits[i];
-        const bool have = db_picture(h.index, img);
-        const std::string cls = r.label < 0 ? "" : (h.label == r.label ? "ok" : "no");
+    Image img;  // one picture at a time: a long list of large pictures is never held at once
+    bool any = false;
+    for (size_t i = 0; i < r.hits.size() && !any; ++i) any = db_picture(r.hits[i].index, img);
+    auto distances = [](const QueryHit& h) {
         char e[48] = "";
         if (h.euclid >= 0) std::snprintf(e, sizeof e, ", E %.3f", h.euclid);
+        return "H " + std::to_string(h.hamming) + e;
+    };
+    if (!any && !r.hits.empty()) {
+        // No frame without a picture: the results as a table, and why there are no pictures.
+        page += "<p class=\"note\">No picture of the results can be shown: " + html_escape(no_pictures) +
+                ".</p>\n<table><tr><th>#</th><th>name</th><th>label</th><th>distances</th></tr>\n";
+        for (size_t i = 0; i < r.hits.size(); ++i)
+            page += "<tr><td>" + std::to_string(i + 1) + "</td><td>" + html_escape(r.hits[i].name) + "</td><td>" +
+                    std::to_string(r.hits[i].label) + "</td><td>" + distances(r.hits[i]) + "</td></tr>\n";
+        return page + "</table></body></html>\n";
+    }
+    for (size_t i = 0; i < r.hits.size(); ++i) {
+        const QueryHit& h = r.hits[i];
+        const std::string cls = r.label < 0 ? "" : (h.label == r.label ? "ok" : "no");
         page += "<figure>";
-        if (have) page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture(numbered_picture('r', i + 1), img)) + "\">";
+        if (db_picture(h.index, img))
+            page += "<img class=\"" + cls + "\" src=\"" + html_escape(w.picture(numbered_picture('r', i + 1), img)) + "\">";
         page += "<figcaption>#" + std::to_string(i + 1) + " " + html_escape(h.name) + "<br>label " + std::to_string(h.label) +
-                ", H " + std::to_string(h.hamming) + e + "</figcaption></figure>\n";
+                ", " + distances(h) + "</figcaption></figure>\n";
     }
     return page + "</body></html>\n";
 }

@@ -148,7 +148,9 @@ struct QueryResults {
 std::string code_hex(const uint64_t* code, int words, int bits);
 void print_query_json(const QueryResults& r);   // on stdout
 void print_query_table(const QueryResults& r);  // on stdout
-// The page: the query and its results as thumbnails (saved in the folder).
-std::string query_html_page(const QueryResults& r, const Image& query, const DbPicture& db_picture, HtmlPageWriter& w);
+// The page: the query and its results as thumbnails (saved in the folder). When no result has a
+// picture, the results are listed as a table under a note saying `no_pictures` (why).
+std::string query_html_page(const QueryResults& r, const Image& query, const DbPicture& db_picture, HtmlPageWriter& w,
+                            const std::string& no_pictures);
 
 }  // namespace dlbhc

@@ -477,6 +477,55 @@ NetFootprint net_footprint(const NetSpec& spec, Phase phase, const NetBuildOptio
     return Builder(spec, phase, opt).plan();
 }
 
+namespace {
+
+// A layer as the code path describes it: only what changes the function it computes.
+LayerSpec without_training_settings(LayerSpec l) {
+    l.param.clear();
+    l.param_name.clear();
+    l.loss_weight.clear();
+    l.include.clear();
+    l.exclude.clear();
+    l.conv.weight_filler = l.conv.bias_filler = FillerParam();
+    l.inner_product.weight_filler = l.inner_product.bias_filler = FillerParam();
+    return l;
+}
+
+bool is_input_layer(const LayerSpec& l) { return l.type == "Data" || l.type == "ImageData" || l.type == "Input"; }
+
+}  // namespace
+
+CodePath code_path(const NetSpec& spec, Phase phase, int latent_bits) {
+    std::vector<LayerSpec> layers = layers_for(spec, phase);
+    if (latent_bits > 0) {
+        const int t = single_target(layers, kLatentReaders, "latent", spec.file);
+        if (t >= 0) layers[(size_t)t].inner_product.num_output = latent_bits;
+    }
+    int sigmoid = -1;
+    for (size_t i = 0; i < layers.size(); ++i)
+        if (layers[i].type == "Sigmoid" && !layers[i].top.empty()) sigmoid = (int)i;
+    // Backwards from the latent blob: a layer that writes a needed blob is kept, and the blobs it
+    // reads become needed (in-place layers keep their blob needed).
+    std::vector<bool> keep(layers.size(), sigmoid < 0);
+    if (sigmoid >= 0) {
+        std::set<std::string> needed = {layers[(size_t)sigmoid].top[0]};
+        for (size_t i = (size_t)sigmoid + 1; i-- > 0;) {
+            bool writes = false;
+            for (const std::string& t : layers[i].top) writes = writes || needed.count(t) > 0;
+            if (!writes) continue;
+            keep[i] = true;
+            needed.insert(layers[i].bottom.begin(), layers[i].bottom.end());
+        }
+    }
+    CodePath p;
+    for (size_t i = 0; i < layers.size(); ++i) {
+        if (!keep[i] || is_input_layer(layers[i])) continue;
+        p.layers.push_back(layers[i].name);
+        p.description += describe_layer(without_training_settings(layers[i])) + "\n";
+    }
+    return p;
+}
+
 std::string find_latent_layer(const NetSpec& spec, Phase phase) {
     const std::vector<LayerSpec> layers = layers_for(spec, phase);
     int t = single_target(layers, kLatentReaders, "latent", spec.file);

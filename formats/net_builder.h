@@ -47,6 +47,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "formats/caffe_spec.h"
 #include "nn/net.h"
@@ -79,6 +80,22 @@ NetFootprint net_footprint(const NetSpec& spec, Phase phase, const NetBuildOptio
 
 // Builds the net of `spec` for `phase`. The Net's name is the spec's name (or its file name).
 std::unique_ptr<Net> build_net(const NetSpec& spec, Phase phase, const NetBuildOptions& opt = {});
+
+// The part of the net in `phase` that makes the hash codes and the features: the top of the last
+// Sigmoid (the latent blob, hash/encoder.h) and every layer it depends on by blob name (the
+// latent InnerProduct, the feature layer and everything below them; not the classifier or the
+// loss), or every layer of the phase when there is no Sigmoid. Data and Input layers are left
+// out: the input's size and preprocessing are recorded apart (apps/provenance.h). latent_bits > 0
+// sets the latent layer's num_output as build_net does (when the phase has a latent layer).
+// `description` holds one line per layer, in file order: describe_layer of the layer without
+// what only training uses (phase rules, lr/decay multipliers, parameter names, loss weights,
+// fillers). So a train_val file and a deploy file of one net, V1 or V2 layout, with any comments
+// or spacing, describe the same code path; any setting that changes the codes changes it.
+struct CodePath {
+    std::vector<std::string> layers;  // names, in file order
+    std::string description;
+};
+CodePath code_path(const NetSpec& spec, Phase phase, int latent_bits);
 
 // The layers the latent_bits / num_classes overrides change in `phase` (names; "" when there is
 // none; throws when there are several). Lets a caller report or check them before building.

@@ -27,15 +27,23 @@ int parse_iter(const std::string* it, const std::string& path) {
                                  ", found '" + it->substr(0, 40) + "'");
     return int(v);
 }
-}  // namespace
 
-void save_train_state(const std::string& path, const TrainState& s) {
+void save_state(const std::string& path, const TrainState& s, const TrainedNet* net) {
     WeightsFile w;
     w.set_meta(kKind, kSnapshot);
+    if (net) set_trained_net(w, *net);
     for (const auto& kv : s.meta) w.set_meta(kv.first, kv.second);
     w.set_meta("iter", std::to_string(s.iter));
     for (const auto& t : s.tensors) w.tensors.push_back(from_tensor(t.first, t.second));
     write_weights(path, w);
+}
+
+}  // namespace
+
+void save_train_state(const std::string& path, const TrainState& s) { save_state(path, s, nullptr); }
+
+void save_train_state_with_net(const std::string& path, const TrainState& s, const TrainedNet& net) {
+    save_state(path, s, &net);
 }
 
 TrainState load_train_state(const std::string& path) { return train_state_from_weights(read_weights(path), path); }

@@ -14,6 +14,8 @@
 namespace dlbhc {
 
 void save_train_state(const std::string& path, const TrainState& s);
+// The same, recording in the metadata the net the snapshot was trained with (set_trained_net).
+void save_train_state_with_net(const std::string& path, const TrainState& s, const TrainedNet& net);
 // Throws std::runtime_error naming the file when it is not a snapshot (e.g. a plain weights
 // file without training state) or is damaged.
 TrainState load_train_state(const std::string& path);

@@ -113,6 +113,24 @@ void WeightsFile::set_meta(const std::string& key, const std::string& value) {
     metadata.emplace_back(key, value);
 }
 
+const char* const kMetaNetName = "net.name";
+const char* const kMetaNetHash = "net.hash";
+const char* const kMetaNetFile = "net.file";
+
+void set_trained_net(WeightsFile& w, const TrainedNet& net) {
+    w.set_meta(kMetaNetName, net.name);
+    w.set_meta(kMetaNetHash, net.hash);
+    w.set_meta(kMetaNetFile, net.file);
+}
+
+TrainedNet trained_net(const WeightsFile& w) {
+    TrainedNet n;
+    if (const std::string* v = w.meta(kMetaNetName)) n.name = *v;
+    if (const std::string* v = w.meta(kMetaNetHash)) n.hash = *v;
+    if (const std::string* v = w.meta(kMetaNetFile)) n.file = *v;
+    return n;
+}
+
 // ---- writing ------------------------------------------------------------------------------------
 
 namespace {

@@ -73,6 +73,20 @@ struct WeightsFile {
     void set_meta(const std::string& key, const std::string& value);
 };
 
+// The net a weights file was trained with, as `dlbhc train` records it in its snapshots and its
+// --out file (metadata keys "net.name", "net.hash", "net.file"; weights/README.md): the net's
+// name (the prototxt's `name:`), the hash of its code path (apps/provenance.h: the same net.hash
+// an index records) and the prototxt path as given to train. Converted files record none.
+struct TrainedNet {
+    std::string name, hash, file;  // all empty when not recorded
+    bool recorded() const { return !hash.empty() || !name.empty() || !file.empty(); }
+};
+extern const char* const kMetaNetName;  // "net.name"
+extern const char* const kMetaNetHash;  // "net.hash"
+extern const char* const kMetaNetFile;  // "net.file"
+void set_trained_net(WeightsFile& w, const TrainedNet& net);
+TrainedNet trained_net(const WeightsFile& w);
+
 // Serialises to bytes (the whole file). Throws std::invalid_argument on a duplicate or empty name,
 // a name or key above kWeightsMaxNameBytes, more than kWeightsMaxDims dims, a negative dim, or
 // data whose size differs from the product of dims.

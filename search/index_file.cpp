@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "search/float16.h"
+#include "search/provenance.h"
 #include "io/xxhash64.h"
 #include "io/byte_order.h"
 
@@ -44,8 +45,11 @@ static uint32_t get32(const unsigned char* h, size_t off) { return load_le32(h +
 static uint64_t get64(const unsigned char* h, size_t off) { return load_le64(h + off); }
 
 // Where every section goes, from the sizes alone; the reader recomputes it and insists on it.
+// data_end: the end of the last of codes | labels | names | features; the provenance section
+// (format version 2, optional) starts at the next 64-byte boundary and ends the file.
 struct Layout {
-    uint64_t codes, codes_bytes, labels, labels_bytes, names, names_section_bytes, features, features_bytes, file;
+    uint64_t codes, codes_bytes, labels, labels_bytes, names, names_section_bytes, features, features_bytes, data_end,
+        provenance, provenance_bytes, file;
 };
 
 // Overflow-checked uint64 arithmetic: every step clears `ok` on wrap-around.
@@ -65,9 +69,11 @@ struct Checked {
 };
 
 // The layout for N items of `words` words per code, `name_bytes` of name text, D-dimensional
-// features of type t. Returns false (L undefined) when a size or an offset does not fit in 64
-// bits, which only a damaged or crafted header can ask for.
-static bool layout_for(uint64_t n, uint64_t words, uint64_t name_bytes, uint64_t dim, FeatureType t, Layout& L) {
+// features of type t and `provenance_bytes` of provenance (0: no section). Returns false (L
+// undefined) when a size or an offset does not fit in 64 bits, which only a damaged or crafted
+// header can ask for.
+static bool layout_for(uint64_t n, uint64_t words, uint64_t name_bytes, uint64_t dim, FeatureType t,
+                       uint64_t provenance_bytes, Layout& L) {
     Checked c;
     L.codes = kIndexHeaderBytes;
     L.codes_bytes = c.mul(c.mul(n, words), 8);
@@ -78,8 +84,25 @@ static bool layout_for(uint64_t n, uint64_t words, uint64_t name_bytes, uint64_t
     const uint64_t end = c.add(L.names, L.names_section_bytes);
     L.features_bytes = t == FeatureType::None ? 0 : c.mul(c.mul(n, dim), feature_type_bytes(t));
     L.features = t == FeatureType::None ? 0 : c.align_up(end);
-    L.file = t == FeatureType::None ? end : c.add(L.features, L.features_bytes);
+    L.data_end = t == FeatureType::None ? end : c.add(L.features, L.features_bytes);
+    L.provenance_bytes = provenance_bytes;
+    L.provenance = provenance_bytes ? c.align_up(L.data_end) : 0;
+    L.file = provenance_bytes ? c.add(L.provenance, provenance_bytes) : L.data_end;
     return c.ok;
+}
+
+// Version 2: a file size beyond the end of the last section means a provenance section, from the
+// next 64-byte boundary to the end of the file. Adds it to L; false when `file_size` cannot end a
+// section of kMinProvenanceBytes .. kMaxProvenanceBytes there.
+static bool provenance_extent(uint64_t file_size, Layout& L) {
+    Checked c;
+    const uint64_t at = c.align_up(L.data_end);
+    if (!c.ok || file_size < at || file_size - at < kMinProvenanceBytes || file_size - at > kMaxProvenanceBytes)
+        return false;
+    L.provenance = at;
+    L.provenance_bytes = file_size - at;
+    L.file = file_size;
+    return true;
 }
 
 static std::string hex64(uint64_t v);
@@ -208,9 +231,10 @@ private:
 };
 
 // The old indexes (any number, in order) followed by the new items (may be null), written to
-// `path`. Every old index has `bits`-bit codes and `dim`-d features of type `ftype`.
+// `path`. Every old index has `bits`-bit codes and `dim`-d features of type `ftype`. `prov`: the
+// provenance of the whole (null or empty: none is recorded).
 void write_combined(const std::string& path, const std::vector<const IndexFile*>& olds, const IndexItems* more,
-                    int bits, int dim, FeatureType ftype) {
+                    int bits, int dim, FeatureType ftype, const Provenance* prov) {
     const int words = code_words(bits);
     uint64_t n_old = 0, old_name_bytes = 0;
     for (const IndexFile* old : olds) n_old += old->size(), old_name_bytes += old->name_bytes();
@@ -222,8 +246,10 @@ void write_combined(const std::string& path, const std::vector<const IndexFile*>
     if (more && more->names)
         for (const auto& s : *more->names) new_name_bytes += s.size();
     const uint64_t name_bytes = old_name_bytes + new_name_bytes;
+    const std::string prov_bytes = prov && !prov->empty() ? encode_provenance(*prov, "index file '" + path + "': ") : "";
     Layout L;
-    if (!layout_for(n, (uint64_t)words, name_bytes, (uint64_t)(ftype == FeatureType::None ? 0 : dim), ftype, L))
+    if (!layout_for(n, (uint64_t)words, name_bytes, (uint64_t)(ftype == FeatureType::None ? 0 : dim), ftype,
+                    prov_bytes.size(), L))
         throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
                                     std::to_string(n) + " items of " + std::to_string(dim) + "-d features and " +
                                     std::to_string(name_bytes) + " bytes of names");
@@ -291,6 +317,7 @@ void write_combined(const std::string& path, const std::vector<const IndexFile*>
         }
         features_sum = feats.checksum();
     }
+    if (!prov_bytes.empty()) SectionOut(w, L.provenance, path).put(prov_bytes.data(), prov_bytes.size());
     if (w.size() != L.file) throw std::logic_error("index writer: size mismatch for '" + path + "'");
 
     std::memcpy(header + kOffMagic, kMagic, 8);
@@ -370,7 +397,7 @@ void write_index(const std::string& path, const IndexItems& items, const IndexWr
         throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
     if (t == FeatureType::F16) check_half_range(path, items);
     IndexUpdateLock lock(path);  // an append running now finishes first, and is not lost
-    write_combined(path, {}, &items, items.codes.bits, has_features(items) ? items.feature_dim : 0, t);
+    write_combined(path, {}, &items, items.codes.bits, has_features(items) ? items.feature_dim : 0, t, items.provenance);
 }
 
 void append_to_index(const std::string& path, const IndexItems& more) {
@@ -388,11 +415,45 @@ void append_to_index(const std::string& path, const IndexItems& more) {
         throw std::invalid_argument(where + "expected " + std::to_string(old.feature_dim()) +
                                     "-d features, found " + std::to_string(more.feature_dim) + "-d");
     if (old.feature_type() == FeatureType::F16) check_half_range(path, more);
+    // The result records where its items came from only when both parts say so; the net,
+    // weights and preprocessing must be the index's (apps/provenance.h checks it before encoding,
+    // this again under the lock, in case the index was replaced meanwhile).
+    Provenance both;
+    const bool known = old.has_provenance() && more.provenance && !more.provenance->empty();
+    if (known) {
+        try {
+            both = combine_provenance(old.provenance(), "the index", *more.provenance, "the new items");
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(where + e.what());
+        }
+    }
     test_append_delay();
-    write_combined(path, {&old}, &more, old.bits(), old.feature_dim(), old.feature_type());
+    write_combined(path, {&old}, &more, old.bits(), old.feature_dim(), old.feature_type(), known ? &both : nullptr);
 }
 
 namespace {
+
+// The provenance of the concatenation of `files`: each input's in turn (combine_provenance; an
+// input made with another net or weights than the first is refused, naming both); none when an
+// input records none (what its items came from is unknown).
+Provenance merged_provenance(const std::vector<IndexFile>& files) {
+    Provenance all;
+    for (const IndexFile& f : files) {
+        if (!f.has_provenance()) return Provenance();
+        if (&f == &files.front()) {
+            all = f.provenance();
+            continue;
+        }
+        try {
+            all = combine_provenance(all, "'" + files.front().path() + "' (the first input)", f.provenance(),
+                                     "'" + f.path() + "'");
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument("index file '" + f.path() + "': cannot merge it with '" + files.front().path() +
+                                        "' (the first input): " + e.what());
+        }
+    }
+    return all;
+}
 
 std::string feature_desc(const IndexFile& f) {
     return f.has_features() ? std::to_string(f.feature_dim()) + "-d " + feature_type_name(f.feature_type()) + " features"
@@ -454,7 +515,8 @@ size_t merge_indexes(const std::string& path, const std::vector<std::string>& in
     size_t n = 0;
     for (const auto& f : files) olds.push_back(&f), n += f.size();
     const IndexFile& first = files.front();
-    write_combined(path, olds, nullptr, first.bits(), first.feature_dim(), first.feature_type());
+    const Provenance prov = merged_provenance(files);
+    write_combined(path, olds, nullptr, first.bits(), first.feature_dim(), first.feature_type(), &prov);
     return n;
 }
 
@@ -493,9 +555,10 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
     if (std::memcmp(p, kMagic, 8) != 0)
         throw bad("expected the magic 'DLBHCIDX' (a dlbhc index), found '" + printable(p, 8) + "'");
     const uint32_t version = get32(p, kOffVersion);
-    if (version != kIndexVersion)
-        throw bad("expected format version " + std::to_string(kIndexVersion) + ", found version " +
-                  std::to_string(version) + " (written by another release of dlbhc)");
+    if (version < kIndexOldestVersion || version > kIndexVersion)
+        throw bad("expected format version " + std::to_string(kIndexOldestVersion) + " to " +
+                  std::to_string(kIndexVersion) + ", found version " + std::to_string(version) +
+                  " (written by another release of dlbhc)");
     const uint64_t hsum = xxhash64(p, kOffSumHeader);
     if (hsum != get64(p, kOffSumHeader) && kVerifyChecksums)
         throw bad("header checksum mismatch: expected " + hex64(get64(p, kOffSumHeader)) + ", computed " +
@@ -545,10 +608,22 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
                       " (the file size), found " + std::to_string(name_bytes));
     };
     Layout L;
-    if (!layout_for(n, words, name_bytes, dim, t, L)) {
+    if (!layout_for(n, words, name_bytes, dim, t, 0, L)) {
         blame_sizes();
         throw bad("expected section sizes that fit in 64 bits, found an overflow (" + from + ")");
     }
+    const uint64_t file_field = get64(p, kOffFileBytes);
+    if (version >= 2 && file_field != L.data_end && !provenance_extent(file_field, L)) {
+        blame_sizes();
+        throw bad("header field 'file size': expected " + std::to_string(L.data_end) + " (" + from +
+                  ", no provenance) or " + std::to_string(kMinProvenanceBytes) + " to " +
+                  std::to_string(kMaxProvenanceBytes) + " bytes more than the next 64-byte boundary (a provenance "
+                  "section there), found " + std::to_string(file_field) + " (the header is inconsistent)");
+    }
+    const std::string prov_note =
+        L.provenance_bytes ? ", then " + std::to_string(L.provenance_bytes) + " bytes of provenance at " +
+                                 std::to_string(L.provenance) + ": header field 'file size'"
+                           : "";
     {
         const struct {
             const char* field;
@@ -567,8 +642,8 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
             }
     }
     if (size < L.file)
-        throw bad("truncated: the header says " + std::to_string(L.file) + " bytes (" + from + "), the file has " +
-                  std::to_string(size));
+        throw bad("truncated: the header says " + std::to_string(L.file) + " bytes (" + from + prov_note +
+                  "), the file has " + std::to_string(size));
     if (size > L.file)
         throw bad("expected " + std::to_string(L.file) + " bytes, found " + std::to_string(size) +
                   " (data after the last section)");
@@ -620,6 +695,11 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
                               " sections (bytes " + std::to_string(a.off + a.bytes) + ".." + std::to_string(b.off - 1) +
                               "), found " + hex8(p[at]) + " at byte " + std::to_string(at));
         }
+        for (uint64_t at = L.data_end; at < L.provenance; ++at)
+            if (p[at] != 0)
+                throw bad("expected zero padding before the provenance section (bytes " + std::to_string(L.data_end) +
+                          ".." + std::to_string(L.provenance - 1) + "), found " + hex8(p[at]) + " at byte " +
+                          std::to_string(at));
         // The unused high bits of every code must be zero (hash/code.h): the kernels popcount
         // whole words, so a set bit there makes a distance above B, which every search would
         // report wrong. The checksum cannot tell: a buggy or crafted writer computes it over the
@@ -651,6 +731,10 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
     f.name_text_ = (const char*)(p + L.names + (n + 1) * 8);
     f.name_bytes_ = name_bytes;
     f.features_ = t == FeatureType::None ? nullptr : (const void*)(p + L.features);
+    f.version_ = version;
+    // Small (at most kMaxProvenanceBytes) and what the commands check nets against: read at
+    // every verification level.
+    if (L.provenance_bytes) f.provenance_ = decode_provenance(p + L.provenance, (size_t)L.provenance_bytes, where);
     if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
         for (uint64_t i = 0; i < n; ++i)
             if (f.name_off_[i] > f.name_off_[i + 1])

@@ -1,10 +1,13 @@
 // search/index_file.h -- the search index on disk: codes, labels, item names and (optionally)
 // features in one binary file, opened with mmap.
 //
-// The format (version 1) is documented in search/README.md: a 128-byte little-endian header
+// The format (version 2) is documented in search/README.md: a 128-byte little-endian header
 // (magic "DLBHCIDX", version, sizes, section offsets, XXH64 checksums of each section and of the
 // header), then the sections codes | labels | names | features, each starting on a 64-byte
-// boundary (zero padding between them) so that mapped codes and features are aligned for SIMD.
+// boundary (zero padding between them) so that mapped codes and features are aligned for SIMD,
+// then (version 2, when the writer was given one) the provenance section: where the codes came
+// from (search/provenance.h), with its own checksum, up to the file size the header gives.
+// Version 1 files (no provenance) still open: provenance() is then empty.
 //
 // Writing is atomic (file_io.h): a temporary file in the same folder, fsync, rename. Appending
 // rewrites the whole index the same way (old sections followed by the new items, in a new file
@@ -31,11 +34,13 @@
 
 #include "hash/code.h"
 #include "search/features.h"
+#include "search/provenance.h"
 #include "io/file_io.h"
 
 namespace dlbhc {
 
-constexpr uint32_t kIndexVersion = 1;
+constexpr uint32_t kIndexVersion = 2;        // what the writers write
+constexpr uint32_t kIndexOldestVersion = 1;  // the oldest the reader opens (no provenance)
 constexpr size_t kIndexHeaderBytes = 128;
 // The largest feature dimension D an index may declare (FeatureView::dim is an int); a header
 // with a larger D is refused.
@@ -51,6 +56,7 @@ struct IndexItems {
     // with features gives D and may leave `features` null: the index then records the feature
     // layout (the shard of an empty range still merges and appends like the others).
     int feature_dim = 0;
+    const Provenance* provenance = nullptr;            // where the items came from; nullptr: unknown
 };
 
 struct IndexWriteOptions {
@@ -63,7 +69,9 @@ struct IndexWriteOptions {
 // the dimension. append_to_index checks the same.
 void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt = {});
 // Adds items at the end of an existing index (same bits; features present in both or in
-// neither, same D; stored in the index's feature type). The old file is verified first
+// neither, same D; stored in the index's feature type). The result records provenance when the
+// index and `more` both have one (combine_provenance: made with the same net, weights and
+// preprocessing, else std::invalid_argument naming the differences), none otherwise. The old file is verified first
 // (a damaged index is not copied forward), then rewritten atomically, all under the update lock
 // (see above). Test-only: DLBHC_TEST_APPEND_DELAY_MS=<ms> sleeps between reading the old index
 // and writing the new one (tests/test_crash.cpp widens the race window with it).
@@ -73,8 +81,9 @@ void append_to_index(const std::string& path, const IndexItems& more);
 // the first input, then the second's items follow, ...) to `path`, atomically and under the
 // update lock of `path` (so `path` may also be one of the inputs). Every input is opened with full
 // verification and must have the codes, the feature type (none, float32, float16) and the feature
-// dimension of the first; a mismatch, or one file given twice, throws std::invalid_argument naming
-// the file, the expected and the found values. Nothing is converted: the result of merging the
+// dimension of the first, and the same net, weights and preprocessing when they record provenance
+// (combine_provenance; the result records none when an input records none); a mismatch, or one
+// file given twice, throws std::invalid_argument naming the file, the expected and the found values. Nothing is converted: the result of merging the
 // shard indexes 0..N-1 of `dlbhc index --shard` is byte for byte the unsharded index. Returns
 // the number of items written.
 size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs);
@@ -102,6 +111,10 @@ public:
     FeatureType feature_type() const { return ftype_; }
     bool has_features() const { return ftype_ != FeatureType::None; }
     const std::string& path() const { return path_; }
+    uint32_t version() const { return version_; }
+    // Where the codes came from; empty for a version-1 file or one written without it.
+    const Provenance& provenance() const { return provenance_; }
+    bool has_provenance() const { return !provenance_.empty(); }
 
     CodeView codes() const { return CodeView{codes_, n_, bits_, words_}; }
     const int32_t* labels() const { return labels_; }
@@ -127,6 +140,8 @@ private:
     const char* name_text_ = nullptr;
     uint64_t name_bytes_ = 0;
     const void* features_ = nullptr;
+    uint32_t version_ = 0;
+    Provenance provenance_;
 };
 
 }  // namespace dlbhc

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -88,6 +89,21 @@ inline std::vector<uint8_t> make_idx(const std::vector<uint32_t>& dims, const st
     for (uint32_t d : dims) put_be32(v, d);
     v.insert(v.end(), data.begin(), data.end());
     return v;
+}
+
+// An MNIST-format dataset in DIR/<name>/ (train-images-idx3-ubyte, train-labels-idx1-ubyte):
+// `items` 28x28 images of random pixels with random labels 0..classes-1, drawn from `seed`.
+// Returns its spec, "DIR/<name>/train" (data/source.h).
+inline std::string write_random_mnist(const TempDir& dir, const std::string& name, uint32_t items, unsigned seed,
+                                      unsigned classes = 4) {
+    const std::string d = dir.mkdir(name);
+    std::mt19937 rng(seed);
+    std::vector<uint8_t> pixels(size_t(items) * 784), labels(items);
+    for (auto& p : pixels) p = uint8_t(rng() & 255);
+    for (auto& l : labels) l = uint8_t(rng() % classes);
+    write_bytes(d + "/train-images-idx3-ubyte", make_idx({items, 28, 28}, pixels));
+    write_bytes(d + "/train-labels-idx1-ubyte", make_idx({items}, labels));
+    return d + "/train";
 }
 
 // Optional header fields of a gzip member written by make_gzip.

@@ -273,13 +273,15 @@ TEST_CASE("index file: bad files give clear errors") {
         CHECK(IndexFile::open(bad, o).size() == 50);
     }
     SUBCASE("a wrong version") {
-        auto b = bytes;
-        uint32_t v = 2;
-        std::memcpy(&b[8], &v, 4);
-        uint64_t sum = xxhash64(b.data(), 120);  // a well-formed header of a future version
-        std::memcpy(&b[120], &sum, 8);
-        write_all(bad, b);
-        check_error([&] { IndexFile::open(bad); }, {"expected format version 1, found version 2"});
+        for (uint32_t v : {0u, 3u}) {
+            auto b = bytes;
+            std::memcpy(&b[8], &v, 4);
+            uint64_t sum = xxhash64(b.data(), 120);  // a well-formed header of another version
+            std::memcpy(&b[120], &sum, 8);
+            write_all(bad, b);
+            check_error([&] { IndexFile::open(bad); },
+                        {("expected format version 1 to 2, found version " + std::to_string(v)).c_str()});
+        }
     }
     SUBCASE("a file from a different bit count") {
         IndexOpenOptions o;

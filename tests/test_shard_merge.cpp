@@ -78,14 +78,7 @@ struct Setup {
     }
     // DIR/<name>/train-{images,labels}: `items` random images; returns the dataset spec.
     std::string dataset(const std::string& name, uint32_t items, unsigned seed) const {
-        const std::string d = dir.mkdir(name);
-        std::mt19937 rng(seed);
-        std::vector<uint8_t> pixels(size_t(items) * 784), labels(items);
-        for (auto& p : pixels) p = uint8_t(rng() & 255);
-        for (auto& l : labels) l = uint8_t(rng() % 4);
-        test::write_bytes(d + "/train-images-idx3-ubyte", test::make_idx({items, 28, 28}, pixels));
-        test::write_bytes(d + "/train-labels-idx1-ubyte", test::make_idx({items}, labels));
-        return d + "/train";
+        return test::write_random_mnist(dir, name, items, seed);
     }
     std::vector<std::string> index_args(const std::string& data, const std::string& out) const {
         return {"--net", net, "--weights", weights, "--data", data, "--out", out};

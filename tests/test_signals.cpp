@@ -138,8 +138,17 @@ TEST_CASE("signals: a mapped index truncated by another program gives an error n
     // While `query --html` writes its pictures: the temporary picture folder goes too.
     s.d.mkdir("h");
     const std::string db2 = s.d.file("h/db.idx");
-    test::run_process(s.bin, s.index_args(db2), s.d.file("db2.log"));
-    // The items' names are not image files: the page reads them from the mapped index.
+    // Indexed from a copy of the data that is gone by query time, so that the page cannot take
+    // its pictures from the data source the index records: it reads the items' names from the
+    // mapped index (they are not image files, so no picture is shown).
+    s.d.mkdir("gone");
+    for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"})
+        test::write_text(s.d.file(std::string("gone/") + f), read_all(s.d.file(f)));
+    std::vector<std::string> index2 = s.index_args(db2);
+    index2[6] = s.d.file("gone/train");
+    test::run_process(s.bin, index2, s.d.file("db2.log"));
+    for (const char* f : {"train-images-idx3-ubyte", "train-labels-idx1-ubyte"})
+        REQUIRE(::unlink(s.d.file(std::string("gone/") + f).c_str()) == 0);
     std::vector<std::string> html = query;
     html[6] = db2;
     html.insert(html.end(), {"--html", s.d.file("h/page.html")});

@@ -110,9 +110,19 @@ int main() {
         put("binaryproto", "legacy.binaryproto", legacy);
     }
 
-    // index: 64-bit codes with float32 features, 48-bit codes with float16 features, no features.
+    // index: 64-bit codes with float32 features, 48-bit codes with float16 features, no features,
+    // and float32 features with a provenance section (two data sources). v1_f32.idx is not made
+    // here: it is f32.idx as the format-1 writer wrote it (also tests/fixtures/index/v1_f32.idx).
     fs::create_directories(kOut / "index");
-    for (int variant = 0; variant < 3; ++variant) {
+    Provenance prov;
+    prov.set("dlbhc.version", "0.1.0");
+    prov.set("net.name", "small");
+    prov.set("net.hash", "0123456789abcdef");
+    prov.set("weights.hash", "fedcba9876543210");
+    prov.set("preprocess.input", "1x28x28");
+    prov.add_source({"data/train", "", 3});
+    prov.add_source({"list.txt", "images", 2});
+    for (int variant = 0; variant < 4; ++variant) {
         const int bits = variant == 1 ? 48 : 64, n = 5, d = 4;
         CodeSet codes(bits);
         std::vector<float> act((size_t)bits), feats((size_t)n * d);
@@ -130,12 +140,13 @@ int main() {
         it.labels = labels.data();
         it.names = &names;
         IndexWriteOptions wo;
-        if (variant < 2) {
+        if (variant != 2) {
             it.features = feats.data();
             it.feature_dim = d;
             wo.feature_storage = variant == 1 ? FeatureType::F16 : FeatureType::F32;
         }
-        const char* fname[] = {"f32.idx", "f16.idx", "codes_only.idx"};
+        if (variant == 3) it.provenance = &prov;
+        const char* fname[] = {"f32.idx", "f16.idx", "codes_only.idx", "provenance.idx"};
         write_index((kOut / "index" / fname[variant]).string(), it, wo);
     }
     std::printf("seeds written under %s\n", kOut.c_str());

@@ -61,6 +61,9 @@ void use_index(const IndexFile& idx, bool verified) {
         else
             std::memcpy(row.data(), fv.row(i), row.size() * sizeof(float));
     }
+    // The provenance, as `dlbhc info` and the commands' checks read it.
+    for (const auto& kv : idx.provenance().fields) acc += kv.first.size() + kv.second.size();
+    for (const auto& src : idx.provenance().sources) acc += src.source.size() + src.root.size() + src.items;
     (void)acc;
     // One coarse-to-fine query: item 0 searched against the whole index.
     if (idx.size() > 0 && idx.has_features()) {
