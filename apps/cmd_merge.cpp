@@ -20,10 +20,17 @@ static const char* kHelp =
     "OUT may be one of the inputs (it is replaced only once the merged index is complete); updates\n"
     "of OUT by other dlbhc processes (index --append) wait for the merge, as for `dlbhc index`.\n";
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc merge demo/fashion_train.idx demo/shard0.idx demo/shard1.idx demo/shard2.idx "
+        "demo/shard3.idx\n";
+
 int cmd_merge(const std::vector<std::string>& argv) {
     Args a(argv, {}, {"help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     const auto& pos = a.positional();
