@@ -209,6 +209,9 @@ public:
         return footprint();
     }
 
+    // The blob shapes the last plan() worked out.
+    const std::unordered_map<std::string, Shape>& shapes() const { return shapes_; }
+
     std::unique_ptr<Net> build() {
         check_net_bytes(plan());
         net_ = std::make_unique<Net>(spec_.name.empty() ? base_name(spec_.file) : spec_.name);
@@ -400,7 +403,7 @@ private:
     // Walks the layers over their shapes only, as build() will add them, adding up the bytes.
     // Stops at a layer whose shape cannot be worked out: build() reports that layer.
     NetFootprint footprint() {
-        std::map<std::string, Shape>& shapes = shapes_;
+        std::unordered_map<std::string, Shape>& shapes = shapes_;
         shapes.clear();
         double blobs = 0, params = 0, buffers = 0;
         size_t counted = 0;
@@ -473,9 +476,7 @@ private:
     bool image_done_ = false;
     uint64_t dropout_count_ = 0;
     std::string crossed_at_;  // where the footprint first passed max_net_bytes
-
-public:
-    std::map<std::string, Shape> shapes_;  // every blob's shape as footprint() worked it out
+    std::unordered_map<std::string, Shape> shapes_;  // every blob's shape as footprint() worked it out
 };
 
 }  // namespace
@@ -491,7 +492,7 @@ NetFootprint net_footprint(const NetSpec& spec, Phase phase, const NetBuildOptio
 std::map<std::string, Shape> blob_shapes(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) {
     Builder b(spec, phase, opt);
     b.plan();
-    return std::move(b.shapes_);
+    return std::map<std::string, Shape>(b.shapes().begin(), b.shapes().end());
 }
 
 std::vector<int64_t> image_input_dims(const NetSpec& spec, Phase phase) {
