@@ -267,7 +267,7 @@ DEMO_NET := weights/small_dlbhc_train_val.prototxt
 DEMO_SOLVER := weights/small_dlbhc_solver.prototxt
 
 demo: demo-deps
-	@$(MAKE) --no-print-directory -j$$(nproc 2>/dev/null || echo 2) $(APP)
+	@$(MAKE) --no-print-directory -j$$(nproc 2>/dev/null || echo 2) all
 	@mkdir -p $(DEMO)
 	@set -e; start=$$(date +%s); \
 	echo "== 1/3 train ($(DEMO_SOLVER)) on $(DATA)/train"; \
@@ -282,7 +282,11 @@ demo: demo-deps
 	  --queries $(DATA)/t10k --db-data $(DATA)/train --json $(DEMO)/metrics.json \
 	  --svg $(DEMO)/precision_at_k.svg --html $(DEMO)/report.html; \
 	end=$$(date +%s); \
-	echo "demo done in $$((end - start)) s (training $$((t_train - start)) s); report: $(DEMO)/report.html"
+	echo "demo done in $$((end - start)) s (training $$((t_train - start)) s); report: $(DEMO)/report.html"; \
+	echo "next: search the index for one test image (a page with the results as pictures):"; \
+	echo "  build/dlbhc query --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.weights --index $(DEMO)/fashion_train.idx --item $(DATA)/t10k:0 --db-data $(DATA)/train --html $(DEMO)/query.html"; \
+	echo "  or with your own picture (converted to 28x28 grey as the net expects):"; \
+	echo "  build/dlbhc query --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.weights --index $(DEMO)/fashion_train.idx --image YOUR.png --html $(DEMO)/query.html"
 
 # ---- Fuzzing (issue 7) --------------------------------------------------------------------------
 # Every file reader has a libFuzzer target (tests/fuzz/targets.h); each is its own program

@@ -264,11 +264,18 @@ void run_backward(Net& net, int label, Dump& dump) {
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc audit --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --image shoe.png --dump demo/audit\n";
+
 int cmd_audit(const std::vector<std::string>& argv) {
     Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed", "max-pixels"}, {"backward", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();

@@ -83,10 +83,17 @@ static bool ends_with(const std::string& s, const char* suffix) {
     return s.size() >= x.size() && s.compare(s.size() - x.size(), x.size(), x) == 0;
 }
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc convert bvlc_reference_caffenet.caffemodel weights/caffenet.weights --net caffenet\n"
+    "  dlbhc convert model.onnx --list\n";
+
 int cmd_convert(const std::vector<std::string>& argv) {
     Args a(argv, {"format", "net", "bits", "classes", "channels", "size"}, {"list", "help"});
     if (a.has("help")) {
         std::fputs(kConvertHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     const auto& pos = a.positional();

@@ -18,6 +18,8 @@ static const char* kHelp =
     "Runs the trained net (TEST phase) and prints one line per image: its name, label and hash code\n"
     "(hex, bit 0 rightmost; bit i = latent sigmoid output i > 0.5), separated by tabs.\n"
     "  --data SPEC          a dataset (as for `dlbhc index`)     --image FILE   one JPEG/PNG\n"
+    "  --no-resize          refuse an --image of another size or channel count than the net takes\n"
+    "                       (by default it is converted, as the data layer would, and a line says so)\n"
     "  --out FILE           write the lines to FILE instead of printing them\n"
     "  --latent-npy FILE    also write the latent sigmoid outputs, (N, bits) float32 .npy\n"
     "  --features-npy FILE  also write the features (the layer before the latent layer), (N, D) .npy\n"
@@ -41,15 +43,25 @@ std::string hex_code(const CodeSet& cs, size_t i) {
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc encode --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --image shoe.png\n"
+    "  dlbhc encode --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --data /usr/share/datasets/fashion-mnist/t10k --out codes.txt "
+        "--latent-npy latent.npy\n";
+
 int cmd_encode(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root", "max-pixels", "shard"},
-           {"strict", "help"});
+           {"strict", "no-resize", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kLineEscapeHelp, stdout);
         std::fputs(kShardHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
         std::fputs(kShardNote, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -77,11 +89,8 @@ int cmd_encode(const std::vector<std::string>& argv) {
         enc = encode_maybe_empty(es, *ds, a.has("features-npy"), true);
     } else {
         Image img;
-        load_image(a.get("image", ""), img, true, po.max_pixels);
-        if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) img = to_grey(img);  // a grey net
-        MemoryDataset one(img.c, img.h, img.w, "image", 1);
-        one.add(img.pixels.data(), 0);
-        EncodeSetup es = make_encode_setup(po, a.get("weights", ""), one, true);
+        load_image_as_stored(a.get("image", ""), img, po.max_pixels);
+        EncodeSetup es = make_image_encode_setup(po, a.get("weights", ""), img, a.get("image", ""), a.has("no-resize"));
         enc = encode_image(es, img, a.get("image", ""));
     }
     std::string text;

@@ -153,6 +153,13 @@ void write_eval_page(const Args& a, const Dataset* dbds, const std::string& no_d
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc eval --net weights/small_dlbhc_train_val.prototxt --weights demo/small_dlbhc.weights "
+        "--index demo/fashion_train.idx --queries /usr/share/datasets/fashion-mnist/t10k --db-data "
+        "/usr/share/datasets/fashion-mnist/train --html demo/report.html\n";
+
 int cmd_eval(const std::vector<std::string>& argv) {
     Args a(argv,
            {"mean", "net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
@@ -161,6 +168,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();

@@ -102,10 +102,17 @@ void export_faiss(const IndexFile& db, const std::string& out) {
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc export --format faiss demo/fashion_train.idx demo/fashion_train.faiss\n"
+    "  dlbhc export --format npy demo/fashion_train.idx demo/codes/\n";
+
 int cmd_export(const std::vector<std::string>& argv) {
     Args a(argv, {"format"}, {"help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.require({"format"});

@@ -74,6 +74,16 @@ void check_append_fits(const IndexFile& old, const EncodeSetup& es, bool feature
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc index --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --data /usr/share/datasets/fashion-mnist/train --out "
+        "demo/fashion_train.idx\n"
+    "  dlbhc index --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --data /usr/share/datasets/fashion-mnist/train --shard 0/4 --out "
+        "demo/shard0.idx\n";
+
 int cmd_index(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels", "shard"},
            {"append", "no-features", "f16", "strict", "help"});
@@ -82,6 +92,7 @@ int cmd_index(const std::vector<std::string>& argv) {
         std::fputs(kShardHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
         std::fputs(kShardNote, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();

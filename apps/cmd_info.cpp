@@ -33,9 +33,8 @@ static const char* kHelp =
     "snapshot, its iteration. Nothing is written.\n"
     "  --json    the same as one JSON object on stdout\n"
     "examples:\n"
-    "  dlbhc info db.idx                       # which net and weights made the codes, and how good they are\n"
-    "  dlbhc info runs/small_iter_2000.weights # the net these weights belong to\n"
-    "  dlbhc info --json db.idx                # for scripts\n";
+    "  dlbhc info demo/fashion_train.idx\n"
+    "  dlbhc info --json demo/small_dlbhc_iter_15000.weights\n";
 
 namespace {
 

@@ -47,10 +47,17 @@ void refuse_replacing_other_index(const std::string& out, const std::vector<std:
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc merge demo/fashion_train.idx demo/shard0.idx demo/shard1.idx demo/shard2.idx "
+        "demo/shard3.idx\n";
+
 int cmd_merge(const std::vector<std::string>& argv) {
     Args a(argv, {}, {"force", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     const auto& pos = a.positional();

@@ -8,6 +8,7 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "apps/pipeline.h"
 #include "formats/caffe_params.h"
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"
@@ -26,7 +27,8 @@ static const char* kNetHelp =
     "  --phase     train (default) or test: which include/exclude rules apply\n"
     "  --batch     batch size (default: the file's)      --bits     latent layer size (default: the file's)\n"
     "  --classes   classifier outputs (default: the file's)\n"
-    "  --channels, --height, --width   image input size (needed for a Data layer without crop_size)\n"
+    "  --channels, --height, --width   image input size; by default, for a Data layer without\n"
+    "              crop_size, the size of the items of its source (opened as for training)\n"
     "  --spec      also print every layer of the file (all phases) with all its settings\n"
     "Limits (environment): DLBHC_MAX_NET_BYTES, the memory a built net may hold (blobs, parameters\n"
     "and layer buffers, worked out from the shapes before anything is allocated; default 8G; K, M,\n"
@@ -52,10 +54,41 @@ static int print_solver(const std::string& path) {
     return 0;
 }
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc net weights/small_dlbhc_train_val.prototxt --phase test\n"
+    "  dlbhc net --solver weights/small_dlbhc_solver.prototxt\n";
+
+// A net whose prototxt leaves the input size to the data (a Data layer without crop_size, as the
+// demo's) is sized from the data layer's source, as training sizes it; when that cannot be opened
+// the error names the options that give the size.
+static void size_from_data(const NetSpec& spec, Phase phase, const std::string& path, NetBuildOptions& opt) {
+    const std::vector<int64_t> stated = image_input_dims(spec, phase);
+    if (stated.size() != 4 || (stated[2] > 0 && stated[3] > 0) || (opt.height > 0 && opt.width > 0)) return;
+    PipelineOptions po;
+    po.net_path = path;
+    int dims[3];
+    std::string source;
+    try {
+        data_source_dims(spec, phase, po, dims, &source);
+    } catch (const std::exception& e) {
+        const LayerSpec* d = spec.data_layer(phase);
+        throw std::invalid_argument(path + ": the data layer" + (d ? " '" + d->name + "'" : std::string()) +
+                                    " does not give the image size (no crop_size) and its source cannot tell it (" +
+                                    e.what() + "): give it with --channels C --height H --width W");
+    }
+    std::printf("input size %dx%dx%d, from the data layer's source %s\n", dims[0], dims[1], dims[2], source.c_str());
+    if (opt.channels == 0) opt.channels = dims[0];
+    if (opt.height == 0) opt.height = dims[1];
+    if (opt.width == 0) opt.width = dims[2];
+}
+
 int cmd_net(const std::vector<std::string>& argv) {
     Args a(argv, {"phase", "batch", "bits", "classes", "channels", "height", "width", "solver"}, {"spec", "help"});
     if (a.has("help")) {
         std::fputs(kNetHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     if (a.has("solver")) {
@@ -77,7 +110,20 @@ int cmd_net(const std::vector<std::string>& argv) {
     opt.width = a.get_int_in("width", 0, 1, INT_MAX);
 
     const std::string& path = a.positional()[0];
-    NetSpec spec = load_net_spec(path);
+    NetSpec spec;
+    try {
+        spec = load_net_spec(path);
+    } catch (const std::exception&) {
+        // A solver read as a net fails on its first field ("unknown field 'net'"): say what it is.
+        bool solver = false;
+        try {
+            load_solver_spec(path);
+            solver = true;
+        } catch (const std::exception&) {
+        }
+        if (solver) throw std::invalid_argument("'" + path + "' is a solver, not a net: dlbhc net --solver " + path);
+        throw;
+    }
     std::printf("%s: net '%s', %s layout, %zu layers in the file\n", path.c_str(), spec.name.c_str(),
                 spec.v1 ? "V1 (layers)" : "V2 (layer)", spec.layers.size());
     if (a.has("spec"))
@@ -90,6 +136,7 @@ int cmd_net(const std::vector<std::string>& argv) {
     std::printf("latent layer: %s   classifier: %s\n", latent.empty() ? "(none)" : latent.c_str(),
                 classifier.empty() ? "(none)" : classifier.c_str());
 
+    size_from_data(spec, phase, path, opt);
     std::unique_ptr<Net> net = build_net(spec, phase, opt);
     std::printf("phase %s\n%-20s %-16s %-22s %12s  %s\n", phase_name(phase), "layer", "type", "top shape", "params",
                 "(lr_mult, decay_mult)");

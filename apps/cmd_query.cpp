@@ -27,6 +27,8 @@ static const char* kHelp =
     "  --image FILE         a JPEG or PNG query\n"
     "  --item SPEC:I        item I (0-based, decimal digits only) of a dataset, e.g.\n"
     "                       /usr/share/datasets/fashion-mnist/t10k:17\n"
+    "  --no-resize          refuse a query of another size or channel count than the net takes (by\n"
+    "                       default it is converted, as the data layer would, and a line says so)\n"
     "  --k K                results (default 10)\n"
     "  --threshold T        fine stage pool: Hamming distance < T (default 8)\n"
     "  --coarse-only        Hamming ranking only\n"
@@ -46,23 +48,6 @@ static const char* kHelp =
     "provenance is searched with a warning.\n";
 
 namespace {
-
-// A lone query image seen as a dataset of one (to size the net).
-class OneImage : public Dataset {
-public:
-    explicit OneImage(const Image& im) : im_(im) {}
-    size_t size() const override { return 1; }
-    int num_classes() const override { return 1; }
-    int channels() const override { return im_.c; }
-    int height() const override { return im_.h; }
-    int width() const override { return im_.w; }
-    void item(size_t, Image& out) const override { out = im_; }
-    int label(size_t) const override { return 0; }
-    std::string name(size_t) const override { return "query"; }
-
-private:
-    const Image& im_;
-};
 
 // The top k of the index for the encoded query: the fine stage's re-ranked pool (Hamming
 // distance < T, widened to at least k), or the Hamming ranking alone.
@@ -145,13 +130,25 @@ size_t item_number(const ItemOption& o, size_t items) {
 
 }  // namespace
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc query --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --index demo/fashion_train.idx --item "
+        "/usr/share/datasets/fashion-mnist/t10k:0 --db-data /usr/share/datasets/fashion-mnist/train "
+        "--html demo/query.html\n"
+    "  dlbhc query --net weights/small_dlbhc_train_val.prototxt --weights "
+        "demo/small_dlbhc.weights --index demo/fashion_train.idx --image shoe.png --k 5 "
+        "--coarse-only\n";
+
 int cmd_query(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root", "max-pixels"},
-           {"coarse-only", "json", "mih", "help"});
+           {"coarse-only", "json", "mih", "no-resize", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
         std::fputs(kLineEscapeHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();
@@ -186,8 +183,7 @@ int cmd_query(const std::vector<std::string>& argv) {
     std::unique_ptr<Dataset> qds;
     if (a.has("image")) {
         qname = a.get("image", "");
-        load_image(qname, qimg, true, po.max_pixels);
-        if (trained_input_channels(po.net_path, a.get("weights", "")) == 1) qimg = to_grey(qimg);
+        load_image_as_stored(qname, qimg, po.max_pixels);
     } else {
         qds = open_dataset(item.spec, so);
         const size_t i = item_number(item, qds->size());
@@ -195,9 +191,8 @@ int cmd_query(const std::vector<std::string>& argv) {
         qname = qds->name(i);
         qlabel = qds->label(i);
     }
-    // The net is sized by the dataset the query comes from; a lone image is sized by itself.
-    const OneImage one(qimg);
-    EncodeSetup es = make_encode_setup(po, a.get("weights", ""), qds ? *qds : static_cast<const Dataset&>(one), true);
+    // The query becomes what the net takes (its channels and size, from the net and its weights).
+    EncodeSetup es = make_image_encode_setup(po, a.get("weights", ""), qimg, qname, a.has("no-resize"));
     check_net_fits_index(es, db, fine);
     check_index_provenance(db, codes_provenance(es, po.latent_bits, a.get("weights", "")), po.net_path,
                            a.get("weights", ""));

@@ -18,15 +18,22 @@ static const char* kHelp =
     "Builds a DLBHC net in memory (random weights from its fillers) and prints, per layer: name,\n"
     "type, output shape, parameter count and forward FLOPs (2 x multiply-adds for conv/fc).\n"
     "  --net       caffenet (default; CaffeNet order, the authors' net), alexnet (LRN before pool),\n"
-    "              small (LeNet-style, for 28x28/32x32 inputs)\n"
+    "              small (the demo's net, weights/small_dlbhc_train_val.prototxt, for 28x28/32x32)\n"
     "  --bits      latent layer size h (default 48)     --classes  classifier outputs (default 10)\n"
     "  --batch     batch size (default 1)               --size, --channels  input of the small net (28, 1)\n"
     "  --time      also run forward and backward once (after one warm-up) and print each layer's time\n";
+
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc summary --net small --time\n"
+    "  dlbhc summary --net caffenet --batch 32\n";
 
 int cmd_summary(const std::vector<std::string>& argv) {
     Args a(argv, {"net", "bits", "classes", "batch", "size", "channels", "seed"}, {"time", "help"});
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();

@@ -96,6 +96,13 @@ static void refuse_out_over_snapshots(const std::string& out, const TrainOptions
                                 "): one write would replace the other; choose another --out");
 }
 
+// The end of --help: command lines to start from (a test runs each with --help to check its options).
+static const char* kExamples =
+    "examples:\n"
+    "  dlbhc train --solver weights/small_dlbhc_solver.prototxt --out demo/small_dlbhc.weights\n"
+    "  dlbhc train --solver weights/small_dlbhc_solver.prototxt --resume "
+        "demo/small_dlbhc_iter_5000.weights --out demo/small_dlbhc.weights\n";
+
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
@@ -104,6 +111,7 @@ int cmd_train(const std::vector<std::string>& argv) {
     if (a.has("help")) {
         std::fputs(kHelp, stdout);
         std::fputs(kMaxPixelsHelp, stdout);
+        std::fputs(kExamples, stdout);
         return 0;
     }
     a.expect_no_positional();

@@ -15,7 +15,8 @@ int cmd_version(const std::vector<std::string>& argv) {
     Args a(argv, {}, {"help"});
     if (a.has("help") || !a.positional().empty()) {
         std::fputs("usage: dlbhc version\nPrints the version, whether OpenMP is on and how many threads it may use,\n"
-                   "and whether the build is optimised or a debug (sanitizer) build.\n",
+                   "and whether the build is optimised or a debug (sanitizer) build.\n"
+                   "examples:\n  dlbhc version\n",
                    a.has("help") ? stdout : stderr);
         return a.has("help") ? 0 : 2;
     }

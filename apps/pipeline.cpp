@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "apps/args.h"
+#include "data/resize.h"
 #include "formats/caffe_params.h"
 #include "formats/net_builder.h"
 #include "hash/encoder.h"
@@ -34,16 +35,16 @@ void print_load_report(const WeightsLoadReport& rep, const std::string& file) {
     }
     std::printf("\n");
     for (const auto& r : rep.reshaped) std::printf("  reshaped %s\n", r.c_str());
-    if (!rep.unused.empty()) {
-        size_t shown = 0;
-        std::printf("  tensors of the file this net does not use (%zu):", rep.unused.size());
-        for (const auto& u : rep.unused) {
-            if (u.find('@') != std::string::npos) continue;  // a snapshot's solver state
-            if (shown++ < 20) std::printf(" %s", u.c_str());
-        }
-        if (shown > 20) std::printf(" ...");
-        std::printf("\n");
-    }
+    // A snapshot's solver state ("conv1.weight@momentum") is expected beside the weights, so it
+    // is neither listed nor counted: the count printed is the count of names that follow.
+    std::vector<std::string> unused;
+    for (const auto& u : rep.unused)
+        if (u.find('@') == std::string::npos) unused.push_back(u);
+    if (unused.empty()) return;
+    std::printf("  tensors of the file this net does not use (%zu):", unused.size());
+    for (size_t i = 0; i < unused.size() && i < 20; ++i) std::printf(" %s", unused[i].c_str());
+    if (unused.size() > 20) std::printf(" ...");
+    std::printf("\n");
 }
 
 std::string dir_of(const std::string& path) {
@@ -167,8 +168,14 @@ std::unique_ptr<Dataset> open_for_layer(const std::string& override_spec, const 
     return ds;
 }
 
+// A colour mean image needs colour input: grey images (MNIST) are copied to three channels, as
+// the authors did for grey images. `channels`: those of the images the transform will get.
+void colour_for_mean(TransformParam& tp, int channels) {
+    if (tp.mean_c == 3 && channels == 1) tp.force_color = true;
+}
+
 TransformParam transform_for(const LayerSpec* layer, Phase phase, const std::string& base_dir, const PipelineOptions& po,
-                             const Dataset& ds) {
+                             int channels) {
     TransformSpec t;
     if (layer) t = layer->transform;
     if (!po.mean_file.empty()) t.mean_file = po.mean_file, t.mean_value.clear();
@@ -178,9 +185,7 @@ TransformParam transform_for(const LayerSpec* layer, Phase phase, const std::str
             throw std::invalid_argument(layer->loc.str() + ": new_height and new_width must be equal (square resize only)");
         tp.resize = layer->data.new_height;
     }
-    // A colour mean image needs colour input: grey images (MNIST) are copied to three channels,
-    // as the authors did for grey images.
-    if (tp.mean_c == 3 && ds.channels() == 1) tp.force_color = true;
+    colour_for_mean(tp, channels);
     tp.phase = phase;
     tp.upscale_small = true;
     return tp;
@@ -285,7 +290,7 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
     if (!train_ds)
         throw std::invalid_argument(po.net_path + ": no TRAIN data layer and no --train-data: nothing to train on");
     s.train_size = train_ds->size();
-    TransformParam ttp = transform_for(train_layer, Phase::Train, base, po, *train_ds);
+    TransformParam ttp = transform_for(train_layer, Phase::Train, base, po, train_ds->channels());
     const int batch = data_batch(train_layer, po.batch, 32);
     Transformer tf(ttp);
     NetBuildOptions nbo = build_options(po, tf, *train_ds, batch);
@@ -306,7 +311,8 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
     if (test_data != "none") {
         auto test_ds = open_for_layer(test_data, test_layer, base, po, s.test_name);
         if (test_ds) {
-            TransformParam etp = transform_for(test_layer ? test_layer : train_layer, Phase::Test, base, po, *test_ds);
+            TransformParam etp =
+                transform_for(test_layer ? test_layer : train_layer, Phase::Test, base, po, test_ds->channels());
             BatcherOptions eo = bo;
             eo.shuffle = false;
             eo.seed = po.seed + 1;
@@ -321,32 +327,100 @@ TrainingSetup make_training_setup(const PipelineOptions& po, const std::string& 
     return s;
 }
 
-EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds, bool quiet) {
-    EncodeSetup e;
+namespace {
+
+// The data layer that describes the input of a net that encodes: the TEST phase's, else TRAIN's.
+const LayerSpec* encode_data_layer(const NetSpec& spec) {
+    const LayerSpec* layer = spec.data_layer(Phase::Test);
+    return layer ? layer : spec.data_layer(Phase::Train);
+}
+
+// The layers a weights file has tensors of ("conv1.weight", "conv1.weight@momentum" -> conv1),
+// in file order.
+std::vector<std::string> weights_layers(const WeightsFile& w) {
+    std::vector<std::string> v;
+    for (const NamedTensor& t : w.tensors) {
+        const std::string name = t.name.substr(0, t.name.find('@'));
+        const std::string layer = name.substr(0, name.rfind('.'));
+        if (std::find(v.begin(), v.end(), layer) == v.end()) v.push_back(layer);
+    }
+    return v;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+    std::string s;
+    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
+    return s;
+}
+
+// Before the mean file is read and the net is built (either of which fails first, and puzzlingly,
+// when the net is not the one the weights were trained for): every layer of the net that holds
+// parameters has tensors in the weights.
+void check_weights_cover_net(const NetSpec& spec, const std::string& net_path, const WeightsFile& w) {
+    const std::vector<std::string> have = weights_layers(w);
+    std::vector<std::string> lacking;
+    for (const std::string& l : layers_with_params(spec, Phase::Test))
+        if (std::find(have.begin(), have.end(), l) == have.end()) lacking.push_back(l);
+    if (lacking.empty()) return;
+    std::string msg = "--net '" + net_path + "' (net '" + spec.name + "') and --weights '" + w.source +
+                      "' do not belong together: the weights have no tensors for layer" +
+                      (lacking.size() == 1 ? " " : "s ") + joined(lacking) + " of the net; they hold layers " +
+                      joined(have);
+    if (!recorded_net(w).empty()) msg += " and were written for " + recorded_net(w);
+    throw std::runtime_error(msg);
+}
+
+// The first steps of every encode setup: the net description and the weights, read and checked
+// against each other.
+WeightsFile open_net_and_weights(EncodeSetup& e, const PipelineOptions& po, const std::string& weights_path) {
+    if (weights_path.empty()) throw std::invalid_argument("--weights is required: the trained net's weights file");
     e.spec = load_net_spec(po.net_path);
     check_latent_size(e.spec, Phase::Test, po.latent_bits);
-    const std::string base = dir_of(po.net_path);
-    const LayerSpec* layer = e.spec.data_layer(Phase::Test);
-    if (!layer) layer = e.spec.data_layer(Phase::Train);
-    e.transform = transform_for(layer, Phase::Test, base, po, ds);
-    e.mean_file = !po.mean_file.empty() ? po.mean_file : layer ? layer->transform.mean_file : "";
+    WeightsFile w = read_weights(weights_path);
+    check_weights_cover_net(e.spec, po.net_path, w);
+    const LayerSpec* layer = encode_data_layer(e.spec);
+    e.mean_file = !po.mean_file.empty() ? po.mean_file : layer ? layer->transform.mean_file : "";  // provenance
+    return w;
+}
+
+// The last steps: the net built for what e.transform makes of ds's items, the weights loaded.
+void build_and_load(EncodeSetup& e, const PipelineOptions& po, const WeightsFile& w, const std::string& weights_path,
+                    const Dataset& ds, bool quiet) {
     Transformer tf(e.transform);
     const int batch = po.batch > 0 ? po.batch : 100;
     e.net = build_net(e.spec, Phase::Test, build_options(po, tf, ds, batch));
     Rng init(po.seed);
     e.net->init_params(init);
-    if (weights_path.empty()) throw std::invalid_argument("--weights is required: the trained net's weights file");
-    WeightsLoadReport rep = load_weights(*e.net, read_weights(weights_path));
-    if (!rep.missing.empty()) {
-        std::string m;
-        for (const auto& x : rep.missing) m += " " + x;
-        throw std::runtime_error("weights '" + weights_path + "' lack parameters of this net:" + m +
+    WeightsLoadReport rep = load_weights(*e.net, w);
+    if (!rep.missing.empty())
+        throw std::runtime_error("weights '" + weights_path + "' lack parameters of this net: " + joined(rep.missing) +
                                  " (encoding needs a trained net: check --net and --weights belong together)");
-    }
     if (!quiet) print_load_report(rep, weights_path);
     e.latent_blob = find_latent_blob(*e.net);
     e.feature_blob = find_feature_blob(*e.net);
     e.net->set_phase(Phase::Test);
+}
+
+}  // namespace
+
+EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds, bool quiet) {
+    EncodeSetup e;
+    const WeightsFile w = open_net_and_weights(e, po, weights_path);
+    e.transform = transform_for(encode_data_layer(e.spec), Phase::Test, dir_of(po.net_path), po, ds.channels());
+    build_and_load(e, po, w, weights_path, ds, quiet);
+    return e;
+}
+
+EncodeSetup make_image_encode_setup(const PipelineOptions& po, const std::string& weights_path, Image& img,
+                                    const std::string& name, bool strict) {
+    EncodeSetup e;
+    const WeightsFile w = open_net_and_weights(e, po, weights_path);
+    e.transform = transform_for(encode_data_layer(e.spec), Phase::Test, dir_of(po.net_path), po, img.c);
+    img = fit_image_to_net(img, name, trained_net_input(e.spec, po, w, e.transform, img), strict);
+    colour_for_mean(e.transform, img.c);
+    MemoryDataset one(img.c, img.h, img.w, "image", 1);
+    one.add(img.pixels.data(), 0);
+    build_and_load(e, po, w, weights_path, one, true);
     return e;
 }
 
@@ -384,6 +458,7 @@ EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features
     const int batch = es.net->blob("data")->shape().n;
     const auto t0 = std::chrono::steady_clock::now();
     size_t done = 0, last_print = 0;
+    const bool on_terminal = progress && ::isatty(::fileno(stderr));
     for_each_batch(ds, es.transform, batch, [&](const Tensor& data, const Tensor& label, size_t first, int valid) {
         Tensor& dst = es.net->blob("data")->data;
         if (dst.count() != data.count()) throw std::logic_error("encode: batch shape differs from the net's input");
@@ -397,8 +472,10 @@ EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features
         done += size_t(valid);
         if (progress && (done - last_print >= 5000 || done == ds.size())) {
             double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-            std::fprintf(stderr, "\rencoded %zu/%zu images  %.0f img/s", done, ds.size(), s > 0 ? done / s : 0.0);
-            if (done == ds.size()) std::fprintf(stderr, "\n");
+            // On a terminal each update overwrites the last; in a log file each is a line of its own.
+            std::fprintf(stderr, "%sencoded %zu/%zu images  %.0f img/s", on_terminal ? "\r" : "", done, ds.size(),
+                         s > 0 ? done / s : 0.0);
+            if (done == ds.size() || !on_terminal) std::fprintf(stderr, "\n");
             last_print = done;
         }
     });
@@ -436,16 +513,197 @@ EncodedSet encode_image(EncodeSetup& es, const Image& img, const std::string& na
     return out;
 }
 
-int trained_input_channels(const std::string& net_path, const std::string& weights_path) {
-    const NetSpec spec = load_net_spec(net_path);
+void data_source_dims(const NetSpec& spec, Phase phase, const PipelineOptions& po, int dims[3], std::string* source) {
+    const LayerSpec* layer = spec.data_layer(phase);
+    if (!layer) throw std::invalid_argument(std::string("the net has no data layer in phase ") + phase_name(phase));
+    const std::string base = dir_of(po.net_path);
+    auto ds = open_for_layer("", layer, base, po, *source);
+    if (ds->channels() <= 0 || ds->height() <= 0 || ds->width() <= 0)
+        throw std::invalid_argument("the images of '" + *source + "' differ in size");
+    const Transformer tf(transform_for(layer, phase, base, po, ds->channels()));
+    tf.output_dims(ds->channels(), ds->height(), ds->width(), dims[0], dims[1], dims[2]);
+}
+
+namespace {
+
+// The name of the image input of `phase` (the first input the builder creates), "" when none.
+std::string image_input_name(const NetSpec& spec, Phase phase) {
+    if (!spec.inputs.empty()) return spec.inputs[0].name;
+    for (const LayerSpec* l : spec.layers_in(phase))
+        if ((l->type == "Input" || l->type == "Data" || l->type == "ImageData") && !l->top.empty()) return l->top[0];
+    return "";
+}
+
+// The channels the weights give the image input: the first Convolution reading it holds
+// (OC, C / group, KH, KW). 0 when there is no such layer or the weights lack it.
+int weights_channels(const NetSpec& spec, const WeightsFile& w, std::string* layer) {
+    const std::string input = image_input_name(spec, Phase::Test);
     for (const LayerSpec* l : spec.layers_in(Phase::Test)) {
-        if (l->type != "Convolution" || l->bottom.empty() || l->bottom[0] != "data") continue;
-        const WeightsFile w = read_weights(weights_path);
+        if (l->type != "Convolution" || l->bottom.empty() || l->bottom[0] != input) continue;
         const NamedTensor* t = w.find(l->name + ".weight");
         if (!t || t->dims.size() != 4) return 0;
+        *layer = l->name;
         return int(t->dims[1]) * l->conv.group;
     }
     return 0;
+}
+
+// True when every Convolution and Pooling window of the net fed `shapes` ends exactly at the end
+// of its (padded) input: no row or column left over (convolution rounds down) and no window
+// running past the edge (pooling rounds up). Of the sizes the weights allow, the one a net was
+// designed for (28 for the demo net, where 27 gives the same shapes too).
+bool windows_fit(const NetSpec& spec, const std::map<std::string, Shape>& shapes) {
+    for (const LayerSpec* l : spec.layers_in(Phase::Test)) {
+        const bool conv = l->type == "Convolution", pool = l->type == "Pooling" && !l->pool.global_pooling;
+        if ((!conv && !pool) || l->bottom.empty() || l->top.empty()) continue;
+        const auto in = shapes.find(l->bottom[0]), out = shapes.find(l->top[0]);
+        if (in == shapes.end() || out == shapes.end()) continue;
+        const int kh = conv ? l->conv.kernel_h : l->pool.kernel_h, kw = conv ? l->conv.kernel_w : l->pool.kernel_w;
+        const int sh = conv ? l->conv.stride_h : l->pool.stride_h, sw = conv ? l->conv.stride_w : l->pool.stride_w;
+        const int ph = conv ? l->conv.pad_h : l->pool.pad_h, pw = conv ? l->conv.pad_w : l->pool.pad_w;
+        if ((out->second.h - 1) * sh + kh != in->second.h + 2 * ph ||
+            (out->second.w - 1) * sw + kw != in->second.w + 2 * pw)
+            return false;
+    }
+    return true;
+}
+
+// The square image sizes s for which the net fed (c, s, s) gives its first InnerProduct the input
+// its weights were trained on (weight (O, K): K = C' x H' x W' of its input), ascending; `exact`
+// receives those where windows_fit. Empty when the net has no InnerProduct or the weights lack it.
+// The input size grows with s (every layer's output size is non-decreasing in its input's), so a
+// binary search finds the first s that reaches K and the candidates follow it.
+std::vector<int> weights_sizes(const NetSpec& spec, const WeightsFile& w, int c, std::string* layer,
+                               std::vector<int>* exact) {
+    const LayerSpec* ip = nullptr;
+    for (const LayerSpec* l : spec.layers_in(Phase::Test))
+        if (l->type == "InnerProduct" && !l->bottom.empty()) {
+            ip = l;
+            break;
+        }
+    const NamedTensor* t = ip ? w.find(ip->name + ".weight") : nullptr;
+    if (!t || t->dims.empty() || t->dims[0] <= 0) return {};
+    const uint64_t k = t->count() / uint64_t(t->dims[0]);
+    *layer = ip->name;
+    // The flattened input of the InnerProduct at size s; 0 when the net cannot take s.
+    auto input_floats = [&](int s, std::map<std::string, Shape>* shapes) -> uint64_t {
+        NetBuildOptions bo;
+        bo.batch = 1, bo.channels = c, bo.height = bo.width = s;
+        try {
+            *shapes = blob_shapes(spec, Phase::Test, bo);
+        } catch (const std::exception&) {
+            return ~uint64_t(0);  // a tensor above the size limits: s is far too large
+        }
+        const auto it = shapes->find(ip->bottom[0]);
+        return it == shapes->end() ? 0 : uint64_t(it->second.c) * uint64_t(it->second.h) * uint64_t(it->second.w);
+    };
+    std::map<std::string, Shape> shapes;
+    int lo = 1, hi = 1 << 14;  // the first s with input_floats(s) >= k lies in [lo, hi]
+    while (lo < hi) {
+        const int mid = lo + (hi - lo) / 2;
+        if (input_floats(mid, &shapes) >= k) hi = mid;
+        else lo = mid + 1;
+    }
+    std::vector<int> sizes;
+    for (int s = lo; s <= (1 << 14) && input_floats(s, &shapes) == k; ++s) {
+        sizes.push_back(s);
+        if (windows_fit(spec, shapes)) exact->push_back(s);
+    }
+    return sizes;
+}
+
+// data_source_dims, false when it cannot tell.
+bool source_dims(const NetSpec& spec, Phase phase, const PipelineOptions& po, int dims[3], std::string* name) {
+    try {
+        data_source_dims(spec, phase, po, dims, name);
+        return true;
+    } catch (const std::exception&) {
+        return false;
+    }
+}
+
+std::string chw(int c, int h, int w) { return std::to_string(c) + "x" + std::to_string(h) + "x" + std::to_string(w); }
+
+}  // namespace
+
+NetInput trained_net_input(const NetSpec& spec, const PipelineOptions& po, const WeightsFile& w,
+                           const TransformParam& tp, const Image& img) {
+    NetInput in;
+    const int image_channels = img.c;
+    const std::vector<int64_t> stated = image_input_dims(spec, Phase::Test);
+    const bool shape_stated = encode_data_layer(spec) == nullptr && stated.size() == 4;  // a net-level input or Input layer
+    std::string conv, ip, source;  // what told: the layers whose weights, the data layer's source
+    in.c = weights_channels(spec, w, &conv);
+    if (in.c <= 0 && shape_stated) in.c = int(stated[1]);
+    // Only when the data layer's transform does not bring every image to the net's size (crop, resize).
+    if (tp.crop <= 0 && tp.resize <= 0) {
+        if (shape_stated && stated[2] > 0 && stated[3] > 0) {
+            in.h = int(stated[2]), in.w = int(stated[3]);
+        } else {
+            // The prototxt leaves the size to the data (a Data layer without crop_size): the
+            // weights of the first InnerProduct tell it, being made for one input shape, once the
+            // channels are known (from the first convolution, else the image's own count or the
+            // other of grey and colour).
+            std::vector<int> sizes, exact;
+            for (int c : {in.c, image_channels, image_channels == 1 ? 3 : 1}) {
+                if (c <= 0 || !sizes.empty() || (in.c > 0 && c != in.c)) continue;
+                sizes = weights_sizes(spec, w, c, &ip, &exact);
+                if (!sizes.empty()) in.c = c;
+            }
+            // Several sizes give the same shapes: an image of one of them is taken as it is; else
+            // it becomes the size of the training data when the source can be opened, else the
+            // size every window fits exactly (the one a net was designed for), else the largest.
+            auto allowed = [&](int s) { return std::find(sizes.begin(), sizes.end(), s) != sizes.end(); };
+            int dims[3];
+            std::string name;
+            if (img.h == img.w && allowed(img.h)) in.h = in.w = img.h;
+            else if (sizes.size() > 1 && source_dims(spec, Phase::Test, po, dims, &name) && dims[0] == in.c &&
+                     dims[1] == dims[2] && allowed(dims[1]))
+                in.h = in.w = dims[1], source = name;
+            else if (!sizes.empty())
+                in.h = in.w = !exact.empty() ? exact.back() : sizes.back();
+        }
+    }
+    std::vector<std::string> from;
+    if (!conv.empty() || !ip.empty())
+        from.push_back("the weights of " + conv + (conv.empty() || ip.empty() ? "" : " and ") + ip);
+    if (shape_stated) from.push_back("the net's input shape");
+    if (!source.empty()) from.push_back("the data layer's source " + source);
+    for (const std::string& f : from) in.from += (in.from.empty() ? "" : " and ") + f;
+    return in;
+}
+
+Image fit_image_to_net(const Image& img, const std::string& name, const NetInput& in, bool strict) {
+    const bool channels = in.c > 0 && in.c != img.c, size = in.h > 0 && (in.h != img.h || in.w != img.w);
+    if (!channels && !size) return img;
+    const std::string takes = in.h > 0 ? chw(in.c > 0 ? in.c : img.c, in.h, in.w) : std::to_string(in.c) + "-channel";
+    const std::string why = "this net takes " + takes + " images; " + name + " is " + chw(img.c, img.h, img.w) +
+                            " (learned from " + in.from + ")";
+    if (strict) throw std::invalid_argument(why + "; without --no-resize it would be converted");
+    if (channels && !((in.c == 1 && img.c == 3) || (in.c == 3 && img.c == 1)))
+        throw std::invalid_argument(why + "; only grey and colour images convert into each other");
+    Image out = img;
+    std::string done;
+    if (channels && in.c == 1) out = to_grey(out), done = "grey";
+    if (channels && in.c == 3) {
+        out = Image(3, img.h, img.w);
+        for (int c = 0; c < 3; ++c) std::copy(img.pixels.begin(), img.pixels.end(), out.pixels.begin() + c * img.pixels.size());
+        done = "colour";
+    }
+    if (size) {
+        Image resized;
+        resize_bilinear(out, in.h, in.w, resized);  // as the data layer's transform resizes (data/resize.h)
+        out = std::move(resized);
+        done += done.empty() ? "resized" : ", resized";
+    }
+    std::fprintf(stderr, "%s: %s converted to %s (%s) as the net expects\n", name.c_str(), chw(img.c, img.h, img.w).c_str(),
+                 chw(out.c, out.h, out.w).c_str(), done.c_str());
+    return out;
+}
+
+int trained_input_channels(const std::string& net_path, const std::string& weights_path) {
+    std::string layer;
+    return weights_channels(load_net_spec(net_path), read_weights(weights_path), &layer);
 }
 
 Image to_grey(const Image& img) {

@@ -131,9 +131,48 @@ struct EncodeSetup {
     int bits = 0, feature_dim = 0;
 };
 
-// `ds` fixes the input shape (channels, size) for nets whose data layer has no crop.
+// `ds` fixes the input shape (channels, size) for nets whose data layer has no crop. Before the
+// mean file is read and the net is built, every layer of the net that holds parameters must have
+// tensors in the weights (else an error naming the layers each side has and the net the weights
+// record, formats/weights_file.h recorded_net); after loading, every parameter.
 EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds,
                               bool quiet = false);
+
+// What one image must be for a trained net: its image input (C, H, W), learned from the prototxt
+// and the weights, never from the image. 0 where any value fits: h = w = 0 when the data layer's
+// transform brings every image to the net's size (crop_size, a resize) or nothing fixes the size.
+// In this order: C from the weights of the first convolution, else a net-level input shape; H and
+// W from a net-level input shape, else from the weights of the first InnerProduct, which fit the
+// few input sizes that give its input the same shape (worked out over the layers' shapes). Of
+// several, `img`'s own size when it is one of them; else the size of the data layer's source when
+// it can be opened; else the one every convolution and pooling window fits exactly; else the
+// largest. The weights come before the source because a net may be trained on other data than its
+// prototxt names (`train --train-data`): they are what the net was trained on.
+struct NetInput {
+    int c = 0, h = 0, w = 0;
+    std::string from;  // where that was learned, for messages ("the weights of conv1 and fc7")
+};
+NetInput trained_net_input(const NetSpec& spec, const PipelineOptions& po, const WeightsFile& w,
+                           const TransformParam& tp, const Image& img);
+
+// `img` as the net takes it (`in`): colour -> grey (to_grey) or grey -> three equal channels, and
+// resized (bilinear, as the data layer's resize, data/resize.h) to in.h x in.w. Prints on stderr
+// what was done ("x.png: 3x32x32 converted to 1x28x28 (grey, resized) as the net expects"). With
+// `strict` (--no-resize) a difference is an error instead: "this net takes 1x28x28 images; x.png
+// is 3x32x32 (...)". `name` names the image in both.
+Image fit_image_to_net(const Image& img, const std::string& name, const NetInput& in, bool strict);
+
+// make_encode_setup for one image (encode and query --image, query --item): `img` is replaced by
+// fit_image_to_net's result before the net is built for it.
+EncodeSetup make_image_encode_setup(const PipelineOptions& po, const std::string& weights_path, Image& img,
+                                    const std::string& name, bool strict);
+
+// The (C, H, W) the data layer of `phase` makes of the items of its source (opened as for
+// training, relative to the prototxt's folder), after its transform: the input size of a net whose
+// prototxt leaves it to the data (a Data layer without crop_size, as the demo's). `source` receives
+// the dataset spec. Throws when there is no data layer, the source cannot be opened or its images
+// differ in size.
+void data_source_dims(const NetSpec& spec, Phase phase, const PipelineOptions& po, int dims[3], std::string* source);
 
 class IndexFile;
 // Before encoding: the code length the net makes (and, when `features`, its feature dimension)
@@ -154,8 +193,8 @@ struct EncodedSet {
 Image to_grey(const Image& img);
 
 // The channel count the net's first layer was trained for, read from the weights: the first
-// Convolution reading "data" holds (OC, C / group, KH, KW). 0 when it cannot be told (no such
-// layer, or the weights lack it). Lets a lone colour image be fed to a grey net and vice versa.
+// Convolution reading the image input holds (OC, C / group, KH, KW). 0 when it cannot be told (no
+// such layer, or the weights lack it). Lets a lone colour image be fed to a grey net (audit).
 int trained_input_channels(const std::string& net_path, const std::string& weights_path);
 
 // Runs the net over every item of ds (in order), with a progress line on stderr when `progress`.

@@ -151,6 +151,15 @@ void load_image(const std::string& path, Image& out, bool colour, uint64_t max_p
     decode_image(bytes.data(), bytes.size(), path, out, colour, max_pixels);
 }
 
+void load_image_as_stored(const std::string& path, Image& out, uint64_t max_pixels) {
+    std::vector<uint8_t> bytes = read_file_bytes(path, "image file", (uint64_t)INT_MAX);
+    int w = 0, h = 0, comp = 3;
+    std::string why;
+    // stb reads nothing before the guard has passed the file; decode_image reports what is wrong.
+    if (stb_input_safe(bytes.data(), bytes.size(), why)) stbi_info_from_memory(bytes.data(), (int)bytes.size(), &w, &h, &comp);
+    decode_image(bytes.data(), bytes.size(), path, out, comp >= 3, max_pixels);
+}
+
 void save_png(const std::string& path, const Image& img) {
     check_writable(path, img);
     std::vector<uint8_t> px = interleaved_rgb(img), bytes;

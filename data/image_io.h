@@ -40,6 +40,10 @@ bool probe_image_file(const std::string& path, ImageInfo& info, std::string& why
 // not a JPEG or PNG, has more than max_pixels pixels, or is corrupt or truncated.
 void load_image(const std::string& path, Image& out, bool colour = true, uint64_t max_pixels = kDefaultMaxPixels);
 
+// As load_image, with the channels the file stores: 1 for a grey file (with or without alpha), 3
+// (BGR) for a colour one. For a lone image whose channel count matters (encode, query).
+void load_image_as_stored(const std::string& path, Image& out, uint64_t max_pixels = kDefaultMaxPixels);
+
 // The same for an encoded file already in memory (n bytes at data); `name` starts error messages.
 void decode_image(const uint8_t* data, size_t n, const std::string& name, Image& out, bool colour = true,
                   uint64_t max_pixels = kDefaultMaxPixels);

@@ -387,7 +387,10 @@ NetSpec parse_net_spec(const std::string& text, const std::string& name) {
     return net_spec_from_ptx(parse_prototxt(text, name));
 }
 
-NetSpec load_net_spec(const std::string& path) { return net_spec_from_ptx(load_prototxt(path)); }
+NetSpec load_net_spec(const std::string& path) {
+    return net_spec_from_ptx(
+        load_prototxt(path, {}, "a net description", "did you swap --net and --weights?"));
+}
 
 std::string describe_layer(const LayerSpec& l) {
     std::string s = l.name + " " + l.type + " bottom" + list(l.bottom) + " top" + list(l.top);

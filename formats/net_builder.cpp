@@ -71,6 +71,10 @@ int max_threads() {
 #endif
 }
 
+// The layer types that hold parameters (Param, nn/layer.h): their weights files have tensors
+// "<layer>.weight" and "<layer>.bias". layer_floats counts them for these types only.
+bool has_params(const LayerSpec& l) { return l.type == "Convolution" || l.type == "InnerProduct"; }
+
 LayerFloats layer_floats(const LayerSpec& l, const Shape& in) {
     LayerFloats f;
     const std::string& t = l.type;
@@ -149,6 +153,19 @@ uint64_t env_limit(const char* var, uint64_t fallback, bool suffixes) {
     return n << shift;
 }
 
+}  // namespace
+
+std::vector<int64_t> data_layer_dims(const LayerSpec& l) {
+    const DataSourceSpec& d = l.data;
+    int64_t c = (l.type == "ImageData" && !d.is_color) || l.transform.force_gray ? 1 : 3;
+    int64_t h = 0, w = 0;
+    if (l.transform.crop_size > 0) h = w = l.transform.crop_size;
+    else if (l.type == "ImageData" && d.new_height > 0) h = d.new_height, w = d.new_width;
+    return {d.batch_size, c, h, w};
+}
+
+namespace {
+
 const std::set<std::string> kLatentReaders = {"Sigmoid"};
 const std::set<std::string> kClassifierReaders = {"SoftmaxWithLoss", "Softmax", "Accuracy"};
 
@@ -191,6 +208,9 @@ public:
         check_names();
         return footprint();
     }
+
+    // The blob shapes the last plan() worked out.
+    const std::unordered_map<std::string, Shape>& shapes() const { return shapes_; }
 
     std::unique_ptr<Net> build() {
         check_net_bytes(plan());
@@ -284,19 +304,9 @@ private:
         net_->add_input(name, s);
     }
 
-    // The dims of a Data / ImageData layer's top[0] as the prototxt gives them.
-    static std::vector<int64_t> data_dims(const LayerSpec& l) {
-        const DataSourceSpec& d = l.data;
-        int64_t c = (l.type == "ImageData" && !d.is_color) || l.transform.force_gray ? 1 : 3;
-        int64_t h = 0, w = 0;
-        if (l.transform.crop_size > 0) h = w = l.transform.crop_size;
-        else if (l.type == "ImageData" && d.new_height > 0) h = d.new_height, w = d.new_width;
-        return {d.batch_size, c, h, w};
-    }
-
     void add_data_layer(const LayerSpec& l) {
         const std::string where = l.loc.str() + ": layer '" + l.name + "'";
-        add_input(l.top[0], data_dims(l), where);
+        add_input(l.top[0], data_layer_dims(l), where);
         if (l.top.size() > 1) add_input(l.top[1], {net_->blob(l.top[0])->shape().n}, where);
     }
 
@@ -393,7 +403,8 @@ private:
     // Walks the layers over their shapes only, as build() will add them, adding up the bytes.
     // Stops at a layer whose shape cannot be worked out: build() reports that layer.
     NetFootprint footprint() {
-        std::unordered_map<std::string, Shape> shapes;
+        std::unordered_map<std::string, Shape>& shapes = shapes_;
+        shapes.clear();
         double blobs = 0, params = 0, buffers = 0;
         size_t counted = 0;
         const double limit = (double)max_net_bytes();
@@ -418,7 +429,7 @@ private:
                     add_blob(l.top[i], input_shape(l.top[i], l.input_shapes.size() == 1 ? l.input_shapes[0] : l.input_shapes[i],
                                                    where, &image));
             } else if (l.type == "Data" || l.type == "ImageData") {
-                const Shape d = input_shape(l.top[0], data_dims(l), where, &image);
+                const Shape d = input_shape(l.top[0], data_layer_dims(l), where, &image);
                 add_blob(l.top[0], d);
                 if (l.top.size() > 1) add_blob(l.top[1], input_shape(l.top[1], {d.n}, where, &image));
             } else {
@@ -465,6 +476,7 @@ private:
     bool image_done_ = false;
     uint64_t dropout_count_ = 0;
     std::string crossed_at_;  // where the footprint first passed max_net_bytes
+    std::unordered_map<std::string, Shape> shapes_;  // every blob's shape as footprint() worked it out
 };
 
 }  // namespace
@@ -524,6 +536,28 @@ CodePath code_path(const NetSpec& spec, Phase phase, int latent_bits) {
         p.description += describe_layer(without_training_settings(layers[i])) + "\n";
     }
     return p;
+}
+
+std::map<std::string, Shape> blob_shapes(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) {
+    Builder b(spec, phase, opt);
+    b.plan();
+    return std::map<std::string, Shape>(b.shapes().begin(), b.shapes().end());
+}
+
+std::vector<int64_t> image_input_dims(const NetSpec& spec, Phase phase) {
+    if (!spec.inputs.empty()) return spec.inputs[0].dims;
+    for (const LayerSpec* l : spec.layers_in(phase)) {
+        if (l->type == "Input" && !l->input_shapes.empty()) return l->input_shapes[0];
+        if (l->type == "Data" || l->type == "ImageData") return data_layer_dims(*l);
+    }
+    return {};
+}
+
+std::vector<std::string> layers_with_params(const NetSpec& spec, Phase phase) {
+    std::vector<std::string> v;
+    for (const LayerSpec* l : spec.layers_in(phase))
+        if (has_params(*l)) v.push_back(l->name);
+    return v;
 }
 
 std::string find_latent_layer(const NetSpec& spec, Phase phase) {

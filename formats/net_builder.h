@@ -45,6 +45,7 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -96,6 +97,24 @@ struct CodePath {
     std::string description;
 };
 CodePath code_path(const NetSpec& spec, Phase phase, int latent_bits);
+
+// The shape of every blob of the net build_net would build, worked out from the shapes alone
+// (nothing is allocated), by blob name. A layer whose shape cannot be worked out (it would fail to
+// build) ends the walk: its tops and those after it are absent. Throws as build_net for an input
+// whose size is not known or a tensor above the limits.
+std::map<std::string, Shape> blob_shapes(const NetSpec& spec, Phase phase, const NetBuildOptions& opt = {});
+
+// The dims (N, C, H, W) a Data / ImageData layer gives its top[0] as the prototxt states them:
+// C = 3 (1 for ImageData is_color: false or force_gray), H = W = crop_size, or ImageData's
+// new_height x new_width; 0 for a size it does not state (a Data layer without crop_size, whose
+// size the data decide).
+std::vector<int64_t> data_layer_dims(const LayerSpec& l);
+// The dims of the image input of `phase` as the prototxt states them (the first net-level input,
+// Input layer or data layer: see the top of this file); empty when the net has none.
+std::vector<int64_t> image_input_dims(const NetSpec& spec, Phase phase);
+// The layers of `phase` that hold parameters (Convolution, InnerProduct), in file order: the
+// layers a weights file must have tensors for ("<layer>.weight", "<layer>.bias").
+std::vector<std::string> layers_with_params(const NetSpec& spec, Phase phase);
 
 // The layers the latent_bits / num_classes overrides change in `phase` (names; "" when there is
 // none; throws when there are several). Lets a caller report or check them before building.

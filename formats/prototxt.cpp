@@ -626,12 +626,59 @@ PtxMessage parse_prototxt(const std::string& text, const std::string& file_name,
     return p.parse_root();
 }
 
-PtxMessage load_prototxt(const std::string& path, const PrototxtLimits& limits) {
+namespace {
+
+// What a file that is not text is, from its first bytes; "" when it looks like text. dlbhc's own
+// files by their magic (each written beside its reader: formats/weights_file.h for weights,
+// snapshots and converted means; search/index_file.h; formats/npy.h; search/faiss_export.h;
+// tests/test_guiding_messages.cpp writes each and checks the name), then pictures and gzip, then
+// any other file with a NUL or a control byte in its first 4 KiB (a .caffemodel or an .onnx file
+// is binary protobuf), which the tokenizer would report as a puzzling "unexpected character".
+// *weights tells whether it is a weights file (which a caller may have swapped with its net).
+std::string binary_kind(const std::vector<uint8_t>& b, bool* weights) {
+    struct Magic {
+        const char* bytes;
+        size_t n;
+        const char* kind;
+    };
+    static const Magic kMagics[] = {
+        {"DLBHCWTS", 8, "a dlbhc weights file (weights, a training snapshot or a converted mean)"},
+        {"DLBHCIDX", 8, "a dlbhc index"},
+        {"\x93NUMPY", 6, "a NumPy .npy file"},
+        {"IBxF", 4, "a FAISS binary index (dlbhc export --format faiss)"},
+        {"\x89PNG", 4, "a PNG image"},
+        {"\xff\xd8\xff", 3, "a JPEG image"},
+        {"\x1f\x8b", 2, "a gzip file"},
+    };
+    *weights = false;
+    for (const Magic& m : kMagics)
+        if (b.size() >= m.n && std::memcmp(b.data(), m.bytes, m.n) == 0) {
+            *weights = &m == &kMagics[0];
+            return m.kind;
+        }
+    for (size_t i = 0; i < b.size() && i < 4096; ++i) {
+        const uint8_t c = b[i];
+        if (c == 0 || c == 0x7f || (c < 0x20 && !std::strchr("\t\n\r\f\v", c)))
+            return "a binary file (at offset " + std::to_string(i) + ": " + printable_char(char(c)) +
+                   "; .caffemodel and .onnx files are binary: `dlbhc convert` reads them)";
+    }
+    return "";
+}
+
+}  // namespace
+
+PtxMessage load_prototxt(const std::string& path, const PrototxtLimits& limits, const std::string& expected,
+                         const std::string& weights_hint) {
     InputFile in(path, path);
     if (in.size() > limits.max_bytes)
         throw std::runtime_error(path + ": file is " + std::to_string(in.size()) + " bytes, larger than the limit of " +
                                  std::to_string(limits.max_bytes) + " bytes for a prototxt file");
     const std::vector<uint8_t> bytes = in.read_all(limits.max_bytes);
+    bool weights = false;
+    const std::string kind = binary_kind(bytes, &weights);
+    if (!kind.empty())
+        throw std::runtime_error("'" + path + "' is " + kind + ", not " + expected + " (a prototxt, Caffe's text format)" +
+                                 (weights && !weights_hint.empty() ? "; " + weights_hint : ""));
     return parse_prototxt(std::string(bytes.begin(), bytes.end()), path, limits);
 }
 

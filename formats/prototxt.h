@@ -118,7 +118,12 @@ struct PrototxtLimits {
 // Parses `text`; `file_name` is used in locations and errors only.
 PtxMessage parse_prototxt(const std::string& text, const std::string& file_name, const PrototxtLimits& limits = {});
 // Reads and parses the file at `path` (its size is checked against limits.max_bytes before reading).
-PtxMessage load_prototxt(const std::string& path, const PrototxtLimits& limits = {});
+// A file that is not text is refused by name before parsing: dlbhc's own files by their magic
+// ("'x.weights' is a dlbhc weights file (...), not a net description (a prototxt, Caffe's text
+// format); did you swap --net and --weights?"), other binary files as such. `expected` names what
+// the caller wanted ("a net description"); `weights_hint` ends the message for a weights file.
+PtxMessage load_prototxt(const std::string& path, const PrototxtLimits& limits = {},
+                         const std::string& expected = "a text file", const std::string& weights_hint = "");
 
 // Throws std::runtime_error("<loc>: <msg>").
 [[noreturn]] void ptx_fail(const PtxLocation& loc, const std::string& msg);

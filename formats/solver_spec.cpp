@@ -186,7 +186,8 @@ SolverSpec parse_solver_spec(const std::string& text, const std::string& name, c
 }
 
 SolverSpec load_solver_spec(const std::string& path) {
-    return solver_spec_from_ptx(load_prototxt(path), dir_of(path));
+    return solver_spec_from_ptx(load_prototxt(path, {}, "a solver", "weights go with --weights or --resume"),
+                                dir_of(path));
 }
 
 }  // namespace dlbhc

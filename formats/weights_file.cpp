@@ -410,10 +410,22 @@ static std::vector<int64_t> squeeze(const std::vector<int64_t>& dims) {
     return r;
 }
 
+std::string recorded_net(const WeightsFile& w) {
+    const std::string* name = w.meta("net.name");
+    const std::string* file = w.meta("net.file");
+    if (!name && !file) return "";
+    std::string s = "net '" + (name ? *name : std::string("?")) + "'";
+    if (file) s += " (" + *file + ")";
+    return s;
+}
+
 WeightsLoadReport load_weights(Net& net, const WeightsFile& w) {
     WeightsLoadReport rep;
     std::vector<std::pair<Param*, const NamedTensor*>> plan;
     std::set<std::string> used;
+    // Every parameter whose shape differs, one line each: a net and weights that do not belong
+    // together usually differ in several layers, and the first alone does not show how.
+    std::vector<std::string> differ;
     for (const auto& layer : net.layers()) {
         for (Param& p : layer->params()) {
             const NamedTensor* t = w.find(p.name);
@@ -423,16 +435,27 @@ WeightsLoadReport load_weights(Net& net, const WeightsFile& w) {
             }
             const Shape& s = p.value.shape();
             const std::vector<int64_t> want = {s.n, s.c, s.h, s.w};
-            if (squeeze(t->dims) != squeeze(want) || t->data.size() != p.value.count())
-                throw std::runtime_error("weights file '" + w.source + "': layer '" + layer->name() + "' (" +
-                                         layer->type() + "), parameter '" + p.name + "': the net expects shape " +
-                                         s.str() + " (" + std::to_string(p.value.count()) +
-                                         " values), the file has " + t->shape_str() + " (" +
-                                         std::to_string(t->data.size()) + " values)");
+            if (squeeze(t->dims) != squeeze(want) || t->data.size() != p.value.count()) {
+                differ.push_back("layer '" + layer->name() + "' (" + layer->type() + "), parameter '" + p.name +
+                                 "': the net expects shape " + s.str() + " (" + std::to_string(p.value.count()) +
+                                 " values), the file has " + t->shape_str() + " (" + std::to_string(t->data.size()) +
+                                 " values)");
+                continue;
+            }
             check_finite(*t, "weights file '" + w.source + "'");
             plan.emplace_back(&p, t);
             used.insert(p.name);
         }
+    }
+    if (differ.size() == 1 && recorded_net(w).empty())
+        throw std::runtime_error("weights file '" + w.source + "': " + differ[0]);
+    if (!differ.empty()) {
+        std::string msg = "weights file '" + w.source + "' does not fit net '" + net.name() + "': " +
+                          std::to_string(differ.size()) + " parameter" + (differ.size() == 1 ? "" : "s") +
+                          " differ in shape";
+        if (!recorded_net(w).empty()) msg += " (the file was written for " + recorded_net(w) + ")";
+        for (const std::string& d : differ) msg += "\n  " + d;
+        throw std::runtime_error(msg);
     }
     for (auto& pt : plan) {
         Param& p = *pt.first;

@@ -122,10 +122,17 @@ struct WeightsLoadReport {
                                         // Caffe (1, 1, O, I) into (O, I, 1, 1): "name: from -> to"
 };
 
+// The net a weights file says it was written for, from its metadata keys net.name and net.file
+// ("net 'SmallDLBHC' (weights/small_dlbhc_train_val.prototxt)"); "" when it records none.
+std::string recorded_net(const WeightsFile& w);
+
 // Sets every net parameter whose name is a tensor of the file. A tensor matches its parameter when
 // both shapes are equal after dropping every dimension of size 1 (so (1, 1, O, I) and (O, I)
 // both load into an (O, I, 1, 1) weight, but a transposed (I, O) does not); otherwise this
-// throws std::runtime_error naming the file, the layer, the parameter and both shapes. A tensor
+// throws std::runtime_error naming the file, the layer, the parameter and both shapes: one
+// parameter as "weights file 'F': layer 'L' (Type), parameter 'P': the net expects shape ...", or
+// a first line "weights file 'F' does not fit net 'N': K parameters differ in shape (the file was
+// written for <recorded_net>)" and then one such line per parameter. A tensor
 // loaded into the net must hold finite values only (check_finite): this is where every weights
 // file, converted Caffe or ONNX model and snapshot reaches a net, for inference or training. All
 // tensors are checked before any parameter is changed, so a failed load leaves the net as it was.

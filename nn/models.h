@@ -4,7 +4,8 @@
 // fine-tune"): CaffeNet (pool before norm) up to fc7, then the latent layer fc8_kevin (h units) with
 // a sigmoid (fc8_kevin_encode), the classifier fc8_pascal and SoftmaxWithLoss. Names, fillers and
 // lr_mult/decay_mult follow the authors' train_val prototxt, so converted ImageNet weights load by
-// name. The small net (LeNet with a latent layer) is the same idea at 28x28 / 32x32.
+// name. The small net is the demo's (weights/small_dlbhc_train_val.prototxt, layer for layer): the
+// same idea at 28x28 / 32x32.
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -25,9 +26,10 @@ struct DlbhcNetConfig {
 // Input blob "data" (batch, 3, 227, 227); blobs "fc7" (features) and "fc8_kevin_encode" (latent).
 std::unique_ptr<Net> build_caffenet_dlbhc(const DlbhcNetConfig& cfg);
 
-// Input "data" (batch, channels, size, size), size >= 13 (conv2 needs a 5x5 input after pool1): conv1 20 5x5 -> max 2x2/2 -> conv2 50 5x5
-// -> max 2x2/2 -> ip1 500 -> ReLU -> fc8_kevin (h) -> Sigmoid -> fc8_pascal -> loss.
-// The 500-d "ip1" plays the role of fc7 (the fine-stage feature).
+// weights/small_dlbhc_train_val.prototxt (TEST phase) built in code, named "SmallDLBHC". Input "data"
+// (batch, channels, size, size), size >= 13 (conv2 needs a 5x5 input after pool1): conv1 32 5x5
+// + ReLU -> max 2x2/2 -> conv2 64 5x5 + ReLU -> max 2x2/2 -> fc7 500 + ReLU + dropout 0.5 ->
+// fc8_kevin (h) -> Sigmoid -> fc8_pascal -> loss. The 500-d fc7 is the fine-stage feature.
 std::unique_ptr<Net> build_small_dlbhc(const DlbhcNetConfig& cfg, int channels, int size);
 
 }  // namespace dlbhc

@@ -646,20 +646,20 @@ TEST_CASE("dlbhc convert: exit status, table and no output file on error") {
     CHECK(run("'" + bin + "' convert '" + fixture("tiny_v2.caffemodel") + "' '" + dir.path +
                   "/n.weights' --net small --size 13",
               log) == 1);
-    CHECK(contains(slurp(log), "layer 'conv1' (Convolution), parameter 'conv1.weight': the net expects shape (20, 1, 5, "
-                               "5) (500 values), the file has (4, 1, 3, 3) (36 values)"));
+    CHECK(contains(slurp(log), "layer 'conv1' (Convolution), parameter 'conv1.weight': the net expects shape (32, 1, 5, "
+                               "5) (800 values), the file has (4, 1, 3, 3) (36 values)"));
     // A "pretrained" file: the small net's weights without the latent and classifier layers, plus
     // an ImageNet-style classifier the net does not have.
     DlbhcNetConfig cfg;
     cfg.with_loss = false;
     auto small = build_small_dlbhc(cfg, 1, 13);
     WeightsFile pre = weights_from_net(*small);
-    pre.tensors.resize(6);  // conv1, conv2, ip1 (weight and bias each)
+    pre.tensors.resize(6);  // conv1, conv2, fc7 (weight and bias each)
     pre.tensors.push_back(NamedTensor{"fc8.weight", {2, 2}, {1, 2, 3, 4}});
     write_weights(dir.path + "/pre.weights", pre);
     CHECK(run("'" + bin + "' convert '" + dir.path + "/pre.weights' --list --net small --size 13", log) == 0);
     const std::string rep = slurp(log);
-    CHECK(contains(rep, "net Small-DLBHC: 6 parameters loaded, 4 missing (keep their filler values), 1 tensors unused"));
+    CHECK(contains(rep, "net SmallDLBHC: 6 parameters loaded, 4 missing (keep their filler values), 1 tensors unused"));
     CHECK(contains(rep, "  missing: fc8_kevin.weight fc8_kevin.bias fc8_pascal.weight fc8_pascal.bias"));
     CHECK(contains(rep, "  unused: fc8.weight"));
 }

@@ -196,7 +196,7 @@ TEST_CASE("models: the small DLBHC net trains on a batch") {
     cfg.latent_bits = 12;
     cfg.num_classes = 3;
     auto net = build_small_dlbhc(cfg, 1, 28);
-    CHECK(net->blob("pool2")->shape() == Shape(8, 50, 4, 4));
+    CHECK(net->blob("pool2")->shape() == Shape(8, 64, 4, 4));
     CHECK(net->blob("fc8_kevin_encode")->shape() == Shape(8, 12, 1, 1));
     Rng rng(3);
     net->init_params(rng);

@@ -20,6 +20,7 @@
 #include "nn/rng.h"
 #include "formats/weights_file.h"
 #include "io/xxhash64.h"
+#include "tests/test_data_util.h"
 
 using namespace dlbhc;
 
@@ -293,8 +294,8 @@ TEST_CASE("weights file: a net's parameters round trip and reproduce its forward
     write_weights(dir.path + "/a.weights", weights_from_net(*a));
     WeightsFile w = read_weights(dir.path + "/a.weights");
     // Saved shapes drop trailing 1s: a bias is 1-D, an inner-product weight 2-D.
-    CHECK(w.find("conv1.bias")->dims == std::vector<int64_t>{20});
-    CHECK(w.find("ip1.weight")->dims.size() == 2);
+    CHECK(w.find("conv1.bias")->dims == std::vector<int64_t>{32});
+    CHECK(w.find("fc7.weight")->dims.size() == 2);
     WeightsLoadReport rep = load_weights(*b, w);
     CHECK(rep.loaded.size() == a->params().size());
     CHECK(rep.missing.empty());
@@ -319,25 +320,25 @@ TEST_CASE("weights file: a net's parameters round trip and reproduce its forward
 
 TEST_CASE("weights file: loading by name reports missing, unused and old-style reshaped tensors") {
     auto net = small_net(3);
-    const Shape ip1 = net->param("ip1.weight")->value.shape();  // (500, I, 1, 1)
+    const Shape fc7 = net->param("fc7.weight")->value.shape();  // (500, I, 1, 1)
     std::vector<float> before_conv2(net->param("conv2.weight")->value.data(),
                                     net->param("conv2.weight")->value.data() + net->param("conv2.weight")->value.count());
     WeightsFile w;
     w.source = "part.weights";
     NamedTensor c1 = from_tensor("conv1.weight", net->param("conv1.weight")->value);
     for (float& v : c1.data) v = 0.5f;
-    NamedTensor old{"ip1.weight", {1, 1, ip1.n, ip1.c}, std::vector<float>(ip1.count(), -0.25f)};
+    NamedTensor old{"fc7.weight", {1, 1, fc7.n, fc7.c}, std::vector<float>(fc7.count(), -0.25f)};
     NamedTensor extra{"mystery", {3}, {1, 2, 3}};
     w.tensors = {c1, old, extra};
     WeightsLoadReport rep = load_weights(*net, w);
-    CHECK(rep.loaded == std::vector<std::string>{"conv1.weight", "ip1.weight"});
+    CHECK(rep.loaded == std::vector<std::string>{"conv1.weight", "fc7.weight"});
     CHECK(rep.unused == std::vector<std::string>{"mystery"});
-    CHECK(rep.reshaped == std::vector<std::string>{"ip1.weight: (1, 1, 500, " + std::to_string(ip1.c) + ") -> " + ip1.str()});
+    CHECK(rep.reshaped == std::vector<std::string>{"fc7.weight: (1, 1, 500, " + std::to_string(fc7.c) + ") -> " + fc7.str()});
     CHECK(std::find(rep.missing.begin(), rep.missing.end(), "conv1.bias") != rep.missing.end());
     CHECK(std::find(rep.missing.begin(), rep.missing.end(), "fc8_pascal.weight") != rep.missing.end());
     CHECK(rep.missing.size() + rep.loaded.size() == net->params().size());
     CHECK(net->param("conv1.weight")->value[3] == 0.5f);
-    CHECK(net->param("ip1.weight")->value[ip1.count() - 1] == -0.25f);
+    CHECK(net->param("fc7.weight")->value[fc7.count() - 1] == -0.25f);
     // Parameters the file lacks keep their filler values.
     const Tensor& c2 = net->param("conv2.weight")->value;
     CHECK(std::memcmp(c2.data(), before_conv2.data(), c2.count() * 4) == 0);
@@ -345,26 +346,51 @@ TEST_CASE("weights file: loading by name reports missing, unused and old-style r
 
 TEST_CASE("weights file: a shape mismatch names the layer and both shapes, and changes nothing") {
     auto net = small_net(4);
-    const Shape ip1 = net->param("ip1.weight")->value.shape();
+    const Shape fc7 = net->param("fc7.weight")->value.shape();
     const float conv1_before = net->param("conv1.weight")->value[0];
     WeightsFile w;
     w.source = "bad.weights";
     NamedTensor c1 = from_tensor("conv1.weight", net->param("conv1.weight")->value);
     for (float& v : c1.data) v = 9.0f;
     // Same count, transposed: refused (only size-1 dims may differ).
-    NamedTensor tr{"ip1.weight", {ip1.c, ip1.n}, std::vector<float>(ip1.count(), 1.0f)};
+    NamedTensor tr{"fc7.weight", {fc7.c, fc7.n}, std::vector<float>(fc7.count(), 1.0f)};
     w.tensors = {c1, tr};
-    const std::string msg = "weights file 'bad.weights': layer 'ip1' (InnerProduct), parameter 'ip1.weight': the net "
-                            "expects shape " + ip1.str() + " (" + std::to_string(ip1.count()) + " values), the file has (" +
-                            std::to_string(ip1.c) + ", 500) (" + std::to_string(ip1.count()) + " values)";
+    const std::string msg = "weights file 'bad.weights': layer 'fc7' (InnerProduct), parameter 'fc7.weight': the net "
+                            "expects shape " + fc7.str() + " (" + std::to_string(fc7.count()) + " values), the file has (" +
+                            std::to_string(fc7.c) + ", 500) (" + std::to_string(fc7.count()) + " values)";
     CHECK_THROWS_WITH_AS(load_weights(*net, w), msg.c_str(), std::runtime_error);
     CHECK(net->param("conv1.weight")->value[0] == conv1_before);
     // A different count.
     w.tensors = {NamedTensor{"conv1.bias", {21}, std::vector<float>(21, 0.0f)}};
     CHECK_THROWS_WITH_AS(load_weights(*net, w),
                          "weights file 'bad.weights': layer 'conv1' (Convolution), parameter 'conv1.bias': the net "
-                         "expects shape (20, 1, 1, 1) (20 values), the file has (21) (21 values)",
+                         "expects shape (32, 1, 1, 1) (32 values), the file has (21) (21 values)",
                          std::runtime_error);
+}
+
+TEST_CASE("weights file: weights of another net list every parameter that differs and the net they record") {
+    auto net = small_net(5);  // latent 8, 3 classes
+    DlbhcNetConfig cfg;
+    cfg.batch = 1, cfg.latent_bits = 16, cfg.num_classes = 5, cfg.with_loss = false;
+    auto other = build_small_dlbhc(cfg, 1, 13);
+    WeightsFile w = weights_from_net(*other);
+    w.source = "other.weights";
+    const std::string msg = test::error_of([&] { load_weights(*net, w); });
+    CHECK_MESSAGE(test::has(msg, "weights file 'other.weights' does not fit net 'SmallDLBHC': 4 parameters differ in shape\n"), msg);
+    for (const char* line :
+         {"\n  layer 'fc8_kevin' (InnerProduct), parameter 'fc8_kevin.weight': the net expects shape (8, 500, 1, 1) (4000 "
+          "values), the file has (16, 500) (8000 values)",
+          "\n  layer 'fc8_kevin' (InnerProduct), parameter 'fc8_kevin.bias': the net expects shape (8, 1, 1, 1)",
+          "\n  layer 'fc8_pascal' (InnerProduct), parameter 'fc8_pascal.weight': the net expects shape (3, 8, 1, 1) (24 "
+          "values), the file has (5, 16) (80 values)",
+          "\n  layer 'fc8_pascal' (InnerProduct), parameter 'fc8_pascal.bias'"})
+        CHECK_MESSAGE(test::has(msg, line), line);
+    // The net the file was written for, when it records one (dlbhc train writes net.name, net.file).
+    w.set_meta("net.name", "SmallDLBHC-16");
+    w.set_meta("net.file", "runs/small16.prototxt");
+    CHECK(test::has(test::error_of([&] { load_weights(*net, w); }),
+              "differ in shape (the file was written for net 'SmallDLBHC-16' (runs/small16.prototxt))\n"));
+    CHECK(recorded_net(WeightsFile{}).empty());
 }
 
 TEST_CASE("weights file: dims_product checks overflow and negative dims") {
