@@ -16,6 +16,8 @@
 #include "formats/caffe_params.h"
 #include "formats/net_builder.h"
 #include "hash/encoder.h"
+#include "nn/conv.h"
+#include "nn/inner_product.h"
 #include "search/index_file.h"
 
 namespace dlbhc {
@@ -233,9 +235,9 @@ void check_latent_size(const NetSpec& spec, Phase phase, int override_bits) {
         return;  // ambiguous: the builder reports it when an override needs the layer
     }
     for (const LayerSpec* l : spec.layers_in(phase))
-        if (l->name == latent && l->inner_product.num_output > kMaxCodeBits)
+        if (l->name == latent && l->settings<InnerProductParam>().num_output > kMaxCodeBits)
             throw std::invalid_argument(l->loc.str() + ": latent layer '" + latent + "' has num_output " +
-                                        std::to_string(l->inner_product.num_output) + " but a hash code holds at most " +
+                                        std::to_string(l->settings<InnerProductParam>().num_output) + " but a hash code holds at most " +
                                         std::to_string(kMaxCodeBits) + " bits (--bits H overrides it)");
 }
 
@@ -410,7 +412,7 @@ int trained_input_channels(const std::string& net_path, const std::string& weigh
         const WeightsFile w = read_weights(weights_path);
         const NamedTensor* t = w.find(l->name + ".weight");
         if (!t || t->dims.size() != 4) return 0;
-        return int(t->dims[1]) * l->conv.group;
+        return int(t->dims[1]) * l->settings<ConvParam>().group;
     }
     return 0;
 }

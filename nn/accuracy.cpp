@@ -3,13 +3,21 @@
 
 namespace dlbhc {
 
+LayerShapes AccuracyLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes r;
+    const Shape& s = bottom.at(0);
+    if (bottom.at(1).count() != (size_t)s.n || s.h * s.w != 1)
+        r.error = "expects scores (N, K, 1, 1) and N labels, got " + s.str() + " and " + bottom[1].str();
+    else if (top_k_ < 1)
+        r.error = "top_k must be >= 1";
+    else
+        r.top = {Shape(1, 1, 1, 1)};
+    return r;
+}
+
 void AccuracyLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 2, 1);
-    const Shape& s = bottom[0]->shape();
-    if (bottom[1]->count() != (size_t)s.n || s.h * s.w != 1)
-        fail("expects scores (N, K, 1, 1) and N labels, got " + s.str() + " and " + bottom[1]->shape().str());
-    if (top_k_ < 1) fail("top_k must be >= 1");
-    top[0]->reshape(Shape(1, 1, 1, 1));
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
 }
 
 void AccuracyLayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -7,11 +7,20 @@
 
 namespace dlbhc {
 
+// Caffe's accuracy_param (axis 1; ignore_label is not supported).
+struct AccuracyParam {
+    int top_k = 1;
+};
+
 class AccuracyLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {2, 2, 1, 1};
     AccuracyLayer(std::string name, int top_k = 1) : Layer(std::move(name)), top_k_(top_k) {}
+    AccuracyLayer(std::string name, AccuracyParam p) : AccuracyLayer(std::move(name), p.top_k) {}
     const char* type() const override { return "Accuracy"; }
     bool differentiable_bottom(int) const override { return false; }
+    // scores (N, K, 1, 1), N labels, top_k >= 1; top (1, 1, 1, 1).
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs&, const Blobs&) override {}

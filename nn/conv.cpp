@@ -599,22 +599,41 @@ void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float*
                 }
 }
 
-void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (top[0] == bottom[0]) fail("cannot run in place (top and bottom are the same blob)");
-    const Shape in = bottom[0]->shape();
-    std::string err = conv_check(in, p_);
-    if (!err.empty()) fail(err + "; bottom '" + bottom[0]->name + "' is " + in.str());
-    top[0]->reshape(conv_output_shape(in, p_));
-    ensure_param(0, "weight", Shape(p_.num_output, in.c / p_.group, p_.kernel_h, p_.kernel_w), p_.weight_filler);
-    if (p_.bias_term) ensure_param(1, "bias", Shape(p_.num_output), p_.bias_filler);
-    // The batched kernels' scratch, sized once for the shape (Tensor::reshape keeps capacity).
+LayerShapes ConvolutionLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
+    const Shape in = bottom.at(0);
+    s.error = conv_check(in, p_);
+    if (!s.error.empty()) return s;
+    s.top = {conv_output_shape(in, p_)};
+    s.param.push_back({"weight", Shape(p_.num_output, in.c / p_.group, p_.kernel_h, p_.kernel_w)});
+    if (p_.bias_term) s.param.push_back({"bias", Shape(p_.num_output)});
+    return s;
+}
+
+ConvPlan ConvolutionLayer::plan_for(Shape in) const {
 #ifdef _OPENMP
     const int threads = omp_get_max_threads();
 #else
     const int threads = 1;
 #endif
-    plan_ = conv_plan(in, p_, threads, 0, algo_);
+    return conv_plan(in, p_, threads, 0, algo_);
+}
+
+double ConvolutionLayer::buffer_floats(const std::vector<Shape>& bottom) const {
+    return (double)plan_for(bottom.at(0)).workspace_floats();
+}
+
+void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    if (top[0] == bottom[0]) fail("cannot run in place (top and bottom are the same blob)");
+    const Shape in = bottom[0]->shape();
+    const LayerShapes s = shapes({in});
+    if (!s.error.empty()) fail(s.error + "; bottom '" + bottom[0]->name + "' is " + in.str());
+    top[0]->reshape(s.top[0]);
+    ensure_param(0, s.param[0].name, s.param[0].shape, p_.weight_filler);
+    if (p_.bias_term) ensure_param(1, s.param[1].name, s.param[1].shape, p_.bias_filler);
+    // The batched kernels' scratch, sized once for the shape (Tensor::reshape keeps capacity).
+    plan_ = plan_for(in);
     const size_t floats = plan_.workspace_floats();
     if (floats > (size_t)INT32_MAX)
         fail("scratch of " + std::to_string(floats) + " floats is too large for input " + in.str());

@@ -138,8 +138,13 @@ void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float*
 // Layer "Convolution": bottom[0] x, top[0] y; params weight, then bias when bias_term.
 class ConvolutionLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     ConvolutionLayer(std::string name, ConvParam p) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "Convolution"; }
+    // conv_check, conv_output_shape; weight (OC, C/G, KH, KW) and bias (OC) when bias_term.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // The plan's workspace (ConvPlan::workspace_floats) on the threads OpenMP would start now.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;
@@ -149,6 +154,8 @@ public:
     void set_algo(ConvAlgo algo) { algo_ = algo; }
 
 private:
+    ConvPlan plan_for(Shape in) const;  // the plan reshape takes for input `in`
+
     ConvParam p_;
     ConvAlgo algo_ = ConvAlgo::Auto;
     ConvPlan plan_;

@@ -10,11 +10,20 @@ namespace {
 constexpr size_t kParallelElements = 65536;  // below this one thread is faster
 }
 
-void DropoutLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
+LayerShapes DropoutLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
     if (!(p_.dropout_ratio >= 0.0f && p_.dropout_ratio < 1.0f))
-        fail("dropout_ratio must be in [0, 1), got " + std::to_string(p_.dropout_ratio));
-    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+        s.error = "dropout_ratio must be in [0, 1), got " + std::to_string(p_.dropout_ratio);
+    else
+        s.top = {bottom.at(0)};
+    return s;
+}
+
+double DropoutLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count() / 4; }
+
+void DropoutLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
     mask_.resize(bottom[0]->count());
 }
 

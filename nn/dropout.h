@@ -19,9 +19,14 @@ struct DropoutParam {
 
 class DropoutLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     DropoutLayer(std::string name, DropoutParam p = {}) : Layer(std::move(name)), p_(p), rng_(p.seed) {}
     const char* type() const override { return "Dropout"; }
     bool allows_in_place() const override { return true; }
+    // dropout_ratio in [0, 1); top[0] has bottom[0]'s shape.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // The mask, one byte per input.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;

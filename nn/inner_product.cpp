@@ -73,21 +73,34 @@ void inner_product_backward_naive(float* dinp, float* dweight, float* dbias, con
             }
 }
 
+LayerShapes InnerProductLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
+    const Shape in = bottom.at(0);
+    if (p_.num_output <= 0) {
+        s.error = "num_output must be > 0, got " + std::to_string(p_.num_output);
+    } else if (in.chw() == 0 || in.chw() > (size_t)INT32_MAX) {
+        s.error = "input " + in.str() + " has " + std::to_string(in.chw()) + " inputs per item; need 1 .. 2^31-1";
+    } else {
+        s.top = {Shape(in.n, p_.num_output)};
+        s.param.push_back({"weight", Shape(p_.num_output, (int)in.chw())});
+        if (p_.bias_term) s.param.push_back({"bias", Shape(p_.num_output)});
+    }
+    return s;
+}
+
 void InnerProductLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
+    check_counts(bottom, top, kBlobs);
     if (top[0] == bottom[0]) fail("cannot run in place (top and bottom are the same blob)");
-    if (p_.num_output <= 0) fail("num_output must be > 0, got " + std::to_string(p_.num_output));
     const Shape in = bottom[0]->shape();
-    if (in.chw() == 0 || in.chw() > (size_t)INT32_MAX)
-        fail("bottom '" + bottom[0]->name + "' " + in.str() + " has " + std::to_string(in.chw()) +
-             " inputs per item; need 1 .. 2^31-1");
-    const int I = (int)in.chw();
+    const LayerShapes s = shapes({in});
+    if (!s.error.empty()) fail(s.error);
+    const int I = s.param[0].shape.c;
     if (!params_.empty() && params_[0].value.shape().c != I)
         fail("bottom '" + bottom[0]->name + "' " + in.str() + " has " + std::to_string(I) +
              " inputs per item, but the weights were set up for " + std::to_string(params_[0].value.shape().c));
-    top[0]->reshape(Shape(in.n, p_.num_output));
-    ensure_param(0, "weight", Shape(p_.num_output, I), p_.weight_filler);
-    if (p_.bias_term) ensure_param(1, "bias", Shape(p_.num_output), p_.bias_filler);
+    top[0]->reshape(s.top[0]);
+    ensure_param(0, s.param[0].name, s.param[0].shape, p_.weight_filler);
+    if (p_.bias_term) ensure_param(1, s.param[1].name, s.param[1].shape, p_.bias_filler);
 }
 
 void InnerProductLayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -40,8 +40,11 @@ void inner_product_backward_naive(float* dinp, float* dweight, float* dbias, con
 // Layer "InnerProduct": bottom[0] x, top[0] y; params weight, then bias when bias_term.
 class InnerProductLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     InnerProductLayer(std::string name, InnerProductParam p) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "InnerProduct"; }
+    // num_output > 0 and 1 .. 2^31-1 inputs per item; top (N, O), weight (O, I), bias (O).
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;

@@ -199,18 +199,31 @@ void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, con
             }
 }
 
-void LRNLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
+LayerShapes LRNLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
     if (p_.norm_region != LRNParam::ACROSS_CHANNELS)
-        fail("norm_region WITHIN_CHANNEL is not implemented (only ACROSS_CHANNELS, as AlexNet/CaffeNet use)");
-    if (p_.local_size < 1 || p_.local_size % 2 == 0)
-        fail("local_size must be a positive odd number (got " + std::to_string(p_.local_size) +
-             "); the window is centred on its channel");
+        s.error = "norm_region WITHIN_CHANNEL is not implemented (only ACROSS_CHANNELS, as AlexNet/CaffeNet use)";
+    else if (p_.local_size < 1 || p_.local_size % 2 == 0)
+        s.error = "local_size must be a positive odd number (got " + std::to_string(p_.local_size) +
+                  "); the window is centred on its channel";
     // scale must stay positive for scale^(-beta): k > 0 and alpha >= 0 guarantee scale >= k.
-    if (!(p_.k > 0)) fail("k must be > 0");
-    if (!(p_.alpha >= 0)) fail("alpha must be >= 0");
+    else if (!(p_.k > 0))
+        s.error = "k must be > 0";
+    else if (!(p_.alpha >= 0))
+        s.error = "alpha must be >= 0";
+    else
+        s.top = {bottom.at(0)};
+    return s;
+}
+
+double LRNLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count(); }
+
+void LRNLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    const LayerShapes s = shapes({bottom[0]->shape()});
+    if (!s.error.empty()) fail(s.error);
     if (top[0] == bottom[0]) fail("cannot run in place (backward needs both x and y)");
-    top[0]->reshape(bottom[0]->shape());
+    top[0]->reshape(s.top[0]);
     scale_.reshape(bottom[0]->shape());
 }
 

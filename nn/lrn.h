@@ -55,8 +55,13 @@ void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, con
 
 class LRNLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     LRNLayer(std::string name, LRNParam p = {}) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "LRN"; }
+    // ACROSS_CHANNELS, odd local_size, k > 0, alpha >= 0; top[0] has bottom[0]'s shape.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // The scale, one per input.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
     // Checks the parameters, sets top[0] to bottom[0]'s shape and sizes the scale buffer.
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;

@@ -42,10 +42,16 @@ void relu_backward(float* dinp, const float* dout, const float* out, size_t n, f
     }
 }
 
+LayerShapes ReLULayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
+    if (p_.negative_slope < 0) s.error = "negative_slope must be >= 0 (the backward pass reads the sign of the output)";
+    else s.top = {bottom.at(0)};
+    return s;
+}
+
 void ReLULayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (p_.negative_slope < 0) fail("negative_slope must be >= 0 (the backward pass reads the sign of the output)");
-    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
 }
 
 void ReLULayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -11,9 +11,12 @@ struct ReLUParam {
 
 class ReLULayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     ReLULayer(std::string name, ReLUParam p = {}) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "ReLU"; }
     bool allows_in_place() const override { return true; }
+    // negative_slope >= 0; top[0] has bottom[0]'s shape.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;

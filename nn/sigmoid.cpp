@@ -24,8 +24,8 @@ void sigmoid_backward(float* dinp, const float* dout, const float* out, size_t n
 }
 
 void SigmoidLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
 }
 
 void SigmoidLayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -41,8 +41,8 @@ void softmax_backward(float* dinp, const float* dout, const float* out, int N, i
 }
 
 void SoftmaxLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    top[0]->reshape(bottom[0]->shape());
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
 }
 
 void SoftmaxLayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -9,17 +9,25 @@
 
 namespace dlbhc {
 
+LayerShapes SoftmaxWithLossLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes r;
+    const Shape& s = bottom.at(0);
+    const Shape& l = bottom.at(1);
+    if (l.n != s.n || l.c != 1 || l.h != s.h || l.w != s.w)
+        r.error = "labels have shape " + l.str() + " but scores " + s.str() + " need labels (N, 1, H, W) = " +
+                  Shape(s.n, 1, s.h, s.w).str();
+    else
+        r.top = {Shape(1, 1, 1, 1), s};
+    return r;
+}
+
+double SoftmaxWithLossLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count(); }
+
 void SoftmaxWithLossLayer::reshape(const Blobs& bottom, const Blobs& top) {
     if (bottom.size() != 2 || top.empty() || top.size() > 2)
         fail("expects bottoms (scores, labels) and tops (loss) or (loss, prob)");
-    const Shape& s = bottom[0]->shape();
-    const Shape& l = bottom[1]->shape();
-    if (l.n != s.n || l.c != 1 || l.h != s.h || l.w != s.w)
-        fail("labels have shape " + l.str() + " but scores " + s.str() + " need labels (N, 1, H, W) = " +
-             Shape(s.n, 1, s.h, s.w).str());
-    prob_.reshape(s);
-    top[0]->reshape(Shape(1, 1, 1, 1));
-    if (top.size() == 2) top[1]->reshape(s);
+    reshape_tops(bottom, top);
+    prob_.reshape(bottom[0]->shape());
 }
 
 void SoftmaxWithLossLayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -18,10 +18,15 @@ struct SoftmaxLossParam {
 
 class SoftmaxWithLossLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {2, 2, 1, 2};  // (scores, labels) -> (loss) or (loss, prob)
     SoftmaxWithLossLayer(std::string name, SoftmaxLossParam p = {}) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "SoftmaxWithLoss"; }
     bool is_loss() const override { return true; }
     bool differentiable_bottom(int i) const override { return i == 0; }
+    // labels (N, 1, H, W) for scores (N, K, H, W); tops (1, 1, 1, 1) and the probabilities.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // The probabilities, one per score.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;

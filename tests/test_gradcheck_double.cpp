@@ -225,6 +225,7 @@ TEST_CASE("double-precision gradient check: SoftmaxWithLoss") {
         Blob* label;
         explicit WithLabels(Blob* l) : Layer("loss"), label(l) {}
         const char* type() const override { return "SoftmaxWithLoss"; }
+        LayerShapes shapes(const std::vector<Shape>& b) const override { return inner.shapes({b.at(0), label->shape()}); }
         void reshape(const Blobs& b, const Blobs& t) override { inner.reshape({b[0], label}, t); }
         void forward(const Blobs& b, const Blobs& t) override { inner.forward({b[0], label}, t); }
         void backward(const Blobs& t, const Blobs& b) override { inner.backward(t, {b[0], label}); }
@@ -241,6 +242,7 @@ TEST_CASE("double-precision gradient check catches a small missing term") {
         LRNLayer inner;
         explicit LrnWithoutCrossTerm(LRNParam p) : Layer("lrn_wrong"), inner("lrn", p) {}
         const char* type() const override { return "LRN"; }
+        LayerShapes shapes(const std::vector<Shape>& b) const override { return inner.shapes(b); }
         void reshape(const Blobs& b, const Blobs& t) override { inner.reshape(b, t); }
         void forward(const Blobs& b, const Blobs& t) override { inner.forward(b, t); }
         void backward(const Blobs& t, const Blobs& b) override {

@@ -79,6 +79,7 @@ TEST_CASE("gradcheck: a wrong backward is caught") {
     struct WrongLayer : Layer {
         WrongLayer() : Layer("wrong") {}
         const char* type() const override { return "Wrong"; }
+        LayerShapes shapes(const std::vector<Shape>& b) const override { return {"", {b.at(0)}, {}}; }
         void reshape(const Blobs& b, const Blobs& t) override { t[0]->reshape(b[0]->shape()); }
         void forward(const Blobs& b, const Blobs& t) override { t[0]->data = b[0]->data; }
         void backward(const Blobs& t, const Blobs& b) override {
