@@ -20,6 +20,20 @@ void AccuracyLayer::reshape(const Blobs& bottom, const Blobs& top) {
     reshape_tops(bottom, top);
 }
 
+template <class T>
+T accuracy_naive(const T* scores, const T* labels, int N, int K, int top_k) {
+    int correct = 0;
+    for (int n = 0; n < N; ++n) {
+        const int y = (int)labels[n];
+        int others = 0;  // classes other than y scoring at least as high (a tie counts against y)
+        for (int k = 0; k < K; ++k) others += k != y && scores[(size_t)n * K + k] >= scores[(size_t)n * K + y];
+        correct += others < top_k;
+    }
+    return N ? (T)correct / N : (T)0;
+}
+template float accuracy_naive(const float*, const float*, int, int, int);
+template double accuracy_naive(const double*, const double*, int, int, int);
+
 void AccuracyLayer::forward(const Blobs& bottom, const Blobs& top) {
     const int N = bottom[0]->shape().n, K = bottom[0]->shape().c;
     int correct = 0;

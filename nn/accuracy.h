@@ -12,6 +12,11 @@ struct AccuracyParam {
     int top_k = 1;
 };
 
+// Reference: the fraction of the N items whose label (an integer in [0, K)) has fewer than top_k
+// other classes scoring at least as high. scores (N, K). T is float or double.
+template <class T>
+T accuracy_naive(const T* scores, const T* labels, int N, int K, int top_k);
+
 class AccuracyLayer : public Layer {
 public:
     static constexpr BlobCounts kBlobs = {2, 2, 1, 1};

@@ -550,8 +550,8 @@ void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout,
     conv_backward(dinp, dweight, dbias, dout, inp, weight, in, p, single_image_plan(in, p), col);
 }
 
-void conv_forward_naive(float* out, const float* inp, const float* weight, const float* bias, Shape in,
-                        const ConvParam& p) {
+template <class T>
+void conv_forward_naive(T* out, const T* inp, const T* weight, const Same<T>* bias, Shape in, const ConvParam& p) {
     const Im2ColGeom geo = geom_of(in, p);
     const int OH = geo.out_h(), OW = geo.out_w(), Cg = in.c / p.group, OCg = p.num_output / p.group;
     const int KH = p.kernel_h, KW = p.kernel_w;
@@ -570,12 +570,13 @@ void conv_forward_naive(float* out, const float* inp, const float* weight, const
                                 s += (double)inp[(((size_t)n * in.c + c) * in.h + ih) * in.w + iw] *
                                      weight[(((size_t)o * Cg + ci) * KH + kh) * KW + kw];
                             }
-                    out[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow] = (float)s;
+                    out[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow] = (T)s;
                 }
 }
 
-void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                         const float* weight, Shape in, const ConvParam& p) {
+template <class T>
+void conv_backward_naive(Same<T>* dinp, Same<T>* dweight, Same<T>* dbias, const T* dout, const T* inp,
+                         const T* weight, Shape in, const ConvParam& p) {
     const Im2ColGeom geo = geom_of(in, p);
     const int OH = geo.out_h(), OW = geo.out_w(), Cg = in.c / p.group, OCg = p.num_output / p.group;
     const int KH = p.kernel_h, KW = p.kernel_w;
@@ -584,7 +585,7 @@ void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float*
             for (int oh = 0; oh < OH; ++oh)
                 for (int ow = 0; ow < OW; ++ow) {
                     const int g = o / OCg;
-                    const float d = dout[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow];
+                    const T d = dout[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow];
                     if (dbias) dbias[o] += d;
                     for (int ci = 0; ci < Cg; ++ci)
                         for (int kh = 0; kh < KH; ++kh)
@@ -598,6 +599,12 @@ void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float*
                             }
                 }
 }
+
+template void conv_forward_naive(float*, const float*, const float*, const float*, Shape, const ConvParam&);
+template void conv_forward_naive(double*, const double*, const double*, const double*, Shape, const ConvParam&);
+template void conv_backward_naive(float*, float*, float*, const float*, const float*, const float*, Shape, const ConvParam&);
+template void conv_backward_naive(double*, double*, double*, const double*, const double*, const double*, Shape,
+                                  const ConvParam&);
 
 LayerShapes ConvolutionLayer::shapes(const std::vector<Shape>& bottom) const {
     LayerShapes s;

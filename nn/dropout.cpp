@@ -27,6 +27,13 @@ void DropoutLayer::reshape(const Blobs& bottom, const Blobs& top) {
     mask_.resize(bottom[0]->count());
 }
 
+template <class T>
+void dropout_forward_naive(T* out, const T* inp, const uint8_t* mask, size_t n, float ratio) {
+    for (size_t i = 0; i < n; ++i) out[i] = mask[i] ? (T)(inp[i] / (1.0 - ratio)) : (T)0;
+}
+template void dropout_forward_naive(float*, const float*, const uint8_t*, size_t, float);
+template void dropout_forward_naive(double*, const double*, const uint8_t*, size_t, float);
+
 void DropoutLayer::forward(const Blobs& bottom, const Blobs& top) {
     const size_t n = bottom[0]->count();
     const float* x = bottom[0]->data.data();

@@ -5,6 +5,7 @@
 // own Rng, seeded explicitly, so a run is repeatable and the generator state can be snapshotted.
 // x, y any shape; may run in place.
 #pragma once
+#include <cstdint>
 #include <vector>
 
 #include "nn/layer.h"
@@ -16,6 +17,11 @@ struct DropoutParam {
     float dropout_ratio = 0.5f;  // p, in [0, 1)
     uint64_t seed = 1;
 };
+
+// Reference: y_i = x_i / (1 - p) where mask_i is 1, else 0 (n elements). T is float or double (the
+// reference of the finite-difference gradient checks).
+template <class T>
+void dropout_forward_naive(T* out, const T* inp, const uint8_t* mask, size_t n, float ratio);
 
 class DropoutLayer : public Layer {
 public:

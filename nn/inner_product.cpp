@@ -39,39 +39,46 @@ void inner_product_backward(float* dinp, float* dweight, float* dbias, const flo
     if (dinp) sgemm(false, false, N, I, O, 1.0f, dout, O, weight, I, 1.0f, dinp, I);
 }
 
-void inner_product_forward_naive(float* out, const float* inp, const float* weight, const float* bias, int N,
-                                 int I, int O) {
+template <class T>
+void inner_product_forward_naive(T* out, const T* inp, const T* weight, const Same<T>* bias, int N, int I, int O) {
     for (int n = 0; n < N; ++n)
         for (int o = 0; o < O; ++o) {
             double s = bias ? bias[o] : 0.0;
             for (int i = 0; i < I; ++i) s += (double)inp[(size_t)n * I + i] * weight[(size_t)o * I + i];
-            out[(size_t)n * O + o] = (float)s;
+            out[(size_t)n * O + o] = (T)s;
         }
 }
 
-void inner_product_backward_naive(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                                  const float* weight, int N, int I, int O) {
+template <class T>
+void inner_product_backward_naive(Same<T>* dinp, Same<T>* dweight, Same<T>* dbias, const T* dout, const T* inp,
+                                  const T* weight, int N, int I, int O) {
     if (dweight)
         for (int o = 0; o < O; ++o)
             for (int i = 0; i < I; ++i) {
                 double s = 0;
                 for (int n = 0; n < N; ++n) s += (double)dout[(size_t)n * O + o] * inp[(size_t)n * I + i];
-                dweight[(size_t)o * I + i] += (float)s;
+                dweight[(size_t)o * I + i] += (T)s;
             }
     if (dbias)
         for (int o = 0; o < O; ++o) {
             double s = 0;
             for (int n = 0; n < N; ++n) s += dout[(size_t)n * O + o];
-            dbias[o] += (float)s;
+            dbias[o] += (T)s;
         }
     if (dinp)
         for (int n = 0; n < N; ++n)
             for (int i = 0; i < I; ++i) {
                 double s = 0;
                 for (int o = 0; o < O; ++o) s += (double)dout[(size_t)n * O + o] * weight[(size_t)o * I + i];
-                dinp[(size_t)n * I + i] += (float)s;
+                dinp[(size_t)n * I + i] += (T)s;
             }
 }
+
+template void inner_product_forward_naive(float*, const float*, const float*, const float*, int, int, int);
+template void inner_product_forward_naive(double*, const double*, const double*, const double*, int, int, int);
+template void inner_product_backward_naive(float*, float*, float*, const float*, const float*, const float*, int, int, int);
+template void inner_product_backward_naive(double*, double*, double*, const double*, const double*, const double*, int, int,
+                                           int);
 
 LayerShapes InnerProductLayer::shapes(const std::vector<Shape>& bottom) const {
     LayerShapes s;

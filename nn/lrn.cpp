@@ -154,7 +154,8 @@ void lrn_backward(float* dx, const float* dy, const float* x, const float* y, co
 }
 
 // Naive: scale of channel c at pixel i of image n, straight from the definition.
-static double naive_scale(const float* x, Shape s, const LRNParam& p, int n, int c, int i) {
+template <class T>
+static double naive_scale(const T* x, Shape s, const LRNParam& p, int n, int c, int i) {
     const int half = (p.local_size - 1) / 2, HW = s.h * s.w;
     double sum = 0;
     for (int j = c - half; j <= c + half; ++j) {
@@ -165,19 +166,21 @@ static double naive_scale(const float* x, Shape s, const LRNParam& p, int n, int
     return p.k + (double)p.alpha / p.local_size * sum;
 }
 
-void lrn_forward_naive(float* y, float* scale, const float* x, Shape s, const LRNParam& p) {
+template <class T>
+void lrn_forward_naive(T* y, T* scale, const T* x, Shape s, const LRNParam& p) {
     const int HW = s.h * s.w;
     for (int n = 0; n < s.n; ++n)
         for (int c = 0; c < s.c; ++c)
             for (int i = 0; i < HW; ++i) {
                 size_t o = ((size_t)n * s.c + c) * HW + i;
                 double sc = naive_scale(x, s, p, n, c, i);
-                scale[o] = (float)sc;
-                y[o] = (float)(x[o] * std::pow(sc, -(double)p.beta));
+                scale[o] = (T)sc;
+                y[o] = (T)(x[o] * std::pow(sc, -(double)p.beta));
             }
 }
 
-void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, const LRNParam& p) {
+template <class T>
+void lrn_backward_naive(T* dx, const T* dy, const T* x, Shape s, const LRNParam& p) {
     const int half = (p.local_size - 1) / 2, HW = s.h * s.w;
     for (int n = 0; n < s.n; ++n)
         for (int c = 0; c < s.c; ++c)
@@ -195,9 +198,14 @@ void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, con
                     sum += dy[oj] * yj / scj;
                 }
                 g -= 2.0 * p.alpha * p.beta / p.local_size * x[oi] * sum;
-                dx[oi] += (float)g;
+                dx[oi] += (T)g;
             }
 }
+
+template void lrn_forward_naive(float*, float*, const float*, Shape, const LRNParam&);
+template void lrn_forward_naive(double*, double*, const double*, Shape, const LRNParam&);
+template void lrn_backward_naive(float*, const float*, const float*, Shape, const LRNParam&);
+template void lrn_backward_naive(double*, const double*, const double*, Shape, const LRNParam&);
 
 LayerShapes LRNLayer::shapes(const std::vector<Shape>& bottom) const {
     LayerShapes s;

@@ -1,5 +1,5 @@
 // nn/pooling.cpp -- MAX and AVE pooling; the maths and Caffe's rounding rules are in pooling.h.
-// The test file holds an independent loop reference that these kernels are compared against.
+// The naive kernels at the end are the reference the tests hold the fast ones to.
 #include "nn/pooling.h"
 
 #include <algorithm>
@@ -178,6 +178,72 @@ void avepool_backward(float* dinp, const float* dout, const PoolGeom& g) {
             }
     }
 }
+
+namespace {
+
+// One output's window in plane x, offset by offset as the definition reads: the in-plane index of
+// its first largest input, the sum of its inputs, and its AVE divisor (the offsets inside the
+// padded border; a window never starts before -pad, so only its far side can overhang the border).
+template <class T>
+struct NaiveWindow {
+    int best = -1;
+    T max = 0;
+    double sum = 0;
+    int divisor = 0;
+};
+
+template <class T>
+NaiveWindow<T> naive_window(const T* x, const PoolGeom& g, int oh, int ow) {
+    NaiveWindow<T> win;
+    for (int kh = 0; kh < g.KH; ++kh)
+        for (int kw = 0; kw < g.KW; ++kw) {
+            const int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw;
+            if (ih < g.H + g.PH && iw < g.W + g.PW) ++win.divisor;
+            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+            const T v = x[ih * g.W + iw];
+            win.sum += v;
+            if (win.best < 0 || v > win.max) win.max = v, win.best = ih * g.W + iw;
+        }
+    return win;
+}
+
+}  // namespace
+
+template <class T>
+void pooling_forward_naive(T* out, const T* inp, const PoolGeom& g, PoolingParam::Method method) {
+    for (long p = 0; p < (long)g.N * g.C; ++p)
+        for (int oh = 0; oh < g.OH; ++oh)
+            for (int ow = 0; ow < g.OW; ++ow) {
+                const NaiveWindow<T> win = naive_window(inp + p * g.H * g.W, g, oh, ow);
+                out[(p * g.OH + oh) * g.OW + ow] = method == PoolingParam::MAX ? win.max : (T)(win.sum / win.divisor);
+            }
+}
+
+template <class T>
+void pooling_backward_naive(T* dinp, const T* dout, const T* inp, const PoolGeom& g, PoolingParam::Method method) {
+    for (long p = 0; p < (long)g.N * g.C; ++p) {
+        T* dx = dinp + p * g.H * g.W;
+        for (int oh = 0; oh < g.OH; ++oh)
+            for (int ow = 0; ow < g.OW; ++ow) {
+                const T d = dout[(p * g.OH + oh) * g.OW + ow];
+                const NaiveWindow<T> win = naive_window(inp + p * g.H * g.W, g, oh, ow);
+                if (method == PoolingParam::MAX) {
+                    dx[win.best] += d;
+                    continue;
+                }
+                for (int kh = 0; kh < g.KH; ++kh)
+                    for (int kw = 0; kw < g.KW; ++kw) {
+                        const int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw;
+                        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) dx[ih * g.W + iw] += (T)(d / win.divisor);
+                    }
+            }
+    }
+}
+
+template void pooling_forward_naive(float*, const float*, const PoolGeom&, PoolingParam::Method);
+template void pooling_forward_naive(double*, const double*, const PoolGeom&, PoolingParam::Method);
+template void pooling_backward_naive(float*, const float*, const float*, const PoolGeom&, PoolingParam::Method);
+template void pooling_backward_naive(double*, const double*, const double*, const PoolGeom&, PoolingParam::Method);
 
 std::string pooling_param_check(const PoolingParam& p) {
     if (p.pool != PoolingParam::MAX && p.pool != PoolingParam::AVE)

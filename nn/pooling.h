@@ -81,6 +81,18 @@ void avepool_forward(float* out, const float* inp, const PoolGeom& g);
 // dinp += dout / pool_size over each output's clipped window.
 void avepool_backward(float* dinp, const float* dout, const PoolGeom& g);
 
+// Reference kernels: the definitions above as plain loops over every kernel offset, apart from the
+// fast kernels' window clipping. A MAX output is the first largest input of its window in
+// row-major order; an AVE output is the sum of the window's inputs over the number of its offsets
+// inside the padded border. g comes from pooling_geometry. T is float (the fast kernels are held
+// to these) or double (the reference of the finite-difference gradient checks). Slow; for tests.
+template <class T>
+void pooling_forward_naive(T* out, const T* inp, const PoolGeom& g, PoolingParam::Method method);
+// dinp += the gradient: MAX sends each dout to its window's first largest input (found again from
+// inp), AVE spreads dout / divisor over the window's inputs.
+template <class T>
+void pooling_backward_naive(T* dinp, const T* dout, const T* inp, const PoolGeom& g, PoolingParam::Method method);
+
 class PoolingLayer : public Layer {
 public:
     static constexpr BlobCounts kBlobs = {1, 1, 1, 1};

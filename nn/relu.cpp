@@ -54,6 +54,13 @@ void ReLULayer::reshape(const Blobs& bottom, const Blobs& top) {
     reshape_tops(bottom, top);
 }
 
+template <class T>
+void relu_forward_naive(T* out, const T* inp, size_t n, float slope) {
+    for (size_t i = 0; i < n; ++i) out[i] = inp[i] > 0 ? inp[i] : (T)slope * inp[i];
+}
+template void relu_forward_naive(float*, const float*, size_t, float);
+template void relu_forward_naive(double*, const double*, size_t, float);
+
 void ReLULayer::forward(const Blobs& bottom, const Blobs& top) {
     relu_forward(top[0]->data.data(), bottom[0]->data.data(), bottom[0]->count(), p_.negative_slope);
 }

@@ -30,5 +30,9 @@ void relu_forward(float* out, const float* inp, size_t n, float slope);
 // dinp += dout * (x > 0 ? 1 : slope), where x is the input; `out` (>0 iff x>0) is used so the
 // layer can run in place. When dinp == dout (in place) the product replaces it.
 void relu_backward(float* dinp, const float* dout, const float* out, size_t n, float slope);
+// Reference: y = x > 0 ? x : slope * x, as written. T is float or double (the reference of the
+// finite-difference gradient checks).
+template <class T>
+void relu_forward_naive(T* out, const T* inp, size_t n, float slope);
 
 }  // namespace dlbhc

@@ -22,5 +22,8 @@ public:
 void sigmoid_forward(float* out, const float* inp, size_t n);  // out may alias inp
 // dinp += dout * out * (1 - out); in place (dinp == dout) the product replaces it.
 void sigmoid_backward(float* dinp, const float* dout, const float* out, size_t n);
+// Reference: the formula in double. T is float or double (the reference of the gradient checks).
+template <class T>
+void sigmoid_forward_naive(T* out, const T* inp, size_t n);
 
 }  // namespace dlbhc

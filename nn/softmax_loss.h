@@ -4,7 +4,8 @@
 //   bottom[0] scores x (N, K, H, W); bottom[1] labels (N, 1, H, W) holding class indices as floats
 //   top[0]    loss (1, 1, 1, 1) = -(1/V) sum_{n,s} log p[n, label[n,s], s]
 //   top[1]    optional: the probabilities p (N, K, H, W)
-// Backward: dx = loss_weight * (p - onehot(label)) / V; labels get no gradient.
+// Backward: dx = loss_weight * (p - onehot(label)) / V; labels get no gradient. As in Caffe, only
+// top[0]'s gradient is read: the probabilities are an output to look at, not differentiated.
 // Fused, as in Caffe, because p - onehot is exact where the separate chain would divide by p.
 #pragma once
 #include "nn/layer.h"
@@ -15,6 +16,12 @@ struct SoftmaxLossParam {
     bool has_ignore_label = false;
     int ignore_label = -1;
 };
+
+// Reference: the loss above from its definition in double, for scores x of shape s and labels
+// (N, 1, H, W) (ignore_label honoured; 0 when no position is labelled). T is float or double (the
+// reference of the finite-difference gradient checks).
+template <class T>
+T softmax_loss_naive(const T* x, const T* labels, Shape s, const SoftmaxLossParam& p);
 
 class SoftmaxWithLossLayer : public Layer {
 public:
