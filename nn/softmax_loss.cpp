@@ -25,8 +25,7 @@ LayerShapes SoftmaxWithLossLayer::shapes(const std::vector<Shape>& bottom) const
 double SoftmaxWithLossLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count(); }
 
 void SoftmaxWithLossLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    if (bottom.size() != 2 || top.empty() || top.size() > 2)
-        fail("expects bottoms (scores, labels) and tops (loss) or (loss, prob)");
+    check_counts(bottom, top, kBlobs);
     reshape_tops(bottom, top);
     prob_.reshape(bottom[0]->shape());
 }
