@@ -752,4 +752,15 @@ TEST_CASE("net_builder: the memory estimate counts every top and buffer the laye
     CHECK(fp.blob_bytes == blobs);
     CHECK(fp.buffer_bytes == buffers);
     CHECK(fp.layers == 6);
+
+    // A layer's buffers are held to the tensor limit before they are allocated, as its tops and
+    // parameters are: here the convolution's columns (9 x 64 floats per image).
+    NetBuildOptions small;
+    small.max_tensor_floats = 100;
+    CHECK_ERROR(build_net(parse_net_spec("input: \"data\"\ninput_shape { dim: 1 dim: 1 dim: 8 dim: 8 }\n"
+                                         "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\" "
+                                         "convolution_param { num_output: 1 kernel_size: 3 pad: 1 } }",
+                                         "t"),
+                          Phase::Test, small),
+                "t:3:1: layer 'c': its buffers would hold 576 floats, more than the limit of 100");
 }
