@@ -17,6 +17,9 @@
 #include "formats/caffe_params.h"
 #include "formats/net_builder.h"
 #include "hash/encoder.h"
+#include "nn/conv.h"
+#include "nn/inner_product.h"
+#include "nn/pooling.h"
 #include "search/index_file.h"
 
 namespace dlbhc {
@@ -270,9 +273,9 @@ void check_latent_size(const NetSpec& spec, Phase phase, int override_bits) {
         return;  // ambiguous: the builder reports it when an override needs the layer
     }
     for (const LayerSpec* l : spec.layers_in(phase))
-        if (l->name == latent && l->inner_product.num_output > kMaxCodeBits)
+        if (l->name == latent && l->settings<InnerProductParam>().num_output > kMaxCodeBits)
             throw std::invalid_argument(l->loc.str() + ": latent layer '" + latent + "' has num_output " +
-                                        std::to_string(l->inner_product.num_output) + " but a hash code holds at most " +
+                                        std::to_string(l->settings<InnerProductParam>().num_output) + " but a hash code holds at most " +
                                         std::to_string(kMaxCodeBits) + " bits (--bits H overrides it)");
 }
 
@@ -543,7 +546,7 @@ int weights_channels(const NetSpec& spec, const WeightsFile& w, std::string* lay
         const NamedTensor* t = w.find(l->name + ".weight");
         if (!t || t->dims.size() != 4) return 0;
         *layer = l->name;
-        return int(t->dims[1]) * l->conv.group;
+        return int(t->dims[1]) * l->settings<ConvParam>().group;
     }
     return 0;
 }
@@ -554,13 +557,17 @@ int weights_channels(const NetSpec& spec, const WeightsFile& w, std::string* lay
 // designed for (28 for the demo net, where 27 gives the same shapes too).
 bool windows_fit(const NetSpec& spec, const std::map<std::string, Shape>& shapes) {
     for (const LayerSpec* l : spec.layers_in(Phase::Test)) {
-        const bool conv = l->type == "Convolution", pool = l->type == "Pooling" && !l->pool.global_pooling;
+        const bool conv = l->type == "Convolution";
+        const bool pool = l->type == "Pooling" && !l->settings<PoolingParam>().global_pooling;
         if ((!conv && !pool) || l->bottom.empty() || l->top.empty()) continue;
         const auto in = shapes.find(l->bottom[0]), out = shapes.find(l->top[0]);
         if (in == shapes.end() || out == shapes.end()) continue;
-        const int kh = conv ? l->conv.kernel_h : l->pool.kernel_h, kw = conv ? l->conv.kernel_w : l->pool.kernel_w;
-        const int sh = conv ? l->conv.stride_h : l->pool.stride_h, sw = conv ? l->conv.stride_w : l->pool.stride_w;
-        const int ph = conv ? l->conv.pad_h : l->pool.pad_h, pw = conv ? l->conv.pad_w : l->pool.pad_w;
+        int kh, kw, sh, sw, ph, pw;
+        auto window = [&](const auto& p) {
+            kh = p.kernel_h, kw = p.kernel_w, sh = p.stride_h, sw = p.stride_w, ph = p.pad_h, pw = p.pad_w;
+        };
+        if (conv) window(l->settings<ConvParam>());
+        else window(l->settings<PoolingParam>());
         if ((out->second.h - 1) * sh + kh != in->second.h + 2 * ph ||
             (out->second.w - 1) * sw + kw != in->second.w + 2 * pw)
             return false;

@@ -3,6 +3,7 @@
 
 #include <climits>
 #include <cmath>
+#include <cstdio>
 
 namespace dlbhc {
 namespace caffe {
@@ -59,6 +60,20 @@ void check_fields_once(const Msg& m, const std::vector<std::string>& known, cons
 
 void fail_at(const PtxLocation& loc, const std::string& msg) { ptx_fail(loc, msg); }
 
+std::string fmt(float v) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.9g", (double)v);
+    return buf;
+}
+
+std::string describe_filler(const FillerParam& f) {
+    if (f.type == "constant") return "constant(" + fmt(f.value) + ")";
+    if (f.type == "gaussian") return "gaussian(mean " + fmt(f.mean) + ", std " + fmt(f.std) + ")";
+    if (f.type == "uniform") return "uniform(" + fmt(f.min) + ", " + fmt(f.max) + ")";
+    if (f.type == "xavier") return "xavier(" + f.variance_norm + ")";
+    return f.type;
+}
+
 // ---- parameter blocks ------------------------------------------------------------------------
 
 FillerParam read_filler(const PtxField& field, const std::string& where) {
@@ -84,9 +99,7 @@ FillerParam read_filler(const PtxField& field, const std::string& where) {
     return p;
 }
 
-// Caffe's 2-D size settings: `rep` (repeated in ConvolutionParameter, singular in
-// PoolingParameter) holding 1 value for both axes or 2 for (h, w), or the pair hname/wname.
-static void read_hw(const Msg& m, const std::string& rep, const std::string& hname, const std::string& wname, int def,
+void read_hw(const Msg& m, const std::string& rep, const std::string& hname, const std::string& wname, int def,
              int lo, bool required, const std::string& what, int& h, int& w) {
     const std::vector<const PtxField*> vals = m.all(rep);
     const PtxField* hf = m.find(hname);
@@ -116,139 +129,9 @@ static void read_hw(const Msg& m, const std::string& rep, const std::string& hna
 
 void check_engine(const Msg& m) { enum_of(m, "engine", {"DEFAULT", "CAFFE", "CUDNN"}, "DEFAULT"); }
 
-static void check_axis_one(const Msg& m, const std::string& name = "axis") {
+void check_axis_one(const Msg& m, const std::string& name) {
     const PtxField* f = m.find(name);
     if (f && f->as_int64() != 1) f->fail("must be 1 (dlbhc works on (N, C, H, W) with channels on axis 1), got " + f->text);
-}
-
-ConvParam read_conv(const Msg& m, const std::string& what) {
-    check_fields_once(m,
-                      {"num_output", "bias_term", "pad", "kernel_size", "stride", "dilation", "group", "weight_filler",
-                       "bias_filler", "pad_h", "pad_w", "kernel_h", "kernel_w", "stride_h", "stride_w", "engine", "axis",
-                       "force_nd_im2col"},
-                      {"pad", "kernel_size", "stride", "dilation"}, what);
-    ConvParam p;
-    if (!m.find("num_output")) fail_at(m.loc, what + " needs num_output");
-    p.num_output = int_in(m, "num_output", 0, 1, kMaxOutputs);
-    p.bias_term = m.get_bool("bias_term", true);
-    read_hw(m, "kernel_size", "kernel_h", "kernel_w", 0, 1, true, what, p.kernel_h, p.kernel_w);
-    read_hw(m, "stride", "stride_h", "stride_w", 1, 1, false, what, p.stride_h, p.stride_w);
-    read_hw(m, "pad", "pad_h", "pad_w", 0, 0, false, what, p.pad_h, p.pad_w);
-    for (const PtxField* f : m.all("dilation"))
-        if (f->as_int64() != 1) f->fail("must be 1 (dilated convolution is not implemented), got " + f->text);
-    p.group = int_in(m, "group", 1, 1, kMaxOutputs);
-    if (p.num_output % p.group != 0)
-        m.find("group")->fail("is " + std::to_string(p.group) + ", which does not divide num_output " +
-                              std::to_string(p.num_output));
-    if (const PtxField* f = m.find("weight_filler")) p.weight_filler = read_filler(*f, what);
-    if (const PtxField* f = m.find("bias_filler")) p.bias_filler = read_filler(*f, what);
-    check_engine(m);
-    check_axis_one(m);
-    if (m.get_bool("force_nd_im2col", false)) m.find("force_nd_im2col")->fail("must be false (N-D im2col is not implemented)");
-    return p;
-}
-
-PoolingParam read_pool(const Msg& m, const std::string& what) {
-    check_fields_once(m,
-                      {"pool", "pad", "pad_h", "pad_w", "kernel_size", "kernel_h", "kernel_w", "stride", "stride_h",
-                       "stride_w", "engine", "global_pooling", "round_mode"},
-                      {}, what);
-    PoolingParam p;
-    const std::string method = enum_of(m, "pool", {"MAX", "AVE", "STOCHASTIC"}, "MAX");
-    if (method == "STOCHASTIC") m.find("pool")->fail("is STOCHASTIC, which dlbhc does not implement (MAX or AVE)");
-    p.pool = method == "MAX" ? PoolingParam::MAX : PoolingParam::AVE;
-    p.global_pooling = m.get_bool("global_pooling", false);
-    if (p.global_pooling) {
-        for (const char* k : {"kernel_size", "kernel_h", "kernel_w"})
-            if (const PtxField* f = m.find(k)) f->fail("cannot be set with global_pooling (the kernel is the whole input)");
-        p.kernel_h = p.kernel_w = 0;
-    } else {
-        read_hw(m, "kernel_size", "kernel_h", "kernel_w", 0, 1, true, what, p.kernel_h, p.kernel_w);
-    }
-    read_hw(m, "stride", "stride_h", "stride_w", 1, 1, false, what, p.stride_h, p.stride_w);
-    read_hw(m, "pad", "pad_h", "pad_w", 0, 0, false, what, p.pad_h, p.pad_w);
-    if (!p.global_pooling && (p.pad_h >= p.kernel_h || p.pad_w >= p.kernel_w))
-        fail_at(m.loc, what + ": pad (" + std::to_string(p.pad_h) + ", " + std::to_string(p.pad_w) +
-                           ") must be smaller than the kernel (" + std::to_string(p.kernel_h) + ", " +
-                           std::to_string(p.kernel_w) + ")");
-    check_engine(m);
-    const std::string round = enum_of(m, "round_mode", {"CEIL", "FLOOR"}, "CEIL");
-    if (round != "CEIL") m.find("round_mode")->fail("is FLOOR; dlbhc implements Caffe's default CEIL rounding only");
-    return p;
-}
-
-InnerProductParam read_inner_product(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"num_output", "bias_term", "weight_filler", "bias_filler", "axis", "transpose"}, {}, what);
-    InnerProductParam p;
-    if (!m.find("num_output")) fail_at(m.loc, what + " needs num_output");
-    p.num_output = int_in(m, "num_output", 0, 1, kMaxOutputs);
-    p.bias_term = m.get_bool("bias_term", true);
-    if (const PtxField* f = m.find("weight_filler")) p.weight_filler = read_filler(*f, what);
-    if (const PtxField* f = m.find("bias_filler")) p.bias_filler = read_filler(*f, what);
-    check_axis_one(m);
-    if (m.get_bool("transpose", false)) m.find("transpose")->fail("must be false (weights are stored (O, I))");
-    return p;
-}
-
-LRNParam read_lrn(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"local_size", "alpha", "beta", "norm_region", "k", "engine"}, {}, what);
-    LRNParam p;
-    p.local_size = int_in(m, "local_size", 5, 1, 1 << 16);
-    if (p.local_size % 2 == 0) m.find("local_size")->fail("must be odd, got " + std::to_string(p.local_size));
-    p.alpha = finite_float(m, "alpha", 1.0f);
-    p.beta = finite_float(m, "beta", 0.75f);
-    p.k = finite_float(m, "k", 1.0f);
-    if (p.alpha < 0) m.find("alpha")->fail("must be >= 0");
-    if (!(p.k > 0)) m.find("k")->fail("must be > 0");
-    const std::string region = enum_of(m, "norm_region", {"ACROSS_CHANNELS", "WITHIN_CHANNEL"}, "ACROSS_CHANNELS");
-    if (region != "ACROSS_CHANNELS")
-        m.find("norm_region")->fail("is WITHIN_CHANNEL, which dlbhc does not implement (ACROSS_CHANNELS only)");
-    check_engine(m);
-    return p;
-}
-
-DropoutParam read_dropout(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"dropout_ratio", "scale_train"}, {}, what);
-    DropoutParam p;
-    p.dropout_ratio = finite_float(m, "dropout_ratio", 0.5f);
-    if (!(p.dropout_ratio >= 0 && p.dropout_ratio < 1)) m.find("dropout_ratio")->fail("must be in [0, 1), got " + m.find("dropout_ratio")->text);
-    if (!m.get_bool("scale_train", true)) m.find("scale_train")->fail("must be true (dlbhc scales at training time, as Caffe's default)");
-    return p;
-}
-
-ReLUParam read_relu(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"negative_slope", "engine"}, {}, what);
-    check_engine(m);
-    ReLUParam p;
-    p.negative_slope = finite_float(m, "negative_slope", 0.0f);
-    return p;
-}
-
-void read_softmax(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"axis", "engine"}, {}, what);
-    check_axis_one(m);
-    check_engine(m);
-}
-
-SoftmaxLossParam read_loss(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"ignore_label", "normalization", "normalize"}, {}, what);
-    SoftmaxLossParam p;
-    if (const PtxField* f = m.find("ignore_label")) {
-        p.has_ignore_label = true;
-        p.ignore_label = f->as_int();
-    }
-    const std::string norm = enum_of(m, "normalization", {"FULL", "VALID", "BATCH_SIZE", "NONE"}, "VALID");
-    if (norm != "VALID") m.find("normalization")->fail("is " + norm + "; dlbhc implements VALID (Caffe's default) only");
-    if (const PtxField* f = m.find("normalize"))
-        if (!f->as_bool()) f->fail("is false (BATCH_SIZE normalisation); dlbhc implements VALID (normalize: true) only");
-    return p;
-}
-
-int read_accuracy(const Msg& m, const std::string& what) {
-    check_fields_once(m, {"top_k", "axis", "ignore_label"}, {}, what);
-    check_axis_one(m);
-    if (const PtxField* f = m.find("ignore_label")) f->fail("is not supported by dlbhc's Accuracy layer");
-    return int_in(m, "top_k", 1, 1, kMaxOutputs);
 }
 
 // Old data-layer fields that Caffe moved into transform_param.

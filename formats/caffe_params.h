@@ -1,8 +1,8 @@
-// formats/caffe_params.h -- readers of the per-type settings blocks of a Caffe layer
-// (convolution_param, pooling_param, inner_product_param, lrn_param, dropout_param, relu_param,
-// softmax_param, loss_param, accuracy_param, data_param, image_data_param, transform_param,
-// weight_filler / bias_filler, BlobShape) and the value checks they share. Internal to
-// formats/caffe_spec.cpp, which reads the layers and the net; split off to keep each file to one job.
+// formats/caffe_params.h -- what the readers of a Caffe layer's settings blocks share: the value
+// checks, 2-D sizes, fillers, BlobShape, and the settings of the data layers (data_param,
+// image_data_param, transform_param), which are not nn/ layers. The readers of each layer type's
+// own block sit with its row in formats/layer_registry.cpp; formats/caffe_spec.cpp reads the
+// layers and the net.
 //
 // Every reader first rejects unknown and repeated fields (naming file:line:col), then reads the
 // values with Caffe's defaults, then checks their ranges; `what` names the block in errors
@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "formats/caffe_spec.h"
+#include "nn/filler.h"
 
 namespace dlbhc {
 namespace caffe {
@@ -35,17 +36,20 @@ void check_fields_once(const PtxMessage& m, const std::vector<std::string>& know
                        const std::vector<std::string>& repeated, const std::string& what);
 // `engine` may be DEFAULT, CAFFE or CUDNN (an implementation choice; ignored).
 void check_engine(const PtxMessage& m);
+// The field `name` (an axis), when present, must be 1: dlbhc works on (N, C, H, W).
+void check_axis_one(const PtxMessage& m, const std::string& name = "axis");
+// Caffe's 2-D size settings: `rep` (repeated in ConvolutionParameter, singular in
+// PoolingParameter) holding 1 value for both axes or 2 for (h, w), or the pair hname/wname; each
+// in [lo, kMaxDim], def when absent (an error when `required`).
+void read_hw(const PtxMessage& m, const std::string& rep, const std::string& hname, const std::string& wname, int def,
+             int lo, bool required, const std::string& what, int& h, int& w);
+
+// "%.9g": a float written so that it reads back the same, for descriptions.
+std::string fmt(float v);
+// "gaussian(mean 0, std 0.01)" and the like.
+std::string describe_filler(const FillerParam& f);
 
 FillerParam read_filler(const PtxField& field, const std::string& where);
-ConvParam read_conv(const PtxMessage& m, const std::string& what);
-PoolingParam read_pool(const PtxMessage& m, const std::string& what);
-InnerProductParam read_inner_product(const PtxMessage& m, const std::string& what);
-LRNParam read_lrn(const PtxMessage& m, const std::string& what);
-DropoutParam read_dropout(const PtxMessage& m, const std::string& what);
-ReLUParam read_relu(const PtxMessage& m, const std::string& what);
-void read_softmax(const PtxMessage& m, const std::string& what);  // axis 1 only; nothing to keep
-SoftmaxLossParam read_loss(const PtxMessage& m, const std::string& what);
-int read_accuracy(const PtxMessage& m, const std::string& what);  // returns top_k
 DataSourceSpec read_data_param(const PtxMessage& m, const std::string& what);
 DataSourceSpec read_image_data_param(const PtxMessage& m, const std::string& what);
 TransformSpec read_transform(const PtxMessage& m, const std::string& what);

@@ -8,11 +8,11 @@
 //       type string, so both read into the same LayerSpec).
 // Net inputs: `input` + `input_shape { dim }` or `input_dim` (4 per input), or Input layers
 // (`input_param { shape { dim } }`), or the tops of a Data / ImageData layer.
-// Layer types: Convolution, Pooling, InnerProduct, LRN, Dropout, ReLU, Sigmoid, Softmax,
-// SoftmaxWithLoss, Accuracy, Input, Data, ImageData. The per-type settings map onto the layers'
-// own structs (ConvParam, PoolingParam, InnerProductParam, LRNParam, DropoutParam, ReLUParam,
-// SoftmaxLossParam, FillerParam, ParamSpec); only the data-layer settings (source, batch,
-// transform_param) have structs of their own here, for the data code to use.
+// Layer types: the rows of formats/layer_registry.cpp (Convolution, Pooling, InnerProduct, LRN,
+// Dropout, ReLU, Sigmoid, Softmax, SoftmaxWithLoss, Accuracy, Input, Data, ImageData). The
+// per-type settings are the layers' own structs (ConvParam, PoolingParam, ...; see
+// LayerSpec::settings); only the data-layer settings (source, batch, transform_param) have
+// structs of their own here, for the data code to use.
 //
 // Strictness: an unknown field anywhere, a known field on a layer it does not apply to
 // (pooling_param on a Convolution), an unknown or unsupported layer type, a setting dlbhc does not
@@ -23,19 +23,14 @@
 // net-level `force_backward` / `debug_info` flags. Checks that need the input shape (channels
 // divisible by group, kernel larger than the input) happen when the net is built.
 #pragma once
+#include <any>
 #include <cstdint>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
-#include "nn/conv.h"
-#include "nn/dropout.h"
-#include "nn/inner_product.h"
-#include "nn/layer.h"
-#include "nn/lrn.h"
-#include "nn/pooling.h"
 #include "formats/prototxt.h"
-#include "nn/relu.h"
-#include "nn/softmax_loss.h"
+#include "nn/layer.h"
 
 namespace dlbhc {
 
@@ -79,17 +74,13 @@ struct LayerSpec {
     std::vector<float> loss_weight;        // per top; empty = Caffe's default
     std::vector<PhaseRule> include, exclude;
 
-    // Per-type settings (only the one for `type` is meaningful).
-    ConvParam conv;
-    PoolingParam pool;
-    InnerProductParam inner_product;
-    LRNParam lrn;
-    DropoutParam dropout;  // the seed is set by the builder
-    ReLUParam relu;
-    SoftmaxLossParam loss;
-    int accuracy_top_k = 1;
-    DataSourceSpec data;                          // Data, ImageData
-    TransformSpec transform;                      // Data, ImageData
+    // The settings of an nn/ layer type: the layer's own struct, as its row's reader fills it
+    // (ConvParam for a Convolution, PoolingParam for a Pooling, ...; none for Sigmoid). Held
+    // without a field per type, so that a new layer type needs no change here.
+    std::any type_settings;
+    // The net's inputs, which the builder turns into Net inputs rather than nn/ layers:
+    DataSourceSpec data;                             // Data, ImageData
+    TransformSpec transform;                         // Data, ImageData
     std::vector<std::vector<int64_t>> input_shapes;  // Input: one shape per top (or one for all)
 
     PtxLocation loc;  // where the layer { / layers { block starts
@@ -97,6 +88,18 @@ struct LayerSpec {
     // Caffe's StateMeetsRule: with include rules, the layer is in a phase when one of them matches;
     // with exclude rules, when none matches; with neither, always.
     bool in_phase(Phase p) const;
+
+    // The settings as P (l.settings<ConvParam>().group); std::logic_error when the layer holds
+    // settings of another type (callers check `type` first).
+    template <class P>
+    P& settings() {
+        if (P* p = std::any_cast<P>(&type_settings)) return *p;
+        throw std::logic_error("layer '" + name + "' (" + type + ") holds no settings of the type asked for");
+    }
+    template <class P>
+    const P& settings() const {
+        return const_cast<LayerSpec*>(this)->settings<P>();
+    }
 };
 
 // A net-level input (`input` with `input_shape` or `input_dim`).

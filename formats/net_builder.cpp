@@ -10,13 +10,9 @@
 #include <stdexcept>
 #include <unordered_map>
 
-#include "nn/accuracy.h"
-#include "nn/sigmoid.h"
-#include "nn/softmax.h"
-
-#if defined(_OPENMP)
-#include <omp.h>
-#endif
+#include "formats/layer_registry.h"
+#include "nn/conv.h"
+#include "nn/inner_product.h"
 
 namespace dlbhc {
 
@@ -51,70 +47,13 @@ std::vector<size_t> inner_products_read_by(const std::vector<LayerSpec>& layers,
     return std::vector<size_t>(found.begin(), found.end());
 }
 
-// The floats a layer adds to the net besides its input, worked out from its input shape alone
-// (nothing is allocated): the shape of each new top, its parameters, and its own buffers (what
-// the layer's reshape allocates: nn/conv.h's workspace, pooling's argmax, LRN's scale, the loss's
-// probabilities, dropout's byte mask). known is false when the layer would reject its input.
-struct LayerFloats {
-    bool known = false;
-    Shape top;
-    double params = 0, buffers = 0;
-};
-
 double floats_of(const Shape& s) { return (double)s.n * s.c * s.h * s.w; }
 
-int max_threads() {
-#if defined(_OPENMP)
-    return omp_get_max_threads();
-#else
-    return 1;
-#endif
-}
-
 // The layer types that hold parameters (Param, nn/layer.h): their weights files have tensors
-// "<layer>.weight" and "<layer>.bias". layer_floats counts them for these types only.
-bool has_params(const LayerSpec& l) { return l.type == "Convolution" || l.type == "InnerProduct"; }
-
-LayerFloats layer_floats(const LayerSpec& l, const Shape& in) {
-    LayerFloats f;
-    const std::string& t = l.type;
-    f.top = in;  // element-wise layers
-    if (t == "Convolution") {
-        const ConvParam& p = l.conv;
-        if (!conv_check(in, p).empty()) return f;
-        f.top = conv_output_shape(in, p);
-        f.params = (double)p.num_output * (in.c / p.group) * p.kernel_h * p.kernel_w + (p.bias_term ? p.num_output : 0);
-        f.buffers = (double)conv_plan(in, p, max_threads()).workspace_floats();
-    } else if (t == "InnerProduct") {
-        const double o = l.inner_product.num_output;
-        f.top = Shape(in.n, l.inner_product.num_output);
-        f.params = o * in.c * in.h * in.w + (l.inner_product.bias_term ? o : 0);
-    } else if (t == "Pooling") {
-        const PoolingParam& p = l.pool;
-        if (p.global_pooling) {
-            f.top = Shape(in.n, in.c);
-        } else {
-            if (p.kernel_h < 1 || p.kernel_w < 1 || p.stride_h < 1 || p.stride_w < 1 || p.pad_h >= p.kernel_h ||
-                p.pad_w >= p.kernel_w)
-                return f;
-            f.top = Shape(in.n, in.c, pooled_size(in.h, p.kernel_h, p.stride_h, p.pad_h),
-                          pooled_size(in.w, p.kernel_w, p.stride_w, p.pad_w));
-        }
-        if (p.pool == PoolingParam::MAX) f.buffers = floats_of(f.top);  // int argmax, 4 bytes each
-    } else if (t == "LRN") {
-        f.buffers = floats_of(in);
-    } else if (t == "Dropout") {
-        f.buffers = floats_of(in) / 4;  // one byte per element
-    } else if (t == "SoftmaxWithLoss") {
-        f.top = Shape(1);
-        f.buffers = floats_of(in);
-    } else if (t == "Accuracy") {
-        f.top = Shape(1);
-    } else if (t != "ReLU" && t != "Sigmoid" && t != "Softmax") {
-        return f;  // make_layer reports it
-    }
-    f.known = true;
-    return f;
+// "<layer>.weight" and "<layer>.bias".
+bool has_params(const LayerSpec& l) {
+    const LayerType& row = layer_type_of(l);
+    return row.learnable_blobs && row.learnable_blobs(l) > 0;
 }
 
 std::string human_bytes(double b) {
@@ -156,12 +95,11 @@ uint64_t env_limit(const char* var, uint64_t fallback, bool suffixes) {
 }  // namespace
 
 std::vector<int64_t> data_layer_dims(const LayerSpec& l) {
-    const DataSourceSpec& d = l.data;
-    int64_t c = (l.type == "ImageData" && !d.is_color) || l.transform.force_gray ? 1 : 3;
-    int64_t h = 0, w = 0;
-    if (l.transform.crop_size > 0) h = w = l.transform.crop_size;
-    else if (l.type == "ImageData" && d.new_height > 0) h = d.new_height, w = d.new_width;
-    return {d.batch_size, c, h, w};
+    // The layer's registry row states what its tops declare (formats/layer_registry.cpp).
+    const LayerType& row = layer_type_of(l);
+    if (!row.net_inputs) return {};
+    const std::vector<std::vector<int64_t>> dims = row.net_inputs(l);
+    return dims.empty() ? std::vector<int64_t>() : dims[0];
 }
 
 namespace {
@@ -195,7 +133,9 @@ std::string base_name(const std::string& path) {
 
 class Builder {
 public:
-    Builder(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) : spec_(spec), phase_(phase), opt_(opt) {}
+    Builder(const NetSpec& spec, Phase phase, const NetBuildOptions& opt) : spec_(spec), phase_(phase), opt_(opt) {
+        seeds_.first = opt.dropout_seed;
+    }
 
     // The layers of the phase with the overrides applied, checked, and the memory they will need.
     NetFootprint plan() {
@@ -236,7 +176,7 @@ private:
         if (t < 0)
             throw std::invalid_argument(spec_.file + ": cannot set " + what + " outputs to " + std::to_string(value) +
                                         " in phase " + phase_name(phase_) + ": no layer matches " + rule);
-        layers_[(size_t)t].inner_product.num_output = value;
+        layers_[(size_t)t].settings<InnerProductParam>().num_output = value;
     }
 
     // Duplicate layer names within the phase, and parameter sharing, with file positions.
@@ -304,83 +244,56 @@ private:
         net_->add_input(name, s);
     }
 
-    void add_data_layer(const LayerSpec& l) {
-        const std::string where = l.loc.str() + ": layer '" + l.name + "'";
-        add_input(l.top[0], data_layer_dims(l), where);
-        if (l.top.size() > 1) add_input(l.top[1], {net_->blob(l.top[0])->shape().n}, where);
-    }
-
-    // Tensor sizes of a layer about to be added, checked before its reshape allocates them.
-    void check_layer_sizes(const LayerSpec& l, const std::string& where) const {
-        if (l.bottom.empty() || !net_->has_blob(l.bottom[0])) return;  // Net::add reports the missing bottom
-        check_layer_sizes(l, net_->blob(l.bottom[0])->shape(), where);
-    }
-    void check_layer_sizes(const LayerSpec& l, const Shape& in, const std::string& where) const {
-        const double n = in.n;
-        if (l.type == "Convolution") {
-            if (!conv_check(in, l.conv).empty()) return;  // the layer reports it
-            const ConvParam& p = l.conv;
-            const Shape out = conv_output_shape(in, p);
-            check_size((double)p.num_output * (in.c / p.group) * p.kernel_h * p.kernel_w, where, "the weight");
-            check_size(n * out.c * out.h * out.w, where, "the output");
-            check_size((double)in.c * p.kernel_h * p.kernel_w * out.h * out.w, where, "the column buffer");
-        } else if (l.type == "InnerProduct") {
-            check_size((double)l.inner_product.num_output * in.c * in.h * in.w, where, "the weight");
-            check_size(n * l.inner_product.num_output, where, "the output");
-        } else if (l.type == "Pooling" && !l.pool.global_pooling) {
-            const PoolingParam& p = l.pool;
-            if (p.kernel_h < 1 || p.kernel_w < 1 || p.stride_h < 1 || p.stride_w < 1 || p.pad_h >= p.kernel_h ||
-                p.pad_w >= p.kernel_w)
-                return;
-            const int oh = pooled_size(in.h, p.kernel_h, p.stride_h, p.pad_h);
-            const int ow = pooled_size(in.w, p.kernel_w, p.stride_w, p.pad_w);
-            check_size(n * in.c * (double)oh * ow, where, "the output");
-        }
-    }
-
-    std::unique_ptr<Layer> make_layer(const LayerSpec& l) {
-        const std::string& t = l.type;
-        std::unique_ptr<Layer> layer;
-        if (t == "Convolution") layer = std::make_unique<ConvolutionLayer>(l.name, l.conv);
-        else if (t == "Pooling") layer = std::make_unique<PoolingLayer>(l.name, l.pool);
-        else if (t == "InnerProduct") layer = std::make_unique<InnerProductLayer>(l.name, l.inner_product);
-        else if (t == "LRN") layer = std::make_unique<LRNLayer>(l.name, l.lrn);
-        else if (t == "ReLU") layer = std::make_unique<ReLULayer>(l.name, l.relu);
-        else if (t == "Sigmoid") layer = std::make_unique<SigmoidLayer>(l.name);
-        else if (t == "Softmax") layer = std::make_unique<SoftmaxLayer>(l.name);
-        else if (t == "SoftmaxWithLoss") layer = std::make_unique<SoftmaxWithLossLayer>(l.name, l.loss);
-        else if (t == "Accuracy") layer = std::make_unique<AccuracyLayer>(l.name, l.accuracy_top_k);
-        else if (t == "Dropout") {
-            DropoutParam p = l.dropout;
-            p.seed = opt_.dropout_seed + dropout_count_++;
-            layer = std::make_unique<DropoutLayer>(l.name, p);
-        } else {
-            fail_layer(l, "internal: no constructor for type " + t);
-        }
+    // The nn/ layer of l, its multipliers set. Dropout layers take their seeds from `seeds`.
+    std::unique_ptr<Layer> make_layer(const LayerSpec& l, LayerSeeds& seeds) const {
+        const LayerType& row = layer_type_of(l);
+        if (!row.make) fail_layer(l, "internal: no factory for type " + l.type);
+        std::unique_ptr<Layer> layer = row.make(l, seeds);
         layer->set_param_specs(l.param);
         return layer;
     }
 
+    // The tops l writes: its own, or one named after it (a loss layer without a top, as Caffe).
+    static std::vector<std::string> tops_of(const LayerSpec& l) {
+        return l.top.empty() ? std::vector<std::string>{l.name} : l.top;
+    }
+
+    // What `layer` makes of bottoms of shapes `in` (its own answer, LayerShapes), with every tensor
+    // it would allocate checked against max_tensor_floats first. When the layer rejects the
+    // bottoms, nothing is checked: its reshape reports it. *buffers receives its buffers' floats.
+    LayerShapes ask_layer(const Layer& layer, const LayerSpec& l, const std::vector<Shape>& in, const std::string& where,
+                          double* buffers) const {
+        LayerShapes s = layer.shapes(in);
+        *buffers = 0;
+        if (!s.error.empty()) return s;
+        for (const ParamShape& p : s.param) check_size(floats_of(p.shape), where, "the " + p.name);
+        const std::vector<std::string> tops = tops_of(l);
+        for (size_t i = 0; i < tops.size() && i < s.top.size(); ++i)
+            check_size(floats_of(s.top[i]), where, i == 0 ? std::string("the output") : "the output '" + tops[i] + "'");
+        *buffers = layer.buffer_floats(in);
+        check_size(*buffers, where, "its buffers");
+        return s;
+    }
+
     void add_layer(const LayerSpec& l) {
         const std::string where = l.loc.str() + ": layer '" + l.name + "'";
-        if (l.type == "Input") {
-            for (size_t i = 0; i < l.top.size(); ++i)
-                add_input(l.top[i], l.input_shapes.size() == 1 ? l.input_shapes[0] : l.input_shapes[i], where);
-            return;
-        }
-        if (l.type == "Data" || l.type == "ImageData") {
-            add_data_layer(l);
+        const LayerType& row = layer_type_of(l);
+        if (row.net_inputs) {
+            const std::vector<std::vector<int64_t>> dims = row.net_inputs(l);
+            for (size_t i = 0; i < dims.size(); ++i) add_input(l.top[i], dims[i], where);
             return;
         }
         for (size_t i = 1; i < l.loss_weight.size(); ++i)
             if (l.loss_weight[i] != 0)
                 fail_layer(l, "a nonzero loss_weight on top " + std::to_string(i) + " is not supported (only on the first top)");
-        std::vector<std::string> tops = l.top;
-        if (tops.empty()) tops.push_back(l.name);  // a loss layer without a top: Caffe adds one
-        check_layer_sizes(l, where);
-        std::unique_ptr<Layer> layer = make_layer(l);
+        std::unique_ptr<Layer> layer = make_layer(l, seeds_);
+        std::vector<Shape> in;
+        for (const std::string& b : l.bottom)
+            if (net_->has_blob(b)) in.push_back(net_->blob(b)->shape());
+        double buffers = 0;
+        if (in.size() == l.bottom.size()) ask_layer(*layer, l, in, where, &buffers);  // else Net::add reports the missing bottom
         try {
-            net_->add(std::move(layer), l.bottom, tops, l.loss_weight.empty() ? -1.0f : l.loss_weight[0]);
+            net_->add(std::move(layer), l.bottom, tops_of(l), l.loss_weight.empty() ? -1.0f : l.loss_weight[0]);
         } catch (const std::exception& e) {
             throw std::invalid_argument(l.loc.str() + ": " + e.what());
         }
@@ -422,27 +335,29 @@ private:
             add_blob(in.name, input_shape(in.name, in.dims, where, &image));
             note(where);
         }
+        LayerSeeds scratch;  // the layers made here only answer questions
         for (const LayerSpec& l : layers_) {
             const std::string where = l.loc.str() + ": layer '" + l.name + "'";
-            if (l.type == "Input") {
-                for (size_t i = 0; i < l.top.size(); ++i)
-                    add_blob(l.top[i], input_shape(l.top[i], l.input_shapes.size() == 1 ? l.input_shapes[0] : l.input_shapes[i],
-                                                   where, &image));
-            } else if (l.type == "Data" || l.type == "ImageData") {
-                const Shape d = input_shape(l.top[0], data_layer_dims(l), where, &image);
-                add_blob(l.top[0], d);
-                if (l.top.size() > 1) add_blob(l.top[1], input_shape(l.top[1], {d.n}, where, &image));
+            const LayerType& row = layer_type_of(l);
+            if (row.net_inputs) {
+                const std::vector<std::vector<int64_t>> dims = row.net_inputs(l);
+                for (size_t i = 0; i < dims.size(); ++i) add_blob(l.top[i], input_shape(l.top[i], dims[i], where, &image));
             } else {
-                auto in = l.bottom.empty() ? shapes.end() : shapes.find(l.bottom[0]);
-                if (in == shapes.end()) break;
-                check_layer_sizes(l, in->second, where);
-                const LayerFloats f = layer_floats(l, in->second);
-                if (!f.known) break;
-                params += 2 * sizeof(float) * f.params;  // values and gradients
-                buffers += sizeof(float) * f.buffers;
-                const std::vector<std::string> tops = l.top.empty() ? std::vector<std::string>{l.name} : l.top;
+                std::vector<Shape> in;
+                for (const std::string& b : l.bottom) {
+                    auto it = shapes.find(b);
+                    if (it == shapes.end()) break;
+                    in.push_back(it->second);
+                }
+                if (in.size() != l.bottom.size()) break;
+                double layer_buffers = 0;
+                const LayerShapes s = ask_layer(*make_layer(l, scratch), l, in, where, &layer_buffers);
+                if (!s.error.empty()) break;
+                for (const ParamShape& p : s.param) params += 2 * sizeof(float) * floats_of(p.shape);  // values and gradients
+                buffers += sizeof(float) * layer_buffers;
+                const std::vector<std::string> tops = tops_of(l);
                 for (size_t i = 0; i < tops.size(); ++i)
-                    if (i >= l.bottom.size() || tops[i] != l.bottom[i]) add_blob(tops[i], f.top);
+                    if (i >= l.bottom.size() || tops[i] != l.bottom[i]) add_blob(tops[i], s.top.at(i));
             }
             ++counted;
             note(where);
@@ -474,7 +389,7 @@ private:
     std::vector<LayerSpec> layers_;
     std::unique_ptr<Net> net_;
     bool image_done_ = false;
-    uint64_t dropout_count_ = 0;
+    LayerSeeds seeds_;  // the Dropout layers' seeds: dropout_seed + k for the k-th
     std::string crossed_at_;  // where the footprint first passed max_net_bytes
     std::unordered_map<std::string, Shape> shapes_;  // every blob's shape as footprint() worked it out
 };
@@ -498,8 +413,13 @@ LayerSpec without_training_settings(LayerSpec l) {
     l.loss_weight.clear();
     l.include.clear();
     l.exclude.clear();
-    l.conv.weight_filler = l.conv.bias_filler = FillerParam();
-    l.inner_product.weight_filler = l.inner_product.bias_filler = FillerParam();
+    if (l.type == "Convolution") {
+        ConvParam& p = l.settings<ConvParam>();
+        p.weight_filler = p.bias_filler = FillerParam();
+    } else if (l.type == "InnerProduct") {
+        InnerProductParam& p = l.settings<InnerProductParam>();
+        p.weight_filler = p.bias_filler = FillerParam();
+    }
     return l;
 }
 
@@ -511,7 +431,7 @@ CodePath code_path(const NetSpec& spec, Phase phase, int latent_bits) {
     std::vector<LayerSpec> layers = layers_for(spec, phase);
     if (latent_bits > 0) {
         const int t = single_target(layers, kLatentReaders, "latent", spec.file);
-        if (t >= 0) layers[(size_t)t].inner_product.num_output = latent_bits;
+        if (t >= 0) layers[(size_t)t].settings<InnerProductParam>().num_output = latent_bits;
     }
     int sigmoid = -1;
     for (size_t i = 0; i < layers.size(); ++i)
@@ -546,10 +466,8 @@ std::map<std::string, Shape> blob_shapes(const NetSpec& spec, Phase phase, const
 
 std::vector<int64_t> image_input_dims(const NetSpec& spec, Phase phase) {
     if (!spec.inputs.empty()) return spec.inputs[0].dims;
-    for (const LayerSpec* l : spec.layers_in(phase)) {
-        if (l->type == "Input" && !l->input_shapes.empty()) return l->input_shapes[0];
-        if (l->type == "Data" || l->type == "ImageData") return data_layer_dims(*l);
-    }
+    for (const LayerSpec* l : spec.layers_in(phase))
+        if (layer_type_of(*l).net_inputs) return data_layer_dims(*l);  // Input, Data, ImageData
     return {};
 }
 

@@ -10,7 +10,9 @@
 //     transform_param.crop_size, or ImageData's new_height x new_width when there is no crop; its
 //     top[1] "label" is (batch, 1, 1, 1). The data code reads the layer's settings from
 //     NetSpec::data_layer(phase) and fills these blobs;
-//   - every other layer is constructed with its settings and multipliers and added by name.
+//   - every other layer is made by its type's factory (formats/layer_registry.h), given its
+//     multipliers and added by name. Its sizes are the layer's own answers (Layer::shapes,
+//     Layer::buffer_floats): the builder never works out a layer's shapes itself.
 // The "image input" is the first input created (a data layer's top[0], or the first declared input).
 //
 // Overrides (NetBuildOptions; 0 keeps the file's value):
@@ -28,8 +30,8 @@
 // Errors (std::invalid_argument, "file:line:col: layer 'name': ..."): a layer rejecting its input
 // shape, duplicate layer names within the phase, a missing bottom, parameter sharing (the same
 // param name in two layers; not supported), a nonzero loss_weight on a top other than the first,
-// an override that matches no layer or several, and any tensor (input, top or parameter) larger
-// than max_tensor_floats -- checked before it is allocated.
+// an override that matches no layer or several, and any tensor (input, top, parameter or a
+// layer's buffers) larger than max_tensor_floats -- checked before it is allocated.
 //
 // Limits on the whole net, checked before anything is allocated (errors name the net file):
 //   max_layers      layers active in the phase; 0: $DLBHC_MAX_NET_LAYERS, else kDefaultMaxNetLayers

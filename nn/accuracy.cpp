@@ -3,14 +3,36 @@
 
 namespace dlbhc {
 
-void AccuracyLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 2, 1);
-    const Shape& s = bottom[0]->shape();
-    if (bottom[1]->count() != (size_t)s.n || s.h * s.w != 1)
-        fail("expects scores (N, K, 1, 1) and N labels, got " + s.str() + " and " + bottom[1]->shape().str());
-    if (top_k_ < 1) fail("top_k must be >= 1");
-    top[0]->reshape(Shape(1, 1, 1, 1));
+LayerShapes AccuracyLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes r;
+    const Shape& s = bottom.at(0);
+    if (bottom.at(1).count() != (size_t)s.n || s.h * s.w != 1)
+        r.error = "expects scores (N, K, 1, 1) and N labels, got " + s.str() + " and " + bottom[1].str();
+    else if (top_k_ < 1)
+        r.error = "top_k must be >= 1";
+    else
+        r.top = {Shape(1, 1, 1, 1)};
+    return r;
 }
+
+void AccuracyLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
+}
+
+template <class T>
+T accuracy_naive(const T* scores, const T* labels, int N, int K, int top_k) {
+    int correct = 0;
+    for (int n = 0; n < N; ++n) {
+        const int y = (int)labels[n];
+        int others = 0;  // classes other than y scoring at least as high (a tie counts against y)
+        for (int k = 0; k < K; ++k) others += k != y && scores[(size_t)n * K + k] >= scores[(size_t)n * K + y];
+        correct += others < top_k;
+    }
+    return N ? (T)correct / N : (T)0;
+}
+template float accuracy_naive(const float*, const float*, int, int, int);
+template double accuracy_naive(const double*, const double*, int, int, int);
 
 void AccuracyLayer::forward(const Blobs& bottom, const Blobs& top) {
     const int N = bottom[0]->shape().n, K = bottom[0]->shape().c;

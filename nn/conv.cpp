@@ -550,8 +550,8 @@ void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout,
     conv_backward(dinp, dweight, dbias, dout, inp, weight, in, p, single_image_plan(in, p), col);
 }
 
-void conv_forward_naive(float* out, const float* inp, const float* weight, const float* bias, Shape in,
-                        const ConvParam& p) {
+template <class T>
+void conv_forward_naive(T* out, const T* inp, const T* weight, const Same<T>* bias, Shape in, const ConvParam& p) {
     const Im2ColGeom geo = geom_of(in, p);
     const int OH = geo.out_h(), OW = geo.out_w(), Cg = in.c / p.group, OCg = p.num_output / p.group;
     const int KH = p.kernel_h, KW = p.kernel_w;
@@ -570,12 +570,13 @@ void conv_forward_naive(float* out, const float* inp, const float* weight, const
                                 s += (double)inp[(((size_t)n * in.c + c) * in.h + ih) * in.w + iw] *
                                      weight[(((size_t)o * Cg + ci) * KH + kh) * KW + kw];
                             }
-                    out[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow] = (float)s;
+                    out[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow] = (T)s;
                 }
 }
 
-void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                         const float* weight, Shape in, const ConvParam& p) {
+template <class T>
+void conv_backward_naive(Same<T>* dinp, Same<T>* dweight, Same<T>* dbias, const T* dout, const T* inp,
+                         const T* weight, Shape in, const ConvParam& p) {
     const Im2ColGeom geo = geom_of(in, p);
     const int OH = geo.out_h(), OW = geo.out_w(), Cg = in.c / p.group, OCg = p.num_output / p.group;
     const int KH = p.kernel_h, KW = p.kernel_w;
@@ -584,7 +585,7 @@ void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float*
             for (int oh = 0; oh < OH; ++oh)
                 for (int ow = 0; ow < OW; ++ow) {
                     const int g = o / OCg;
-                    const float d = dout[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow];
+                    const T d = dout[(((size_t)n * p.num_output + o) * OH + oh) * OW + ow];
                     if (dbias) dbias[o] += d;
                     for (int ci = 0; ci < Cg; ++ci)
                         for (int kh = 0; kh < KH; ++kh)
@@ -599,22 +600,47 @@ void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float*
                 }
 }
 
-void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (top[0] == bottom[0]) fail("cannot run in place (top and bottom are the same blob)");
-    const Shape in = bottom[0]->shape();
-    std::string err = conv_check(in, p_);
-    if (!err.empty()) fail(err + "; bottom '" + bottom[0]->name + "' is " + in.str());
-    top[0]->reshape(conv_output_shape(in, p_));
-    ensure_param(0, "weight", Shape(p_.num_output, in.c / p_.group, p_.kernel_h, p_.kernel_w), p_.weight_filler);
-    if (p_.bias_term) ensure_param(1, "bias", Shape(p_.num_output), p_.bias_filler);
-    // The batched kernels' scratch, sized once for the shape (Tensor::reshape keeps capacity).
+template void conv_forward_naive(float*, const float*, const float*, const float*, Shape, const ConvParam&);
+template void conv_forward_naive(double*, const double*, const double*, const double*, Shape, const ConvParam&);
+template void conv_backward_naive(float*, float*, float*, const float*, const float*, const float*, Shape, const ConvParam&);
+template void conv_backward_naive(double*, double*, double*, const double*, const double*, const double*, Shape,
+                                  const ConvParam&);
+
+LayerShapes ConvolutionLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
+    const Shape in = bottom.at(0);
+    s.error = conv_check(in, p_);
+    if (!s.error.empty()) return s;
+    s.top = {conv_output_shape(in, p_)};
+    s.param.push_back({"weight", Shape(p_.num_output, in.c / p_.group, p_.kernel_h, p_.kernel_w)});
+    if (p_.bias_term) s.param.push_back({"bias", Shape(p_.num_output)});
+    return s;
+}
+
+ConvPlan ConvolutionLayer::plan_for(Shape in) const {
 #ifdef _OPENMP
     const int threads = omp_get_max_threads();
 #else
     const int threads = 1;
 #endif
-    plan_ = conv_plan(in, p_, threads, 0, algo_);
+    return conv_plan(in, p_, threads, 0, algo_);
+}
+
+double ConvolutionLayer::buffer_floats(const std::vector<Shape>& bottom) const {
+    return (double)plan_for(bottom.at(0)).workspace_floats();
+}
+
+void ConvolutionLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    if (top[0] == bottom[0]) fail("cannot run in place (top and bottom are the same blob)");
+    const Shape in = bottom[0]->shape();
+    const LayerShapes s = shapes({in});
+    if (!s.error.empty()) fail(s.error + "; bottom '" + bottom[0]->name + "' is " + in.str());
+    top[0]->reshape(s.top[0]);
+    ensure_param(0, s.param[0].name, s.param[0].shape, p_.weight_filler);
+    if (p_.bias_term) ensure_param(1, s.param[1].name, s.param[1].shape, p_.bias_filler);
+    // The batched kernels' scratch, sized once for the shape (Tensor::reshape keeps capacity).
+    plan_ = plan_for(in);
     const size_t floats = plan_.workspace_floats();
     if (floats > (size_t)INT32_MAX)
         fail("scratch of " + std::to_string(floats) + " floats is too large for input " + in.str());

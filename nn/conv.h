@@ -129,17 +129,25 @@ void conv_forward(float* out, const float* inp, const float* weight, const float
 void conv_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                    const float* weight, Shape in, const ConvParam& p, float* col);
 
-// Reference kernels: the same contracts, plain loops, no scratch. Slow; for tests.
-void conv_forward_naive(float* out, const float* inp, const float* weight, const float* bias, Shape in,
-                        const ConvParam& p);
-void conv_backward_naive(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                         const float* weight, Shape in, const ConvParam& p);
+// Reference kernels: the same contracts, plain loops, no scratch, sums in double. Slow; for
+// tests. T is float (the fast kernels are held to these) or double (the reference of the
+// finite-difference gradient checks: one reference, in either precision).
+template <class T>
+void conv_forward_naive(T* out, const T* inp, const T* weight, const Same<T>* bias, Shape in, const ConvParam& p);
+template <class T>
+void conv_backward_naive(Same<T>* dinp, Same<T>* dweight, Same<T>* dbias, const T* dout, const T* inp,
+                         const T* weight, Shape in, const ConvParam& p);
 
 // Layer "Convolution": bottom[0] x, top[0] y; params weight, then bias when bias_term.
 class ConvolutionLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     ConvolutionLayer(std::string name, ConvParam p) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "Convolution"; }
+    // conv_check, conv_output_shape; weight (OC, C/G, KH, KW) and bias (OC) when bias_term.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // The plan's workspace (ConvPlan::workspace_floats) on the threads OpenMP would start now.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;
@@ -149,6 +157,8 @@ public:
     void set_algo(ConvAlgo algo) { algo_ = algo; }
 
 private:
+    ConvPlan plan_for(Shape in) const;  // the plan reshape takes for input `in`
+
     ConvParam p_;
     ConvAlgo algo_ = ConvAlgo::Auto;
     ConvPlan plan_;

@@ -10,13 +10,29 @@ namespace {
 constexpr size_t kParallelElements = 65536;  // below this one thread is faster
 }
 
-void DropoutLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
+LayerShapes DropoutLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
     if (!(p_.dropout_ratio >= 0.0f && p_.dropout_ratio < 1.0f))
-        fail("dropout_ratio must be in [0, 1), got " + std::to_string(p_.dropout_ratio));
-    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+        s.error = "dropout_ratio must be in [0, 1), got " + std::to_string(p_.dropout_ratio);
+    else
+        s.top = {bottom.at(0)};
+    return s;
+}
+
+double DropoutLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count() / 4; }
+
+void DropoutLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
     mask_.resize(bottom[0]->count());
 }
+
+template <class T>
+void dropout_forward_naive(T* out, const T* inp, const uint8_t* mask, size_t n, float ratio) {
+    for (size_t i = 0; i < n; ++i) out[i] = mask[i] ? (T)(inp[i] / (1.0 - ratio)) : (T)0;
+}
+template void dropout_forward_naive(float*, const float*, const uint8_t*, size_t, float);
+template void dropout_forward_naive(double*, const double*, const uint8_t*, size_t, float);
 
 void DropoutLayer::forward(const Blobs& bottom, const Blobs& top) {
     const size_t n = bottom[0]->count();

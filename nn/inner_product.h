@@ -31,17 +31,22 @@ void inner_product_forward(float* out, const float* inp, const float* weight, co
 void inner_product_backward(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
                             const float* weight, int N, int I, int O);
 
-// Reference kernels: the same contracts, plain loops (sums in double). Slow; for tests.
-void inner_product_forward_naive(float* out, const float* inp, const float* weight, const float* bias, int N,
-                                 int I, int O);
-void inner_product_backward_naive(float* dinp, float* dweight, float* dbias, const float* dout, const float* inp,
-                                  const float* weight, int N, int I, int O);
+// Reference kernels: the same contracts, plain loops (sums in double). Slow; for tests. T is float
+// (against the fast kernels) or double (the reference of the finite-difference gradient checks).
+template <class T>
+void inner_product_forward_naive(T* out, const T* inp, const T* weight, const Same<T>* bias, int N, int I, int O);
+template <class T>
+void inner_product_backward_naive(Same<T>* dinp, Same<T>* dweight, Same<T>* dbias, const T* dout, const T* inp,
+                                  const T* weight, int N, int I, int O);
 
 // Layer "InnerProduct": bottom[0] x, top[0] y; params weight, then bias when bias_term.
 class InnerProductLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     InnerProductLayer(std::string name, InnerProductParam p) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "InnerProduct"; }
+    // num_output > 0 and 1 .. 2^31-1 inputs per item; top (N, O), weight (O, I), bias (O).
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;

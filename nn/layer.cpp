@@ -37,10 +37,23 @@ void Layer::fail(const std::string& msg) const {
     throw std::invalid_argument(std::string(type()) + " layer '" + name_ + "': " + msg);
 }
 
-void Layer::check_counts(const Blobs& bottom, const Blobs& top, size_t nb, size_t nt) const {
-    if (bottom.size() != nb || top.size() != nt)
-        fail("expects " + std::to_string(nb) + " bottom and " + std::to_string(nt) + " top blobs, got " +
-             std::to_string(bottom.size()) + " and " + std::to_string(top.size()));
+void Layer::check_counts(const Blobs& bottom, const Blobs& top, const BlobCounts& k) const {
+    auto range = [](int lo, int hi) { return lo == hi ? std::to_string(lo) : std::to_string(lo) + " to " + std::to_string(hi); };
+    if ((int)bottom.size() < k.min_bottom || (int)bottom.size() > k.max_bottom || (int)top.size() < k.min_top ||
+        (int)top.size() > k.max_top)
+        fail("expects " + range(k.min_bottom, k.max_bottom) + " bottom and " + range(k.min_top, k.max_top) +
+             " top blobs, got " + std::to_string(bottom.size()) + " and " + std::to_string(top.size()));
+}
+
+LayerShapes Layer::reshape_tops(const Blobs& bottom, const Blobs& top) {
+    std::vector<Shape> in;
+    for (const Blob* b : bottom) in.push_back(b->shape());
+    LayerShapes s = shapes(in);
+    if (!s.error.empty()) fail(s.error);
+    if (s.top.size() < top.size()) fail("internal: shapes() gives " + std::to_string(s.top.size()) + " tops");
+    for (size_t i = 0; i < top.size(); ++i)
+        if (i >= bottom.size() || top[i] != bottom[i]) top[i]->reshape(s.top[i]);
+    return s;
 }
 
 }  // namespace dlbhc

@@ -2,9 +2,13 @@
 //
 // A Blob is a named activation with its gradient (data, diff). A Param is a learnable tensor with
 // its gradient and Caffe's per-parameter multipliers. A Layer:
-//   reshape(bottom, top)   checks the bottom shapes, sets the top shapes, allocates its own
-//                          buffers and, the first time, its parameters (values zero; the Net or a
-//                          test fills them);
+//   shapes(bottom shapes)  states the layer's rules once, from shapes alone: whether it accepts
+//                          the bottoms, the shapes of its tops and parameters; buffer_floats()
+//                          the size of its own buffers. Nothing is allocated, so the net builder
+//                          asks them to size a whole net before building it;
+//   reshape(bottom, top)   follows shapes(): throws its error, sets the top shapes, allocates its
+//                          own buffers and, the first time, its parameters (values zero; the Net
+//                          or a test fills them);
 //   forward(bottom, top)   computes top->data from bottom->data;
 //   backward(top, bottom)  reads top->diff, ACCUMULATES (+=) into param grads and, where
 //                          propagate_down(i), into bottom[i]->diff. An in-place layer
@@ -49,6 +53,26 @@ struct ParamSpec {
 
 using Blobs = std::vector<Blob*>;
 
+// How many bottom and top blobs a layer takes (Caffe's Min/MaxBottomBlobs, Min/MaxTopBlobs). Each
+// layer class states its own as kBlobs; its reshape and the prototxt reader both check them.
+struct BlobCounts {
+    int min_bottom, max_bottom, min_top, max_top;
+};
+
+// A learnable blob a layer creates: the suffix of its name ("weight" -> "<layer>.weight") and its
+// shape.
+struct ParamShape {
+    std::string name;
+    Shape shape;
+};
+
+// What a layer makes of the shapes of its bottoms (Layer::shapes).
+struct LayerShapes {
+    std::string error;              // why the layer rejects these bottoms; "" when it accepts them
+    std::vector<Shape> top;         // each top it can write; given fewer tops it writes the first ones
+    std::vector<ParamShape> param;  // its learnable blobs, in order (weight, then bias)
+};
+
 class Layer {
 public:
     explicit Layer(std::string name) : name_(std::move(name)) {}
@@ -57,6 +81,13 @@ public:
     Layer& operator=(const Layer&) = delete;
 
     virtual const char* type() const = 0;  // Caffe's type string, e.g. "Convolution"
+    // The layer's rules, from shapes alone (bottom holds one shape per bottom blob, as many as
+    // kBlobs allows): see LayerShapes. reshape() follows this answer.
+    virtual LayerShapes shapes(const std::vector<Shape>& bottom) const = 0;
+    // Floats in the layer's own buffers (workspace, max-pool indices, LRN scales, ...) for bottoms
+    // that shapes() accepts: what reshape() allocates besides the tops and parameters. A byte
+    // buffer counts a quarter float per byte.
+    virtual double buffer_floats(const std::vector<Shape>& bottom) const { return 0; }
     virtual void reshape(const Blobs& bottom, const Blobs& top) = 0;
     virtual void forward(const Blobs& bottom, const Blobs& top) = 0;
     virtual void backward(const Blobs& top, const Blobs& bottom) = 0;
@@ -89,7 +120,10 @@ protected:
     bool ensure_param(size_t index, const std::string& suffix, Shape s, const FillerParam& f);
     // Throws std::invalid_argument "<type> layer '<name>': <msg>".
     [[noreturn]] void fail(const std::string& msg) const;
-    void check_counts(const Blobs& bottom, const Blobs& top, size_t nb, size_t nt) const;
+    void check_counts(const Blobs& bottom, const Blobs& top, const BlobCounts& counts) const;
+    // Asks shapes() about the bottoms, throws its error, and gives every top that is not also its
+    // bottom (in place) the shape shapes() gives it. Returns the answer, for the parameters.
+    LayerShapes reshape_tops(const Blobs& bottom, const Blobs& top);
 
     std::string name_;
     std::vector<Param> params_;

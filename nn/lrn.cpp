@@ -154,7 +154,8 @@ void lrn_backward(float* dx, const float* dy, const float* x, const float* y, co
 }
 
 // Naive: scale of channel c at pixel i of image n, straight from the definition.
-static double naive_scale(const float* x, Shape s, const LRNParam& p, int n, int c, int i) {
+template <class T>
+static double naive_scale(const T* x, Shape s, const LRNParam& p, int n, int c, int i) {
     const int half = (p.local_size - 1) / 2, HW = s.h * s.w;
     double sum = 0;
     for (int j = c - half; j <= c + half; ++j) {
@@ -165,19 +166,21 @@ static double naive_scale(const float* x, Shape s, const LRNParam& p, int n, int
     return p.k + (double)p.alpha / p.local_size * sum;
 }
 
-void lrn_forward_naive(float* y, float* scale, const float* x, Shape s, const LRNParam& p) {
+template <class T>
+void lrn_forward_naive(T* y, T* scale, const T* x, Shape s, const LRNParam& p) {
     const int HW = s.h * s.w;
     for (int n = 0; n < s.n; ++n)
         for (int c = 0; c < s.c; ++c)
             for (int i = 0; i < HW; ++i) {
                 size_t o = ((size_t)n * s.c + c) * HW + i;
                 double sc = naive_scale(x, s, p, n, c, i);
-                scale[o] = (float)sc;
-                y[o] = (float)(x[o] * std::pow(sc, -(double)p.beta));
+                scale[o] = (T)sc;
+                y[o] = (T)(x[o] * std::pow(sc, -(double)p.beta));
             }
 }
 
-void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, const LRNParam& p) {
+template <class T>
+void lrn_backward_naive(T* dx, const T* dy, const T* x, Shape s, const LRNParam& p) {
     const int half = (p.local_size - 1) / 2, HW = s.h * s.w;
     for (int n = 0; n < s.n; ++n)
         for (int c = 0; c < s.c; ++c)
@@ -195,22 +198,40 @@ void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, con
                     sum += dy[oj] * yj / scj;
                 }
                 g -= 2.0 * p.alpha * p.beta / p.local_size * x[oi] * sum;
-                dx[oi] += (float)g;
+                dx[oi] += (T)g;
             }
 }
 
-void LRNLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
+template void lrn_forward_naive(float*, float*, const float*, Shape, const LRNParam&);
+template void lrn_forward_naive(double*, double*, const double*, Shape, const LRNParam&);
+template void lrn_backward_naive(float*, const float*, const float*, Shape, const LRNParam&);
+template void lrn_backward_naive(double*, const double*, const double*, Shape, const LRNParam&);
+
+LayerShapes LRNLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
     if (p_.norm_region != LRNParam::ACROSS_CHANNELS)
-        fail("norm_region WITHIN_CHANNEL is not implemented (only ACROSS_CHANNELS, as AlexNet/CaffeNet use)");
-    if (p_.local_size < 1 || p_.local_size % 2 == 0)
-        fail("local_size must be a positive odd number (got " + std::to_string(p_.local_size) +
-             "); the window is centred on its channel");
+        s.error = "norm_region WITHIN_CHANNEL is not implemented (only ACROSS_CHANNELS, as AlexNet/CaffeNet use)";
+    else if (p_.local_size < 1 || p_.local_size % 2 == 0)
+        s.error = "local_size must be a positive odd number (got " + std::to_string(p_.local_size) +
+                  "); the window is centred on its channel";
     // scale must stay positive for scale^(-beta): k > 0 and alpha >= 0 guarantee scale >= k.
-    if (!(p_.k > 0)) fail("k must be > 0");
-    if (!(p_.alpha >= 0)) fail("alpha must be >= 0");
+    else if (!(p_.k > 0))
+        s.error = "k must be > 0";
+    else if (!(p_.alpha >= 0))
+        s.error = "alpha must be >= 0";
+    else
+        s.top = {bottom.at(0)};
+    return s;
+}
+
+double LRNLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count(); }
+
+void LRNLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    const LayerShapes s = shapes({bottom[0]->shape()});
+    if (!s.error.empty()) fail(s.error);
     if (top[0] == bottom[0]) fail("cannot run in place (backward needs both x and y)");
-    top[0]->reshape(bottom[0]->shape());
+    top[0]->reshape(s.top[0]);
     scale_.reshape(bottom[0]->shape());
 }
 

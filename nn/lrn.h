@@ -47,16 +47,24 @@ void lrn_forward(float* y, float* scale, const float* x, Shape s, const LRNParam
 void lrn_backward(float* dx, const float* dy, const float* x, const float* y, const float* scale, Shape s,
                   const LRNParam& p);
 
-// Naive references: explicit loops over the window for every channel, in double.
-void lrn_forward_naive(float* y, float* scale, const float* x, Shape s, const LRNParam& p);
+// Naive references: explicit loops over the window for every channel, in double. T is float
+// (against the fast kernels) or double (the reference of the finite-difference gradient checks).
+template <class T>
+void lrn_forward_naive(T* y, T* scale, const T* x, Shape s, const LRNParam& p);
 // dx += gradient. Recomputes scale and y from x itself, so it shares nothing with the fast path,
 // and sums over every j with |i - j| <= (n-1)/2 (the "i in window(j)" condition, written out).
-void lrn_backward_naive(float* dx, const float* dy, const float* x, Shape s, const LRNParam& p);
+template <class T>
+void lrn_backward_naive(T* dx, const T* dy, const T* x, Shape s, const LRNParam& p);
 
 class LRNLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     LRNLayer(std::string name, LRNParam p = {}) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "LRN"; }
+    // ACROSS_CHANNELS, odd local_size, k > 0, alpha >= 0; top[0] has bottom[0]'s shape.
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // The scale, one per input.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
     // Checks the parameters, sets top[0] to bottom[0]'s shape and sizes the scale buffer.
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;

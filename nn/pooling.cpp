@@ -1,5 +1,5 @@
 // nn/pooling.cpp -- MAX and AVE pooling; the maths and Caffe's rounding rules are in pooling.h.
-// The test file holds an independent loop reference that these kernels are compared against.
+// The naive kernels at the end are the reference the tests hold the fast ones to.
 #include "nn/pooling.h"
 
 #include <algorithm>
@@ -179,45 +179,141 @@ void avepool_backward(float* dinp, const float* dout, const PoolGeom& g) {
     }
 }
 
-void PoolingLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (top[0] == bottom[0]) fail("cannot run in place (the output has a different shape)");
-    const Shape s = bottom[0]->shape();
-    if (s.n < 1 || s.c < 1 || s.h < 1 || s.w < 1) fail("input shape " + s.str() + " has an empty dimension");
+namespace {
 
-    if (p_.pool != PoolingParam::MAX && p_.pool != PoolingParam::AVE)
-        fail("pool must be MAX or AVE (Caffe's STOCHASTIC is not implemented)");
+// One output's window in plane x, offset by offset as the definition reads: the in-plane index of
+// its first largest input, the sum of its inputs, and its AVE divisor (the offsets inside the
+// padded border; a window never starts before -pad, so only its far side can overhang the border).
+template <class T>
+struct NaiveWindow {
+    int best = -1;
+    T max = 0;
+    double sum = 0;
+    int divisor = 0;
+};
 
+template <class T>
+NaiveWindow<T> naive_window(const T* x, const PoolGeom& g, int oh, int ow) {
+    NaiveWindow<T> win;
+    for (int kh = 0; kh < g.KH; ++kh)
+        for (int kw = 0; kw < g.KW; ++kw) {
+            const int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw;
+            if (ih < g.H + g.PH && iw < g.W + g.PW) ++win.divisor;
+            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
+            const T v = x[ih * g.W + iw];
+            win.sum += v;
+            if (win.best < 0 || v > win.max) win.max = v, win.best = ih * g.W + iw;
+        }
+    return win;
+}
+
+}  // namespace
+
+template <class T>
+void pooling_forward_naive(T* out, const T* inp, const PoolGeom& g, PoolingParam::Method method) {
+    for (long p = 0; p < (long)g.N * g.C; ++p)
+        for (int oh = 0; oh < g.OH; ++oh)
+            for (int ow = 0; ow < g.OW; ++ow) {
+                const NaiveWindow<T> win = naive_window(inp + p * g.H * g.W, g, oh, ow);
+                out[(p * g.OH + oh) * g.OW + ow] = method == PoolingParam::MAX ? win.max : (T)(win.sum / win.divisor);
+            }
+}
+
+template <class T>
+void pooling_backward_naive(T* dinp, const T* dout, const T* inp, const PoolGeom& g, PoolingParam::Method method) {
+    for (long p = 0; p < (long)g.N * g.C; ++p) {
+        T* dx = dinp + p * g.H * g.W;
+        for (int oh = 0; oh < g.OH; ++oh)
+            for (int ow = 0; ow < g.OW; ++ow) {
+                const T d = dout[(p * g.OH + oh) * g.OW + ow];
+                const NaiveWindow<T> win = naive_window(inp + p * g.H * g.W, g, oh, ow);
+                if (method == PoolingParam::MAX) {
+                    dx[win.best] += d;
+                    continue;
+                }
+                for (int kh = 0; kh < g.KH; ++kh)
+                    for (int kw = 0; kw < g.KW; ++kw) {
+                        const int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw;
+                        if (ih >= 0 && ih < g.H && iw >= 0 && iw < g.W) dx[ih * g.W + iw] += (T)(d / win.divisor);
+                    }
+            }
+    }
+}
+
+template void pooling_forward_naive(float*, const float*, const PoolGeom&, PoolingParam::Method);
+template void pooling_forward_naive(double*, const double*, const PoolGeom&, PoolingParam::Method);
+template void pooling_backward_naive(float*, const float*, const float*, const PoolGeom&, PoolingParam::Method);
+template void pooling_backward_naive(double*, const double*, const double*, const PoolGeom&, PoolingParam::Method);
+
+std::string pooling_param_check(const PoolingParam& p) {
+    if (p.pool != PoolingParam::MAX && p.pool != PoolingParam::AVE)
+        return "pool must be MAX or AVE (Caffe's STOCHASTIC is not implemented)";
+    if (p.global_pooling) {
+        // Caffe: with global_pooling the kernel comes from the input, and stride/pad must stay 1/0.
+        if (p.kernel_h != 0 || p.kernel_w != 0)
+            return "global_pooling takes the kernel size from the input; do not set kernel_h/kernel_w";
+        if (p.stride_h != 1 || p.stride_w != 1 || p.pad_h != 0 || p.pad_w != 0) return "global_pooling needs stride 1 and pad 0";
+        return "";
+    }
+    if (p.kernel_h < 1 || p.kernel_w < 1)
+        return "kernel size must be >= 1 (got " + std::to_string(p.kernel_h) + " x " + std::to_string(p.kernel_w) +
+               "); set kernel_h/kernel_w or global_pooling";
+    if (p.stride_h < 1 || p.stride_w < 1) return "stride must be >= 1";
+    if (p.pad_h < 0 || p.pad_w < 0) return "pad must be >= 0";
+    // Caffe's check: otherwise a window could lie wholly in the padding.
+    if (p.pad_h >= p.kernel_h || p.pad_w >= p.kernel_w)
+        return "pad (" + std::to_string(p.pad_h) + ", " + std::to_string(p.pad_w) + ") must be smaller than the kernel (" +
+               std::to_string(p.kernel_h) + ", " + std::to_string(p.kernel_w) + ")";
+    return "";
+}
+
+PoolGeom pooling_geometry(Shape s, const PoolingParam& p) {
     PoolGeom g;
     g.N = s.n; g.C = s.c; g.H = s.h; g.W = s.w;
-    if (p_.global_pooling) {
-        // Caffe: with global_pooling the kernel comes from the input, and stride/pad must stay 1/0.
-        if (p_.kernel_h != 0 || p_.kernel_w != 0)
-            fail("global_pooling takes the kernel size from the input; do not set kernel_h/kernel_w");
-        if (p_.stride_h != 1 || p_.stride_w != 1 || p_.pad_h != 0 || p_.pad_w != 0)
-            fail("global_pooling needs stride 1 and pad 0");
+    if (p.global_pooling) {
         g.KH = s.h; g.KW = s.w;
     } else {
-        if (p_.kernel_h < 1 || p_.kernel_w < 1)
-            fail("kernel size must be >= 1 (got " + std::to_string(p_.kernel_h) + " x " + std::to_string(p_.kernel_w) +
-                 "); set kernel_h/kernel_w or global_pooling");
-        if (p_.stride_h < 1 || p_.stride_w < 1) fail("stride must be >= 1");
-        if (p_.pad_h < 0 || p_.pad_w < 0) fail("pad must be >= 0");
-        // Caffe's check: otherwise a window could lie wholly in the padding.
-        if (p_.pad_h >= p_.kernel_h || p_.pad_w >= p_.kernel_w)
-            fail("pad (" + std::to_string(p_.pad_h) + ", " + std::to_string(p_.pad_w) + ") must be smaller than the kernel (" +
-                 std::to_string(p_.kernel_h) + ", " + std::to_string(p_.kernel_w) + ")");
-        g.KH = p_.kernel_h; g.KW = p_.kernel_w;
-        g.SH = p_.stride_h; g.SW = p_.stride_w;
-        g.PH = p_.pad_h; g.PW = p_.pad_w;
+        g.KH = p.kernel_h; g.KW = p.kernel_w;
+        g.SH = p.stride_h; g.SW = p.stride_w;
+        g.PH = p.pad_h; g.PW = p.pad_w;
     }
     g.OH = pooled_size(g.H, g.KH, g.SH, g.PH);
     g.OW = pooled_size(g.W, g.KW, g.SW, g.PW);
+    return g;
+}
+
+std::string pooling_check(Shape s, const PoolingParam& p) {
+    if (s.n < 1 || s.c < 1 || s.h < 1 || s.w < 1) return "input shape " + s.str() + " has an empty dimension";
+    std::string err = pooling_param_check(p);
+    if (!err.empty()) return err;
+    const PoolGeom g = pooling_geometry(s, p);
     if (g.OH < 1 || g.OW < 1)
-        fail("input " + s.str() + " with pad (" + std::to_string(g.PH) + ", " + std::to_string(g.PW) +
-             ") is too small for a " + std::to_string(g.KH) + " x " + std::to_string(g.KW) + " window");
-    g_ = g;
-    top[0]->reshape(Shape(g.N, g.C, g.OH, g.OW));
+        return "input " + s.str() + " with pad (" + std::to_string(g.PH) + ", " + std::to_string(g.PW) +
+               ") is too small for a " + std::to_string(g.KH) + " x " + std::to_string(g.KW) + " window";
+    return "";
+}
+
+LayerShapes PoolingLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
+    const Shape in = bottom.at(0);
+    s.error = pooling_check(in, p_);
+    if (!s.error.empty()) return s;
+    const PoolGeom g = pooling_geometry(in, p_);
+    s.top = {Shape(g.N, g.C, g.OH, g.OW)};
+    return s;
+}
+
+double PoolingLayer::buffer_floats(const std::vector<Shape>& bottom) const {
+    if (p_.pool != PoolingParam::MAX) return 0;
+    const Shape out = shapes(bottom).top.at(0);
+    return (double)out.n * out.c * out.h * out.w;  // int indices, as large as floats
+}
+
+void PoolingLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    if (top[0] == bottom[0]) fail("cannot run in place (the output has a different shape)");
+    reshape_tops(bottom, top);
+    g_ = pooling_geometry(bottom[0]->shape(), p_);
     if (p_.pool == PoolingParam::MAX) argmax_.resize(top[0]->count());
 }
 

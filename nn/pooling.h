@@ -22,6 +22,7 @@
 //      and backward spreads dy / pool_size over the same clipped window.
 // global_pooling: the window is the whole plane (KH = H, KW = W), stride 1, pad 0; y is (N, C, 1, 1).
 #pragma once
+#include <string>
 #include <vector>
 
 #include "nn/layer.h"
@@ -61,6 +62,16 @@ struct PoolGeom {
 // Requires kernel >= 1, stride >= 1, 0 <= pad < kernel.
 int pooled_size(int in, int kernel, int stride, int pad);
 
+// The rules of pooling, stated once (the layer, the prototxt reader and the net builder ask them):
+// what is wrong with `p` whatever the input (STOCHASTIC, a kernel below 1, a stride below 1, a
+// negative pad, pad >= kernel, global pooling with a kernel, stride or pad), or "" when nothing is.
+std::string pooling_param_check(const PoolingParam& p);
+// The same, and what is wrong with an input of shape `in` (an empty dimension, too small for one
+// window).
+std::string pooling_check(Shape in, const PoolingParam& p);
+// The geometry for an input `in` that passes pooling_check.
+PoolGeom pooling_geometry(Shape in, const PoolingParam& p);
+
 // Plain kernels. Sizes: inp and dinp hold N*C*H*W floats, out and dout N*C*OH*OW, argmax
 // N*C*OH*OW ints (each an index h*W + w inside its own (n, c) plane).
 void maxpool_forward(float* out, int* argmax, const float* inp, const PoolGeom& g);
@@ -70,12 +81,28 @@ void avepool_forward(float* out, const float* inp, const PoolGeom& g);
 // dinp += dout / pool_size over each output's clipped window.
 void avepool_backward(float* dinp, const float* dout, const PoolGeom& g);
 
+// Reference kernels: the definitions above as plain loops over every kernel offset, apart from the
+// fast kernels' window clipping. A MAX output is the first largest input of its window in
+// row-major order; an AVE output is the sum of the window's inputs over the number of its offsets
+// inside the padded border. g comes from pooling_geometry. T is float (the fast kernels are held
+// to these) or double (the reference of the finite-difference gradient checks). Slow; for tests.
+template <class T>
+void pooling_forward_naive(T* out, const T* inp, const PoolGeom& g, PoolingParam::Method method);
+// dinp += the gradient: MAX sends each dout to its window's first largest input (found again from
+// inp), AVE spreads dout / divisor over the window's inputs.
+template <class T>
+void pooling_backward_naive(T* dinp, const T* dout, const T* inp, const PoolGeom& g, PoolingParam::Method method);
+
 class PoolingLayer : public Layer {
 public:
+    static constexpr BlobCounts kBlobs = {1, 1, 1, 1};
     PoolingLayer(std::string name, PoolingParam p) : Layer(std::move(name)), p_(p) {}
     const char* type() const override { return "Pooling"; }
-    // Checks the parameters against bottom[0] (N, C, H, W), sets top[0] to (N, C, OH, OW) and sizes
-    // the argmax buffer (MAX only).
+    // pooling_check on bottom[0] (N, C, H, W); top[0] (N, C, OH, OW).
+    LayerShapes shapes(const std::vector<Shape>& bottom) const override;
+    // MAX: one int index per output.
+    double buffer_floats(const std::vector<Shape>& bottom) const override;
+    // Checks the parameters against bottom[0], sets top[0] and sizes the argmax buffer (MAX only).
     void reshape(const Blobs& bottom, const Blobs& top) override;
     void forward(const Blobs& bottom, const Blobs& top) override;
     void backward(const Blobs& top, const Blobs& bottom) override;
@@ -83,6 +110,8 @@ public:
     const PoolingParam& param_spec() const { return p_; }
     // The geometry fixed by the last reshape.
     const PoolGeom& geometry() const { return g_; }
+    // MAX: per output, the in-plane index of the winning input (from the last forward).
+    const std::vector<int>& argmax() const { return argmax_; }
 
 private:
     PoolingParam p_;

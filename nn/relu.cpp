@@ -42,11 +42,24 @@ void relu_backward(float* dinp, const float* dout, const float* out, size_t n, f
     }
 }
 
-void ReLULayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (p_.negative_slope < 0) fail("negative_slope must be >= 0 (the backward pass reads the sign of the output)");
-    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+LayerShapes ReLULayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes s;
+    if (p_.negative_slope < 0) s.error = "negative_slope must be >= 0 (the backward pass reads the sign of the output)";
+    else s.top = {bottom.at(0)};
+    return s;
 }
+
+void ReLULayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
+}
+
+template <class T>
+void relu_forward_naive(T* out, const T* inp, size_t n, float slope) {
+    for (size_t i = 0; i < n; ++i) out[i] = inp[i] > 0 ? inp[i] : (T)slope * inp[i];
+}
+template void relu_forward_naive(float*, const float*, size_t, float);
+template void relu_forward_naive(double*, const double*, size_t, float);
 
 void ReLULayer::forward(const Blobs& bottom, const Blobs& top) {
     relu_forward(top[0]->data.data(), bottom[0]->data.data(), bottom[0]->count(), p_.negative_slope);

@@ -23,9 +23,16 @@ void sigmoid_backward(float* dinp, const float* dout, const float* out, size_t n
     }
 }
 
+template <class T>
+void sigmoid_forward_naive(T* out, const T* inp, size_t n) {
+    for (size_t i = 0; i < n; ++i) out[i] = (T)(1.0 / (1.0 + std::exp(-(double)inp[i])));
+}
+template void sigmoid_forward_naive(float*, const float*, size_t);
+template void sigmoid_forward_naive(double*, const double*, size_t);
+
 void SigmoidLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    if (top[0] != bottom[0]) top[0]->reshape(bottom[0]->shape());
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
 }
 
 void SigmoidLayer::forward(const Blobs& bottom, const Blobs& top) {

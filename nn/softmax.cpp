@@ -1,6 +1,7 @@
 // nn/softmax.cpp -- see softmax.h. Items of the batch are independent: threaded over n when large.
 #include "nn/softmax.h"
 
+#include <algorithm>
 #include <cmath>
 
 namespace dlbhc {
@@ -40,9 +41,24 @@ void softmax_backward(float* dinp, const float* dout, const float* out, int N, i
     }
 }
 
+template <class T>
+void softmax_forward_naive(T* out, const T* inp, Shape s) {
+    const size_t S = (size_t)s.h * s.w;
+    for (int n = 0; n < s.n; ++n)
+        for (size_t i = 0; i < S; ++i) {
+            auto at = [&](int k) { return ((size_t)n * s.c + k) * S + i; };
+            double m = inp[at(0)], z = 0;
+            for (int k = 1; k < s.c; ++k) m = std::max(m, (double)inp[at(k)]);
+            for (int k = 0; k < s.c; ++k) z += std::exp(inp[at(k)] - m);
+            for (int k = 0; k < s.c; ++k) out[at(k)] = (T)(std::exp(inp[at(k)] - m) / z);
+        }
+}
+template void softmax_forward_naive(float*, const float*, Shape);
+template void softmax_forward_naive(double*, const double*, Shape);
+
 void SoftmaxLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    check_counts(bottom, top, 1, 1);
-    top[0]->reshape(bottom[0]->shape());
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
 }
 
 void SoftmaxLayer::forward(const Blobs& bottom, const Blobs& top) {

@@ -1,6 +1,7 @@
 // nn/softmax_loss.cpp
 #include "nn/softmax_loss.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <limits>
@@ -9,18 +10,46 @@
 
 namespace dlbhc {
 
-void SoftmaxWithLossLayer::reshape(const Blobs& bottom, const Blobs& top) {
-    if (bottom.size() != 2 || top.empty() || top.size() > 2)
-        fail("expects bottoms (scores, labels) and tops (loss) or (loss, prob)");
-    const Shape& s = bottom[0]->shape();
-    const Shape& l = bottom[1]->shape();
+LayerShapes SoftmaxWithLossLayer::shapes(const std::vector<Shape>& bottom) const {
+    LayerShapes r;
+    const Shape& s = bottom.at(0);
+    const Shape& l = bottom.at(1);
     if (l.n != s.n || l.c != 1 || l.h != s.h || l.w != s.w)
-        fail("labels have shape " + l.str() + " but scores " + s.str() + " need labels (N, 1, H, W) = " +
-             Shape(s.n, 1, s.h, s.w).str());
-    prob_.reshape(s);
-    top[0]->reshape(Shape(1, 1, 1, 1));
-    if (top.size() == 2) top[1]->reshape(s);
+        r.error = "labels have shape " + l.str() + " but scores " + s.str() + " need labels (N, 1, H, W) = " +
+                  Shape(s.n, 1, s.h, s.w).str();
+    else
+        r.top = {Shape(1, 1, 1, 1), s};
+    return r;
 }
+
+double SoftmaxWithLossLayer::buffer_floats(const std::vector<Shape>& bottom) const { return (double)bottom.at(0).count(); }
+
+void SoftmaxWithLossLayer::reshape(const Blobs& bottom, const Blobs& top) {
+    check_counts(bottom, top, kBlobs);
+    reshape_tops(bottom, top);
+    prob_.reshape(bottom[0]->shape());
+}
+
+template <class T>
+T softmax_loss_naive(const T* x, const T* labels, Shape s, const SoftmaxLossParam& p) {
+    const size_t S = (size_t)s.h * s.w;
+    double loss = 0;
+    size_t valid = 0;
+    for (int n = 0; n < s.n; ++n)
+        for (size_t i = 0; i < S; ++i) {
+            const int y = (int)labels[n * S + i];
+            if (p.has_ignore_label && y == p.ignore_label) continue;
+            auto at = [&](int k) { return ((size_t)n * s.c + k) * S + i; };
+            double m = x[at(0)], z = 0;
+            for (int k = 1; k < s.c; ++k) m = std::max(m, (double)x[at(k)]);
+            for (int k = 0; k < s.c; ++k) z += std::exp(x[at(k)] - m);
+            loss -= x[at(y)] - m - std::log(z);  // -log softmax(x)[y]
+            ++valid;
+        }
+    return valid ? (T)(loss / valid) : (T)0;
+}
+template float softmax_loss_naive(const float*, const float*, Shape, const SoftmaxLossParam&);
+template double softmax_loss_naive(const double*, const double*, Shape, const SoftmaxLossParam&);
 
 void SoftmaxWithLossLayer::forward(const Blobs& bottom, const Blobs& top) {
     const Shape& s = bottom[0]->shape();

@@ -13,6 +13,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 namespace dlbhc {
 
@@ -64,6 +65,11 @@ private:
     size_t cap_ = 0;
     std::unique_ptr<float[], AlignedFree> buf_;
 };
+
+// T itself, in a form a template does not deduce from: lets the naive kernels take nullptr for a
+// gradient or bias they skip (conv_forward_naive(y, x, w, nullptr, ...) deduces T from y, x, w).
+template <class T>
+using Same = typename std::common_type<T>::type;
 
 // Allocates `count` floats aligned to 64 bytes, zeroed; freed with aligned_free_floats.
 float* aligned_alloc_floats(size_t count);

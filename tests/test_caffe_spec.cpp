@@ -16,6 +16,11 @@
 #include "formats/caffe_spec.h"
 #include "nn/models.h"
 #include "formats/net_builder.h"
+#include "nn/conv.h"
+#include "nn/dropout.h"
+#include "nn/lrn.h"
+#include "nn/pooling.h"
+#include "nn/softmax_loss.h"
 #include "tests/test_util.h"
 
 using namespace dlbhc;
@@ -193,6 +198,8 @@ TEST_CASE("caffe_spec: settings out of range or not implemented are errors at th
          "field 'pool' holds 'MIN' but expects one of MAX, AVE, STOCHASTIC"},
         {"layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\" pooling_param { kernel_size: 2 pad: 2 } }", "{ kernel_size: 2 pad: 2 }",
          "pooling_param of layer 'p': pad (2, 2) must be smaller than the kernel (2, 2)"},
+        {"layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\" pooling_param { global_pooling: true stride: 2 } }", "{ global_pooling",
+         "pooling_param of layer 'p': global_pooling needs stride 1 and pad 0"},
         {"layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\" pooling_param { global_pooling: true kernel_size: 2 } }", "kernel_size",
          "field 'kernel_size' cannot be set with global_pooling"},
         {"layer { name: \"p\" type: \"Pooling\" bottom: \"data\" top: \"p\" pooling_param { kernel_size: 2 round_mode: FLOOR } }", "round_mode",
@@ -726,4 +733,45 @@ TEST_CASE("net_builder: the memory estimate matches the built net; CaffeNet at b
     MESSAGE("CaffeNet-DLBHC at batch 256: " << caffenet.total() / double(1 << 20) << " MiB");
     CHECK(caffenet.total() > (uint64_t(2) << 30));
     CHECK(caffenet.total() < kDefaultMaxNetBytes);
+}
+
+TEST_CASE("net_builder: the memory estimate counts every top and buffer the layers allocate") {
+    // Each layer's own answer (Layer::shapes, Layer::buffer_floats) sizes the estimate, so every
+    // top of a layer counts at its real shape (a loss's probabilities, not a second scalar) and
+    // the buffers are what the built layers hold.
+    const std::string text =
+        "name: \"t\"\ninput: \"data\"\ninput_shape { dim: 4 dim: 3 dim: 12 dim: 12 }\ninput: \"label\"\ninput_shape { dim: 4 }\n"
+        "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\" convolution_param { num_output: 6 kernel_size: 3 } }\n"
+        "layer { name: \"n\" type: \"LRN\" bottom: \"c\" top: \"n\" }\n"
+        "layer { name: \"p\" type: \"Pooling\" bottom: \"n\" top: \"p\" pooling_param { kernel_size: 3 stride: 2 } }\n"
+        "layer { name: \"fc\" type: \"InnerProduct\" bottom: \"p\" top: \"fc\" inner_product_param { num_output: 5 } }\n"
+        "layer { name: \"d\" type: \"Dropout\" bottom: \"fc\" top: \"fc\" }\n"
+        "layer { name: \"loss\" type: \"SoftmaxWithLoss\" bottom: \"fc\" bottom: \"label\" top: \"loss\" top: \"prob\" }\n";
+    const NetSpec spec = parse_net_spec(text, "t");
+    auto net = build_net(spec, Phase::Train);
+    uint64_t blobs = 0, buffers = 0;
+    for (const std::string& b : net->blob_names()) blobs += 2 * sizeof(float) * net->blob(b)->count();
+    for (const auto& layer : net->layers()) {
+        if (auto* c = dynamic_cast<ConvolutionLayer*>(layer.get())) buffers += sizeof(float) * c->plan().workspace_floats();
+        if (auto* n = dynamic_cast<LRNLayer*>(layer.get())) buffers += sizeof(float) * n->scale().count();
+        if (auto* p = dynamic_cast<PoolingLayer*>(layer.get())) buffers += sizeof(int) * p->argmax().size();
+        if (auto* d = dynamic_cast<DropoutLayer*>(layer.get())) buffers += d->mask().size();
+        if (auto* l = dynamic_cast<SoftmaxWithLossLayer*>(layer.get())) buffers += sizeof(float) * l->prob().count();
+    }
+    const NetFootprint fp = net_footprint(spec, Phase::Train);
+    CHECK(net->blob("prob")->count() == 20);
+    CHECK(fp.blob_bytes == blobs);
+    CHECK(fp.buffer_bytes == buffers);
+    CHECK(fp.layers == 6);
+
+    // A layer's buffers are held to the tensor limit before they are allocated, as its tops and
+    // parameters are: here the convolution's columns (9 x 64 floats per image).
+    NetBuildOptions small;
+    small.max_tensor_floats = 100;
+    CHECK_ERROR(build_net(parse_net_spec("input: \"data\"\ninput_shape { dim: 1 dim: 1 dim: 8 dim: 8 }\n"
+                                         "layer { name: \"c\" type: \"Convolution\" bottom: \"data\" top: \"c\" "
+                                         "convolution_param { num_output: 1 kernel_size: 3 pad: 1 } }",
+                                         "t"),
+                          Phase::Test, small),
+                "t:3:1: layer 'c': its buffers would hold 576 floats, more than the limit of 100");
 }

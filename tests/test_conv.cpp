@@ -1,5 +1,6 @@
 // tests/test_conv.cpp -- im2col/col2im and the convolution layer: known answers, fast against
-// naive kernels, grouped against separate convolutions, finite-difference gradients, errors.
+// naive kernels, grouped against separate convolutions, the gradient checker failing a wrong
+// gradient, errors. The finite-difference gradients are checked in tests/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -703,36 +704,6 @@ TEST_CASE("conv: grouped convolution equals separate convolutions on channel sli
         CHECK(dx_err < 1e-5);
         CHECK(dw_err < 1e-5);
         CHECK(db_err < 1e-5);
-    }
-}
-
-TEST_CASE("conv: finite-difference gradients of input, weights and bias") {
-    struct Cfg {
-        Shape in;
-        ConvParam p;
-    };
-    const Cfg cfgs[] = {
-        {Shape(2, 3, 5, 6), make_param(4, 3, 3, 1, 1, 1, 1)},
-        {Shape(2, 3, 5, 6), make_param(4, 3, 3, 1, 1, 1, 1, 1, false)},
-        {Shape(1, 4, 7, 5), make_param(6, 2, 3, 2, 1, 0, 1, 2)},
-        {Shape(2, 4, 6, 6), make_param(4, 3, 2, 2, 2, 1, 0, 2, false)},
-        {Shape(1, 6, 5, 4), make_param(3, 1, 1, 1, 1, 0, 0, 3)},  // pointwise, 3 groups
-        {Shape(2, 4, 6, 5), make_param(4, 3, 3, 1, 1, 1, 0, 2)},  // Winograd: groups, ragged tiles
-    };
-    Rng rng(24);
-    for (const Cfg& c : cfgs) {
-        for (ConvAlgo algo : {ConvAlgo::Gemm, ConvAlgo::Winograd}) {
-            if (algo == ConvAlgo::Winograd && !conv_winograd_possible(c.p)) continue;
-            INFO(describe(c.in, c.p) << (algo == ConvAlgo::Winograd ? " Winograd" : " GEMM"));
-            ConvFixture f(c.in, c.p, rng, algo);
-            REQUIRE(f.layer.plan().winograd == (algo == ConvAlgo::Winograd));
-            // The layer is linear in each argument, so central differences are exact up to float
-            // rounding; the default tolerances leave room for that alone.
-            GradCheckReport rep = check_layer_gradients(f.layer, {&f.x}, {&f.y});
-            CHECK_MESSAGE(rep.ok(0), rep.summary());
-            CHECK(rep.checked == c.in.count() + f.layer.param(0).value.count() +
-                                     (c.p.bias_term ? (size_t)c.p.num_output : 0));
-        }
     }
 }
 

@@ -1,5 +1,5 @@
 // tests/test_inner_product.cpp -- the fully connected layer: known answer, fast against naive,
-// flatten order, finite-difference gradients, errors.
+// flatten order, errors. The gradients are checked in tests/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -7,7 +7,6 @@
 #include <stdexcept>
 
 #include "nn/inner_product.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace dlbhc;
@@ -125,21 +124,6 @@ TEST_CASE("inner product: fast kernels match the naive ones") {
         CHECK(rel_err(db_f, db_r) < 1e-5);
         CHECK(max_abs_diff(dw_f, dw0) > 0);  // accumulated onto the starting values
         if (!c.bias) CHECK(max_abs_diff(db_f, db0) == 0);
-    }
-}
-
-TEST_CASE("inner product: finite-difference gradients of input, weights and bias") {
-    Rng rng(33);
-    for (bool bias : {true, false}) {
-        INFO("bias " << bias);
-        Blob x("x", Shape(3, 2, 3, 2)), y("y");  // I = 12, read through the 4-D flatten
-        fill_uniform(x.data, rng, -1, 1);
-        InnerProductLayer ip("fc", make_param(5, bias));
-        ip.reshape({&x}, {&y});
-        for (Param& p : ip.params()) fill_uniform(p.value, rng, -1, 1);
-        GradCheckReport rep = check_layer_gradients(ip, {&x}, {&y});
-        CHECK_MESSAGE(rep.ok(0), rep.summary());
-        CHECK(rep.checked == x.count() + 5 * 12 + (bias ? 5 : 0));
     }
 }
 

@@ -1,5 +1,6 @@
 // tests/test_lrn.cpp -- LRN across channels: hand-computed answers, fast against naive (forward and
-// backward), finite-difference gradients with AlexNet's and with a large alpha, parameter errors.
+// backward), the size of the cross-channel term, parameter errors. The finite-difference gradients
+// (AlexNet's alpha and a large one) are checked in tests/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -7,7 +8,6 @@
 #include <vector>
 
 #include "nn/lrn.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace dlbhc;
@@ -169,29 +169,6 @@ TEST_CASE("lrn: the layer uses the fast kernels and accumulates into bottom diff
     Tensor before = x.diff;
     layer.backward({&y}, {&x});
     CHECK(max_abs_diff(x.diff, before) == 0);
-}
-
-TEST_CASE("lrn: finite-difference gradients") {
-    struct Case { Shape s; LRNParam p; float range; };
-    const Case cases[] = {
-        {Shape(2, 7, 3, 4), lrn(5, 1e-4f, 0.75f, 1.0f), 1.0f},  // AlexNet norm1/norm2
-        {Shape(2, 7, 3, 4), lrn(5, 1.0f, 0.75f, 1.0f), 2.0f},   // normalisation dominates
-        {Shape(1, 3, 2, 5), lrn(5, 1.0f, 0.75f, 1.0f), 2.0f},   // C < local_size
-        {Shape(2, 5, 2, 2), lrn(3, 2.0f, 0.5f, 2.0f), 2.0f},
-        {Shape(1, 4, 3, 3), lrn(1, 1.0f, 1.0f, 1.0f), 2.0f},
-    };
-    Rng rng(17);
-    for (const Case& cs : cases) {
-        INFO("x " << cs.s.str() << " local_size " << cs.p.local_size << " alpha " << cs.p.alpha);
-        Blob x("x", cs.s), y("y");
-        fill_uniform(x.data, rng, -cs.range, cs.range);
-        LRNLayer layer("norm", cs.p);
-        GradCheckOptions opt;
-        opt.eps = 1e-2;
-        auto rep = check_layer_gradients(layer, {&x}, {&y}, opt);
-        CHECK_MESSAGE(rep.ok(0), rep.summary());
-        CHECK(rep.checked == x.count());
-    }
 }
 
 TEST_CASE("lrn: with a large alpha the cross-channel term is a real part of the gradient") {

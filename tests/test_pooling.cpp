@@ -1,6 +1,7 @@
 // tests/test_pooling.cpp -- Pooling: known answers (MAX, AVE, padding in the divisor, ceil rounding,
-// the clip rule), an independent naive reference on random geometries, AlexNet's output sizes,
-// finite-difference gradients, global pooling and parameter errors.
+// the clip rule), the naive reference of pooling.h on random geometries and on ties, AlexNet's
+// output sizes, global pooling and parameter errors. The gradients are checked in
+// tests/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -9,7 +10,6 @@
 #include <vector>
 
 #include "nn/pooling.h"
-#include "tests/gradcheck.h"
 #include "tests/test_util.h"
 
 using namespace dlbhc;
@@ -39,72 +39,6 @@ void fill_distinct(Tensor& t, Rng& rng, float gap) {
     for (size_t i = 0; i < n; ++i) t[i] = v[i];
 }
 
-// ---- Independent reference: offsets over the full kernel, written from Caffe's description. ----
-struct RefGeom {
-    int N, C, H, W, KH, KW, SH, SW, PH, PW, OH, OW;
-};
-
-// Caffe's float formula, then the clip (applied for every pad, see pooling.h).
-int ref_out_size(int in, int k, int s, int p) {
-    int o = (int)std::ceil((float)(in + 2 * p - k) / (float)s) + 1;
-    if (o >= 1 && (o - 1) * s >= in + p) --o;
-    return o;
-}
-
-// y: (N, C, OH, OW); arg: in-plane index of the max (MAX only).
-void ref_forward(const RefGeom& g, bool is_max, const Tensor& x, std::vector<double>& y, std::vector<int>& arg) {
-    y.assign((size_t)g.N * g.C * g.OH * g.OW, 0.0);
-    arg.assign(y.size(), -1);
-    for (int n = 0; n < g.N; ++n)
-        for (int c = 0; c < g.C; ++c)
-            for (int oh = 0; oh < g.OH; ++oh)
-                for (int ow = 0; ow < g.OW; ++ow) {
-                    size_t o = (((size_t)n * g.C + c) * g.OH + oh) * g.OW + ow;
-                    double best = -INFINITY, sum = 0;
-                    int divisor = 0;
-                    for (int kh = 0; kh < g.KH; ++kh)
-                        for (int kw = 0; kw < g.KW; ++kw) {
-                            int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw;
-                            // Offsets inside the padded border count in the divisor (the window
-                            // never starts before -pad, so only the far side can overhang it).
-                            if (ih < g.H + g.PH && iw < g.W + g.PW) divisor++;
-                            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                            double v = x.at(n, c, ih, iw);
-                            sum += v;
-                            if (v > best) { best = v; arg[o] = ih * g.W + iw; }
-                        }
-                    y[o] = is_max ? best : sum / divisor;
-                }
-}
-
-// dx += gradient; dx is (N, C, H, W) in double.
-void ref_backward(const RefGeom& g, bool is_max, const Tensor& dy, const std::vector<int>& arg,
-                  std::vector<double>& dx) {
-    for (int n = 0; n < g.N; ++n)
-        for (int c = 0; c < g.C; ++c) {
-            size_t plane = ((size_t)n * g.C + c) * g.H * g.W;
-            for (int oh = 0; oh < g.OH; ++oh)
-                for (int ow = 0; ow < g.OW; ++ow) {
-                    double d = dy.at(n, c, oh, ow);
-                    size_t o = (((size_t)n * g.C + c) * g.OH + oh) * g.OW + ow;
-                    if (is_max) {
-                        dx[plane + arg[o]] += d;
-                        continue;
-                    }
-                    int divisor = 0;
-                    for (int kh = 0; kh < g.KH; ++kh)
-                        for (int kw = 0; kw < g.KW; ++kw)
-                            if (oh * g.SH - g.PH + kh < g.H + g.PH && ow * g.SW - g.PW + kw < g.W + g.PW) divisor++;
-                    for (int kh = 0; kh < g.KH; ++kh)
-                        for (int kw = 0; kw < g.KW; ++kw) {
-                            int ih = oh * g.SH - g.PH + kh, iw = ow * g.SW - g.PW + kw;
-                            if (ih < 0 || ih >= g.H || iw < 0 || iw >= g.W) continue;
-                            dx[plane + (size_t)ih * g.W + iw] += d / divisor;
-                        }
-                }
-        }
-}
-
 PoolingParam rect(PoolingParam::Method m, int kh, int kw, int sh, int sw, int ph, int pw) {
     PoolingParam p;
     p.pool = m;
@@ -114,17 +48,24 @@ PoolingParam rect(PoolingParam::Method m, int kh, int kw, int sh, int sw, int ph
     return p;
 }
 
-// Runs the layer and the reference on x, forward and backward (with diffs pre-filled to check
-// accumulation), and compares.
+// Runs the layer and the naive reference (pooling.h) on x, forward and backward (with diffs
+// pre-filled to check accumulation), and compares. The MAX backward of the reference finds each
+// window's first largest input again, so ties are held to Caffe's rule.
 void compare_with_reference(const PoolingParam& p, Blob& x, Rng& rng) {
     const Shape s = x.shape();
-    RefGeom g{s.n, s.c, s.h, s.w, p.kernel_h, p.kernel_w, p.stride_h, p.stride_w, p.pad_h, p.pad_w, 0, 0};
-    g.OH = ref_out_size(s.h, g.KH, g.SH, g.PH);
-    g.OW = ref_out_size(s.w, g.KW, g.SW, g.PW);
-    INFO("x " << s.str() << " kernel " << g.KH << "x" << g.KW << " stride " << g.SH << "," << g.SW << " pad "
-              << g.PH << "," << g.PW << (p.pool == PoolingParam::MAX ? " MAX" : " AVE"));
+    INFO("x " << s.str() << " kernel " << p.kernel_h << "x" << p.kernel_w << " stride " << p.stride_h << "," << p.stride_w
+              << " pad " << p.pad_h << "," << p.pad_w << (p.pool == PoolingParam::MAX ? " MAX" : " AVE"));
     Blob y("y");
     PoolingLayer layer("pool", p);
+    const PoolGeom g = pooling_geometry(s, p);
+    // The output size by Caffe's own float formula, apart from pooled_size's integer form.
+    auto caffe_size = [](int in, int k, int st, int pad) {
+        int o = (int)std::ceil((float)(in + 2 * pad - k) / (float)st) + 1;
+        if (o >= 1 && (o - 1) * st >= in + pad) --o;
+        return o;
+    };
+    CHECK(g.OH == caffe_size(s.h, p.kernel_h, p.stride_h, p.pad_h));
+    CHECK(g.OW == caffe_size(s.w, p.kernel_w, p.stride_w, p.pad_w));
     if (g.OH < 1 || g.OW < 1) {
         CHECK_THROWS_AS(layer.reshape({&x}, {&y}), std::invalid_argument);
         return;
@@ -132,19 +73,14 @@ void compare_with_reference(const PoolingParam& p, Blob& x, Rng& rng) {
     layer.reshape({&x}, {&y});
     REQUIRE(y.shape() == Shape(s.n, s.c, g.OH, g.OW));
     layer.forward({&x}, {&y});
-    const bool is_max = p.pool == PoolingParam::MAX;
-    std::vector<double> ry;
-    std::vector<int> arg;
-    ref_forward(g, is_max, x.data, ry, arg);
-    for (size_t i = 0; i < ry.size(); ++i) {
-        if (is_max) REQUIRE(arg[i] >= 0);  // every window holds at least one input
-        CHECK(y.data[i] == doctest::Approx(ry[i]).epsilon(1e-5));
-    }
+    std::vector<double> ry(y.count()), xd(x.data.data(), x.data.data() + x.count());
+    pooling_forward_naive(ry.data(), xd.data(), g, p.pool);
+    for (size_t i = 0; i < ry.size(); ++i) CHECK(y.data[i] == doctest::Approx(ry[i]).epsilon(1e-5));
     fill_uniform(y.diff, rng, -1, 1);
     fill_uniform(x.diff, rng, -1, 1);
-    std::vector<double> rdx(x.diff.data(), x.diff.data() + x.count());
+    std::vector<double> rdx(x.diff.data(), x.diff.data() + x.count()), dyd(y.diff.data(), y.diff.data() + y.count());
     layer.backward({&y}, {&x});
-    ref_backward(g, is_max, y.diff, arg, rdx);
+    pooling_backward_naive(rdx.data(), dyd.data(), xd.data(), g, p.pool);
     for (size_t i = 0; i < rdx.size(); ++i) CHECK(x.diff[i] == doctest::Approx(rdx[i]).epsilon(1e-5));
 }
 
@@ -366,54 +302,33 @@ TEST_CASE("pooling: the unrolled 3x3 and 2x2 MAX paths keep Caffe's first-maximu
 TEST_CASE("pooling: reshape to a new input size resizes the argmax buffer") {
     Rng rng(5);
     Blob x("x", Shape(1, 1, 4, 4)), y("y");
-    PoolingLayer layer("pool", PoolingParam::square(PoolingParam::MAX, 3, 2, 1));
+    const PoolingParam p = PoolingParam::square(PoolingParam::MAX, 3, 2, 1);
+    PoolingLayer layer("pool", p);
     fill_distinct(x.data, rng, 0.1f);
     layer.reshape({&x}, {&y});
     layer.forward({&x}, {&y});
     x.reshape(Shape(3, 2, 9, 7));
     CHECK_THROWS_AS(layer.forward({&x}, {&y}), std::invalid_argument);  // reshape not called
     fill_distinct(x.data, rng, 0.1f);
-    RefGeom g{3, 2, 9, 7, 3, 3, 2, 2, 1, 1, 5, 4};
     layer.reshape({&x}, {&y});
-    REQUIRE(y.shape() == Shape(3, 2, g.OH, g.OW));
+    REQUIRE(y.shape() == Shape(3, 2, 5, 4));
+    CHECK(layer.argmax().size() == y.count());
     layer.forward({&x}, {&y});
-    std::vector<double> ry;
-    std::vector<int> arg;
-    ref_forward(g, true, x.data, ry, arg);
-    for (size_t i = 0; i < ry.size(); ++i) CHECK(y.data[i] == ry[i]);
+    const PoolGeom g = pooling_geometry(x.shape(), p);
+    Tensor want(y.shape());
+    pooling_forward_naive(want.data(), x.data.data(), g, p.pool);
+    for (size_t i = 0; i < want.count(); ++i) CHECK(y.data[i] == want[i]);
     fill_uniform(y.diff, rng, -1, 1);
     x.diff.zero();
     layer.backward({&y}, {&x});
-    std::vector<double> rdx(x.count(), 0.0);
-    ref_backward(g, true, y.diff, arg, rdx);
-    for (size_t i = 0; i < rdx.size(); ++i) CHECK(x.diff[i] == doctest::Approx(rdx[i]));
-}
-
-TEST_CASE("pooling: finite-difference gradients, MAX (no ties) and AVE") {
-    const PoolingParam geoms[] = {
-        PoolingParam::square(PoolingParam::MAX, 3, 2),     // AlexNet pool on 7x7
-        PoolingParam::square(PoolingParam::MAX, 3, 2, 1),  // padded, partial last window
-        rect(PoolingParam::MAX, 2, 3, 1, 2, 1, 0),         // rectangular, overlapping in h
-    };
-    const Shape shapes[] = {Shape(2, 2, 7, 7), Shape(2, 2, 6, 6), Shape(2, 3, 5, 4)};
-    Rng rng(11);
-    for (int i = 0; i < 3; ++i) {
-        for (auto m : {PoolingParam::MAX, PoolingParam::AVE}) {
-            PoolingParam p = geoms[i];
-            p.pool = m;
-            INFO("geometry " << i << (m == PoolingParam::MAX ? " MAX" : " AVE"));
-            Blob x("x", shapes[i]), y("y");
-            // Gap 0.05 > 2 * eps (0.02): a step never changes which input wins a MAX window.
-            fill_distinct(x.data, rng, 0.05f);
-            PoolingLayer layer("pool", p);
-            auto rep = check_layer_gradients(layer, {&x}, {&y});
-            CHECK_MESSAGE(rep.ok(0), rep.summary());
-            CHECK(rep.checked == x.count());
-        }
-    }
+    Tensor dx(x.shape());
+    pooling_backward_naive(dx.data(), y.diff.data(), x.data.data(), g, p.pool);
+    for (size_t i = 0; i < dx.count(); ++i) CHECK(x.diff[i] == doctest::Approx(dx[i]));
 }
 
 TEST_CASE("pooling: global pooling") {
+    // The window is the whole plane (checked against the naive reference, which reads every input
+    // of the plane for the one output); the gradients are in tests/test_ops.cpp.
     Rng rng(8);
     Blob x("x", Shape(2, 3, 4, 5)), y("y");
     fill_distinct(x.data, rng, 0.05f);
@@ -427,20 +342,9 @@ TEST_CASE("pooling: global pooling") {
         CHECK(layer.geometry().KH == 4);
         CHECK(layer.geometry().KW == 5);
         layer.forward({&x}, {&y});
-        for (int n = 0; n < 2; ++n)
-            for (int c = 0; c < 3; ++c) {
-                double mx = -INFINITY, sum = 0;
-                for (int h = 0; h < 4; ++h)
-                    for (int w = 0; w < 5; ++w) {
-                        mx = std::max(mx, (double)x.data.at(n, c, h, w));
-                        sum += x.data.at(n, c, h, w);
-                    }
-                double want = m == PoolingParam::MAX ? mx : sum / 20;
-                CHECK(y.data.at(n, c, 0, 0) == doctest::Approx(want).epsilon(1e-6));
-            }
-        PoolingLayer fresh("pool", p);
-        auto rep = check_layer_gradients(fresh, {&x}, {&y});
-        CHECK_MESSAGE(rep.ok(0), rep.summary());
+        std::vector<double> want(6), xd(x.data.data(), x.data.data() + x.count());
+        pooling_forward_naive(want.data(), xd.data(), layer.geometry(), m);
+        for (size_t i = 0; i < want.size(); ++i) CHECK(y.data[i] == doctest::Approx(want[i]).epsilon(1e-6));
     }
 }
 

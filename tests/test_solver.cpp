@@ -17,6 +17,7 @@ struct FixedGradLayer : Layer {
     FixedGradLayer(float a, float b) : Layer("fixed"), g0(a), g1(b) {}
     const char* type() const override { return "FixedGrad"; }
     bool is_loss() const override { return true; }
+    LayerShapes shapes(const std::vector<Shape>&) const override { return {"", {Shape(1)}, {{"weight", Shape(2)}}}; }
     void reshape(const Blobs&, const Blobs& top) override {
         ensure_param(0, "weight", Shape(2), FillerParam::constant(0));
         top[0]->reshape(Shape(1));

@@ -42,6 +42,7 @@
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"
 #include "formats/npy.h"
+#include "nn/lrn.h"
 
 using namespace dlbhc;
 
@@ -268,7 +269,8 @@ TEST_CASE("torch golden: the comparison catches Krizhevsky's LRN (alpha not divi
     NetSpec spec = golden_spec();
     for (const char* name : {"norm1", "norm2"}) {
         LayerSpec& l = layer_of(spec, name);
-        l.lrn.alpha *= (float)l.lrn.local_size;
+        LRNParam& p = l.settings<LRNParam>();
+        p.alpha *= (float)p.local_size;
     }
     GoldenRun r = run_golden(spec);
     const std::vector<Compared> cs = compare(r);
