@@ -165,7 +165,7 @@ test: deps
 bench: deps
 	@$(MAKE) --no-print-directory $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b $(BENCH_ARGS) || exit 1; done
-	@# issue 14: multi-index hashing at 10M codes as well (about 6 minutes), unless BENCH_ARGS is set
+	@# multi-index hashing at 10M codes as well (about 6 minutes: how its cost grows with N), unless BENCH_ARGS is set
 	@if [ -z "$(BENCH_ARGS)" ] && [ -x $(BUILD)/bench/bench_mih ]; then \
 	  echo "== $(BUILD)/bench/bench_mih --n 10000000"; $(BUILD)/bench/bench_mih --n 10000000 || exit 1; fi
 
@@ -174,7 +174,7 @@ clean:
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d) $(BENCH_BIN:%=%.d)
 
-# ---- Portability (issue 13): a static binary, and the tests on aarch64 under qemu-user ----------
+# ---- Portability: a static binary, and the tests on aarch64 under qemu-user ----------------------
 # `make static` links $(BUILD)/dlbhc-static from the same objects as dlbhc, with -static (libc,
 # libstdc++ and libgomp included: it runs on any Linux of its architecture), then checks that it
 # is static and runs `--help`, `version` and a small forward/backward pass (OpenMP threads too).
@@ -230,12 +230,12 @@ $(CROSS_INC):
 endif
 # ---- end of the portability section -------------------------------------------------------------
 
-# ---- FAISS reference benchmark (search/, issue 3) ----------------------------------------------
+# ---- FAISS reference benchmark (search/) -------------------------------------------------------
 # bench/bench_search_faiss.cpp times FAISS next to our search on the same data. FAISS is a
 # reference for that benchmark program only: never linked into the library or the dlbhc program.
 # It is built only when the FAISS headers are installed (Debian: libfaiss-dev, which ships a static
 # libfaiss.a needing BLAS and LAPACK); without them `make bench` simply leaves it out.
-# bench/bench_mih.cpp (issue 14) is built either way; with the headers it gets DLBHC_BENCH_FAISS
+# bench/bench_mih.cpp is built either way; with the headers it gets DLBHC_BENCH_FAISS
 # and FAISS (IndexBinaryFlat) as a third column, without them it says FAISS was not available.
 ifeq ($(wildcard /usr/include/faiss/IndexBinaryFlat.h),)
   BENCH_BIN := $(filter-out $(BUILD)/bench/bench_search_faiss,$(BENCH_BIN))
@@ -246,7 +246,7 @@ $(BUILD)/bench/bench_mih: BENCH_LDLIBS += -lfaiss -llapack -lblas -fopenmp
 endif
 # ---- end of the FAISS section -------------------------------------------------------------------
 
-# ---- OpenBLAS reference benchmark (speed, issue 6) ----------------------------------------------
+# ---- OpenBLAS reference benchmark (speed) -------------------------------------------------------
 # bench/bench_speed.cpp prints OpenBLAS's sgemm beside ours when libopenblas-dev is installed; only
 # that benchmark program links it (never the library or the dlbhc program). The program itself
 # sets OPENBLAS_CORETYPE=SkylakeX (OpenBLAS 0.3.21 misdetects the AVX-512 CPU as SSE3-only).
@@ -257,7 +257,7 @@ $(BUILD)/bench/bench_speed: BENCH_LDLIBS += -lopenblas
 endif
 # ---- end of the OpenBLAS section ----------------------------------------------------------------
 
-# ---- make demo (issue 5): the whole job on Fashion-MNIST ----------------------------------------
+# ---- make demo: the whole job on Fashion-MNIST --------------------------------------------------
 # Trains the small DLBHC net (weights/small_dlbhc_*.prototxt) on the 60,000 training images,
 # indexes them, evaluates the 10,000 test images as queries with the paper's protocol and writes
 # $(DEMO)/report.html. DATA=dir takes any folder with MNIST-format idx files (plain or .gz).
@@ -288,7 +288,7 @@ demo: demo-deps
 	echo "  or with your own picture (converted to 28x28 grey as the net expects):"; \
 	echo "  build/dlbhc query --net $(DEMO_NET) --weights $(DEMO)/small_dlbhc.weights --index $(DEMO)/fashion_train.idx --image YOUR.png --html $(DEMO)/query.html"
 
-# ---- Fuzzing (issue 7) --------------------------------------------------------------------------
+# ---- Fuzzing -----------------------------------------------------------------------------------
 # Every file reader has a libFuzzer target (tests/fuzz/targets.h); each is its own program
 # $(FUZZ_BUILD)/fuzz_<name>, built with clang, AddressSanitizer and UndefinedBehaviorSanitizer and
 # without OpenMP, from its own copy of the library objects. FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION

@@ -1,4 +1,4 @@
-// bench/bench_latency.cpp -- `make bench`: the latency of one query image (issue 14, item 1).
+// bench/bench_latency.cpp -- `make bench`: the latency of one query image.
 //
 // A retrieval user's query is one image, and its CNN forward is nearly all of the query's time.
 // This program prints, in one run:
@@ -225,7 +225,7 @@ int run(int argc, char** argv) {
             std::printf(
                 "usage: bench_latency [--quick] [--repeats R] [--rounds N] [--no-torch] [--python PATH] [--torch-script PATH]\n"
                 "Batch-1 latency of CaffeNet-DLBHC beside PyTorch (all threads and 1 thread, per layer), STREAM\n"
-                "memory bandwidth, and the GB/s of fc6/fc7 at batch 1 (issue 14).\n"
+                "memory bandwidth, and the GB/s of fc6/fc7 at batch 1.\n"
                 "  --quick        5 runs per figure, 1 round (about 30 s); default 20 runs, 3 rounds\n"
                 "  --repeats R    runs per figure and round; --rounds N alternations of dlbhc and PyTorch\n"
                 "  --no-torch     leave out PyTorch; --python, --torch-script: its interpreter and script\n");

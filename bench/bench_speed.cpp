@@ -1,4 +1,4 @@
-// bench/bench_speed.cpp -- `make bench`: dlbhc's speed against OpenBLAS and PyTorch (issue 6).
+// bench/bench_speed.cpp -- `make bench`: dlbhc's speed against OpenBLAS and PyTorch.
 //
 // One program prints one report (markdown tables), each line with our figure, the reference's
 // and the ratio, every time a median of several runs:
@@ -481,7 +481,7 @@ int run_report(int argc, char** argv) {
             std::printf(
                 "usage: bench_speed [--quick] [--repeats R] [--rounds N] [--no-torch] [--no-gemm] [--no-nets]\n"
                 "                   [--python PATH] [--torch-script PATH]\n"
-                "Prints the speed report of issue 6 (markdown): GEMM GFLOPS beside OpenBLAS, CaffeNet-DLBHC per\n"
+                "Prints the speed report (markdown): GEMM GFLOPS beside OpenBLAS, CaffeNet-DLBHC per\n"
                 "layer, training/inference images/s and peak memory of CaffeNet-DLBHC and the small net beside\n"
                 "PyTorch (bench/torch_bench.py under /usr/bin/python3).\n"
                 "  --quick         2 repeats, 1 round, fewer GEMM shapes (about a minute)\n"

@@ -570,7 +570,7 @@ TEST_CASE("onnx: a real backend test case (libonnx-testdata) read and checked wi
     CHECK(worst < 1e-5);
 }
 
-TEST_CASE("caffemodel and onnx: a NaN or infinite weight is refused when loaded into a net (issue 13, item 8)") {
+TEST_CASE("caffemodel and onnx: a NaN or infinite weight is refused when loaded into a net") {
     std::vector<float> ip2(15, 0.25f);
     ip2[7] = std::nanf("");
     const std::string model = v2_net({v2_layer("ip2", "InnerProduct", {blob({3, 5}, ip2), blob({3}, {0, 0, 0})})});

@@ -1,5 +1,5 @@
-// tests/test_crash.cpp -- files that survive a crash and readers that see whole files (issue 7,
-// items 4 and 5), tested on the real `dlbhc` program run as a separate process:
+// tests/test_crash.cpp -- files that survive a crash and readers that see whole files (never a
+// torn or half-written one), tested on the real `dlbhc` program run as a separate process:
 //   - `dlbhc index` (replacing and appending) killed with SIGKILL at random points: the index at
 //     the path is always the previous one or the complete new one, byte for byte;
 //   - `dlbhc train` with snapshots killed the same way: every snapshot and the --out weights
@@ -433,7 +433,7 @@ void require_success(const ChildExit& e, const std::string& log) {
 
 }  // namespace
 
-TEST_CASE("concurrency: two `dlbhc index --append` at once to one index both land (issue 13, item 6)") {
+TEST_CASE("concurrency: two `dlbhc index --append` at once to one index both land (none is lost)") {
     // Each append sleeps 500 ms between reading the old index and renaming the new one over it.
     // Before the update lock both read A, and the later rename dropped the other's items: A + B.
     const Fixture& fx = fixture();
@@ -457,7 +457,7 @@ TEST_CASE("concurrency: two `dlbhc index --append` at once to one index both lan
     CHECK(temporaries(work.path).empty());
 }
 
-TEST_CASE("concurrency: `dlbhc index` replacing an index waits for an append in progress (issue 13, item 6)") {
+TEST_CASE("concurrency: `dlbhc index` replacing an index waits for an append in progress") {
     // The append (A + B, sleeping 500 ms before its rename) holds the update lock when the
     // replacement (B) starts: the replacement must come second and win. Without the lock in the
     // replacing writer, the append's later rename put back A + B: the replacement was lost.

@@ -1,5 +1,6 @@
-// tests/test_early_checks.cpp -- the commands check what they can before the long work (issue 13,
-// item 5), and refuse weights holding NaN or infinity (item 8).
+// tests/test_early_checks.cpp -- the commands check what they can before the long work (a bad
+// option or output found only after hours of training or encoding), and refuse weights holding NaN
+// or infinity (which would turn every output into NaN).
 //
 // Early checks: each case gives a bad option, output or --append target together with a dataset
 // that does not exist. The error must be the one about the option: had the command read the

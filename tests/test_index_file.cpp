@@ -594,7 +594,7 @@ TEST_CASE("index file: inconsistent headers with a valid header checksum give cl
     }
 }
 
-TEST_CASE("index file: codes with unused high bits set are refused by open and by the writers (issue 13)") {
+TEST_CASE("index file: codes with unused high bits set are refused by open and by the writers (a distance above B)") {
     // A crafted file: valid checksums everywhere, but item 7 has bits 48..63 of its 48-bit code
     // set. Before the fix it opened, and `dlbhc eval` overflowed the distance counters of the
     // ranking (heap overflow) while `dlbhc query` reported its distances 16 too high.

@@ -228,7 +228,7 @@ TEST_CASE("hamming_rank_all is the full stable ranking") {
     CHECK(hamming_rank_all(db.view(), qs.code(0)) == brute_knn(db.view(), qs.code(0), db.size()));
 }
 
-TEST_CASE("Hamming ranking: codes with unused high bits set never write past the distance counters (issue 13)") {
+TEST_CASE("Hamming ranking: codes with unused high bits set never write past the distance counters") {
     // 48-bit codes whose unused bits 48..63 are all set: distance 16 + (the true one) from a clean
     // query, up to 64 > B. Before the fix the counting sort indexed its B + 2 counters with such a
     // distance: a heap overflow (AddressSanitizer: heap-buffer-overflow in sort_hits_by_distance),

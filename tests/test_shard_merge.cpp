@@ -1,8 +1,8 @@
-// tests/test_shard_merge.cpp -- `--shard I/N` for encode and index, and `dlbhc merge` (issue 14,
-// item 3): the split is a partition of the dataset into contiguous ranges; merging the shard
-// indexes in order gives the unsharded index byte for byte (and the shard outputs of encode
-// concatenate to its unsharded outputs); a shard run twice gives the same file; merge refuses
-// incompatible inputs naming the file and leaves OUT untouched.
+// tests/test_shard_merge.cpp -- `--shard I/N` for encode and index, and `dlbhc merge`: the split
+// is a partition of the dataset into contiguous ranges; merging the shard indexes in order gives
+// the unsharded index byte for byte (and the shard outputs of encode concatenate to its unsharded
+// outputs); a shard run twice gives the same file; merge refuses incompatible inputs naming the
+// file and leaves OUT untouched.
 #include <doctest/doctest.h>
 #include <fcntl.h>
 #include <unistd.h>

@@ -1,5 +1,5 @@
-// tests/test_torch_golden.cpp -- dlbhc against PyTorch, layer for layer (issue 4, "PyTorch as a
-// reference").
+// tests/test_torch_golden.cpp -- dlbhc against PyTorch, layer for layer (an outside reference
+// written by nobody here).
 //
 // tests/fixtures/torch_golden/make_golden.py builds a narrowed copy of the authors' CaffeNet-DLBHC
 // net in PyTorch (every layer kind, group-2 convolutions, pool before LRN, ceil pooling, dropout
