@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "io/path.h"
+
 namespace dlbhc {
 
 namespace {
@@ -14,12 +16,6 @@ using Msg = PtxMessage;
 std::string resolve(const std::string& base_dir, const std::string& path) {
     if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
     return base_dir + "/" + path;
-}
-
-std::string dir_of(const std::string& path) {
-    size_t s = path.find_last_of('/');
-    if (s == std::string::npos) return "";
-    return s == 0 ? "/" : path.substr(0, s);
 }
 
 int int_at_least(const Msg& m, const std::string& name, int def, int lo) {
@@ -187,7 +183,7 @@ SolverSpec parse_solver_spec(const std::string& text, const std::string& name, c
 
 SolverSpec load_solver_spec(const std::string& path) {
     return solver_spec_from_ptx(load_prototxt(path, {}, "a solver", "weights go with --weights or --resume"),
-                                dir_of(path));
+                                folder_part(path));
 }
 
 }  // namespace dlbhc
