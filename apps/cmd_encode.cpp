@@ -5,9 +5,11 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
-#include "apps/sharding.h"
+#include "apps/encode.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/report.h"
+#include "apps/sharding.h"
 #include "data/image_io.h"
 #include "formats/npy.h"
 

@@ -8,7 +8,9 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/encode.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"

@@ -1,6 +1,5 @@
 // apps/cmd_export.cpp -- `dlbhc export`: an index's codes (and labels) for other engines: a FAISS
 // IndexBinaryFlat file, or NumPy .npy arrays.
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
@@ -9,10 +8,10 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
 #include "formats/npy.h"
 #include "io/byte_order.h"
 #include "io/file_io.h"
+#include "io/path.h"
 #include "search/faiss_export.h"
 #include "search/index_file.h"
 
@@ -42,9 +41,8 @@ namespace {
 
 // Where `--format npy` writes: OUT/ for a folder, OUT. for a prefix.
 std::string npy_prefix(const std::string& out) {
-    struct stat st;
     if (!out.empty() && out.back() == '/') return out;
-    if (::stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return out + "/";
+    if (is_directory(out)) return out + "/";
     return out + ".";
 }
 

@@ -8,7 +8,7 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/net_setup.h"
 #include "formats/caffe_params.h"
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"

@@ -9,11 +9,15 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/provenance.h"
+#include "apps/training.h"
 #include "formats/snapshot.h"
 #include "formats/solver_spec.h"
 #include "formats/weights_file.h"
+#include "io/file_io.h"
+#include "io/path.h"
 #include "nn/trainer.h"
 
 namespace dlbhc {
@@ -53,6 +57,12 @@ static const char* kHelp =
     "solver's net as given); `dlbhc info W.weights` prints them.\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
 
+static size_t count_params(Net& net) {
+    size_t n = 0;
+    for (Param* p : net.params()) n += p->value.count();
+    return n;
+}
+
 // N when `name` is exactly "<head><N>.weights" (head: "<prefix base>_iter_"), else -1.
 static int snapshot_iter_of(const std::string& name, const std::string& head) {
     if (name.compare(0, head.size(), head) != 0) return -1;
@@ -69,7 +79,7 @@ static void refuse_snapshots_over_inputs(const TrainOptions& to, int start, int 
                                          const std::vector<NamedPath>& inputs) {
     const std::string& prefix = to.snapshot_prefix;
     if (prefix.empty()) return;
-    const std::string folder = dir_of(prefix), head = prefix.substr(prefix.rfind('/') + 1) + "_iter_";
+    const std::string folder = parent_folder(prefix), head = base_name(prefix) + "_iter_";
     DIR* d = ::opendir(folder.c_str());
     if (!d) return;  // no folder yet: no snapshot exists
     std::vector<NamedPath> existing;
@@ -87,9 +97,9 @@ static void refuse_snapshots_over_inputs(const TrainOptions& to, int start, int 
 static void refuse_out_over_snapshots(const std::string& out, const TrainOptions& to, int start, int max_iter) {
     if (out.empty() || to.snapshot_prefix.empty()) return;
     const std::string o = canonical_output(out);
-    const std::string folder = canonical_output(dir_of(to.snapshot_prefix));
-    const std::string head = to.snapshot_prefix.substr(to.snapshot_prefix.rfind('/') + 1) + "_iter_";
-    const int iter = dir_of(o) == folder ? snapshot_iter_of(o.substr(o.rfind('/') + 1), head) : -1;
+    const std::string folder = canonical_output(parent_folder(to.snapshot_prefix));
+    const std::string head = base_name(to.snapshot_prefix) + "_iter_";
+    const int iter = parent_folder(o) == folder ? snapshot_iter_of(base_name(o), head) : -1;
     if (iter < 0 || !may_write_snapshot(to, start, max_iter, iter)) return;
     throw std::invalid_argument("--out " + out + " is the snapshot this run writes at iteration " + std::to_string(iter) +
                                 " (" + snapshot_path(to.snapshot_prefix, iter) +
@@ -201,8 +211,10 @@ int cmd_train(const std::vector<std::string>& argv) {
     SGDSolver sgd(net, solver.param);
     to.test_interval = setup.test ? solver.test_interval : 0;
     to.test_iter = setup.test_batches;
-    // Before training, so that a folder that cannot be made fails at once, not after hours.
-    if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
+    // The snapshots' folder, made before training and kept (the atomic writers make missing
+    // folders themselves, but remove them again when a write fails): a folder that cannot be
+    // made fails at once, not after hours.
+    if (!to.snapshot_prefix.empty()) make_parent_folders(to.snapshot_prefix);
     Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
