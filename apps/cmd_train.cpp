@@ -113,6 +113,158 @@ static const char* kExamples =
     "  dlbhc train --solver weights/small_dlbhc_solver.prototxt --resume "
         "demo/small_dlbhc_iter_5000.weights --out demo/small_dlbhc.weights\n";
 
+namespace {
+
+// Everything `train` checks and reads before the long work (reading the data, building the net
+// and training it): nothing found wrong here may surface hours later.
+struct TrainPlan {
+    PipelineOptions po;
+    SolverSpec solver;
+    TrainOptions to;
+    std::vector<std::pair<std::string, WeightsFile>> initial;  // the weights to start from, read
+    std::unique_ptr<TrainState> resume;                        // --resume, read
+    std::string train_data, test_data;
+};
+
+// The options of the data and the net: --bits, --classes, --batch, --no-prefetch, --mean (checked
+// now), --root, --strict, --max-pixels.
+PipelineOptions train_pipeline_options(const Args& a) {
+    PipelineOptions po;
+    po.latent_bits = bits_option(a);
+    po.num_classes = classes_option(a);
+    po.batch = a.get_int_in("batch", 0, 1, INT_MAX);  // 0: the data layer's batch_size
+    po.prefetch = !a.has("no-prefetch");
+    po.mean_file = a.get("mean", "");
+    po.root = a.get("root", "");
+    po.strict = a.has("strict");
+    po.max_pixels = max_pixels_option(a);
+    if (!po.mean_file.empty()) check_input_file(po.mean_file, "--mean");
+    return po;
+}
+
+// The solver file with the command line's overrides: --max-iter, --snapshot-prefix, --display,
+// --base-lr. Its notes are printed.
+SolverSpec solver_with_overrides(const Args& a) {
+    SolverSpec solver = load_solver_spec(a.get("solver", ""));
+    for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
+    solver.param.max_iter = a.get_int_in("max-iter", solver.param.max_iter, 1, INT_MAX);
+    if (solver.param.max_iter < 1) throw std::invalid_argument(solver.file + ": max_iter must be >= 1");
+    if (a.has("snapshot-prefix")) solver.snapshot_prefix = a.get("snapshot-prefix", "");
+    solver.display = a.get_int_in("display", solver.display, 1, INT_MAX);
+    if (a.has("base-lr")) {
+        solver.param.base_lr = a.get_double("base-lr", 0);
+        if (!(solver.param.base_lr > 0)) throw std::invalid_argument("--base-lr must be positive");
+    }
+    return solver;
+}
+
+TrainOptions trainer_options(const SolverSpec& solver, double max_seconds) {
+    TrainOptions to;
+    to.display = solver.display > 0 ? solver.display : 100;
+    to.snapshot = solver.snapshot;
+    to.snapshot_prefix = solver.snapshot_prefix;
+    to.snapshot_after_train = solver.snapshot_after_train;
+    to.test_initialization = solver.test_initialization;
+    to.max_seconds = max_seconds;
+    return to;
+}
+
+// The outputs (the snapshots, --out) checked, the weights to start from and the snapshot to
+// resume read, and the outputs checked against every input (the files the data resolves to, the
+// options' or the data layers' sources, and the mean files included) and one another.
+void check_files(const Args& a, TrainPlan& p) {
+    const SolverSpec& solver = p.solver;
+    // Where the snapshots go, named by the last one (the others differ only in the number).
+    if (!solver.snapshot_prefix.empty())
+        check_output_path(snapshot_path(solver.snapshot_prefix, solver.param.max_iter),
+                          a.has("snapshot-prefix") ? "--snapshot-prefix" : solver.file + ": snapshot_prefix");
+    if (a.has("out")) check_output_path(a.get("out", ""), "--out");
+    if (a.has("weights")) {
+        p.initial.emplace_back(a.get("weights", ""), read_weights(a.get("weights", "")));
+    } else {
+        for (const auto& path : solver.weights) p.initial.emplace_back(path, read_weights(path));
+    }
+    if (a.has("resume")) p.resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
+    std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
+    inputs.push_back({"--net", p.po.net_path});
+    for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
+    add_dataset_inputs(inputs, "--train-data", p.train_data, source_options(p.po));
+    if (p.test_data != "none") add_dataset_inputs(inputs, "--test-data", p.test_data, source_options(p.po));
+    add_net_data_inputs(inputs, p.po, true, p.train_data, p.test_data);
+    refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
+    const int start = p.resume ? p.resume->iter : 0;
+    refuse_out_over_snapshots(a.get("out", ""), p.to, start, solver.param.max_iter);
+    refuse_snapshots_over_inputs(p.to, start, solver.param.max_iter, inputs);
+}
+
+TrainPlan plan_training(const Args& a) {
+    TrainPlan p;
+    p.po = train_pipeline_options(a);
+    p.solver = solver_with_overrides(a);
+    const double time_limit = a.get_double("time-limit", 0);
+    if (a.has("time-limit") && !(time_limit > 0)) throw std::invalid_argument("--time-limit must be positive (seconds)");
+    p.po.seed = a.has("seed") ? uint64_t(a.get_int_in("seed", 1, 0, INT_MAX))
+                              : (p.solver.random_seed >= 0 ? uint64_t(p.solver.random_seed) : 1);
+    p.po.net_path = a.has("net") ? a.get("net", "") : p.solver.train_net_path();
+    if (p.po.net_path.empty()) throw std::invalid_argument(p.solver.file + ": the solver names no net (and no --net given)");
+    p.to = trainer_options(p.solver, a.has("time-limit") ? time_limit : 0);
+    p.train_data = a.get("train-data", ""), p.test_data = a.get("test-data", "");
+    check_files(a, p);
+    return p;
+}
+
+// The long work: the data read, the net built and initialised (fillers, then the weights to start
+// from), trained (resumed from --resume), and --out written. 3 when training stopped on a
+// non-finite loss.
+int run_training(const Args& a, TrainPlan& p) {
+    const SolverSpec& solver = p.solver;
+    TrainingSetup setup =
+        make_training_setup(p.po, p.train_data, p.test_data, solver.test_iter.empty() ? 0 : solver.test_iter[0]);
+    Net& net = *setup.net;
+    const TrainedNet trained = trained_net_record(setup.spec, net.name(), p.po.latent_bits, p.po.net_path);
+    // Snapshots record the net they were trained with (formats/weights_file.h, TrainedNet).
+    p.to.save_state = [trained](const std::string& path, const TrainState& state) {
+        save_train_state_with_net(path, state, trained);
+    };
+    std::printf("net %s: %zu layers, %zu parameters; training data %s (%zu images), test data %s\n",
+                p.po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
+                setup.train_size, setup.test_name.empty() ? "none" : setup.test_name.c_str());
+
+    Rng init(p.po.seed);
+    net.init_params(init);
+    for (const auto& pw : p.initial) print_load_report(load_weights(net, pw.second), pw.first);
+    p.initial.clear();  // the net holds the values now
+
+    SGDSolver sgd(net, solver.param);
+    p.to.test_interval = setup.test ? solver.test_interval : 0;
+    p.to.test_iter = setup.test_batches;
+    // The snapshots' folder, made before training and kept (the atomic writers make missing
+    // folders themselves, but remove them again when a write fails): a folder that cannot be
+    // made fails at once, not after hours.
+    if (!p.to.snapshot_prefix.empty()) make_parent_folders(p.to.snapshot_prefix);
+    Trainer trainer(net, sgd, *setup.train, setup.test.get(), p.to, [](const std::string& line) {
+        std::printf("%s\n", line.c_str());
+        std::fflush(stdout);
+    });
+    if (p.resume) {
+        trainer.restore(*p.resume);
+        p.resume.reset();
+        std::printf("resumed from %s at iteration %d\n", a.get("resume", "").c_str(), sgd.iter());
+    }
+    TrainResult r = trainer.run();
+    if (r.stopped_non_finite) return 3;
+    if (a.has("out")) {
+        WeightsFile w = weights_from_net(net);
+        set_trained_net(w, trained);
+        write_weights(a.get("out", ""), w);
+        std::printf("weights written to %s\n", a.get("out", "").c_str());
+    }
+    std::printf("done: %d iterations in %.1f s\n", r.iter, r.seconds);
+    return 0;
+}
+
+}  // namespace
+
 int cmd_train(const std::vector<std::string>& argv) {
     Args a(argv,
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
@@ -126,114 +278,8 @@ int cmd_train(const std::vector<std::string>& argv) {
     }
     a.expect_no_positional();
     a.require({"solver"});
-    // Every option, output and file is checked before the long work: reading the data, building
-    // the net and training it. Nothing found wrong here may surface hours later.
-    PipelineOptions po;
-    po.latent_bits = bits_option(a);
-    po.num_classes = classes_option(a);
-    po.batch = a.get_int_in("batch", 0, 1, INT_MAX);  // 0: the data layer's batch_size
-    po.prefetch = !a.has("no-prefetch");
-    po.mean_file = a.get("mean", "");
-    po.root = a.get("root", "");
-    po.strict = a.has("strict");
-    po.max_pixels = max_pixels_option(a);
-    if (!po.mean_file.empty()) check_input_file(po.mean_file, "--mean");
-    SolverSpec solver = load_solver_spec(a.get("solver", ""));
-    for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
-    solver.param.max_iter = a.get_int_in("max-iter", solver.param.max_iter, 1, INT_MAX);
-    if (solver.param.max_iter < 1) throw std::invalid_argument(solver.file + ": max_iter must be >= 1");
-    if (a.has("snapshot-prefix")) solver.snapshot_prefix = a.get("snapshot-prefix", "");
-    solver.display = a.get_int_in("display", solver.display, 1, INT_MAX);
-    if (a.has("base-lr")) {
-        solver.param.base_lr = a.get_double("base-lr", 0);
-        if (!(solver.param.base_lr > 0)) throw std::invalid_argument("--base-lr must be positive");
-    }
-    const double time_limit = a.get_double("time-limit", 0);
-    if (a.has("time-limit") && !(time_limit > 0)) throw std::invalid_argument("--time-limit must be positive (seconds)");
-    const uint64_t seed = a.has("seed") ? uint64_t(a.get_int_in("seed", 1, 0, INT_MAX))
-                                        : (solver.random_seed >= 0 ? uint64_t(solver.random_seed) : 1);
-    po.seed = seed;
-    po.net_path = a.has("net") ? a.get("net", "") : solver.train_net_path();
-    if (po.net_path.empty()) throw std::invalid_argument(solver.file + ": the solver names no net (and no --net given)");
-    // Where the snapshots go, named by the last one (the others differ only in the number).
-    if (!solver.snapshot_prefix.empty())
-        check_output_path(snapshot_path(solver.snapshot_prefix, solver.param.max_iter),
-                          a.has("snapshot-prefix") ? "--snapshot-prefix" : solver.file + ": snapshot_prefix");
-    if (a.has("out")) check_output_path(a.get("out", ""), "--out");
-    // The weights to start from and the snapshot to resume, read (and checked) now.
-    std::vector<std::pair<std::string, WeightsFile>> initial;
-    if (a.has("weights")) {
-        initial.emplace_back(a.get("weights", ""), read_weights(a.get("weights", "")));
-    } else {
-        for (const auto& path : solver.weights) initial.emplace_back(path, read_weights(path));
-    }
-    std::unique_ptr<TrainState> resume;
-    if (a.has("resume")) resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
-
-    // Every file the data resolves to (the options' or the data layers' sources) and the mean
-    // files are inputs too.
-    std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
-    inputs.push_back({"--net", po.net_path});
-    for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
-    const std::string train_data = a.get("train-data", ""), test_data = a.get("test-data", "");
-    add_dataset_inputs(inputs, "--train-data", train_data, source_options(po));
-    if (test_data != "none") add_dataset_inputs(inputs, "--test-data", test_data, source_options(po));
-    add_net_data_inputs(inputs, po, true, train_data, test_data);
-    refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
-
-    TrainOptions to;
-    to.display = solver.display > 0 ? solver.display : 100;
-    to.snapshot = solver.snapshot;
-    to.snapshot_prefix = solver.snapshot_prefix;
-    to.snapshot_after_train = solver.snapshot_after_train;
-    to.test_initialization = solver.test_initialization;
-    if (a.has("time-limit")) to.max_seconds = time_limit;
-    // The outputs (--out and the snapshots) against the inputs and one another.
-    const int start = resume ? resume->iter : 0;
-    refuse_out_over_snapshots(a.get("out", ""), to, start, solver.param.max_iter);
-    refuse_snapshots_over_inputs(to, start, solver.param.max_iter, inputs);
-    TrainingSetup setup = make_training_setup(po, train_data, test_data, solver.test_iter.empty() ? 0 : solver.test_iter[0]);
-    Net& net = *setup.net;
-    const TrainedNet trained = trained_net_record(setup.spec, net.name(), po.latent_bits, po.net_path);
-    // Snapshots record the net they were trained with (formats/weights_file.h, TrainedNet).
-    to.save_state = [trained](const std::string& path, const TrainState& state) {
-        save_train_state_with_net(path, state, trained);
-    };
-    std::printf("net %s: %zu layers, %zu parameters; training data %s (%zu images), test data %s\n",
-                po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
-                setup.train_size, setup.test_name.empty() ? "none" : setup.test_name.c_str());
-
-    Rng init(seed);
-    net.init_params(init);
-    for (const auto& pw : initial) print_load_report(load_weights(net, pw.second), pw.first);
-    initial.clear();  // the net holds the values now
-
-    SGDSolver sgd(net, solver.param);
-    to.test_interval = setup.test ? solver.test_interval : 0;
-    to.test_iter = setup.test_batches;
-    // The snapshots' folder, made before training and kept (the atomic writers make missing
-    // folders themselves, but remove them again when a write fails): a folder that cannot be
-    // made fails at once, not after hours.
-    if (!to.snapshot_prefix.empty()) make_parent_folders(to.snapshot_prefix);
-    Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
-        std::printf("%s\n", line.c_str());
-        std::fflush(stdout);
-    });
-    if (resume) {
-        trainer.restore(*resume);
-        resume.reset();
-        std::printf("resumed from %s at iteration %d\n", a.get("resume", "").c_str(), sgd.iter());
-    }
-    TrainResult r = trainer.run();
-    if (r.stopped_non_finite) return 3;
-    if (a.has("out")) {
-        WeightsFile w = weights_from_net(net);
-        set_trained_net(w, trained);
-        write_weights(a.get("out", ""), w);
-        std::printf("weights written to %s\n", a.get("out", "").c_str());
-    }
-    std::printf("done: %d iterations in %.1f s\n", r.iter, r.seconds);
-    return 0;
+    TrainPlan plan = plan_training(a);
+    return run_training(a, plan);
 }
 
 }  // namespace dlbhc
