@@ -13,6 +13,7 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -121,6 +122,12 @@ namespace dlbhc {
 void Args::expect_no_positional() const {
     if (!positional_.empty())
         throw std::invalid_argument("unexpected argument '" + positional_[0] + "' (options start with --; see --help)");
+}
+
+bool print_help(const Args& a, std::initializer_list<const char*> texts) {
+    if (!a.has("help")) return false;
+    for (const char* t : texts) std::fputs(t, stdout);
+    return true;
 }
 
 void Args::require(std::initializer_list<const char*> names) const {

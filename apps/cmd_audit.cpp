@@ -276,12 +276,7 @@ static const char* kExamples =
 
 int cmd_audit(const std::vector<std::string>& argv) {
     Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed", "max-pixels"}, {"backward", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net"});
     if (a.has("image") == a.has("npy")) throw std::invalid_argument("give exactly one of --image FILE and --npy FILE");

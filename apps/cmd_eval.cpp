@@ -191,12 +191,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
            {"mean", "net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
             "db-data", "examples", "bits", "classes", "batch", "root", "max-pixels"},
            {"no-fine", "strict", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights", "index", "queries"});
     // Every option, output and file that can be checked is checked before the queries are encoded.

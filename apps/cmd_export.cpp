@@ -108,11 +108,7 @@ static const char* kExamples =
 
 int cmd_export(const std::vector<std::string>& argv) {
     Args a(argv, {"format"}, {"help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kExamples})) return 0;
     a.require({"format"});
     const std::string format = a.get("format", "");
     if (format != "faiss" && format != "npy")

@@ -89,14 +89,7 @@ static const char* kExamples =
 int cmd_index(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels", "shard"},
            {"append", "no-features", "f16", "strict", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kShardHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kShardNote, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kShardHelp, kMaxPixelsHelp, kShardNote, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
     ShardOption shard = shard_option(a);

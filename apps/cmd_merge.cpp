@@ -53,11 +53,7 @@ static const char* kExamples =
 
 int cmd_merge(const std::vector<std::string>& argv) {
     Args a(argv, {}, {"force", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kExamples})) return 0;
     const auto& pos = a.positional();
     if (pos.size() < 2)
         throw std::invalid_argument("expected OUT.idx and at least one input index (usage: dlbhc merge OUT.idx IN1.idx "

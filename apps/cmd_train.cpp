@@ -270,12 +270,7 @@ int cmd_train(const std::vector<std::string>& argv) {
            {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
             "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr", "root", "max-pixels"},
            {"no-prefetch", "strict", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"solver"});
     TrainPlan plan = plan_training(a);

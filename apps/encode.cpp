@@ -11,6 +11,7 @@
 #include "apps/net_input.h"
 #include "apps/net_setup.h"
 #include "data/batcher.h"
+#include "formats/caffe_params.h"
 #include "formats/net_builder.h"
 #include "formats/weights_file.h"
 #include "nn/rng.h"
@@ -62,12 +63,6 @@ std::vector<std::string> weights_layers(const WeightsFile& w) {
     return v;
 }
 
-std::string joined(const std::vector<std::string>& v) {
-    std::string s;
-    for (const auto& x : v) s += (s.empty() ? "" : ", ") + x;
-    return s;
-}
-
 // Before the mean file is read and the net is built (either of which fails first, and puzzlingly,
 // when the net is not the one the weights were trained for): every layer of the net that holds
 // parameters has tensors in the weights.
@@ -79,8 +74,8 @@ void check_weights_cover_net(const NetSpec& spec, const std::string& net_path, c
     if (lacking.empty()) return;
     std::string msg = "--net '" + net_path + "' (net '" + spec.name + "') and --weights '" + w.source +
                       "' do not belong together: the weights have no tensors for layer" +
-                      (lacking.size() == 1 ? " " : "s ") + joined(lacking) + " of the net; they hold layers " +
-                      joined(have);
+                      (lacking.size() == 1 ? " " : "s ") + caffe::join(lacking) + " of the net; they hold layers " +
+                      caffe::join(have);
     if (!recorded_net(w).empty()) msg += " and were written for " + recorded_net(w);
     throw std::runtime_error(msg);
 }
@@ -115,7 +110,7 @@ void build_and_load(EncodeSetup& e, const PipelineOptions& po, const WeightsFile
     e.net->init_params(init);
     WeightsLoadReport rep = load_weights(*e.net, w);
     if (!rep.missing.empty())
-        throw std::runtime_error("weights '" + weights_path + "' lack parameters of this net: " + joined(rep.missing) +
+        throw std::runtime_error("weights '" + weights_path + "' lack parameters of this net: " + caffe::join(rep.missing) +
                                  " (encoding needs a trained net: check --net and --weights belong together)");
     if (!quiet) print_load_report(rep, weights_path);
     e.latent_blob = find_latent_blob(*e.net);
