@@ -172,10 +172,19 @@ EncodedSet empty_set(const EncodeSetup& es, bool keep_features) {
     return out;
 }
 
+// What a batch holds: items first, first + 1, ... of a dataset, or one image (label -1, its name).
+struct BatchItems {
+    const Dataset* ds = nullptr;
+    size_t first = 0;
+    std::string image_name;
+    int32_t label(size_t i) const { return ds ? ds->label(first + i) : -1; }
+    std::string name(size_t i) const { return ds ? ds->name(first + i) : image_name; }
+};
+
 // The step every encoding takes: runs the net on whatever its "data" input holds and appends to
-// `out` the codes, latent outputs and (when `keep_features`) features of the first `valid` items
-// of the batch (a last, partial batch has fewer valid items). The caller adds their labels and names.
-void encode_batch(EncodeSetup& es, size_t valid, bool keep_features, EncodedSet& out) {
+// `out` the codes, latent outputs, (when `keep_features`) features, labels and names of the first
+// `valid` items of the batch (a last, partial batch has fewer valid items).
+void encode_batch(EncodeSetup& es, const BatchItems& items, size_t valid, bool keep_features, EncodedSet& out) {
     const size_t n = size_t(es.net->blob("data")->shape().n);
     if (valid > n) throw std::invalid_argument("encoder: " + std::to_string(valid) + " valid items in a batch of " + std::to_string(n));
     es.net->forward();
@@ -185,6 +194,10 @@ void encode_batch(EncodeSetup& es, size_t valid, bool keep_features, EncodedSet&
     if (keep_features) {
         const float* f = es.net->blob(es.feature_blob)->data.data();
         out.features.insert(out.features.end(), f, f + valid * size_t(es.feature_dim));
+    }
+    for (size_t i = 0; i < valid; ++i) {
+        out.labels.push_back(items.label(i));
+        out.names.push_back(items.name(i));
     }
 }
 
@@ -244,11 +257,9 @@ EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features
         if (dst.count() != data.count()) throw std::logic_error("encode: batch shape differs from the net's input");
         std::copy(data.data(), data.data() + data.count(), dst.data());
         set_labels(*es.net, label);
-        encode_batch(es, size_t(valid), keep_features, out);
-        for (int i = 0; i < valid; ++i) {
-            out.labels.push_back(ds.label(first + size_t(i)));
-            out.names.push_back(ds.name(first + size_t(i)));
-        }
+        BatchItems items;
+        items.ds = &ds, items.first = first;
+        encode_batch(es, items, size_t(valid), keep_features, out);
         shown.add(size_t(valid));
     });
     return out;
@@ -262,9 +273,9 @@ EncodedSet encode_maybe_empty(EncodeSetup& es, const Dataset& ds, bool keep_feat
 EncodedSet encode_image(EncodeSetup& es, const Image& img, const std::string& name) {
     feed_image(es, img, name);
     EncodedSet out = empty_set(es, true);
-    encode_batch(es, 1, true, out);
-    out.labels.push_back(-1);
-    out.names.push_back(name);
+    BatchItems items;
+    items.image_name = name;
+    encode_batch(es, items, 1, true, out);
     return out;
 }
 
