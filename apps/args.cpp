@@ -3,6 +3,7 @@
 #include "apps/args.h"
 
 #include "io/file_io.h"
+#include "io/path.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 #include <cctype>
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -122,6 +124,12 @@ void Args::expect_no_positional() const {
         throw std::invalid_argument("unexpected argument '" + positional_[0] + "' (options start with --; see --help)");
 }
 
+bool print_help(const Args& a, std::initializer_list<const char*> texts) {
+    if (!a.has("help")) return false;
+    for (const char* t : texts) std::fputs(t, stdout);
+    return true;
+}
+
 void Args::require(std::initializer_list<const char*> names) const {
     for (const char* n : names)
         if (!has(n)) throw std::invalid_argument(std::string("--") + n + " is required (see --help)");
@@ -132,13 +140,6 @@ void Args::require(std::initializer_list<const char*> names) const {
 namespace dlbhc {
 
 namespace {
-
-// The folder part of a path: "." when it has none, "/" for "/x".
-std::string parent_of(const std::string& path) {
-    const size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
 
 // "" when this process can create a file in the existing folder `dir`, else why not. Tries what
 // the atomic writer will do (create a file there) rather than trusting permission bits, which
@@ -167,7 +168,7 @@ std::string nearest_existing(const std::string& dir, struct stat& st, const std:
     std::string d = dir;
     while (::stat(d.c_str(), &st) != 0) {
         const int err = errno;
-        const std::string up = parent_of(d);
+        const std::string up = parent_folder(d);
         if ((err != ENOENT && err != ENOTDIR && err != ENAMETOOLONG) || up == d)  // "." or "/" itself
             throw std::invalid_argument(where + "cannot look at folder '" + shortened(d) + "' (" + std::strerror(err) + ")");
         d = up;
@@ -191,8 +192,8 @@ size_t path_limit(const std::string& dir, int name, long fallback, const std::st
 void check_name_lengths(const std::string& path, size_t last_extra, const char* temp_form, size_t path_extra,
                         const std::string& what) {
     const std::string where = what + " '" + shortened(path) + "': ";
-    const size_t name_max = path_limit(parent_of(path), _PC_NAME_MAX, NAME_MAX, where);
-    const size_t path_max = path_limit(parent_of(path), _PC_PATH_MAX, PATH_MAX, where);
+    const size_t name_max = path_limit(parent_folder(path), _PC_NAME_MAX, NAME_MAX, where);
+    const size_t path_max = path_limit(parent_folder(path), _PC_PATH_MAX, PATH_MAX, where);
     for (size_t from = 0; from < path.size();) {
         const size_t end = std::min(path.find('/', from), path.size());
         const std::string part = path.substr(from, end - from);
@@ -251,7 +252,7 @@ void check_output_path(const std::string& path, const std::string& what) {
     } else if (errno != ENOENT && errno != ENOTDIR) {
         throw std::invalid_argument(where + "cannot look at it (" + std::strerror(errno) + ")");
     }
-    check_creatable(parent_of(target), where);
+    check_creatable(parent_folder(target), where);
 }
 
 void check_output_folder(const std::string& path, const std::string& what) {
@@ -260,7 +261,7 @@ void check_output_folder(const std::string& path, const std::string& what) {
     check_name_lengths(path, 0, "", 0, what);  // the names of its files are checked with them
     struct stat st;
     if (::stat(path.c_str(), &st) != 0) {
-        check_creatable(parent_of(path), where);
+        check_creatable(parent_folder(path), where);
         return;
     }
     if (!S_ISDIR(st.st_mode)) throw std::invalid_argument(where + "expected a folder, found a file");
@@ -283,8 +284,7 @@ std::string canonical_output(const std::string& path) {
 
 void check_replaced_folder(const std::string& path, const std::string& what,
                            const std::vector<std::string>& owned_suffixes, size_t longest_file_name) {
-    std::string p = path;
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
+    const std::string p = trim_trailing_slashes(path);
     const std::string where = what + " '" + p + "': ";
     if (p.empty()) throw std::invalid_argument(what + ": expected a folder name, found an empty one");
     // Made as ".<name>.tmp.<pid>.<n>" beside it, holding files written through temporaries
@@ -297,7 +297,7 @@ void check_replaced_folder(const std::string& path, const std::string& what,
     } catch (const std::runtime_error& e) {
         throw std::invalid_argument(e.what());
     }
-    check_creatable(parent_of(p), where);  // the new folder is made beside it, then renamed
+    check_creatable(parent_folder(p), where);  // the new folder is made beside it, then renamed
 }
 
 void refuse_outputs_inside_folder(const NamedPath& folder, const std::vector<NamedPath>& outputs) {

@@ -36,6 +36,10 @@ private:
     std::vector<std::string> positional_;
 };
 
+// --help: prints `texts` (the parts of the command's help, in order) on stdout and returns true
+// when it was given; the command then returns 0 without checking its other options.
+bool print_help(const Args& a, std::initializer_list<const char*> texts);
+
 // Checks, before any long work, that a file can later be written at `path` (the writers write a
 // temporary file beside it and rename it over `path`): `path` is not an existing folder nor
 // another non-regular file; every name in it, and its last name with the longest temporary name

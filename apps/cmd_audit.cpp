@@ -4,18 +4,22 @@
 #include <climits>
 #include <cmath>
 #include <cstdio>
+#include <functional>
 #include <memory>
 #include <string>
 #include <sys/stat.h>
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/encode.h"
+#include "apps/net_input.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "data/image_io.h"
 #include "formats/net_builder.h"
 #include "formats/npy.h"
-#include "hash/encoder.h"
 #include "io/file_io.h"
+#include "io/path.h"
 
 namespace dlbhc {
 
@@ -76,9 +80,12 @@ std::string safe_name(const std::string& n) {
     return o;
 }
 
+// --weights, read when first needed and then kept: the file is read and decoded once.
+using WeightsSource = std::function<const WeightsFile&()>;
+
 // The input given as --npy (as is, a batch of one when 3-d) or --image (preprocessed as the net's
 // TEST data layer says, grey for a one-channel net); (N, C, H, W).
-Tensor read_input(const Args& a, const NetSpec& spec, const std::string& net_path) {
+Tensor read_input(const Args& a, const NetSpec& spec, const std::string& net_path, const WeightsSource& weights) {
     Tensor input;
     if (a.has("npy")) {
         NamedTensor t = read_npy(a.get("npy", ""));
@@ -90,16 +97,15 @@ Tensor read_input(const Args& a, const NetSpec& spec, const std::string& net_pat
         t4.dims = d;
         input = to_tensor(t4);
     } else {
-        const LayerSpec* dl = spec.data_layer(Phase::Test);
-        if (!dl) dl = spec.data_layer(Phase::Train);
-        TransformParam tp = dl ? transform_from_spec(dl->transform, Phase::Test, dir_of(net_path)) : TransformParam();
+        const LayerSpec* dl = encode_data_layer(spec);
+        TransformParam tp = dl ? transform_from_spec(dl->transform, Phase::Test, parent_folder(net_path)) : TransformParam();
         tp.phase = Phase::Test;
         tp.upscale_small = true;
         Image img;
         load_image(a.get("image", ""), img, true, max_pixels_option(a));
         // A net whose input has one channel gets a grey image.
         const bool grey_net = (!spec.inputs.empty() && spec.inputs[0].dims.size() == 4 && spec.inputs[0].dims[1] == 1) ||
-                              (a.has("weights") && trained_input_channels(net_path, a.get("weights", "")) == 1);
+                              (a.has("weights") && trained_input_channels(spec, weights()) == 1);
         if (grey_net) img = to_grey(img);
         Transformer tf(tp);
         int oc, oh, ow;
@@ -113,10 +119,10 @@ Tensor read_input(const Args& a, const NetSpec& spec, const std::string& net_pat
 }
 
 // --weights, or the fillers (seeded by `init`).
-void init_params(Net& net, const Args& a, Rng& init) {
+void init_params(Net& net, const Args& a, Rng& init, const WeightsSource& weights) {
     net.init_params(init);
     if (a.has("weights")) {
-        print_load_report(load_weights(net, read_weights(a.get("weights", ""))), a.get("weights", ""));
+        print_load_report(load_weights(net, weights()), a.get("weights", ""));
         return;
     }
     // Deploy nets declare no fillers (Caffe's default is constant 0), which would make every
@@ -163,9 +169,7 @@ class Dump {
 public:
     explicit Dump(const std::string& dir) {
         if (dir.empty()) return;
-        std::string folder = dir;
-        while (folder.size() > 1 && folder.back() == '/') folder.pop_back();
-        out_ = std::make_unique<AtomicDirWriter>(folder, "dump folder", kDumpSuffixes);
+        out_ = std::make_unique<AtomicDirWriter>(trim_trailing_slashes(dir), "dump folder", kDumpSuffixes);
     }
     bool on() const { return out_ != nullptr; }
     void write(const std::string& name, const Tensor& t) {
@@ -272,12 +276,7 @@ static const char* kExamples =
 
 int cmd_audit(const std::vector<std::string>& argv) {
     Args a(argv, {"net", "weights", "image", "npy", "phase", "label", "dump", "bits", "classes", "seed", "max-pixels"}, {"backward", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net"});
     if (a.has("image") == a.has("npy")) throw std::invalid_argument("give exactly one of --image FILE and --npy FILE");
@@ -306,15 +305,20 @@ int cmd_audit(const std::vector<std::string>& argv) {
         check_replaced_folder(dump, "--dump", kDumpSuffixes, 0);  // its file names come from the net
     }
     NetSpec spec = load_net_spec(net_path);
+    std::unique_ptr<WeightsFile> weights_file;
+    const WeightsSource weights = [&]() -> const WeightsFile& {
+        if (!weights_file) weights_file = std::make_unique<WeightsFile>(read_weights(a.get("weights", "")));
+        return *weights_file;
+    };
 
     // The input: a preprocessed image (batch 1) or a tensor given as is.
-    const Tensor input = read_input(a, spec, net_path);
+    const Tensor input = read_input(a, spec, net_path, weights);
     const Shape in = input.shape();
     bo.batch = in.n;
     bo.channels = in.c, bo.height = in.h, bo.width = in.w;
     auto net = build_net(spec, phase, bo);
     Rng init{uint64_t(seed)};
-    init_params(*net, a, init);
+    init_params(*net, a, init, weights);
     net->set_phase(phase);
     Blob* data = feed_input(*net, input, label);
 

@@ -91,11 +91,7 @@ static const char* kExamples =
 
 int cmd_convert(const std::vector<std::string>& argv) {
     Args a(argv, {"format", "net", "bits", "classes", "channels", "size"}, {"list", "help"});
-    if (a.has("help")) {
-        std::fputs(kConvertHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kConvertHelp, kExamples})) return 0;
     const auto& pos = a.positional();
     const bool list = a.has("list");
     if (pos.empty() || pos.size() > 2 || (list && pos.size() != 1) || (!list && pos.size() != 2))

@@ -5,9 +5,11 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
-#include "apps/sharding.h"
+#include "apps/encode.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/report.h"
+#include "apps/sharding.h"
 #include "data/image_io.h"
 #include "formats/npy.h"
 
@@ -55,15 +57,7 @@ static const char* kExamples =
 int cmd_encode(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "data", "image", "out", "latent-npy", "features-npy", "bits", "classes", "batch", "root", "max-pixels", "shard"},
            {"strict", "no-resize", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kLineEscapeHelp, stdout);
-        std::fputs(kShardHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kShardNote, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kLineEscapeHelp, kShardHelp, kMaxPixelsHelp, kShardNote, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights"});
     if (a.has("data") == a.has("image")) throw std::invalid_argument("give exactly one of --data SPEC and --image FILE");

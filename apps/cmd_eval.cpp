@@ -8,7 +8,9 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/encode.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"
@@ -151,6 +153,30 @@ void write_eval_page(const Args& a, const Dataset* dbds, const std::string& no_d
     if (missing && !no_db_data.empty()) std::fprintf(stderr, "dlbhc eval: --html: %s\n", no_db_data.c_str());
 }
 
+// --json, --svg and --html (its picture folder too): each can be written, and no two are one file.
+void check_eval_outputs(const Args& a) {
+    std::vector<std::pair<std::string, std::string>> outputs;
+    for (const char* o : {"json", "svg", "html"})
+        if (a.has(o)) {
+            check_output_path(a.get(o, ""), std::string("--") + o);
+            outputs.emplace_back(std::string("--") + o, a.get(o, ""));
+        }
+    // The page's picture folder is an output too (check_html_page refuses outputs inside it).
+    if (a.has("html")) outputs.emplace_back("--html's picture folder", page_files_path(a.get("html", "")));
+    check_distinct_outputs(outputs);
+}
+
+void write_json_and_svg(const Args& a, const EvalSummary& s) {
+    if (a.has("json")) {
+        write_text_atomic(a.get("json", ""), eval_json(s), "JSON report");
+        std::printf("metrics written to %s\n", a.get("json", "").c_str());
+    }
+    if (a.has("svg")) {
+        write_text_atomic(a.get("svg", ""), svg_precision_plot(eval_plot_series(s), eval_plot_title(s)), "SVG plot");
+        std::printf("plot written to %s\n", a.get("svg", "").c_str());
+    }
+}
+
 }  // namespace
 
 // The end of --help: command lines to start from (a test runs each with --help to check its options).
@@ -165,12 +191,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
            {"mean", "net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
             "db-data", "examples", "bits", "classes", "batch", "root", "max-pixels"},
            {"no-fine", "strict", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights", "index", "queries"});
     // Every option, output and file that can be checked is checked before the queries are encoded.
@@ -178,15 +199,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
               R = a.get_int_in("radius", 2, 0, INT_MAX);
     const int max_queries = a.get_int_in("max-queries", INT_MAX, 1, INT_MAX);
     a.get_int_in("examples", 6, 0, 1000);  // checked now, read by write_eval_page
-    std::vector<std::pair<std::string, std::string>> outputs;
-    for (const char* o : {"json", "svg", "html"})
-        if (a.has(o)) {
-            check_output_path(a.get(o, ""), std::string("--") + o);
-            outputs.emplace_back(std::string("--") + o, a.get(o, ""));
-        }
-    // The page's picture folder is an output too (check_html_page below refuses outputs inside it).
-    if (a.has("html")) outputs.emplace_back("--html's picture folder", page_files_path(a.get("html", "")));
-    check_distinct_outputs(outputs);
+    check_eval_outputs(a);
     const PipelineOptions po = pipeline_options(a, 100);
     const SourceOptions so = source_options(po);
     // Every file the datasets resolve to, and the data layer's mean_file, is an input too.
@@ -236,14 +249,7 @@ int cmd_eval(const std::vector<std::string>& argv) {
     s.near_binary = binariness(q.activations, q.codes.bits()).near_binary;
 
     print_eval_table(s);
-    if (a.has("json")) {
-        write_text_atomic(a.get("json", ""), eval_json(s), "JSON report");
-        std::printf("metrics written to %s\n", a.get("json", "").c_str());
-    }
-    if (a.has("svg")) {
-        write_text_atomic(a.get("svg", ""), svg_precision_plot(eval_plot_series(s), eval_plot_title(s)), "SVG plot");
-        std::printf("plot written to %s\n", a.get("svg", "").c_str());
-    }
+    write_json_and_svg(a, s);
     if (a.has("html")) write_eval_page(a, dbds.get(), no_db_data, po, db, *qds, q, fine_results, s);
     return 0;
 }

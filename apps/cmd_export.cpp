@@ -1,6 +1,5 @@
 // apps/cmd_export.cpp -- `dlbhc export`: an index's codes (and labels) for other engines: a FAISS
 // IndexBinaryFlat file, or NumPy .npy arrays.
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <memory>
@@ -9,10 +8,10 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
 #include "formats/npy.h"
 #include "io/byte_order.h"
 #include "io/file_io.h"
+#include "io/path.h"
 #include "search/faiss_export.h"
 #include "search/index_file.h"
 
@@ -42,9 +41,8 @@ namespace {
 
 // Where `--format npy` writes: OUT/ for a folder, OUT. for a prefix.
 std::string npy_prefix(const std::string& out) {
-    struct stat st;
     if (!out.empty() && out.back() == '/') return out;
-    if (::stat(out.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) return out + "/";
+    if (is_directory(out)) return out + "/";
     return out + ".";
 }
 
@@ -110,11 +108,7 @@ static const char* kExamples =
 
 int cmd_export(const std::vector<std::string>& argv) {
     Args a(argv, {"format"}, {"help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kExamples})) return 0;
     a.require({"format"});
     const std::string format = a.get("format", "");
     if (format != "faiss" && format != "npy")

@@ -6,7 +6,9 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/encode.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/provenance.h"
 #include "apps/sharding.h"
 #include "search/index_file.h"
@@ -87,14 +89,7 @@ static const char* kExamples =
 int cmd_index(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "data", "out", "bits", "classes", "batch", "root", "max-pixels", "shard"},
            {"append", "no-features", "f16", "strict", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kShardHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kShardNote, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kShardHelp, kMaxPixelsHelp, kShardNote, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights", "data", "out"});
     ShardOption shard = shard_option(a);
@@ -128,7 +123,7 @@ int cmd_index(const std::vector<std::string>& argv) {
     }
     old.reset();  // append_to_index opens and verifies it again, as it is then
     EncodedSet enc = encode_maybe_empty(es, *ds, features, true);
-    Binariness b = binariness(enc.activations, es.net->blob(es.latent_blob)->count() / size_t(es.net->blob("data")->shape().n));
+    Binariness b = binariness(enc.activations, es.bits);
 
     IndexItems items;
     items.codes = CodeView{enc.codes.code(0), enc.codes.size(), enc.codes.bits(), enc.codes.words()};

@@ -238,10 +238,7 @@ std::string weights_json(const WeightsFile& w, const std::string& path) {
 
 int cmd_info(const std::vector<std::string>& argv) {
     Args a(argv, {}, {"json", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp})) return 0;
     if (a.positional().size() != 1)
         throw std::invalid_argument("expected one file (usage: dlbhc info FILE [--json]), found " +
                                     std::to_string(a.positional().size()));

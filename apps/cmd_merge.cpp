@@ -1,13 +1,12 @@
 // apps/cmd_merge.cpp -- `dlbhc merge`: concatenate indexes (the shards of `dlbhc index --shard`).
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <string>
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
 #include "apps/provenance.h"
+#include "io/path.h"
 #include "search/index_file.h"
 
 namespace dlbhc {
@@ -36,8 +35,7 @@ namespace {
 // An existing OUT that is none of the inputs is most likely a forgotten OUT ("merge s0.idx
 // s1.idx"): replacing it would lose that index.
 void refuse_replacing_other_index(const std::string& out, const std::vector<std::string>& inputs) {
-    struct stat st;
-    if (::stat(out.c_str(), &st) != 0) return;
+    if (!path_exists(out)) return;
     for (const auto& in : inputs)
         if (same_file(out, in)) return;
     throw std::invalid_argument("OUT '" + out + "' exists and is not one of the inputs: the merge would replace it and " +
@@ -55,11 +53,7 @@ static const char* kExamples =
 
 int cmd_merge(const std::vector<std::string>& argv) {
     Args a(argv, {}, {"force", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kExamples})) return 0;
     const auto& pos = a.positional();
     if (pos.size() < 2)
         throw std::invalid_argument("expected OUT.idx and at least one input index (usage: dlbhc merge OUT.idx IN1.idx "

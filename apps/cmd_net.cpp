@@ -8,7 +8,7 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/net_setup.h"
 #include "formats/caffe_params.h"
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"
@@ -86,11 +86,7 @@ static void size_from_data(const NetSpec& spec, Phase phase, const std::string& 
 
 int cmd_net(const std::vector<std::string>& argv) {
     Args a(argv, {"phase", "batch", "bits", "classes", "channels", "height", "width", "solver"}, {"spec", "help"});
-    if (a.has("help")) {
-        std::fputs(kNetHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kNetHelp, kExamples})) return 0;
     if (a.has("solver")) {
         if (!a.positional().empty()) throw std::invalid_argument("--solver takes the solver file; no other file may be given");
         return print_solver(a.get("solver", ""));

@@ -7,7 +7,9 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/encode.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"
@@ -144,13 +146,7 @@ static const char* kExamples =
 int cmd_query(const std::vector<std::string>& argv) {
     Args a(argv, {"mean", "net", "weights", "index", "image", "item", "k", "threshold", "html", "db-data", "bits", "classes", "root", "max-pixels"},
            {"coarse-only", "json", "mih", "no-resize", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kLineEscapeHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kLineEscapeHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights", "index"});
     if (a.has("image") == a.has("item")) throw std::invalid_argument("give exactly one of --image FILE and --item SPEC:I");

@@ -31,11 +31,7 @@ static const char* kExamples =
 
 int cmd_summary(const std::vector<std::string>& argv) {
     Args a(argv, {"net", "bits", "classes", "batch", "size", "channels", "seed"}, {"time", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
+    if (print_help(a, {kHelp, kExamples})) return 0;
     a.expect_no_positional();
     DlbhcNetConfig cfg;
     cfg.batch = a.get_int_in("batch", 1, 1, INT_MAX);

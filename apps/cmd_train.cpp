@@ -9,11 +9,15 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "apps/provenance.h"
+#include "apps/training.h"
 #include "formats/snapshot.h"
 #include "formats/solver_spec.h"
 #include "formats/weights_file.h"
+#include "io/file_io.h"
+#include "io/path.h"
 #include "nn/trainer.h"
 
 namespace dlbhc {
@@ -53,6 +57,12 @@ static const char* kHelp =
     "solver's net as given); `dlbhc info W.weights` prints them.\n"
     "A NaN or infinite loss stops training with an error; the last good snapshot is kept.\n";
 
+static size_t count_params(Net& net) {
+    size_t n = 0;
+    for (Param* p : net.params()) n += p->value.count();
+    return n;
+}
+
 // N when `name` is exactly "<head><N>.weights" (head: "<prefix base>_iter_"), else -1.
 static int snapshot_iter_of(const std::string& name, const std::string& head) {
     if (name.compare(0, head.size(), head) != 0) return -1;
@@ -69,7 +79,7 @@ static void refuse_snapshots_over_inputs(const TrainOptions& to, int start, int 
                                          const std::vector<NamedPath>& inputs) {
     const std::string& prefix = to.snapshot_prefix;
     if (prefix.empty()) return;
-    const std::string folder = dir_of(prefix), head = prefix.substr(prefix.rfind('/') + 1) + "_iter_";
+    const std::string folder = parent_folder(prefix), head = base_name(prefix) + "_iter_";
     DIR* d = ::opendir(folder.c_str());
     if (!d) return;  // no folder yet: no snapshot exists
     std::vector<NamedPath> existing;
@@ -87,9 +97,9 @@ static void refuse_snapshots_over_inputs(const TrainOptions& to, int start, int 
 static void refuse_out_over_snapshots(const std::string& out, const TrainOptions& to, int start, int max_iter) {
     if (out.empty() || to.snapshot_prefix.empty()) return;
     const std::string o = canonical_output(out);
-    const std::string folder = canonical_output(dir_of(to.snapshot_prefix));
-    const std::string head = to.snapshot_prefix.substr(to.snapshot_prefix.rfind('/') + 1) + "_iter_";
-    const int iter = dir_of(o) == folder ? snapshot_iter_of(o.substr(o.rfind('/') + 1), head) : -1;
+    const std::string folder = canonical_output(parent_folder(to.snapshot_prefix));
+    const std::string head = base_name(to.snapshot_prefix) + "_iter_";
+    const int iter = parent_folder(o) == folder ? snapshot_iter_of(base_name(o), head) : -1;
     if (iter < 0 || !may_write_snapshot(to, start, max_iter, iter)) return;
     throw std::invalid_argument("--out " + out + " is the snapshot this run writes at iteration " + std::to_string(iter) +
                                 " (" + snapshot_path(to.snapshot_prefix, iter) +
@@ -103,21 +113,22 @@ static const char* kExamples =
     "  dlbhc train --solver weights/small_dlbhc_solver.prototxt --resume "
         "demo/small_dlbhc_iter_5000.weights --out demo/small_dlbhc.weights\n";
 
-int cmd_train(const std::vector<std::string>& argv) {
-    Args a(argv,
-           {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
-            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr", "root", "max-pixels"},
-           {"no-prefetch", "strict", "help"});
-    if (a.has("help")) {
-        std::fputs(kHelp, stdout);
-        std::fputs(kMaxPixelsHelp, stdout);
-        std::fputs(kExamples, stdout);
-        return 0;
-    }
-    a.expect_no_positional();
-    a.require({"solver"});
-    // Every option, output and file is checked before the long work: reading the data, building
-    // the net and training it. Nothing found wrong here may surface hours later.
+namespace {
+
+// Everything `train` checks and reads before the long work (reading the data, building the net
+// and training it): nothing found wrong here may surface hours later.
+struct TrainPlan {
+    PipelineOptions po;
+    SolverSpec solver;
+    TrainOptions to;
+    std::vector<std::pair<std::string, WeightsFile>> initial;  // the weights to start from, read
+    std::unique_ptr<TrainState> resume;                        // --resume, read
+    std::string train_data, test_data;
+};
+
+// The options of the data and the net: --bits, --classes, --batch, --no-prefetch, --mean (checked
+// now), --root, --strict, --max-pixels.
+PipelineOptions train_pipeline_options(const Args& a) {
     PipelineOptions po;
     po.latent_bits = bits_option(a);
     po.num_classes = classes_option(a);
@@ -128,6 +139,12 @@ int cmd_train(const std::vector<std::string>& argv) {
     po.strict = a.has("strict");
     po.max_pixels = max_pixels_option(a);
     if (!po.mean_file.empty()) check_input_file(po.mean_file, "--mean");
+    return po;
+}
+
+// The solver file with the command line's overrides: --max-iter, --snapshot-prefix, --display,
+// --base-lr. Its notes are printed.
+SolverSpec solver_with_overrides(const Args& a) {
     SolverSpec solver = load_solver_spec(a.get("solver", ""));
     for (const auto& n : solver.notes) std::printf("note: %s\n", n.c_str());
     solver.param.max_iter = a.get_int_in("max-iter", solver.param.max_iter, 1, INT_MAX);
@@ -138,78 +155,100 @@ int cmd_train(const std::vector<std::string>& argv) {
         solver.param.base_lr = a.get_double("base-lr", 0);
         if (!(solver.param.base_lr > 0)) throw std::invalid_argument("--base-lr must be positive");
     }
-    const double time_limit = a.get_double("time-limit", 0);
-    if (a.has("time-limit") && !(time_limit > 0)) throw std::invalid_argument("--time-limit must be positive (seconds)");
-    const uint64_t seed = a.has("seed") ? uint64_t(a.get_int_in("seed", 1, 0, INT_MAX))
-                                        : (solver.random_seed >= 0 ? uint64_t(solver.random_seed) : 1);
-    po.seed = seed;
-    po.net_path = a.has("net") ? a.get("net", "") : solver.train_net_path();
-    if (po.net_path.empty()) throw std::invalid_argument(solver.file + ": the solver names no net (and no --net given)");
-    // Where the snapshots go, named by the last one (the others differ only in the number).
-    if (!solver.snapshot_prefix.empty())
-        check_output_path(snapshot_path(solver.snapshot_prefix, solver.param.max_iter),
-                          a.has("snapshot-prefix") ? "--snapshot-prefix" : solver.file + ": snapshot_prefix");
-    if (a.has("out")) check_output_path(a.get("out", ""), "--out");
-    // The weights to start from and the snapshot to resume, read (and checked) now.
-    std::vector<std::pair<std::string, WeightsFile>> initial;
-    if (a.has("weights")) {
-        initial.emplace_back(a.get("weights", ""), read_weights(a.get("weights", "")));
-    } else {
-        for (const auto& path : solver.weights) initial.emplace_back(path, read_weights(path));
-    }
-    std::unique_ptr<TrainState> resume;
-    if (a.has("resume")) resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
+    return solver;
+}
 
-    // Every file the data resolves to (the options' or the data layers' sources) and the mean
-    // files are inputs too.
-    std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
-    inputs.push_back({"--net", po.net_path});
-    for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
-    const std::string train_data = a.get("train-data", ""), test_data = a.get("test-data", "");
-    add_dataset_inputs(inputs, "--train-data", train_data, source_options(po));
-    if (test_data != "none") add_dataset_inputs(inputs, "--test-data", test_data, source_options(po));
-    add_net_data_inputs(inputs, po, true, train_data, test_data);
-    refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
-
+TrainOptions trainer_options(const SolverSpec& solver, double max_seconds) {
     TrainOptions to;
     to.display = solver.display > 0 ? solver.display : 100;
     to.snapshot = solver.snapshot;
     to.snapshot_prefix = solver.snapshot_prefix;
     to.snapshot_after_train = solver.snapshot_after_train;
     to.test_initialization = solver.test_initialization;
-    if (a.has("time-limit")) to.max_seconds = time_limit;
-    // The outputs (--out and the snapshots) against the inputs and one another.
-    const int start = resume ? resume->iter : 0;
-    refuse_out_over_snapshots(a.get("out", ""), to, start, solver.param.max_iter);
-    refuse_snapshots_over_inputs(to, start, solver.param.max_iter, inputs);
-    TrainingSetup setup = make_training_setup(po, train_data, test_data, solver.test_iter.empty() ? 0 : solver.test_iter[0]);
+    to.max_seconds = max_seconds;
+    return to;
+}
+
+// The outputs (the snapshots, --out) checked, the weights to start from and the snapshot to
+// resume read, and the outputs checked against every input (the files the data resolves to, the
+// options' or the data layers' sources, and the mean files included) and one another.
+void check_files(const Args& a, TrainPlan& p) {
+    const SolverSpec& solver = p.solver;
+    // Where the snapshots go, named by the last one (the others differ only in the number).
+    if (!solver.snapshot_prefix.empty())
+        check_output_path(snapshot_path(solver.snapshot_prefix, solver.param.max_iter),
+                          a.has("snapshot-prefix") ? "--snapshot-prefix" : solver.file + ": snapshot_prefix");
+    if (a.has("out")) check_output_path(a.get("out", ""), "--out");
+    if (a.has("weights")) {
+        p.initial.emplace_back(a.get("weights", ""), read_weights(a.get("weights", "")));
+    } else {
+        for (const auto& path : solver.weights) p.initial.emplace_back(path, read_weights(path));
+    }
+    if (a.has("resume")) p.resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
+    std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
+    inputs.push_back({"--net", p.po.net_path});
+    for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
+    add_dataset_inputs(inputs, "--train-data", p.train_data, source_options(p.po));
+    if (p.test_data != "none") add_dataset_inputs(inputs, "--test-data", p.test_data, source_options(p.po));
+    add_net_data_inputs(inputs, p.po, true, p.train_data, p.test_data);
+    refuse_overwriting_inputs(option_paths(a, {"out"}), inputs);
+    const int start = p.resume ? p.resume->iter : 0;
+    refuse_out_over_snapshots(a.get("out", ""), p.to, start, solver.param.max_iter);
+    refuse_snapshots_over_inputs(p.to, start, solver.param.max_iter, inputs);
+}
+
+TrainPlan plan_training(const Args& a) {
+    TrainPlan p;
+    p.po = train_pipeline_options(a);
+    p.solver = solver_with_overrides(a);
+    const double time_limit = a.get_double("time-limit", 0);
+    if (a.has("time-limit") && !(time_limit > 0)) throw std::invalid_argument("--time-limit must be positive (seconds)");
+    p.po.seed = a.has("seed") ? uint64_t(a.get_int_in("seed", 1, 0, INT_MAX))
+                              : (p.solver.random_seed >= 0 ? uint64_t(p.solver.random_seed) : 1);
+    p.po.net_path = a.has("net") ? a.get("net", "") : p.solver.train_net_path();
+    if (p.po.net_path.empty()) throw std::invalid_argument(p.solver.file + ": the solver names no net (and no --net given)");
+    p.to = trainer_options(p.solver, a.has("time-limit") ? time_limit : 0);
+    p.train_data = a.get("train-data", ""), p.test_data = a.get("test-data", "");
+    check_files(a, p);
+    return p;
+}
+
+// The long work: the data read, the net built and initialised (fillers, then the weights to start
+// from), trained (resumed from --resume), and --out written. 3 when training stopped on a
+// non-finite loss.
+int run_training(const Args& a, TrainPlan& p) {
+    const SolverSpec& solver = p.solver;
+    TrainingSetup setup =
+        make_training_setup(p.po, p.train_data, p.test_data, solver.test_iter.empty() ? 0 : solver.test_iter[0]);
     Net& net = *setup.net;
-    const TrainedNet trained = trained_net_record(setup.spec, net.name(), po.latent_bits, po.net_path);
+    const TrainedNet trained = trained_net_record(setup.spec, net.name(), p.po.latent_bits, p.po.net_path);
     // Snapshots record the net they were trained with (formats/weights_file.h, TrainedNet).
-    to.save_state = [trained](const std::string& path, const TrainState& state) {
+    p.to.save_state = [trained](const std::string& path, const TrainState& state) {
         save_train_state_with_net(path, state, trained);
     };
     std::printf("net %s: %zu layers, %zu parameters; training data %s (%zu images), test data %s\n",
-                po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
+                p.po.net_path.c_str(), net.layers().size(), count_params(net), setup.train_name.c_str(),
                 setup.train_size, setup.test_name.empty() ? "none" : setup.test_name.c_str());
 
-    Rng init(seed);
+    Rng init(p.po.seed);
     net.init_params(init);
-    for (const auto& pw : initial) print_load_report(load_weights(net, pw.second), pw.first);
-    initial.clear();  // the net holds the values now
+    for (const auto& pw : p.initial) print_load_report(load_weights(net, pw.second), pw.first);
+    p.initial.clear();  // the net holds the values now
 
     SGDSolver sgd(net, solver.param);
-    to.test_interval = setup.test ? solver.test_interval : 0;
-    to.test_iter = setup.test_batches;
-    // Before training, so that a folder that cannot be made fails at once, not after hours.
-    if (!to.snapshot_prefix.empty()) ensure_parent_dir(to.snapshot_prefix);
-    Trainer trainer(net, sgd, *setup.train, setup.test.get(), to, [](const std::string& line) {
+    p.to.test_interval = setup.test ? solver.test_interval : 0;
+    p.to.test_iter = setup.test_batches;
+    // The snapshots' folder, made before training and kept (the atomic writers make missing
+    // folders themselves, but remove them again when a write fails): a folder that cannot be
+    // made fails at once, not after hours.
+    if (!p.to.snapshot_prefix.empty()) make_parent_folders(p.to.snapshot_prefix);
+    Trainer trainer(net, sgd, *setup.train, setup.test.get(), p.to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);
     });
-    if (resume) {
-        trainer.restore(*resume);
-        resume.reset();
+    if (p.resume) {
+        trainer.restore(*p.resume);
+        p.resume.reset();
         std::printf("resumed from %s at iteration %d\n", a.get("resume", "").c_str(), sgd.iter());
     }
     TrainResult r = trainer.run();
@@ -222,6 +261,20 @@ int cmd_train(const std::vector<std::string>& argv) {
     }
     std::printf("done: %d iterations in %.1f s\n", r.iter, r.seconds);
     return 0;
+}
+
+}  // namespace
+
+int cmd_train(const std::vector<std::string>& argv) {
+    Args a(argv,
+           {"solver", "net", "weights", "resume", "train-data", "test-data", "bits", "classes", "batch", "max-iter",
+            "snapshot-prefix", "out", "seed", "time-limit", "mean", "display", "base-lr", "root", "max-pixels"},
+           {"no-prefetch", "strict", "help"});
+    if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
+    a.expect_no_positional();
+    a.require({"solver"});
+    TrainPlan plan = plan_training(a);
+    return run_training(a, plan);
 }
 
 }  // namespace dlbhc

@@ -17,7 +17,9 @@
 #include <string>
 #include <vector>
 
-#include "apps/pipeline.h"
+#include "apps/encode.h"
+#include "data/dataset.h"
+#include "data/source.h"
 #include "formats/caffe_spec.h"
 #include "formats/weights_file.h"
 #include "search/provenance.h"

@@ -7,9 +7,9 @@
 #include <deque>
 
 #include "apps/args.h"
-#include "apps/pipeline.h"
 #include "data/image_io.h"
 #include "io/file_io.h"
+#include "io/path.h"
 
 namespace dlbhc {
 
@@ -174,6 +174,12 @@ const size_t kLongestPageFileName =
 
 }  // namespace
 
+std::string page_files_path(const std::string& html) {
+    std::string stem = base_name(html);
+    if (stem.size() > 5 && stem.substr(stem.size() - 5) == ".html") stem.resize(stem.size() - 5);
+    return parent_folder(html) + "/" + stem + "_files";
+}
+
 void check_html_page(const std::string& html, const std::vector<NamedPath>& others, const std::vector<NamedPath>& inputs) {
     check_output_path(html, "--html");
     const NamedPath folder{"--html's picture folder", page_files_path(html)};
@@ -185,9 +191,8 @@ void check_html_page(const std::string& html, const std::vector<NamedPath>& othe
 }
 
 HtmlPageWriter::HtmlPageWriter(const std::string& html_path, const char* what) : html_(html_path), what_(what) {
-    const PageFolder pf = page_folder(html_);
-    dir_ = pf.dir;
-    files_ = pf.files;
+    dir_ = parent_folder(html_);
+    files_ = base_name(page_files_path(html_));  // made by the AtomicDirWriter, whole or not at all
     // The folder holds only what the pages write: pictures and the plot.
     folder_ = std::make_unique<AtomicDirWriter>(dir_ + "/" + files_, "folder of the page's pictures",
                                                 kPageFileSuffixes);

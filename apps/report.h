@@ -73,6 +73,11 @@ private:
     size_t pictures_ = 0;
 };
 
+// The folder of pictures beside the page `html_path`, "<dir>/<stem>_files" ("out/report.html" ->
+// "out/report_files"; a stem without ".html" is kept whole), as HtmlPageWriter makes it. Creates
+// nothing.
+std::string page_files_path(const std::string& html_path);
+
 // Before any work, what HtmlPageWriter and its command would otherwise find wrong after it: the
 // page `html` can be written (check_output_path), its picture folder "<stem>_files" can be
 // replaced (check_replaced_folder: not a file, holding only pictures and plots; names that fit)

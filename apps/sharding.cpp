@@ -33,13 +33,4 @@ std::unique_ptr<Dataset> select_shard(std::unique_ptr<Dataset> ds, ShardOption& 
     return std::make_unique<RangeDataset>(std::move(ds), opt.range);
 }
 
-EncodedSet encode_maybe_empty(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
-    if (ds.size() > 0) return encode_dataset(es, ds, keep_features, progress);
-    const size_t batch = size_t(es.net->blob("data")->shape().n);
-    EncodedSet out;
-    out.codes = CodeSet(int(es.net->blob(es.latent_blob)->count() / batch));
-    out.feature_dim = keep_features ? int(es.net->blob(es.feature_blob)->count() / batch) : 0;
-    return out;
-}
-
 }  // namespace dlbhc

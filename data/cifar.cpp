@@ -4,6 +4,7 @@
 #include <cstring>
 #include <stdexcept>
 
+#include "io/path.h"
 #include "io/read_file.h"
 
 namespace dlbhc {

@@ -4,7 +4,7 @@
 #include <stdexcept>
 
 #include "data/gzip.h"
-#include "io/read_file.h"
+#include "io/path.h"
 #include "io/byte_order.h"
 
 namespace dlbhc {
@@ -116,7 +116,7 @@ std::vector<std::string> mnist_file_names(const std::string& dir, const std::str
 
 std::string find_mnist_file(const std::string& dir, const std::string& split, const std::string& kind) {
     for (const auto& p : mnist_file_names(dir, split, kind))
-        if (path_exists(p) && !is_directory(p)) return p;  // read as an InputFile: a FIFO or a device is named
+        if (exists_as_file(p)) return p;  // read as an InputFile: a FIFO or a device is named
     return "";
 }
 

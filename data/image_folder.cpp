@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <stdexcept>
 
+#include "io/path.h"
 #include "io/read_file.h"
 
 namespace dlbhc {
@@ -56,12 +57,6 @@ bool parse_label(const std::string& s, int& out) {
     if (v > 0x7FFFFFFF) return false;
     out = (int)v;
     return true;
-}
-
-std::string folder_of(const std::string& path) {
-    const size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return "";
-    return slash == 0 ? "/" : path.substr(0, slash);
 }
 
 }  // namespace
@@ -189,7 +184,7 @@ std::unique_ptr<ImageFolderDataset> ImageFolderDataset::from_list(const std::str
     LoadReport local;
     LoadReport& rep = report ? *report : local;
     const std::vector<ListEntry> lines =
-        parse_image_list(bytes.data(), bytes.size(), list_file, root.empty() ? folder_of(list_file) : root, rep);
+        parse_image_list(bytes.data(), bytes.size(), list_file, root.empty() ? folder_part(list_file) : root, rep);
     std::unique_ptr<ImageFolderDataset> ds(new ImageFolderDataset());
     std::vector<Candidate> cands;
     cands.reserve(lines.size());

@@ -9,25 +9,20 @@
 #include "formats/caffemodel.h"
 #include "formats/weights_file.h"
 #include "io/file_io.h"
+#include "io/path.h"
 #include "io/read_file.h"
 
 namespace dlbhc {
 
 namespace {
 
-// Where a file is expected, anything but a folder counts as there: it is then opened as an
-// InputFile, which names a FIFO or a device ("expected a regular file, found a FIFO") where a
-// probe for regular files would have said "not found".
-bool exists_as_file(const std::string& p) { return path_exists(p) && !is_directory(p); }
 bool exists_plain_or_gz(const std::string& p) { return exists_as_file(p) || exists_as_file(p + ".gz"); }
 
-// "a/b/c" -> ("a/b", "c"); "c" -> (".", "c").
+// "a/b/c" and "a/b/c/" -> ("a/b", "c"); "c" -> (".", "c").
 void split_path(const std::string& spec, std::string& dir, std::string& base) {
-    std::string s = spec;
-    while (s.size() > 1 && s.back() == '/') s.pop_back();
-    size_t slash = s.rfind('/');
-    dir = slash == std::string::npos ? "." : (slash == 0 ? "/" : s.substr(0, slash));
-    base = slash == std::string::npos ? s : s.substr(slash + 1);
+    const std::string s = trim_trailing_slashes(spec);
+    dir = parent_folder(s);
+    base = base_name(s);
 }
 
 // What a dataset spec names (see source.h): the first form that matches.

@@ -151,29 +151,17 @@ void decode_blobs(const pb::Reader& r, const std::vector<pb::Field>& fields, Caf
     for (size_t i = 0; i < fields.size(); ++i) L.blobs.push_back(decode_blobproto(r, fields[i], blob_what(L.name, i)));
 }
 
-CaffeLayerBlobs decode_v2_layer(const pb::Reader& parent, const pb::Field& lf) {
+// A layer message of either version: its name (field 1), type (field 2: a string in V2, V0's
+// spelling of it otherwise) and blobs (field 7 in V2's LayerParameter, 50 in V0's).
+CaffeLayerBlobs decode_layer(const pb::Reader& parent, const pb::Field& lf, bool v0) {
     pb::Reader r = parent.sub(lf);
     CaffeLayerBlobs L;
     std::vector<pb::Field> blobs;
     pb::Field f;
     while (r.next(f)) {
         if (f.number == 1) L.name = r.as_string(f);
-        else if (f.number == 2) L.type = r.as_string(f);
-        else if (f.number == 7) blobs.push_back(f);
-    }
-    decode_blobs(r, blobs, L);
-    return L;
-}
-
-CaffeLayerBlobs decode_v0_layer(const pb::Reader& parent, const pb::Field& lf) {
-    pb::Reader r = parent.sub(lf);
-    CaffeLayerBlobs L;
-    std::vector<pb::Field> blobs;
-    pb::Field f;
-    while (r.next(f)) {
-        if (f.number == 1) L.name = r.as_string(f);
-        else if (f.number == 2) L.type = caffe_v0_type_name(r.as_string(f));
-        else if (f.number == 50) blobs.push_back(f);
+        else if (f.number == 2) L.type = v0 ? caffe_v0_type_name(r.as_string(f)) : r.as_string(f);
+        else if (f.number == (v0 ? 50u : 7u)) blobs.push_back(f);
     }
     decode_blobs(r, blobs, L);
     return L;
@@ -197,7 +185,7 @@ CaffeLayerBlobs decode_v1_layer(const pb::Reader& parent, const pb::Field& lf, b
     }
     if (has_v0) {
         *had_v0 = true;
-        CaffeLayerBlobs old = decode_v0_layer(r, v0);
+        CaffeLayerBlobs old = decode_layer(r, v0, true);
         if (L.name.empty()) L.name = old.name;
         if (L.type.empty()) L.type = old.type;
         if (!blobs.empty() && !old.blobs.empty())
@@ -224,7 +212,7 @@ CaffeModel decode_caffemodel(const uint8_t* data, size_t size, const std::string
             m.name = r.as_string(f);
         } else if (f.number == 100) {
             ++n_v2;
-            m.layers.push_back(decode_v2_layer(r, f));
+            m.layers.push_back(decode_layer(r, f, false));
         } else if (f.number == 2) {
             ++n_v1;
             m.layers.push_back(decode_v1_layer(r, f, &any_v0));

@@ -11,6 +11,7 @@
 #include <unordered_map>
 
 #include "formats/layer_registry.h"
+#include "io/path.h"
 #include "nn/conv.h"
 #include "nn/inner_product.h"
 
@@ -124,11 +125,6 @@ std::vector<LayerSpec> layers_for(const NetSpec& spec, Phase phase) {
     std::vector<LayerSpec> v;
     for (const LayerSpec* l : spec.layers_in(phase)) v.push_back(*l);
     return v;
-}
-
-std::string base_name(const std::string& path) {
-    size_t s = path.find_last_of('/');
-    return s == std::string::npos ? path : path.substr(s + 1);
 }
 
 class Builder {

@@ -85,7 +85,7 @@ NetFootprint net_footprint(const NetSpec& spec, Phase phase, const NetBuildOptio
 std::unique_ptr<Net> build_net(const NetSpec& spec, Phase phase, const NetBuildOptions& opt = {});
 
 // The part of the net in `phase` that makes the hash codes and the features: the top of the last
-// Sigmoid (the latent blob, hash/encoder.h) and every layer it depends on by blob name (the
+// Sigmoid (the latent blob, apps/encode.h) and every layer it depends on by blob name (the
 // latent InnerProduct, the feature layer and everything below them; not the classifier or the
 // loss), or every layer of the phase when there is no Sigmoid. Data and Input layers are left
 // out: the input's size and preprocessing are recorded apart (apps/provenance.h). latent_bits > 0

@@ -143,6 +143,40 @@ std::string shape_tuple(const std::vector<int64_t>& shape) {
     return s + ")";
 }
 
+// The values at p, of dtype `descr` ('<f4', '<f8', '<i4' or '<i8', `item` bytes each), as float32
+// into `out` (out.size() of them): a float64 beyond float32's range or an integer float32 cannot
+// hold exactly is an error naming it and its index.
+void convert_values(const uint8_t* p, const std::string& descr, size_t item, std::vector<float>& out,
+                    const std::string& where) {
+    auto bad = [&](const std::string& m) { return std::runtime_error(where + m); };
+    const size_t n = out.size();
+    if (descr == "<f4") {
+        if (n) std::memcpy(out.data(), p, n * 4);
+    } else if (descr == "<f8") {
+        for (size_t i = 0; i < n; ++i) {
+            const double v = load_le_f64(p + 8 * i);
+            float f = (float)v;
+            if (std::isfinite(v) && !std::isfinite(f))
+                throw bad("value " + std::to_string(v) + " at index " + std::to_string(i) + " does not fit in float32");
+            out[i] = f;
+        }
+    } else {
+        for (size_t i = 0; i < n; ++i) {
+            int64_t v;
+            if (item == 4) {
+                v = int32_t(load_le32(p + 4 * i));
+            } else {
+                v = int64_t(load_le64(p + 8 * i));
+            }
+            float f = (float)v;
+            if ((double)f != (double)v || v > (int64_t(1) << 53) || v < -(int64_t(1) << 53))
+                throw bad("integer " + std::to_string(v) + " at index " + std::to_string(i) +
+                          " cannot be held exactly by float32");
+            out[i] = f;
+        }
+    }
+}
+
 }  // namespace
 
 NamedTensor decode_npy(const uint8_t* data, size_t size, const std::string& file, std::string* dtype_out) {
@@ -197,32 +231,7 @@ NamedTensor decode_npy(const uint8_t* data, size_t size, const std::string& file
     t.name = file;
     t.dims = shape;
     t.data.resize((size_t)count);
-    const uint8_t* p = data + pre + header_len;
-    if (descr == "<f4") {
-        if (count) std::memcpy(t.data.data(), p, (size_t)count * 4);
-    } else if (descr == "<f8") {
-        for (size_t i = 0; i < count; ++i) {
-            const double v = load_le_f64(p + 8 * i);
-            float f = (float)v;
-            if (std::isfinite(v) && !std::isfinite(f))
-                throw bad("value " + std::to_string(v) + " at index " + std::to_string(i) + " does not fit in float32");
-            t.data[i] = f;
-        }
-    } else {
-        for (size_t i = 0; i < count; ++i) {
-            int64_t v;
-            if (item == 4) {
-                v = int32_t(load_le32(p + 4 * i));
-            } else {
-                v = int64_t(load_le64(p + 8 * i));
-            }
-            float f = (float)v;
-            if ((double)f != (double)v || v > (int64_t(1) << 53) || v < -(int64_t(1) << 53))
-                throw bad("integer " + std::to_string(v) + " at index " + std::to_string(i) +
-                          " cannot be held exactly by float32");
-            t.data[i] = f;
-        }
-    }
+    convert_values(data + pre + header_len, descr, item, t.data, where);
     if (dtype_out) *dtype_out = descr;
     return t;
 }

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "io/path.h"
+
 namespace dlbhc {
 
 namespace {
@@ -14,12 +16,6 @@ using Msg = PtxMessage;
 std::string resolve(const std::string& base_dir, const std::string& path) {
     if (path.empty() || path[0] == '/' || base_dir.empty()) return path;
     return base_dir + "/" + path;
-}
-
-std::string dir_of(const std::string& path) {
-    size_t s = path.find_last_of('/');
-    if (s == std::string::npos) return "";
-    return s == 0 ? "/" : path.substr(0, s);
 }
 
 int int_at_least(const Msg& m, const std::string& name, int def, int lo) {
@@ -66,7 +62,11 @@ std::vector<std::string> SolverSpec::test_net_paths() const {
     return {};
 }
 
-SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir) {
+namespace {
+
+// Fields of other solvers or of Caffe features dlbhc lacks, named as such; then any field a
+// SolverParameter does not have, and any given twice (but the repeated ones).
+void check_solver_fields(const Msg& m) {
     for (const auto& f : m.fields) {
         if (f.name == "net_param" || f.name == "train_net_param" || f.name == "test_net_param")
             f.fail("(a net written inside the solver) is not supported; put the net in its own file and name it with "
@@ -85,12 +85,10 @@ SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir
                    "the solver (SolverParameter)");
     for (const auto& f : m.fields)
         if (f.name != "test_net" && f.name != "weights" && f.name != "test_iter" && f.name != "stepvalue") m.find(f.name);
+}
 
-    SolverSpec s;
-    s.file = m.loc.file;
-    check_solver_type(m);
-
-    // Nets.
+// net or train_net, test_net and weights, relative to the solver's folder.
+void read_nets(const Msg& m, const std::string& base_dir, SolverSpec& s) {
     const PtxField* net = m.find("net");
     const PtxField* train_net = m.find("train_net");
     if (net && train_net) train_net->fail("cannot be combined with net (give one of them)");
@@ -99,9 +97,10 @@ SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir
     if (train_net) s.train_net = resolve(base_dir, train_net->as_string());
     for (const std::string& p : m.get_strings("test_net")) s.test_net.push_back(resolve(base_dir, p));
     for (const std::string& p : m.get_strings("weights")) s.weights.push_back(resolve(base_dir, p));
+}
 
-    // The update rule.
-    SolverParam& p = s.param;
+// The update rule: learning rate and its policy, momentum, weight decay, clipping.
+void read_update_rule(const Msg& m, SolverParam& p) {
     const PtxField& base_lr = required(m, "base_lr");
     p.base_lr = base_lr.as_double();
     if (!std::isfinite(p.base_lr) || p.base_lr < 0) base_lr.fail("must be a finite number >= 0, got " + base_lr.text);
@@ -127,8 +126,10 @@ SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir
     } catch (const std::exception& e) {
         policy.fail(std::string("(") + p.lr_policy + "): " + e.what());
     }
+}
 
-    // Testing.
+// Testing: test_interval, test_initialization, one test_iter per test net.
+void read_testing(const Msg& m, SolverSpec& s) {
     s.test_interval = int_at_least(m, "test_interval", 0, 0);
     s.test_initialization = m.get_bool("test_initialization", true);
     for (const PtxField* f : m.all("test_iter")) {
@@ -143,8 +144,10 @@ SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir
     if (s.test_interval > 0 && s.test_iter.empty())
         m.find("test_interval")->fail("is set but test_iter is not (how many batches each test runs)");
     if (m.get_bool("test_compute_loss", false)) m.find("test_compute_loss")->fail("must be false (not supported)");
+}
 
-    // Running and snapshots.
+// Running and snapshots.
+void read_running(const Msg& m, const std::string& base_dir, SolverSpec& s) {
     s.display = int_at_least(m, "display", 0, 0);
     s.average_loss = int_at_least(m, "average_loss", 1, 1);
     if (const PtxField* f = m.find("iter_size"))
@@ -154,8 +157,10 @@ SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir
     if (m.get_bool("snapshot_diff", false)) m.find("snapshot_diff")->fail("must be false (not supported)");
     s.snapshot_after_train = m.get_bool("snapshot_after_train", true);
     s.random_seed = m.get_int64("random_seed", -1);
+}
 
-    // Accepted and ignored.
+// Accepted and ignored (GPU and format settings): checked, then a note each.
+void read_ignored(const Msg& m, SolverSpec& s) {
     if (const PtxField* f = m.find("solver_mode")) {
         const std::string mode = f->as_enum();
         if (mode != "CPU" && mode != "GPU" && mode != "0" && mode != "1") f->fail("must be CPU or GPU, got " + mode);
@@ -178,6 +183,20 @@ SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir
         f->as_bool();
         s.notes.push_back(f->loc.str() + ": debug_info ignored");
     }
+}
+
+}  // namespace
+
+SolverSpec solver_spec_from_ptx(const PtxMessage& m, const std::string& base_dir) {
+    check_solver_fields(m);
+    SolverSpec s;
+    s.file = m.loc.file;
+    check_solver_type(m);
+    read_nets(m, base_dir, s);
+    read_update_rule(m, s.param);
+    read_testing(m, s);
+    read_running(m, base_dir, s);
+    read_ignored(m, s);
     return s;
 }
 
@@ -187,7 +206,7 @@ SolverSpec parse_solver_spec(const std::string& text, const std::string& name, c
 
 SolverSpec load_solver_spec(const std::string& path) {
     return solver_spec_from_ptx(load_prototxt(path, {}, "a solver", "weights go with --weights or --resume"),
-                                dir_of(path));
+                                folder_part(path));
 }
 
 }  // namespace dlbhc

@@ -301,8 +301,12 @@ struct Cursor {
 
 }  // namespace
 
-WeightsFile decode_weights(const uint8_t* data, size_t size, const std::string& file) {
-    const std::string where = "weights file '" + file + "': ";
+namespace {
+
+// The header and both checksums of a file of `size` bytes at data: magic, version, reserved
+// bytes, payload size. Returns the tensor and metadata counts.
+void check_weights_header(const uint8_t* data, size_t size, const std::string& where, uint32_t& ntensors,
+                          uint32_t& nmeta) {
     auto bad = [&](const std::string& m) { return std::runtime_error(where + m); };
     if (size < 8 || std::memcmp(data, kMagic, 8) != 0)
         throw bad("expected the magic 'DLBHCWTS' (a dlbhc weights file), found '" +
@@ -318,7 +322,7 @@ WeightsFile decode_weights(const uint8_t* data, size_t size, const std::string& 
     if (hsum != get64(data + 32) && kVerifyChecksums)
         throw bad("header checksum mismatch: stored " + hex64(get64(data + 32)) + ", computed " + hex64(hsum) +
                   " (the header is damaged)");
-    const uint32_t ntensors = get32(data + 12), nmeta = get32(data + 16);
+    ntensors = get32(data + 12), nmeta = get32(data + 16);
     const uint64_t payload = get64(data + 24);
     if (get32(data + 20) != 0) throw bad("header bytes 20..23 (reserved): expected 0, found " + std::to_string(get32(data + 20)));
     if (payload != size - kWeightsHeaderBytes - 8)
@@ -329,67 +333,80 @@ WeightsFile decode_weights(const uint8_t* data, size_t size, const std::string& 
     if (psum != get64(data + size - 8) && kVerifyChecksums)
         throw bad("payload checksum mismatch: stored " + hex64(get64(data + size - 8)) + ", computed " + hex64(psum) +
                   " (the file is damaged)");
+}
 
+// Metadata entry i at the cursor: a key (1..kWeightsMaxNameBytes bytes, not in `seen`) and its value.
+std::pair<std::string, std::string> read_metadata_entry(Cursor& c, uint32_t i, std::set<std::string>& seen) {
+    const std::string what = "metadata entry " + std::to_string(i);
+    const size_t at = c.pos;
+    uint32_t klen = c.u32(what + " key length");
+    if (klen == 0 || klen > kWeightsMaxNameBytes)
+        c.fail(at, what + ": expected a key of 1.." + std::to_string(kWeightsMaxNameBytes) + " bytes, found " +
+                       std::to_string(klen));
+    std::string key = c.bytes(klen, what + " key");
+    uint64_t vlen = c.u64(what + " value length");
+    if (vlen > c.size - c.pos)
+        c.fail(at, what + " ('" + key + "'): value of " + std::to_string(vlen) + " bytes goes beyond the payload (" +
+                       std::to_string(c.size - c.pos) + " bytes left)");
+    std::string value = c.bytes((size_t)vlen, what + " value");
+    if (!seen.insert(key).second) c.fail(at, what + ": duplicate key '" + key + "'");
+    return {std::move(key), std::move(value)};
+}
+
+// Tensor i at the cursor: its name (not in `seen`), dims and float32 values.
+NamedTensor read_tensor(Cursor& c, uint32_t i, std::set<std::string>& seen) {
+    const std::string what = "tensor " + std::to_string(i);
+    const size_t at = c.pos;
+    uint32_t nlen = c.u32(what + " name length");
+    if (nlen == 0 || nlen > kWeightsMaxNameBytes)
+        c.fail(at, what + ": expected a name of 1.." + std::to_string(kWeightsMaxNameBytes) + " bytes, found " +
+                       std::to_string(nlen));
+    NamedTensor t;
+    t.name = c.bytes(nlen, what + " name");
+    const std::string tw = what + " ('" + t.name + "')";
+    const size_t ndim_at = c.pos;
+    uint32_t ndim = c.u32(tw + " dim count");
+    if (ndim > kWeightsMaxDims)
+        c.fail(ndim_at, tw + ": expected at most " + std::to_string(kWeightsMaxDims) + " dims, found " +
+                            std::to_string(ndim));
+    // Bound the element count by the bytes left before multiplying further: no overflow, and
+    // the allocation below is never larger than the file.
+    const uint64_t left_values = (c.size - c.pos) / 4;
+    uint64_t count = 1;
+    for (uint32_t d = 0; d < ndim; ++d) {
+        uint64_t dim = c.u64(tw + " dims");
+        t.dims.push_back((int64_t)dim);
+        // No tensor has a side above INT_MAX (nn::Tensor counts in int); refusing one here also
+        // keeps a zero elsewhere in the shape from hiding an absurd dim.
+        if (dim > (uint64_t)INT_MAX)
+            c.fail(ndim_at, tw + ": dim " + std::to_string(d) + " is " + std::to_string(dim) +
+                                ", expected 0..2147483647");
+        if (dim != 0 && count > left_values / dim) count = left_values + 1;  // saturate
+        else count *= dim;
+    }
+    if (count > (c.size - c.pos) / 4)
+        c.fail(ndim_at, tw + ": shape " + t.shape_str() + " needs more float32 values than the " +
+                            std::to_string((c.size - c.pos) / 4) + " left in the file");
+    t.data.resize((size_t)count);
+    if (count) std::memcpy(t.data.data(), c.p + c.pos, (size_t)count * 4);
+    c.pos += (size_t)count * 4;
+    if (!seen.insert(t.name).second) c.fail(at, tw + ": duplicate tensor name");
+    return t;
+}
+
+}  // namespace
+
+WeightsFile decode_weights(const uint8_t* data, size_t size, const std::string& file) {
+    const std::string where = "weights file '" + file + "': ";
+    uint32_t ntensors = 0, nmeta = 0;
+    check_weights_header(data, size, where, ntensors, nmeta);
     WeightsFile w;
     w.source = file;
     Cursor c{data, size - 8, kWeightsHeaderBytes, where};
     std::set<std::string> seen;
-    for (uint32_t i = 0; i < nmeta; ++i) {
-        const std::string what = "metadata entry " + std::to_string(i);
-        const size_t at = c.pos;
-        uint32_t klen = c.u32(what + " key length");
-        if (klen == 0 || klen > kWeightsMaxNameBytes)
-            c.fail(at, what + ": expected a key of 1.." + std::to_string(kWeightsMaxNameBytes) + " bytes, found " +
-                           std::to_string(klen));
-        std::string key = c.bytes(klen, what + " key");
-        uint64_t vlen = c.u64(what + " value length");
-        if (vlen > c.size - c.pos)
-            c.fail(at, what + " ('" + key + "'): value of " + std::to_string(vlen) + " bytes goes beyond the payload (" +
-                           std::to_string(c.size - c.pos) + " bytes left)");
-        std::string value = c.bytes((size_t)vlen, what + " value");
-        if (!seen.insert(key).second) c.fail(at, what + ": duplicate key '" + key + "'");
-        w.metadata.emplace_back(std::move(key), std::move(value));
-    }
+    for (uint32_t i = 0; i < nmeta; ++i) w.metadata.push_back(read_metadata_entry(c, i, seen));
     seen.clear();
-    for (uint32_t i = 0; i < ntensors; ++i) {
-        const std::string what = "tensor " + std::to_string(i);
-        const size_t at = c.pos;
-        uint32_t nlen = c.u32(what + " name length");
-        if (nlen == 0 || nlen > kWeightsMaxNameBytes)
-            c.fail(at, what + ": expected a name of 1.." + std::to_string(kWeightsMaxNameBytes) + " bytes, found " +
-                           std::to_string(nlen));
-        NamedTensor t;
-        t.name = c.bytes(nlen, what + " name");
-        const std::string tw = what + " ('" + t.name + "')";
-        const size_t ndim_at = c.pos;
-        uint32_t ndim = c.u32(tw + " dim count");
-        if (ndim > kWeightsMaxDims)
-            c.fail(ndim_at, tw + ": expected at most " + std::to_string(kWeightsMaxDims) + " dims, found " +
-                                std::to_string(ndim));
-        // Bound the element count by the bytes left before multiplying further: no overflow, and
-        // the allocation below is never larger than the file.
-        const uint64_t left_values = (c.size - c.pos) / 4;
-        uint64_t count = 1;
-        for (uint32_t d = 0; d < ndim; ++d) {
-            uint64_t dim = c.u64(tw + " dims");
-            t.dims.push_back((int64_t)dim);
-            // No tensor has a side above INT_MAX (nn::Tensor counts in int); refusing one here also
-            // keeps a zero elsewhere in the shape from hiding an absurd dim.
-            if (dim > (uint64_t)INT_MAX)
-                c.fail(ndim_at, tw + ": dim " + std::to_string(d) + " is " + std::to_string(dim) +
-                                    ", expected 0..2147483647");
-            if (dim != 0 && count > left_values / dim) count = left_values + 1;  // saturate
-            else count *= dim;
-        }
-        if (count > (c.size - c.pos) / 4)
-            c.fail(ndim_at, tw + ": shape " + t.shape_str() + " needs more float32 values than the " +
-                                std::to_string((c.size - c.pos) / 4) + " left in the file");
-        t.data.resize((size_t)count);
-        if (count) std::memcpy(t.data.data(), c.p + c.pos, (size_t)count * 4);
-        c.pos += (size_t)count * 4;
-        if (!seen.insert(t.name).second) c.fail(at, tw + ": duplicate tensor name");
-        w.tensors.push_back(std::move(t));
-    }
+    for (uint32_t i = 0; i < ntensors; ++i) w.tensors.push_back(read_tensor(c, i, seen));
     if (c.pos != c.size)
         c.fail(c.pos, "expected the checksum after the last tensor, found " + std::to_string(c.size - c.pos) +
                           " more payload bytes");

@@ -6,6 +6,7 @@
 #include "formats/caffemodel.h"
 #include "formats/onnx_weights.h"
 #include "io/file_io.h"
+#include "io/path.h"
 
 namespace dlbhc {
 
@@ -62,8 +63,7 @@ ImportedWeights import_weights(const std::string& path, WeightsFormat format) {
     }
     if (out.weights.tensors.empty())
         throw std::runtime_error("'" + path + "': expected at least one weight tensor, found none (" + out.format + ")");
-    const size_t slash = path.rfind('/');
-    out.weights.set_meta("converted_from", slash == std::string::npos ? path : path.substr(slash + 1));
+    out.weights.set_meta("converted_from", base_name(path));
     out.weights.set_meta("source_format", out.format);
     return out;
 }

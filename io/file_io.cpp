@@ -21,6 +21,8 @@
 #include <map>
 #include <stdexcept>
 
+#include "io/path.h"
+
 namespace dlbhc {
 
 static const size_t kBufferBytes = 1 << 20;
@@ -176,17 +178,6 @@ size_t temp_name_extra_bytes(bool folder) {
     return (folder ? 1 : 0) + temp_tail("tmp", (long)INT_MAX, UINT_MAX).size();
 }
 
-static std::string folder_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    if (slash == std::string::npos) return ".";
-    return slash == 0 ? "/" : path.substr(0, slash);
-}
-
-static std::string base_of(const std::string& path) {
-    size_t slash = path.rfind('/');
-    return slash == std::string::npos ? path : path.substr(slash + 1);
-}
-
 // Parses a decimal number of 1 to 10 digits filling s[from, to); false if anything else is there
 // or it exceeds `max`.
 static bool parse_decimal(const char* s, size_t from, size_t to, long long max, long long& out) {
@@ -239,10 +230,10 @@ static std::vector<std::string> stale_entries(const std::string& folder, const s
 }
 
 size_t remove_stale_temporaries(const std::string& path) {
-    const std::string base = base_of(path);
+    const std::string base = base_name(path);
     if (base.empty()) return 0;
     size_t removed = 0;
-    for (const auto& f : stale_entries(folder_of(path), {base + ".tmp."})) removed += ::unlink(f.c_str()) == 0;
+    for (const auto& f : stale_entries(parent_folder(path), {base + ".tmp."})) removed += ::unlink(f.c_str()) == 0;
     return removed;
 }
 
@@ -358,9 +349,9 @@ std::string real_path(const std::string& path) {
 std::string real_path_cached(const std::string& path, std::map<std::string, std::string>& folders) {
     struct stat st;
     if (::lstat(path.c_str(), &st) != 0) return "";
-    const std::string base = base_of(path);
+    const std::string base = base_name(path);
     if (S_ISLNK(st.st_mode) || base.empty() || base == "." || base == "..") return real_path(path);
-    const std::string folder = folder_of(path);
+    const std::string folder = parent_folder(path);
     auto it = folders.find(folder);
     if (it == folders.end()) it = folders.emplace(folder, real_path(folder)).first;
     if (it->second.empty()) return "";
@@ -394,7 +385,7 @@ std::string output_target(const std::string& path) {
         const ssize_t n = ::readlink(p.c_str(), link, sizeof link);
         if (n <= 0 || size_t(n) >= sizeof link) return p;  // unreadable: the writer's own error says why
         const std::string to(link, size_t(n));
-        p = to[0] == '/' ? to : folder_of(p) + "/" + to;
+        p = to[0] == '/' ? to : parent_folder(p) + "/" + to;
     }
     throw std::runtime_error("'" + path + "': expected a symbolic link that ends at a file, found a chain of more than 40 "
                              "links (a loop?)");
@@ -402,7 +393,7 @@ std::string output_target(const std::string& path) {
 
 std::vector<std::string> make_parent_folders(const std::string& path) {
     std::vector<std::string> made;
-    const std::string dir = folder_of(path);
+    const std::string dir = parent_folder(path);
     if (dir == "." || dir == "/") return made;
     for (size_t i = 1; i <= dir.size(); ++i) {
         if (i < dir.size() && dir[i] != '/') continue;
@@ -538,7 +529,7 @@ void AtomicFileWriter::publish() {
     untrack(g_temps, tracked_);  // only now: until the rename, the temporary is ours to remove
     state_ = State::Done;
     made_folders_.clear();  // they hold the output now
-    fsync_folder(folder_of(target_));  // make the rename itself durable
+    fsync_folder(parent_folder(target_));  // make the rename itself durable
     remove_stale_temporaries(target_);
 }
 
@@ -560,11 +551,6 @@ static bool remove_tree(const std::string& path) {
     ::nftw(path.c_str(), remove_one, 16, FTW_DEPTH | FTW_PHYS);
     struct stat st;
     return ::lstat(path.c_str(), &st) != 0 && errno == ENOENT;
-}
-
-static std::string trim_trailing_slashes(std::string p) {
-    while (p.size() > 1 && p.back() == '/') p.pop_back();
-    return p;
 }
 
 static bool ends_with(const std::string& s, const std::string& end) {
@@ -604,20 +590,20 @@ static int fsync_folder_files(const std::string& folder, std::string& failed) {
 // The hidden name beside `path` for a folder in the `kind` state ("tmp", "old") of this process.
 static std::string sibling_name(const std::string& path, const char* kind) {
     static std::atomic<unsigned> counter{0};
-    return folder_of(path) + "/." + base_of(path) + temp_tail(kind, (long)::getpid(), counter++);
+    return parent_folder(path) + "/." + base_name(path) + temp_tail(kind, (long)::getpid(), counter++);
 }
 
 size_t remove_stale_temporary_dirs(const std::string& path) {
-    const std::string p = trim_trailing_slashes(path), base = base_of(p);
+    const std::string p = trim_trailing_slashes(path), base = base_name(p);
     if (base.empty()) return 0;
     size_t removed = 0;
-    for (const auto& f : stale_entries(folder_of(p), {"." + base + ".tmp.", "." + base + ".old."})) removed += remove_tree(f);
+    for (const auto& f : stale_entries(parent_folder(p), {"." + base + ".tmp.", "." + base + ".old."})) removed += remove_tree(f);
     return removed;
 }
 
 AtomicDirWriter::AtomicDirWriter(const std::string& path, const std::string& what, std::vector<std::string> owned_suffixes)
     : path_(trim_trailing_slashes(path)), what_(what), suffixes_(std::move(owned_suffixes)) {
-    const std::string base = base_of(path_);
+    const std::string base = base_name(path_);
     if (base.empty() || base == "." || base == "..")
         throw std::runtime_error(what_ + " '" + path + "': expected the path of a folder ending with its name, found '" +
                                  base + "'");
@@ -732,7 +718,7 @@ void AtomicDirWriter::commit() {
     done_ = true;
     made_folders_.clear();  // they hold the output now
     untrack(g_temps, tracked_);
-    fsync_folder(folder_of(path_));  // make the renames durable
+    fsync_folder(parent_folder(path_));  // make the renames durable
     if (had_old) remove_tree(old);
     remove_stale_temporary_dirs(path_);
 }

@@ -22,16 +22,4 @@ constexpr uint64_t kMaxReadFileBytes = 4ull << 30;
 std::vector<uint8_t> read_file_bytes(const std::string& path, const std::string& what,
                                      uint64_t max_bytes = kMaxReadFileBytes);
 
-// True when `path` names an existing regular file (following symlinks).
-bool is_regular_file(const std::string& path);
-// True when `path` names anything at all (following symlinks): a regular file, a folder, a FIFO, a
-// device. The readers probe where an input should be with it, then open it as an InputFile,
-// which names what they found ("expected a regular file, found a FIFO") instead of "not found".
-bool path_exists(const std::string& path);
-// True when `path` names an existing directory (following symlinks).
-bool is_directory(const std::string& path);
-
-// "a/b" from "a" and "b"; `rel` unchanged when it is absolute or `dir` is empty.
-std::string join_path(const std::string& dir, const std::string& rel);
-
 }  // namespace dlbhc

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cmath>
 #include <chrono>
@@ -230,54 +231,44 @@ private:
     XxHash64 sum_;
 };
 
-// The old indexes (any number, in order) followed by the new items (may be null), written to
-// `path`. Every old index has `bits`-bit codes and `dim`-d features of type `ftype`. `prov`: the
-// provenance of the whole (null or empty: none is recorded).
-void write_combined(const std::string& path, const std::vector<const IndexFile*>& olds, const IndexItems* more,
-                    int bits, int dim, FeatureType ftype, const Provenance* prov) {
-    const int words = code_words(bits);
-    uint64_t n_old = 0, old_name_bytes = 0;
-    for (const IndexFile* old : olds) n_old += old->size(), old_name_bytes += old->name_bytes();
-    const uint64_t n_new = more ? more->codes.n : 0, n = n_old + n_new;
-    if (n >= (uint64_t)UINT32_MAX)
-        throw std::invalid_argument("index file '" + path + "': expected fewer than 2^32 items, found " +
-                                    std::to_string(n));
-    uint64_t new_name_bytes = 0;
-    if (more && more->names)
-        for (const auto& s : *more->names) new_name_bytes += s.size();
-    const uint64_t name_bytes = old_name_bytes + new_name_bytes;
-    const std::string prov_bytes = prov && !prov->empty() ? encode_provenance(*prov, "index file '" + path + "': ") : "";
-    Layout L;
-    if (!layout_for(n, (uint64_t)words, name_bytes, (uint64_t)(ftype == FeatureType::None ? 0 : dim), ftype,
-                    prov_bytes.size(), L))
-        throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
-                                    std::to_string(n) + " items of " + std::to_string(dim) + "-d features and " +
-                                    std::to_string(name_bytes) + " bytes of names");
+// What write_combined writes: the old indexes (any number, in order) followed by the new items
+// (may be null), `words` words per code and `dim`-d features of type `ftype` (dim 0 for None).
+struct Combined {
+    const std::vector<const IndexFile*>& olds;
+    const IndexItems* more;
+    uint64_t n_new;
+    int words, dim;
+    FeatureType ftype;
+};
 
-    AtomicFileWriter w(path, "index file");
-    unsigned char header[kIndexHeaderBytes] = {};
-    w.write(header, sizeof header);  // placeholder, completed at the end
-
+// Each section writer returns the checksum of the section it wrote at its offset in L.
+uint64_t write_codes(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
     SectionOut codes(w, L.codes, path);
-    for (const IndexFile* old : olds) codes.put(old->codes().data, old->size() * (size_t)words * 8);
-    if (more) codes.put(more->codes.data, (size_t)(n_new * words * 8));
+    for (const IndexFile* old : c.olds) codes.put(old->codes().data, old->size() * (size_t)c.words * 8);
+    if (c.more) codes.put(c.more->codes.data, (size_t)(c.n_new * c.words * 8));
+    return codes.checksum();
+}
 
+uint64_t write_labels(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
     SectionOut labels(w, L.labels, path);
-    for (const IndexFile* old : olds) labels.put(old->labels(), old->size() * 4);
-    if (more) {
-        if (more->labels) {
-            labels.put(more->labels, (size_t)n_new * 4);
+    for (const IndexFile* old : c.olds) labels.put(old->labels(), old->size() * 4);
+    if (c.more) {
+        if (c.more->labels) {
+            labels.put(c.more->labels, (size_t)c.n_new * 4);
         } else {
             const int32_t unknown = -1;
-            for (uint64_t i = 0; i < n_new; ++i) labels.put(&unknown, 4);
+            for (uint64_t i = 0; i < c.n_new; ++i) labels.put(&unknown, 4);
         }
     }
+    return labels.checksum();
+}
 
-    // Names: N + 1 offsets into the text (offset[i] .. offset[i+1] is name i), then the text.
-    // An old index's offsets move by the name text of the indexes before it.
+// Names: N + 1 offsets into the text (offset[i] .. offset[i+1] is name i), then the text.
+// An old index's offsets move by the name text of the indexes before it.
+uint64_t write_names(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
     SectionOut names(w, L.names, path);
     uint64_t at = 0;
-    for (const IndexFile* old : olds) {
+    for (const IndexFile* old : c.olds) {
         if (at == 0) {
             names.put(old->name_offsets(), old->size() * 8);
         } else {
@@ -290,55 +281,96 @@ void write_combined(const std::string& path, const std::vector<const IndexFile*>
         }
         at += old->name_bytes();
     }
-    for (uint64_t i = 0; i < n_new; ++i) {
+    for (uint64_t i = 0; i < c.n_new; ++i) {
         names.put(&at, 8);
-        if (more->names) at += (*more->names)[i].size();
+        if (c.more->names) at += (*c.more->names)[i].size();
     }
     names.put(&at, 8);
-    for (const IndexFile* old : olds) names.put(old->name_text(), (size_t)old->name_bytes());
-    if (more && more->names)
-        for (const auto& s : *more->names) names.put(s.data(), s.size());
+    for (const IndexFile* old : c.olds) names.put(old->name_text(), (size_t)old->name_bytes());
+    if (c.more && c.more->names)
+        for (const auto& s : *c.more->names) names.put(s.data(), s.size());
+    return names.checksum();
+}
 
-    uint64_t features_sum = 0;
-    if (ftype != FeatureType::None) {
-        SectionOut feats(w, L.features, path);
-        for (const IndexFile* old : olds)
-            feats.put(old->features().data, old->size() * (size_t)dim * feature_type_bytes(ftype));
-        if (more && n_new > 0) {  // an empty set may give no feature pointer
-            if (ftype == FeatureType::F32) {
-                feats.put(more->features, (size_t)(n_new * dim * 4));
-            } else {  // convert row by row, so no second copy of the features is held
-                std::vector<uint16_t> row((size_t)dim);
-                for (uint64_t i = 0; i < n_new; ++i) {
-                    floats_to_halves(more->features + i * (size_t)dim, (size_t)dim, row.data());
-                    feats.put(row.data(), row.size() * 2);
-                }
+// 0 (no section) without features.
+uint64_t write_features(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
+    if (c.ftype == FeatureType::None) return 0;
+    SectionOut feats(w, L.features, path);
+    for (const IndexFile* old : c.olds)
+        feats.put(old->features().data, old->size() * (size_t)c.dim * feature_type_bytes(c.ftype));
+    if (c.more && c.n_new > 0) {  // an empty set may give no feature pointer
+        if (c.ftype == FeatureType::F32) {
+            feats.put(c.more->features, (size_t)(c.n_new * c.dim * 4));
+        } else {  // convert row by row, so no second copy of the features is held
+            std::vector<uint16_t> row((size_t)c.dim);
+            for (uint64_t i = 0; i < c.n_new; ++i) {
+                floats_to_halves(c.more->features + i * (size_t)c.dim, (size_t)c.dim, row.data());
+                feats.put(row.data(), row.size() * 2);
             }
         }
-        features_sum = feats.checksum();
     }
-    if (!prov_bytes.empty()) SectionOut(w, L.provenance, path).put(prov_bytes.data(), prov_bytes.size());
-    if (w.size() != L.file) throw std::logic_error("index writer: size mismatch for '" + path + "'");
+    return feats.checksum();
+}
 
+// The header of a file laid out as L: its fields, the sections' checksums `sums` (codes, labels,
+// names, features) and its own checksum.
+void fill_header(unsigned char* header, const Layout& L, uint64_t n, int bits, const Combined& c, uint64_t name_bytes,
+                 const uint64_t sums[4]) {
     std::memcpy(header + kOffMagic, kMagic, 8);
     put32(header, kOffVersion, kIndexVersion);
     put32(header, kOffHeaderBytes, (uint32_t)kIndexHeaderBytes);
     put64(header, kOffCount, n);
     put32(header, kOffBits, (uint32_t)bits);
-    put32(header, kOffWords, (uint32_t)words);
-    put32(header, kOffDim, (uint32_t)(ftype == FeatureType::None ? 0 : dim));
-    put32(header, kOffFeatureType, (uint32_t)ftype);
+    put32(header, kOffWords, (uint32_t)c.words);
+    put32(header, kOffDim, (uint32_t)c.dim);
+    put32(header, kOffFeatureType, (uint32_t)c.ftype);
     put64(header, kOffCodes, L.codes);
     put64(header, kOffLabels, L.labels);
     put64(header, kOffNames, L.names);
     put64(header, kOffNameBytes, name_bytes);
     put64(header, kOffFeatures, L.features);
     put64(header, kOffFileBytes, L.file);
-    put64(header, kOffSumCodes, codes.checksum());
-    put64(header, kOffSumLabels, labels.checksum());
-    put64(header, kOffSumNames, names.checksum());
-    put64(header, kOffSumFeatures, features_sum);
+    put64(header, kOffSumCodes, sums[0]);
+    put64(header, kOffSumLabels, sums[1]);
+    put64(header, kOffSumNames, sums[2]);
+    put64(header, kOffSumFeatures, sums[3]);
     put64(header, kOffSumHeader, xxhash64(header, kOffSumHeader));
+}
+
+// The old indexes (any number, in order) followed by the new items (may be null), written to
+// `path`. Every old index has `bits`-bit codes and `dim`-d features of type `ftype`. `prov`: the
+// provenance of the whole (null or empty: none is recorded).
+void write_combined(const std::string& path, const std::vector<const IndexFile*>& olds, const IndexItems* more,
+                    int bits, int dim, FeatureType ftype, const Provenance* prov) {
+    uint64_t n_old = 0, old_name_bytes = 0;
+    for (const IndexFile* old : olds) n_old += old->size(), old_name_bytes += old->name_bytes();
+    const Combined c{olds, more, more ? more->codes.n : 0, code_words(bits), ftype == FeatureType::None ? 0 : dim, ftype};
+    const uint64_t n = n_old + c.n_new;
+    if (n >= (uint64_t)UINT32_MAX)
+        throw std::invalid_argument("index file '" + path + "': expected fewer than 2^32 items, found " +
+                                    std::to_string(n));
+    uint64_t new_name_bytes = 0;
+    if (more && more->names)
+        for (const auto& s : *more->names) new_name_bytes += s.size();
+    const uint64_t name_bytes = old_name_bytes + new_name_bytes;
+    const std::string prov_bytes = prov && !prov->empty() ? encode_provenance(*prov, "index file '" + path + "': ") : "";
+    Layout L;
+    if (!layout_for(n, (uint64_t)c.words, name_bytes, (uint64_t)c.dim, ftype, prov_bytes.size(), L))
+        throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
+                                    std::to_string(n) + " items of " + std::to_string(dim) + "-d features and " +
+                                    std::to_string(name_bytes) + " bytes of names");
+
+    AtomicFileWriter w(path, "index file");
+    unsigned char header[kIndexHeaderBytes] = {};
+    w.write(header, sizeof header);  // placeholder, completed at the end
+    uint64_t sums[4];
+    sums[0] = write_codes(w, L, c, path);
+    sums[1] = write_labels(w, L, c, path);
+    sums[2] = write_names(w, L, c, path);
+    sums[3] = write_features(w, L, c, path);
+    if (!prov_bytes.empty()) SectionOut(w, L.provenance, path).put(prov_bytes.data(), prov_bytes.size());
+    if (w.size() != L.file) throw std::logic_error("index writer: size mismatch for '" + path + "'");
+    fill_header(header, L, n, bits, c, name_bytes, sums);
     w.write_at(0, header, sizeof header);
     w.commit();
 }
@@ -540,24 +572,35 @@ static std::string printable(const unsigned char* p, size_t n) {
     return s;
 }
 
-IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) {
-    IndexFile f;
-    f.path_ = path;
-    const std::string where = "index file '" + path + "': ";
-    f.map_ = MappedFile(path, "index file");
-    const unsigned char* p = f.map_.data();
-    const uint64_t size = f.map_.size();
-    auto bad = [&](const std::string& msg) { return std::runtime_error(where + msg); };
+namespace {
 
+// The errors of one file: "index file 'x.idx': <msg>".
+struct OpenError {
+    std::string where;
+    std::runtime_error operator()(const std::string& msg) const { return std::runtime_error(where + msg); }
+};
+
+// What the header says, its fields bounded (bits, W, type, D <= INT_MAX, N < 2^32; nothing is
+// cast to a signed type before that).
+struct IndexHeader {
+    uint32_t version = 0, bits = 0, words = 0, dim = 0;
+    uint64_t n = 0, name_bytes = 0;
+    FeatureType type = FeatureType::None;
+};
+
+// The first step of open: the header of the mapped file p (`size` bytes): its size, magic,
+// version, checksum and length, then its fields, each within its bounds.
+IndexHeader read_header(const unsigned char* p, uint64_t size, const IndexOpenOptions& opt, const OpenError& bad) {
     if (size < kIndexHeaderBytes)
         throw bad("truncated: expected at least " + std::to_string(kIndexHeaderBytes) + " bytes (the header), found " +
                   std::to_string(size));
     if (std::memcmp(p, kMagic, 8) != 0)
         throw bad("expected the magic 'DLBHCIDX' (a dlbhc index), found '" + printable(p, 8) + "'");
-    const uint32_t version = get32(p, kOffVersion);
-    if (version < kIndexOldestVersion || version > kIndexVersion)
+    IndexHeader h;
+    h.version = get32(p, kOffVersion);
+    if (h.version < kIndexOldestVersion || h.version > kIndexVersion)
         throw bad("expected format version " + std::to_string(kIndexOldestVersion) + " to " +
-                  std::to_string(kIndexVersion) + ", found version " + std::to_string(version) +
+                  std::to_string(kIndexVersion) + ", found version " + std::to_string(h.version) +
                   " (written by another release of dlbhc)");
     const uint64_t hsum = xxhash64(p, kOffSumHeader);
     if (hsum != get64(p, kOffSumHeader) && kVerifyChecksums)
@@ -566,101 +609,112 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
     if (get32(p, kOffHeaderBytes) != kIndexHeaderBytes)
         throw bad("expected a " + std::to_string(kIndexHeaderBytes) + "-byte header, found " +
                   std::to_string(get32(p, kOffHeaderBytes)));
-
-    // The fields are bounded first (bits, W, type, D <= INT_MAX, N < 2^32; nothing is cast to a
-    // signed type before that), then the layout is computed in uint64 with overflow checks, each
-    // offset and the file size must equal the computed ones and the real size must equal that:
-    // after this every section lies inside the file, in order, and no read below (checksums,
-    // padding, name offsets) can leave the mapping.
-    const uint64_t n = get64(p, kOffCount);
-    const uint32_t bits = get32(p, kOffBits), words = get32(p, kOffWords), dim = get32(p, kOffDim);
+    h.n = get64(p, kOffCount);
+    h.bits = get32(p, kOffBits), h.words = get32(p, kOffWords), h.dim = get32(p, kOffDim);
     const uint32_t tcode = get32(p, kOffFeatureType);
-    const uint64_t name_bytes = get64(p, kOffNameBytes);
-    if (bits < 1 || bits > (uint32_t)kMaxCodeBits || words != (uint32_t)code_words((int)bits))
-        throw bad("expected 1..65535 bits with ceil(bits/64) words, found " + std::to_string(bits) + " bits and " +
-                  std::to_string(words) + " words");
-    if (tcode > 2 || (tcode == 0) != (dim == 0))
+    h.name_bytes = get64(p, kOffNameBytes);
+    if (h.bits < 1 || h.bits > (uint32_t)kMaxCodeBits || h.words != (uint32_t)code_words((int)h.bits))
+        throw bad("expected 1..65535 bits with ceil(bits/64) words, found " + std::to_string(h.bits) + " bits and " +
+                  std::to_string(h.words) + " words");
+    if (tcode > 2 || (tcode == 0) != (h.dim == 0))
         throw bad("expected feature type 0 (none), 1 (float32) or 2 (float16) with a matching dimension, found type " +
-                  std::to_string(tcode) + " and dimension " + std::to_string(dim));
-    if (dim > (uint32_t)kMaxIndexFeatureDim)
+                  std::to_string(tcode) + " and dimension " + std::to_string(h.dim));
+    if (h.dim > (uint32_t)kMaxIndexFeatureDim)
         throw bad("header field 'D' (feature dimension): expected at most " + std::to_string(kMaxIndexFeatureDim) +
-                  ", found " + std::to_string(dim));
-    if (n >= (uint64_t)UINT32_MAX)
-        throw bad("header field 'N' (item count): expected fewer than 2^32 items, found " + std::to_string(n));
-    if (opt.expect_bits && (uint32_t)opt.expect_bits != bits)
-        throw bad("expected " + std::to_string(opt.expect_bits) + "-bit codes, found " + std::to_string(bits) +
+                  ", found " + std::to_string(h.dim));
+    if (h.n >= (uint64_t)UINT32_MAX)
+        throw bad("header field 'N' (item count): expected fewer than 2^32 items, found " + std::to_string(h.n));
+    if (opt.expect_bits && (uint32_t)opt.expect_bits != h.bits)
+        throw bad("expected " + std::to_string(opt.expect_bits) + "-bit codes, found " + std::to_string(h.bits) +
                   "-bit codes");
-    const FeatureType t = (FeatureType)tcode;
-    const std::string from = "computed from N = " + std::to_string(n) + ", W = " + std::to_string(words) +
-                             ", D = " + std::to_string(dim) + " " + feature_type_name(t) + ", name bytes = " +
-                             std::to_string(name_bytes);
+    h.type = (FeatureType)tcode;
+    return h;
+}
+
+// The second step: the layout computed from the header's fields in uint64 with overflow checks;
+// each offset and the file size in the header must equal the computed ones, and the real size
+// must equal that. After this every section lies inside the file, in order, and no read of the
+// last step (checksums, padding, name offsets) can leave the mapping.
+Layout check_layout(const unsigned char* p, uint64_t size, const IndexHeader& h, const OpenError& bad) {
+    const std::string from = "computed from N = " + std::to_string(h.n) + ", W = " + std::to_string(h.words) +
+                             ", D = " + std::to_string(h.dim) + " " + feature_type_name(h.type) + ", name bytes = " +
+                             std::to_string(h.name_bytes);
     // When the sizes do not add up, a count that this file cannot hold is the likely culprit:
     // name it rather than the offset it throws off. (A consistent header for a file that was
     // cut short is reported as truncated below instead.)
     auto blame_sizes = [&] {
         // Every item takes at least 20 bytes (an 8-byte code, a 4-byte label, an 8-byte name offset).
         const uint64_t max_items = (size - kIndexHeaderBytes) / 20;
-        if (n > max_items)
+        if (h.n > max_items)
             throw bad("header field 'N' (item count): expected at most " + std::to_string(max_items) +
-                      " items in a file of " + std::to_string(size) + " bytes, found " + std::to_string(n));
-        if (name_bytes > size)
+                      " items in a file of " + std::to_string(size) + " bytes, found " + std::to_string(h.n));
+        if (h.name_bytes > size)
             throw bad("header field 'name text bytes': expected at most " + std::to_string(size) +
-                      " (the file size), found " + std::to_string(name_bytes));
+                      " (the file size), found " + std::to_string(h.name_bytes));
     };
     Layout L;
-    if (!layout_for(n, words, name_bytes, dim, t, 0, L)) {
+    if (!layout_for(h.n, h.words, h.name_bytes, h.dim, h.type, 0, L)) {
         blame_sizes();
         throw bad("expected section sizes that fit in 64 bits, found an overflow (" + from + ")");
     }
     const uint64_t file_field = get64(p, kOffFileBytes);
-    if (version >= 2 && file_field != L.data_end && !provenance_extent(file_field, L)) {
+    if (h.version >= 2 && file_field != L.data_end && !provenance_extent(file_field, L)) {
         blame_sizes();
         throw bad("header field 'file size': expected " + std::to_string(L.data_end) + " (" + from +
                   ", no provenance) or " + std::to_string(kMinProvenanceBytes) + " to " +
                   std::to_string(kMaxProvenanceBytes) + " bytes more than the next 64-byte boundary (a provenance "
                   "section there), found " + std::to_string(file_field) + " (the header is inconsistent)");
     }
+    const struct {
+        const char* field;
+        size_t at;
+        uint64_t want;
+    } fields[] = {{"codes offset", kOffCodes, L.codes},
+                  {"labels offset", kOffLabels, L.labels},
+                  {"names offset", kOffNames, L.names},
+                  {"features offset", kOffFeatures, L.features},
+                  {"file size", kOffFileBytes, L.file}};
+    for (const auto& fl : fields)
+        if (get64(p, fl.at) != fl.want) {
+            blame_sizes();
+            throw bad(std::string("header field '") + fl.field + "': expected " + std::to_string(fl.want) + " (" + from +
+                      "), found " + std::to_string(get64(p, fl.at)) + " (the header is inconsistent)");
+        }
     const std::string prov_note =
         L.provenance_bytes ? ", then " + std::to_string(L.provenance_bytes) + " bytes of provenance at " +
                                  std::to_string(L.provenance) + ": header field 'file size'"
                            : "";
-    {
-        const struct {
-            const char* field;
-            size_t at;
-            uint64_t want;
-        } fields[] = {{"codes offset", kOffCodes, L.codes},
-                      {"labels offset", kOffLabels, L.labels},
-                      {"names offset", kOffNames, L.names},
-                      {"features offset", kOffFeatures, L.features},
-                      {"file size", kOffFileBytes, L.file}};
-        for (const auto& fl : fields)
-            if (get64(p, fl.at) != fl.want) {
-                blame_sizes();
-                throw bad(std::string("header field '") + fl.field + "': expected " + std::to_string(fl.want) + " (" +
-                          from + "), found " + std::to_string(get64(p, fl.at)) + " (the header is inconsistent)");
-            }
-    }
     if (size < L.file)
         throw bad("truncated: the header says " + std::to_string(L.file) + " bytes (" + from + prov_note +
                   "), the file has " + std::to_string(size));
     if (size > L.file)
         throw bad("expected " + std::to_string(L.file) + " bytes, found " + std::to_string(size) +
                   " (data after the last section)");
+    return L;
+}
 
-    struct Section {
-        const char* name;
-        uint64_t off, bytes;
-        size_t sum_at;
-    };
-    const Section sections[] = {{"codes", L.codes, L.codes_bytes, kOffSumCodes},
-                                {"labels", L.labels, L.labels_bytes, kOffSumLabels},
-                                {"names", L.names, L.names_section_bytes, kOffSumNames},
-                                {"features", L.features, L.features_bytes, kOffSumFeatures}};
-    // Guaranteed by the checks above; stated here so that no change to them can let a read
-    // below leave the mapping: each section starts after the previous one and ends in the file.
+struct Section {
+    const char* name;
+    uint64_t off, bytes;
+    size_t sum_at;  // where the header holds its checksum
+};
+using Sections = std::array<Section, 4>;  // codes, labels, names, features (0, 0: none)
+
+Sections sections_of(const Layout& L) {
+    return {{{"codes", L.codes, L.codes_bytes, kOffSumCodes},
+             {"labels", L.labels, L.labels_bytes, kOffSumLabels},
+             {"names", L.names, L.names_section_bytes, kOffSumNames},
+             {"features", L.features, L.features_bytes, kOffSumFeatures}}};
+}
+
+// The part of the last step made at every verification level: the sections in order inside the
+// file (guaranteed by check_layout; stated here so that no change to it can let a read below
+// leave the mapping), and the first and last name offsets (two words) spanning exactly the
+// header's name text size.
+void check_section_bounds(const unsigned char* p, uint64_t size, const IndexHeader& h, const Layout& L,
+                          const OpenError& bad) {
     uint64_t prev_end = kIndexHeaderBytes;
-    for (const auto& s : sections) {
+    for (const auto& s : sections_of(L)) {
         if (s.off == 0 && s.bytes == 0) continue;  // no features
         if (s.off < prev_end || s.off > size || s.bytes > size - s.off)
             throw bad(std::string("expected the ") + s.name + " section inside the file after the previous one, " +
@@ -669,78 +723,97 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
                       std::to_string(size) + ")");
         prev_end = s.off + s.bytes;
     }
-    // The first and last name offsets (two words, so at every verification level): the text
-    // must span exactly the header's name text size.
     const uint64_t* name_off = (const uint64_t*)(p + L.names);
-    if (name_off[0] != 0 || name_off[n] != name_bytes)
-        throw bad("expected name offsets from 0 to " + std::to_string(name_bytes) + " (the name text bytes), found " +
-                  std::to_string(name_off[0]) + " to " + std::to_string(name_off[n]));
+    if (name_off[0] != 0 || name_off[h.n] != h.name_bytes)
+        throw bad("expected name offsets from 0 to " + std::to_string(h.name_bytes) + " (the name text bytes), found " +
+                  std::to_string(name_off[0]) + " to " + std::to_string(name_off[h.n]));
+}
 
-    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
-        for (const auto& s : sections) {
-            if (s.bytes == 0 && s.off == 0) continue;
-            if (std::string(s.name) == "features" && opt.verify == IndexOpenOptions::Verify::SkipFeatures) continue;
-            uint64_t sum = xxhash64(p + s.off, (size_t)s.bytes);
-            if (sum != get64(p, s.sum_at) && kVerifyChecksums)
-                throw bad(std::string("checksum mismatch in the ") + s.name + " section: expected " +
-                          hex64(get64(p, s.sum_at)) + ", computed " + hex64(sum) + " (the file is damaged)");
-        }
-        // Padding between sections must be zero (it is outside the section checksums).
-        for (int i = 0; i + 1 < 4; ++i) {
-            const Section &a = sections[i], &b = sections[i + 1];
-            if (b.off == 0 && b.bytes == 0) continue;
-            for (uint64_t at = a.off + a.bytes; at < b.off; ++at)
-                if (p[at] != 0)
-                    throw bad(std::string("expected zero padding between the ") + a.name + " and " + b.name +
-                              " sections (bytes " + std::to_string(a.off + a.bytes) + ".." + std::to_string(b.off - 1) +
-                              "), found " + hex8(p[at]) + " at byte " + std::to_string(at));
-        }
-        for (uint64_t at = L.data_end; at < L.provenance; ++at)
-            if (p[at] != 0)
-                throw bad("expected zero padding before the provenance section (bytes " + std::to_string(L.data_end) +
-                          ".." + std::to_string(L.provenance - 1) + "), found " + hex8(p[at]) + " at byte " +
-                          std::to_string(at));
-        // The unused high bits of every code must be zero (hash/code.h): the kernels popcount
-        // whole words, so a set bit there makes a distance above B, which every search would
-        // report wrong. The checksum cannot tell: a buggy or crafted writer computes it over the
-        // bad bits. One word per code: 0.3 ms for 1M 48-bit codes, under 1% of the Full open.
-        const CodeView codes{(const uint64_t*)(p + L.codes), (size_t)n, (int)bits, (int)words};
-        const size_t dirty = first_code_with_padding(codes);
-        if (dirty < n) throw bad(padding_error(codes, dirty));
-        // A NaN or an infinity makes every distance to the item NaN, which drops it from every
-        // fine search without a word; the checksum cannot tell (a crafted file computes it over
-        // the bad value). Read with the checksum, so it costs little more.
-        if (t != FeatureType::None && opt.verify == IndexOpenOptions::Verify::Full) {
-            const size_t count = (size_t)n * dim, at = first_non_finite_feature(p + L.features, count, t);
-            if (at < count)
-                throw bad(feature_at(at, (int)dim) + ": expected a finite " + feature_type_name(t) +
-                          " value, found " +
-                          value_text(t == FeatureType::F16 ? half_to_float(((const uint16_t*)(p + L.features))[at])
-                                                           : ((const float*)(p + L.features))[at]));
-        }
+// The rest of the last step, unless the open reads the header only: the section checksums
+// (the features' unless SkipFeatures), zero padding between the sections (outside the checksums),
+// and what a checksum cannot tell, since a buggy or crafted writer computes it over the bad values:
+// the unused high bits of every code are zero (hash/code.h: the kernels popcount whole words, so a
+// set bit there makes a distance above B, which every search would report wrong; one word per
+// code, 0.3 ms for 1M 48-bit codes, under 1% of the Full open), and with Full every feature is
+// finite (a NaN or an infinity makes every distance to the item NaN, which drops it from every fine
+// search without a word; read with the checksum, so it costs little more).
+void verify_sections(const unsigned char* p, const IndexHeader& h, const Layout& L, const IndexOpenOptions& opt,
+                     const OpenError& bad) {
+    const Sections sections = sections_of(L);
+    for (const auto& s : sections) {
+        if (s.bytes == 0 && s.off == 0) continue;
+        if (std::string(s.name) == "features" && opt.verify == IndexOpenOptions::Verify::SkipFeatures) continue;
+        uint64_t sum = xxhash64(p + s.off, (size_t)s.bytes);
+        if (sum != get64(p, s.sum_at) && kVerifyChecksums)
+            throw bad(std::string("checksum mismatch in the ") + s.name + " section: expected " +
+                      hex64(get64(p, s.sum_at)) + ", computed " + hex64(sum) + " (the file is damaged)");
     }
+    for (int i = 0; i + 1 < 4; ++i) {
+        const Section &a = sections[i], &b = sections[i + 1];
+        if (b.off == 0 && b.bytes == 0) continue;
+        for (uint64_t at = a.off + a.bytes; at < b.off; ++at)
+            if (p[at] != 0)
+                throw bad(std::string("expected zero padding between the ") + a.name + " and " + b.name +
+                          " sections (bytes " + std::to_string(a.off + a.bytes) + ".." + std::to_string(b.off - 1) +
+                          "), found " + hex8(p[at]) + " at byte " + std::to_string(at));
+    }
+    for (uint64_t at = L.data_end; at < L.provenance; ++at)
+        if (p[at] != 0)
+            throw bad("expected zero padding before the provenance section (bytes " + std::to_string(L.data_end) +
+                      ".." + std::to_string(L.provenance - 1) + "), found " + hex8(p[at]) + " at byte " +
+                      std::to_string(at));
+    const CodeView codes{(const uint64_t*)(p + L.codes), (size_t)h.n, (int)h.bits, (int)h.words};
+    const size_t dirty = first_code_with_padding(codes);
+    if (dirty < h.n) throw bad(padding_error(codes, dirty));
+    if (h.type != FeatureType::None && opt.verify == IndexOpenOptions::Verify::Full) {
+        const size_t count = (size_t)h.n * h.dim, at = first_non_finite_feature(p + L.features, count, h.type);
+        if (at < count)
+            throw bad(feature_at(at, (int)h.dim) + ": expected a finite " + feature_type_name(h.type) + " value, found " +
+                      value_text(h.type == FeatureType::F16 ? half_to_float(((const uint16_t*)(p + L.features))[at])
+                                                            : ((const float*)(p + L.features))[at]));
+    }
+}
 
-    f.n_ = (size_t)n;
-    f.bits_ = (int)bits;
-    f.words_ = (int)words;
-    f.dim_ = (int)dim;
-    f.ftype_ = t;
+// The name offsets of items 0..n (n + 1 words) never decrease.
+void check_name_order(const uint64_t* name_off, uint64_t n, const OpenError& bad) {
+    for (uint64_t i = 0; i < n; ++i)
+        if (name_off[i] > name_off[i + 1])
+            throw bad("expected non-decreasing name offsets, found a decrease at item " + std::to_string(i) + " (" +
+                      std::to_string(name_off[i]) + " then " + std::to_string(name_off[i + 1]) + ")");
+}
+
+}  // namespace
+
+// Three steps, each trusting only what the one before it checked: the header (read_header), the
+// layout its fields imply (check_layout), the sections (check_section_bounds, verify_sections).
+IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) {
+    IndexFile f;
+    f.path_ = path;
+    const OpenError bad{"index file '" + path + "': "};
+    f.map_ = MappedFile(path, "index file");
+    const unsigned char* p = f.map_.data();
+    const uint64_t size = f.map_.size();
+    const IndexHeader h = read_header(p, size, opt, bad);
+    const Layout L = check_layout(p, size, h, bad);
+    check_section_bounds(p, size, h, L, bad);
+    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) verify_sections(p, h, L, opt, bad);
+
+    f.n_ = (size_t)h.n;
+    f.bits_ = (int)h.bits;
+    f.words_ = (int)h.words;
+    f.dim_ = (int)h.dim;
+    f.ftype_ = h.type;
     f.codes_ = (const uint64_t*)(p + L.codes);
     f.labels_ = (const int32_t*)(p + L.labels);
     f.name_off_ = (const uint64_t*)(p + L.names);
-    f.name_text_ = (const char*)(p + L.names + (n + 1) * 8);
-    f.name_bytes_ = name_bytes;
-    f.features_ = t == FeatureType::None ? nullptr : (const void*)(p + L.features);
-    f.version_ = version;
+    f.name_text_ = (const char*)(p + L.names + (h.n + 1) * 8);
+    f.name_bytes_ = h.name_bytes;
+    f.features_ = h.type == FeatureType::None ? nullptr : (const void*)(p + L.features);
+    f.version_ = h.version;
     // Small (at most kMaxProvenanceBytes) and what the commands check nets against: read at
     // every verification level.
-    if (L.provenance_bytes) f.provenance_ = decode_provenance(p + L.provenance, (size_t)L.provenance_bytes, where);
-    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) {
-        for (uint64_t i = 0; i < n; ++i)
-            if (f.name_off_[i] > f.name_off_[i + 1])
-                throw bad("expected non-decreasing name offsets, found a decrease at item " + std::to_string(i) + " (" +
-                          std::to_string(f.name_off_[i]) + " then " + std::to_string(f.name_off_[i + 1]) + ")");
-    }
+    if (L.provenance_bytes) f.provenance_ = decode_provenance(p + L.provenance, (size_t)L.provenance_bytes, bad.where);
+    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) check_name_order(f.name_off_, h.n, bad);
     return f;
 }
 

@@ -2,8 +2,6 @@
 // What is mapped, and what is skipped and why, is listed in onnx_runner.h.
 #include "tests/onnx_runner.h"
 
-#include <sys/stat.h>
-
 #include <algorithm>
 #include <climits>
 #include <cmath>
@@ -16,6 +14,7 @@
 #include "nn/inner_product.h"
 #include "nn/lrn.h"
 #include "formats/onnx.h"
+#include "io/path.h"
 #include "nn/pooling.h"
 #include "nn/relu.h"
 #include "nn/sigmoid.h"
@@ -65,11 +64,6 @@ int64_t product(const Dims& d, size_t from, size_t to) {
     return p;
 }
 
-bool file_exists(const std::string& path) {
-    struct stat st;
-    return ::stat(path.c_str(), &st) == 0;
-}
-
 // The node, its input values (initializers and test inputs) and its expected outputs.
 struct Case {
     const OnnxModel* model = nullptr;
@@ -110,7 +104,7 @@ Case load_case(const OnnxModel& m, const std::string& dir) {
         if (m.graph.initializer(name)) continue;
         c.values[name] = read_onnx_tensor(set + "input_" + std::to_string(k++) + ".pb");
     }
-    if (file_exists(set + "input_" + std::to_string(k) + ".pb"))
+    if (path_exists(set + "input_" + std::to_string(k) + ".pb"))
         throw std::runtime_error(set + ": more input files than the graph's " + std::to_string(k) + " non-initializer inputs");
     for (size_t i = 0; i < m.graph.outputs.size(); ++i)
         c.expected[m.graph.outputs[i]] = read_onnx_tensor(set + "output_" + std::to_string(i) + ".pb");

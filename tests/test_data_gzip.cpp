@@ -7,7 +7,7 @@
 
 #include "io/crc32.h"
 #include "data/gzip.h"
-#include "io/read_file.h"
+#include "io/path.h"
 #include "nn/rng.h"
 #include "tests/test_data_util.h"
 

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "data/idx.h"
-#include "io/read_file.h"
+#include "io/path.h"
 #include "tests/test_data_util.h"
 
 using namespace dlbhc;

@@ -4,12 +4,15 @@
 
 #include <stb/stb_image_write.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "data/image_folder.h"
 #include "data/image_io.h"
+#include "data/source.h"
 #include "io/read_file.h"
 #include "tests/test_data_util.h"
 
@@ -246,6 +249,34 @@ TEST_CASE("data/image_folder: a damaged file is caught at item() or, with verify
     // Probing is decided per file, so the result does not depend on OpenMP's thread count.
     CHECK(checked->name(0) == d.file("r/a/good.png"));
     CHECK(checked->name(1) == d.file("r/a/other.png"));
+}
+
+// Runs the rest of a test case in `dir`, and returns to the folder it was in at the end.
+struct InFolder {
+    std::string was;
+    explicit InFolder(const std::string& dir) {
+        char buf[4096];
+        REQUIRE(::getcwd(buf, sizeof buf) != nullptr);
+        was = buf;
+        REQUIRE(::chdir(dir.c_str()) == 0);
+    }
+    ~InFolder() { REQUIRE(::chdir(was.c_str()) == 0); }
+};
+
+TEST_CASE("data/image_folder: a list file named without a folder; from_list keeps its paths as written") {
+    // The folder of "list.txt" is "" for from_list (io/path.h folder_part: the paths stay as
+    // written, "a.png") but "." for open_dataset (parent_folder: "./a.png"), as they always were:
+    // both are the item names an index records and query prints.
+    TempDir d;
+    save_png(d.file("a.png"), pattern(5, 5, 1));
+    write_text(d.file("list.txt"), "a.png 1\n");
+    InFolder here(d.path);
+    auto ds = ImageFolderDataset::from_list("list.txt");
+    REQUIRE(ds->size() == 1);
+    CHECK(ds->name(0) == "a.png");
+    auto opened = open_dataset("list.txt", SourceOptions());
+    REQUIRE(opened->size() == 1);
+    CHECK(opened->name(0) == "./a.png");
 }
 
 TEST_CASE("data/image_folder: Caffe list files") {

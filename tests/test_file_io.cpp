@@ -1,7 +1,9 @@
 // tests/test_file_io.cpp -- the atomic writers (io/file_io.h): a successful commit() removes
 // "<basename>.tmp.<pid>.<n>" files of dead writers, and only those; the folder writer produces a
 // whole folder or nothing, replaces an existing one only when complete, and cleans up after dead runs.
+// Also the path helpers (io/path.h), the one home of "the folder of a path".
 #include <doctest/doctest.h>
+#include <sys/stat.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -11,6 +13,7 @@
 #include <string>
 
 #include "io/file_io.h"
+#include "io/path.h"
 #include "tests/test_data_util.h"
 
 using namespace dlbhc;
@@ -263,4 +266,57 @@ TEST_CASE("file_io: a folder commit removes the stale folders of dead runs, only
     fs::create_directory(dir.file(".out.old." + dead + ".7"));
     CHECK(remove_stale_temporary_dirs(dir.file("out")) == 1);
     CHECK(remove_stale_temporary_dirs(dir.file("out")) == 0);
+}
+
+TEST_CASE("path: the folder and base name of a path, with \"\" and \"x\" spelled out") {
+    // parent_folder: a folder to open; "." for a path without a '/'.
+    CHECK(parent_folder("a/b/c") == "a/b");
+    CHECK(parent_folder("/x") == "/");
+    CHECK(parent_folder("/") == "/");
+    CHECK(parent_folder("x") == ".");
+    CHECK(parent_folder("") == ".");
+    CHECK(parent_folder("a/b/") == "a/b");  // no trailing-slash handling: trim_trailing_slashes first
+    CHECK(parent_folder("./x") == ".");
+    // folder_part: a prefix for paths read relative to a file; "" keeps them as written.
+    CHECK(folder_part("a/b/c") == "a/b");
+    CHECK(folder_part("/x") == "/");
+    CHECK(folder_part("x") == "");
+    CHECK(folder_part("") == "");
+    CHECK(join_path(folder_part("net.prototxt"), "data/train") == "data/train");
+    CHECK(join_path(folder_part("w/solver.prototxt"), "net.prototxt") == "w/net.prototxt");
+    CHECK(join_path(folder_part("/solver.prototxt"), "net.prototxt") == "/net.prototxt");
+    CHECK(join_path("w", "/abs/net.prototxt") == "/abs/net.prototxt");
+    // base_name and trim_trailing_slashes.
+    CHECK(base_name("a/b/c") == "c");
+    CHECK(base_name("x") == "x");
+    CHECK(base_name("a/") == "");
+    CHECK(base_name("") == "");
+    CHECK(trim_trailing_slashes("a/b//") == "a/b");
+    CHECK(trim_trailing_slashes("/") == "/");
+    CHECK(trim_trailing_slashes("//") == "/");
+    CHECK(base_name(trim_trailing_slashes("data/mnist/")) == "mnist");
+}
+
+TEST_CASE("path: what a path names, following links") {
+    TempDir d;
+    write_text(d.file("f"), "x");
+    fs::create_directory(d.file("dir"));
+    fs::create_symlink(d.file("f"), d.file("link"));
+    fs::create_symlink(d.file("gone"), d.file("dangling"));
+    REQUIRE(::mkfifo(d.file("fifo").c_str(), 0600) == 0);
+    CHECK(is_regular_file(d.file("f")));
+    CHECK(is_regular_file(d.file("link")));
+    CHECK_FALSE(is_regular_file(d.file("dir")));
+    CHECK_FALSE(is_regular_file(d.file("fifo")));
+    CHECK(is_directory(d.file("dir")));
+    CHECK(is_directory(d.path + "/dir/"));
+    CHECK_FALSE(is_directory(d.file("f")));
+    CHECK(path_exists(d.file("fifo")));
+    CHECK_FALSE(path_exists(d.file("gone")));
+    CHECK_FALSE(path_exists(d.file("dangling")));
+    // Where a file is expected, anything but a folder is there (and then named by InputFile).
+    CHECK(exists_as_file(d.file("f")));
+    CHECK(exists_as_file(d.file("fifo")));
+    CHECK_FALSE(exists_as_file(d.file("dir")));
+    CHECK_FALSE(exists_as_file(d.file("gone")));
 }

@@ -20,7 +20,9 @@
 #include <vector>
 
 #include "apps/commands.h"
-#include "apps/pipeline.h"
+#include "apps/net_input.h"
+#include "apps/net_setup.h"
+#include "apps/options.h"
 #include "data/image_io.h"
 #include "data/resize.h"
 #include "formats/caffe_spec.h"

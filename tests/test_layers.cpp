@@ -5,7 +5,7 @@
 //   apps/     -> data, search, hash, formats, nn, io
 //   data/     -> formats, nn, io          (source.h reads a data layer's settings)
 //   search/   -> hash, io                 (codes and Hamming kernels)
-//   hash/     -> nn, io                   (the encoder runs a net)
+//   hash/     -> nothing                  (bits and Hamming kernels: no net, no file)
 //   formats/  -> nn, io                   (Caffe / ONNX / dlbhc files -> nets and tensors)
 //   nn/       -> io                       (the CNN alone)
 //   io/       -> nothing                  (atomic writer, mmap, read_file, checksums, byte order)
@@ -34,7 +34,7 @@ const std::map<std::string, std::set<std::string>>& allowed_edges() {
         {"io", {}},
         {"nn", {"io"}},
         {"formats", {"nn", "io"}},
-        {"hash", {"nn", "io"}},
+        {"hash", {}},
         {"search", {"hash", "io"}},
         {"data", {"formats", "nn", "io"}},
         {"apps", {"data", "search", "hash", "formats", "nn", "io"}},
@@ -116,18 +116,21 @@ TEST_CASE("layers: the check reports forbidden, relative and bare includes") {
     write(root / "nn/up.cpp", "#include \"nn/net.h\"\n// comment\n  #  include \"formats/weights_file.h\"\n");
     write(root / "search/rel.h", "#include \"../hash/code.h\"\n");
     write(root / "hash/bare.cpp", "#include \"code.h\"\n");
+    write(root / "hash/net.cpp", "#include \"hash/code.h\"\n#include \"nn/net.h\"\n");  // hash/ knows no net: the encoder is in apps/
     write(root / "apps/all.cpp", "#include \"data/source.h\"\n#include \"search/eval.h\"\n");
     write(root / "io/down.h", "#include \"apps/args.h\"\n");
 
     size_t files = 0;
     const std::vector<std::string> bad = layering_violations(root, &files);
     fs::remove_all(root);
-    CHECK(files == 6);
-    REQUIRE(bad.size() == 4);
-    const std::string all = bad[0] + "\n" + bad[1] + "\n" + bad[2] + "\n" + bad[3];
+    CHECK(files == 7);
+    REQUIRE(bad.size() == 5);
+    std::string all;
+    for (const std::string& b : bad) all += b + "\n";
     CHECK(all.find("nn/up.cpp:3: nn -> formats (\"formats/weights_file.h\")") != std::string::npos);
     CHECK(all.find("io/down.h:1: io -> apps") != std::string::npos);
     CHECK(all.find("search/rel.h:1: include \"../hash/code.h\" is not written from the repository root") !=
           std::string::npos);
     CHECK(all.find("hash/bare.cpp:1: include \"code.h\"") != std::string::npos);
+    CHECK(all.find("hash/net.cpp:2: hash -> nn (\"nn/net.h\") is not an allowed edge") != std::string::npos);
 }

@@ -23,6 +23,7 @@
 #include "formats/onnx.h"
 #include "formats/onnx_weights.h"
 #include "formats/protowire.h"
+#include "io/path.h"
 #include "tests/onnx_runner.h"
 
 using namespace dlbhc;
@@ -69,15 +70,6 @@ std::string onnx_root() {
     return env && *env ? env : "/usr/share/libonnx-testdata/data";
 }
 
-bool is_dir(const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool is_file(const std::string& p) {
-    struct stat st;
-    return ::stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
 
 std::vector<std::string> list_dir(const std::string& dir) {
     std::vector<std::string> out;
@@ -426,7 +418,7 @@ TEST_CASE("onnx reader: files that are not ONNX models, missing files, truncated
     // A real model and tensor from the test data, cut short: every prefix either parses to a
     // consistent result or throws runtime_error; none crashes (ASan/UBSan builds check the rest).
     const std::string dir = onnx_root() + "/node/test_conv_with_strides_padding";
-    if (!is_dir(dir)) {
+    if (!is_directory(dir)) {
         MESSAGE("libonnx-testdata not installed; real-file truncation test skipped");
         return;
     }
@@ -482,7 +474,7 @@ void spill(const std::string& path, const void* data, size_t n) {
 
 TEST_CASE("onnx runner: a wrong expected output, wrong dims or a broken file make the case fail") {
     const std::string src = onnx_root() + "/node/test_lrn";
-    if (!is_dir(src)) {
+    if (!is_directory(src)) {
         MESSAGE("libonnx-testdata not installed; runner self-test skipped");
         return;
     }
@@ -577,7 +569,7 @@ const int kMinPassed = 86;
 
 TEST_CASE("onnx conformance: backend test cases through dlbhc's layers") {
     const std::string root = onnx_root();
-    if (!is_dir(root + "/node")) {
+    if (!is_directory(root + "/node")) {
         MESSAGE("ONNX backend test data not found at " << root << " (Debian package libonnx-testdata; "
                 "`make deps` installs it): conformance run skipped");
         return;
@@ -593,7 +585,7 @@ TEST_CASE("onnx conformance: backend test cases through dlbhc's layers") {
     for (const char* sub : {"node", "pytorch-converted", "pytorch-operator", "simple"}) {
         for (const std::string& name : list_dir(root + "/" + sub)) {
             const std::string dir = root + "/" + sub + "/" + name;
-            if (!is_file(dir + "/model.onnx")) continue;
+            if (!is_regular_file(dir + "/model.onnx")) continue;
             ++scanned;
             // Decide by the nodes' op types, not by the folder name.
             std::vector<std::string> ops;

@@ -3,19 +3,23 @@
 // around it), what the commands record and check (apps/provenance.h: query, eval and
 // index --append refuse another snapshot's weights; version-1 indexes open with a warning;
 // merge and append combine data sources), the net a weights file was trained with, `dlbhc info`,
-// and `query --html` without --db-data.
+// `query --html` without --db-data, and every command reading its weights file once.
 #include <doctest/doctest.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <filesystem>
+#include <functional>
 #include <random>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "apps/commands.h"
 #include "apps/provenance.h"
+#include "data/image_io.h"
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"
 #include "formats/weights_file.h"
@@ -429,6 +433,75 @@ TEST_CASE("provenance: query, eval and index --append refuse another snapshot's 
                              max_net + "' (net 'ProvNet') is " + net_hash(load_net_spec(max_net), 0) +
                              ": the codes are not comparable"),
                   o.err);
+}
+
+// Counts the opens of one file (inotify IN_OPEN) from its construction on. The closes and reads
+// are watched too, so that two opens in a row are never merged into one event (inotify merges
+// identical events that follow each other unread).
+class OpenCounter {
+public:
+    explicit OpenCounter(const std::string& path) : fd_(::inotify_init1(IN_NONBLOCK)) {
+        REQUIRE(fd_ >= 0);
+        REQUIRE(::inotify_add_watch(fd_, path.c_str(), IN_OPEN | IN_ACCESS | IN_CLOSE_NOWRITE) >= 0);
+    }
+    ~OpenCounter() { ::close(fd_); }
+    int opens() {
+        alignas(struct inotify_event) char buf[4096];
+        for (ssize_t n; (n = ::read(fd_, buf, sizeof buf)) > 0;)
+            for (const char* p = buf; p < buf + n;) {
+                const auto* e = reinterpret_cast<const struct inotify_event*>(p);
+                opens_ += (e->mask & IN_OPEN) != 0;
+                p += sizeof(struct inotify_event) + e->len;
+            }
+        return opens_;
+    }
+
+private:
+    int fd_;
+    int opens_ = 0;
+};
+
+TEST_CASE("weights: every command that runs a trained net reads the weights file once") {
+    // Opened twice: once when the options are checked (pipeline_options, before any data is read:
+    // a missing file fails at once) and once when it is read and decoded. A third open would be a
+    // second read of a file that may hold hundreds of MB (CaffeNet's weights).
+    Setup s;
+    const std::string idx = s.dir.file("db.idx"), png = s.dir.file("q.png");
+    REQUIRE(s.index(s.w1, s.data, idx).code == 0);
+    Image img(1, 28, 28);
+    for (size_t i = 0; i < img.pixels.size(); ++i) img.pixels[i] = uint8_t(i * 7);
+    save_png(png, img);
+    // audit learns the channels of an --image from the weights of the first convolution: a net with one.
+    const std::string conv_net = s.dir.file("conv.prototxt"), conv_w = s.dir.file("conv.weights");
+    std::string text = replaced(test::tiny_net_prototxt(tiny()), "layer { name: \"pool1\"",
+                                "layer { name: \"conv1\" type: \"Convolution\" bottom: \"data\" top: \"conv1\" "
+                                "convolution_param { num_output: 2 kernel_size: 3 pad: 1 weight_filler { type: \"xavier\" } } }\n"
+                                "layer { name: \"pool1\"");
+    test::write_text(conv_net, replaced(text, "bottom: \"data\" top: \"pool1\"", "bottom: \"conv1\" top: \"pool1\""));
+    {
+        NetBuildOptions bo;
+        bo.batch = 1, bo.channels = 1, bo.height = 28, bo.width = 28;
+        auto n = build_net(load_net_spec(conv_net), Phase::Test, bo);
+        Rng init(3);
+        n->init_params(init);
+        write_weights(conv_w, weights_from_net(*n));
+    }
+    const std::vector<std::tuple<std::string, std::string, std::function<int()>>> commands = {
+        {"index", s.w1, [&] { return cmd_index({"--net", s.net, "--weights", s.w1, "--data", s.data, "--out", s.dir.file("b.idx")}); }},
+        {"encode --data", s.w1, [&] { return cmd_encode({"--net", s.net, "--weights", s.w1, "--data", s.data}); }},
+        {"encode --image", s.w1, [&] { return cmd_encode({"--net", s.net, "--weights", s.w1, "--image", png}); }},
+        {"query --image", s.w1, [&] { return cmd_query({"--net", s.net, "--weights", s.w1, "--index", idx, "--image", png}); }},
+        {"query --item", s.w1, [&] { return cmd_query({"--net", s.net, "--weights", s.w1, "--index", idx, "--item", s.data + ":2"}); }},
+        {"eval", s.w1, [&] { return cmd_eval({"--net", s.net, "--weights", s.w1, "--index", idx, "--queries", s.data}); }},
+        {"audit --image", conv_w, [&] { return cmd_audit({"--net", conv_net, "--weights", conv_w, "--image", png}); }},
+    };
+    for (const auto& [name, weights, command] : commands) {
+        CAPTURE(name);
+        OpenCounter counter(weights);
+        const Output o = run(s.dir, command);
+        REQUIRE_MESSAGE(o.code == 0, o.err);
+        CHECK(counter.opens() == 2);
+    }
 }
 
 TEST_CASE("provenance: net.hash ignores comments, spacing, training settings and the classifier; not what makes codes") {

@@ -1,0 +1,303 @@
+// apps/encode.cpp -- see encode.h.
+#include "apps/encode.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <stdexcept>
+#include <unistd.h>
+
+#include "apps/net_input.h"
+#include "apps/net_setup.h"
+#include "data/batcher.h"
+#include "formats/caffe_params.h"
+#include "formats/net_builder.h"
+#include "formats/weights_file.h"
+#include "nn/rng.h"
+#include "io/path.h"
+#include "search/index_file.h"
+
+namespace dlbhc {
+
+namespace {
+
+// Index of the last layer of the given type, or -1.
+int last_layer_of_type(Net& net, const char* type) {
+    int found = -1;
+    for (size_t i = 0; i < net.layers().size(); ++i)
+        if (std::string(net.layers()[i]->type()) == type) found = int(i);
+    return found;
+}
+
+}  // namespace
+
+std::string find_latent_blob(Net& net) {
+    int s = last_layer_of_type(net, "Sigmoid");
+    if (s < 0) throw std::invalid_argument("net '" + net.name() + "' has no Sigmoid layer: no latent (hash) layer to encode with");
+    return net.tops(size_t(s)).at(0)->name;
+}
+
+std::string find_feature_blob(Net& net) {
+    int s = last_layer_of_type(net, "Sigmoid");
+    if (s < 0) throw std::invalid_argument("net '" + net.name() + "' has no Sigmoid layer: no latent (hash) layer to encode with");
+    const std::string latent_in = net.bottoms(size_t(s)).at(0)->name;
+    // The InnerProduct layer that produced the sigmoid's input: its bottom is the feature.
+    for (size_t i = 0; i < net.layers().size(); ++i)
+        if (std::string(net.layers()[i]->type()) == "InnerProduct" && net.tops(i).at(0)->name == latent_in)
+            return net.bottoms(i).at(0)->name;
+    throw std::invalid_argument("net '" + net.name() + "': the Sigmoid layer does not read an InnerProduct layer's output");
+}
+
+namespace {
+
+// The layers a weights file has tensors of ("conv1.weight", "conv1.weight@momentum" -> conv1),
+// in file order.
+std::vector<std::string> weights_layers(const WeightsFile& w) {
+    std::vector<std::string> v;
+    for (const NamedTensor& t : w.tensors) {
+        const std::string name = t.name.substr(0, t.name.find('@'));
+        const std::string layer = name.substr(0, name.rfind('.'));
+        if (std::find(v.begin(), v.end(), layer) == v.end()) v.push_back(layer);
+    }
+    return v;
+}
+
+// Before the mean file is read and the net is built (either of which fails first, and puzzlingly,
+// when the net is not the one the weights were trained for): every layer of the net that holds
+// parameters has tensors in the weights.
+void check_weights_cover_net(const NetSpec& spec, const std::string& net_path, const WeightsFile& w) {
+    const std::vector<std::string> have = weights_layers(w);
+    std::vector<std::string> lacking;
+    for (const std::string& l : layers_with_params(spec, Phase::Test))
+        if (std::find(have.begin(), have.end(), l) == have.end()) lacking.push_back(l);
+    if (lacking.empty()) return;
+    std::string msg = "--net '" + net_path + "' (net '" + spec.name + "') and --weights '" + w.source +
+                      "' do not belong together: the weights have no tensors for layer" +
+                      (lacking.size() == 1 ? " " : "s ") + caffe::join(lacking) + " of the net; they hold layers " +
+                      caffe::join(have);
+    if (!recorded_net(w).empty()) msg += " and were written for " + recorded_net(w);
+    throw std::runtime_error(msg);
+}
+
+// The first steps of every encode setup: the net description and the weights, read and checked
+// against each other.
+WeightsFile open_net_and_weights(EncodeSetup& e, const PipelineOptions& po, const std::string& weights_path) {
+    if (weights_path.empty()) throw std::invalid_argument("--weights is required: the trained net's weights file");
+    e.spec = load_net_spec(po.net_path);
+    check_latent_size(e.spec, Phase::Test, po.latent_bits);
+    WeightsFile w = read_weights(weights_path);
+    check_weights_cover_net(e.spec, po.net_path, w);
+    const LayerSpec* layer = encode_data_layer(e.spec);
+    e.mean_file = !po.mean_file.empty() ? po.mean_file : layer ? layer->transform.mean_file : "";  // provenance
+    return w;
+}
+
+// Values per item (per image) of blob `name` of the built net: the code length of the latent
+// blob, the dimension of the feature blob.
+int values_per_item(Net& net, const std::string& name) {
+    const Blob* b = net.blob(name);
+    return int(b->count() / size_t(b->shape().n));
+}
+
+// The last steps: the net built for what e.transform makes of ds's items, the weights loaded.
+void build_and_load(EncodeSetup& e, const PipelineOptions& po, const WeightsFile& w, const std::string& weights_path,
+                    const Dataset& ds, bool quiet) {
+    Transformer tf(e.transform);
+    const int batch = po.batch > 0 ? po.batch : 100;
+    e.net = build_net(e.spec, Phase::Test, build_options(po, tf, ds, batch));
+    Rng init(po.seed);
+    e.net->init_params(init);
+    WeightsLoadReport rep = load_weights(*e.net, w);
+    if (!rep.missing.empty())
+        throw std::runtime_error("weights '" + weights_path + "' lack parameters of this net: " + caffe::join(rep.missing) +
+                                 " (encoding needs a trained net: check --net and --weights belong together)");
+    if (!quiet) print_load_report(rep, weights_path);
+    e.latent_blob = find_latent_blob(*e.net);
+    e.feature_blob = find_feature_blob(*e.net);
+    e.net->set_phase(Phase::Test);
+    e.bits = values_per_item(*e.net, e.latent_blob);
+    e.feature_dim = values_per_item(*e.net, e.feature_blob);
+}
+
+}  // namespace
+
+EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds, bool quiet) {
+    EncodeSetup e;
+    const WeightsFile w = open_net_and_weights(e, po, weights_path);
+    e.transform = transform_for(encode_data_layer(e.spec), Phase::Test, parent_folder(po.net_path), po, ds.channels());
+    build_and_load(e, po, w, weights_path, ds, quiet);
+    return e;
+}
+
+EncodeSetup make_image_encode_setup(const PipelineOptions& po, const std::string& weights_path, Image& img,
+                                    const std::string& name, bool strict) {
+    EncodeSetup e;
+    const WeightsFile w = open_net_and_weights(e, po, weights_path);
+    e.transform = transform_for(encode_data_layer(e.spec), Phase::Test, parent_folder(po.net_path), po, img.c);
+    img = fit_image_to_net(img, name, trained_net_input(e.spec, po, w, e.transform, img), strict);
+    colour_for_mean(e.transform, img.c);
+    MemoryDataset one(img.c, img.h, img.w, "image", 1);
+    one.add(img.pixels.data(), 0);
+    build_and_load(e, po, w, weights_path, one, true);
+    return e;
+}
+
+void check_net_fits_index(const EncodeSetup& es, const IndexFile& db, bool features) {
+    if (es.bits != db.bits())
+        throw std::invalid_argument("the net makes " + std::to_string(es.bits) + "-bit codes (" + es.latent_blob +
+                                    ") but index '" + db.path() + "' holds " + std::to_string(db.bits()) +
+                                    "-bit codes (check --net, --weights and --bits)");
+    if (features && es.feature_dim != db.feature_dim())
+        throw std::invalid_argument("the net's features (" + es.feature_blob + ") have " + std::to_string(es.feature_dim) +
+                                    " dimensions but index '" + db.path() + "' stores " +
+                                    std::to_string(db.feature_dim()));
+}
+
+namespace {
+
+// Copies labels into the net's label input (if any), replacing the -1 of padding rows by 0, which
+// every loss layer accepts; padding rows are not kept.
+void set_labels(Net& net, const Tensor& label) {
+    if (!net.has_blob("label")) return;
+    Tensor& dst = net.blob("label")->data;
+    for (size_t i = 0; i < dst.count(); ++i) dst.data()[i] = label.data()[i] < 0 ? 0.0f : label.data()[i];
+}
+
+// An empty set with the net's code length, and its feature dimension when `keep_features`.
+EncodedSet empty_set(const EncodeSetup& es, bool keep_features) {
+    EncodedSet out;
+    out.codes = CodeSet(es.bits);
+    out.feature_dim = keep_features ? es.feature_dim : 0;
+    return out;
+}
+
+// What a batch holds: items first, first + 1, ... of a dataset, or one image (label -1, its name).
+struct BatchItems {
+    const Dataset* ds = nullptr;
+    size_t first = 0;
+    std::string image_name;
+    int32_t label(size_t i) const { return ds ? ds->label(first + i) : -1; }
+    std::string name(size_t i) const { return ds ? ds->name(first + i) : image_name; }
+};
+
+// The step every encoding takes: runs the net on whatever its "data" input holds and appends to
+// `out` the codes, latent outputs, (when `keep_features`) features, labels and names of the first
+// `valid` items of the batch (a last, partial batch has fewer valid items).
+void encode_batch(EncodeSetup& es, const BatchItems& items, size_t valid, bool keep_features, EncodedSet& out) {
+    const size_t n = size_t(es.net->blob("data")->shape().n);
+    if (valid > n) throw std::invalid_argument("encoder: " + std::to_string(valid) + " valid items in a batch of " + std::to_string(n));
+    es.net->forward();
+    const float* a = es.net->blob(es.latent_blob)->data.data();
+    out.codes.add_activations(a, valid, 0.5f);
+    out.activations.insert(out.activations.end(), a, a + valid * size_t(es.bits));
+    if (keep_features) {
+        const float* f = es.net->blob(es.feature_blob)->data.data();
+        out.features.insert(out.features.end(), f, f + valid * size_t(es.feature_dim));
+    }
+    for (size_t i = 0; i < valid; ++i) {
+        out.labels.push_back(items.label(i));
+        out.names.push_back(items.name(i));
+    }
+}
+
+// "encoded 5000/10000 images  812 img/s" on stderr every 5000 images and at the end: on a
+// terminal each update overwrites the last; in a log file each is a line of its own.
+class EncodeProgress {
+public:
+    EncodeProgress(size_t total, bool on) : total_(total), on_(on), terminal_(on && ::isatty(::fileno(stderr))) {}
+    void add(size_t items) {
+        done_ += items;
+        if (!on_ || (done_ - last_print_ < 5000 && done_ != total_)) return;
+        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
+        std::fprintf(stderr, "%sencoded %zu/%zu images  %.0f img/s", terminal_ ? "\r" : "", done_, total_,
+                     s > 0 ? done_ / s : 0.0);
+        if (done_ == total_ || !terminal_) std::fprintf(stderr, "\n");
+        last_print_ = done_;
+    }
+
+private:
+    const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
+    size_t total_, done_ = 0, last_print_ = 0;
+    bool on_, terminal_;
+};
+
+// Puts `img`, preprocessed by the setup's transform, into the net's input as item 0 (the other
+// items and the labels zero). Throws naming the image when it does not come out in the net's shape.
+void feed_image(EncodeSetup& es, const Image& img, const std::string& name) {
+    Transformer tf(es.transform);
+    Blob* data = es.net->blob("data");
+    const Shape s = data->shape();
+    int oc, oh, ow;
+    tf.output_dims(img.c, img.h, img.w, oc, oh, ow);
+    if (oc != s.c || oh != s.h || ow != s.w)
+        throw std::invalid_argument("image '" + name + "' becomes (" + std::to_string(oc) + ", " + std::to_string(oh) + ", " +
+                                    std::to_string(ow) + ") after preprocessing but the net expects (" + std::to_string(s.c) +
+                                    ", " + std::to_string(s.h) + ", " + std::to_string(s.w) + ")");
+    Rng unused(1);
+    Image scratch;
+    std::fill(data->data.data(), data->data.data() + data->count(), 0.0f);
+    tf.apply(img, unused, data->data.data(), scratch);
+    if (es.net->has_blob("label")) {
+        Blob* label = es.net->blob("label");
+        std::fill(label->data.data(), label->data.data() + label->count(), 0.0f);
+    }
+}
+
+}  // namespace
+
+EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
+    EncodedSet out = empty_set(es, keep_features);
+    out.labels.reserve(ds.size());
+    out.names.reserve(ds.size());
+    EncodeProgress shown(ds.size(), progress);
+    const int batch = es.net->blob("data")->shape().n;
+    for_each_batch(ds, es.transform, batch, [&](const Tensor& data, const Tensor& label, size_t first, int valid) {
+        Tensor& dst = es.net->blob("data")->data;
+        if (dst.count() != data.count()) throw std::logic_error("encode: batch shape differs from the net's input");
+        std::copy(data.data(), data.data() + data.count(), dst.data());
+        set_labels(*es.net, label);
+        BatchItems items;
+        items.ds = &ds, items.first = first;
+        encode_batch(es, items, size_t(valid), keep_features, out);
+        shown.add(size_t(valid));
+    });
+    return out;
+}
+
+EncodedSet encode_maybe_empty(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
+    if (ds.size() > 0) return encode_dataset(es, ds, keep_features, progress);
+    return empty_set(es, keep_features);
+}
+
+EncodedSet encode_image(EncodeSetup& es, const Image& img, const std::string& name) {
+    feed_image(es, img, name);
+    EncodedSet out = empty_set(es, true);
+    BatchItems items;
+    items.image_name = name;
+    encode_batch(es, items, 1, true, out);
+    return out;
+}
+
+Binariness binariness(const std::vector<float>& acts, int bits) {
+    Binariness b;
+    b.ones.assign(size_t(bits), 0.0);
+    if (bits <= 0 || acts.empty()) return b;
+    const size_t n = acts.size() / size_t(bits);
+    size_t near = 0;
+    for (size_t i = 0; i < n; ++i)
+        for (int j = 0; j < bits; ++j) {
+            float v = acts[i * size_t(bits) + size_t(j)];
+            near += (v < 0.1f || v > 0.9f);
+            b.ones[size_t(j)] += v > 0.5f;
+        }
+    b.near_binary = double(near) / double(n * size_t(bits));
+    for (auto& o : b.ones) {
+        o /= double(n);
+        b.mean_balance_gap += std::fabs(o - 0.5);
+    }
+    b.mean_balance_gap /= bits;
+    return b;
+}
+
+}  // namespace dlbhc
