@@ -53,8 +53,10 @@ BUILD := $(BUILD_ROOT)/$(VARIANT)
 # Every .cpp in these folders is built; the lists may be overridden to build a subset.
 LIB_SRC   ?= $(wildcard io/*.cpp nn/*.cpp formats/*.cpp hash/*.cpp search/*.cpp data/*.cpp)
 APP_SRC   ?= $(wildcard apps/*.cpp)
-# The fuzz targets (tests/fuzz/target*.cpp) are also linked into the tests, which replay the corpus.
-TEST_SRC  ?= $(wildcard tests/*.cpp tests/fuzz/target*.cpp)
+# The tests: tests/main.cpp, tests/<product folder>/ for each product folder, tests/support/ (the
+# shared helpers) and tests/fuzz/, whose targets the tests also replay over the corpus (fuzz_main.cpp
+# and make_seeds.cpp there are programs of their own).
+TEST_SRC  ?= $(filter-out tests/fuzz/fuzz_main.cpp tests/fuzz/make_seeds.cpp,$(wildcard tests/*.cpp tests/*/*.cpp))
 # Each bench/*.cpp is its own program (with its own main); `make bench` runs them all.
 BENCH_SRC ?= $(wildcard bench/*.cpp)
 
