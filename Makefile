@@ -76,7 +76,7 @@ STB_H       := /usr/include/stb/stb_image.h
 DOCTEST_H   := /usr/include/doctest/doctest.h
 ONNX_DATA   := /usr/share/libonnx-testdata/data/node
 FASHION_DIR := /usr/share/datasets/fashion-mnist
-# The real FAISS (Python) reads back what `dlbhc export --format faiss` writes (tests/test_export.cpp);
+# The real FAISS (Python) reads back what `dlbhc export --format faiss` writes (tests/apps/test_export.cpp);
 # it is a test reference only, never linked into the product.
 FAISS_PY    := /usr/lib/python3/dist-packages/faiss/__init__.py
 DEPS_PKGS   := libstb-dev doctest-dev libonnx-testdata dataset-fashion-mnist python3-faiss

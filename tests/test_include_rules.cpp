@@ -1,4 +1,4 @@
-// tests/test_layers.cpp -- the folder layering of ARCHITECTURE.md, enforced on every `make test`.
+// tests/test_include_rules.cpp -- the folder layering of ARCHITECTURE.md, enforced on every `make test`.
 //
 // Each product folder may include headers only from the folders below it:
 //
@@ -88,7 +88,7 @@ std::vector<std::string> layering_violations(const fs::path& root, size_t* files
 }
 
 fs::path repo_root() {
-    const std::string f = __FILE__;  // "tests/test_layers.cpp" or an absolute path to it
+    const std::string f = __FILE__;  // "tests/test_include_rules.cpp" or an absolute path to it
     const size_t s = f.rfind("tests/");
     return s == std::string::npos || s == 0 ? fs::path(".") : fs::path(f.substr(0, s));
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The other side of tests/test_export.cpp: loads what `dlbhc export` wrote with the real FAISS
+"""The other side of tests/apps/test_export.cpp: loads what `dlbhc export` wrote with the real FAISS
 and numpy, and writes what they see to a text file for the C++ test to check.
 
 usage: faiss_roundtrip.py INDEX.faiss QUERIES.npy K NPY_PREFIX BITS RESULT.txt

@@ -1,4 +1,4 @@
-// tests/test_args.cpp -- the command line: an option whose value is another option, a repeated
+// tests/apps/test_args.cpp -- the command line: an option whose value is another option, a repeated
 // option, and numbers written with signs, spaces or too many digits are refused with an error
 // naming the option and the text, before any work.
 #include <doctest/doctest.h>

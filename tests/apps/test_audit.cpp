@@ -1,4 +1,4 @@
-// tests/test_audit.cpp -- `dlbhc audit` on the shipped deploy net: the per-layer table, and dumps
+// tests/apps/test_audit.cpp -- `dlbhc audit` on the shipped deploy net: the per-layer table, and dumps
 // that read back (with our .npy reader, and with numpy when /usr/bin/python3 has it).
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_crash.cpp -- files that survive a crash and readers that see whole files (issue 7,
+// tests/apps/test_crash.cpp -- files that survive a crash and readers that see whole files (issue 7,
 // items 4 and 5), tested on the real `dlbhc` program run as a separate process:
 //   - `dlbhc index` (replacing and appending) killed with SIGKILL at random points: the index at
 //     the path is always the previous one or the complete new one, byte for byte;

@@ -1,4 +1,4 @@
-// tests/test_early_checks.cpp -- the commands check what they can before the long work (issue 13,
+// tests/apps/test_early_checks.cpp -- the commands check what they can before the long work (issue 13,
 // item 5), and refuse weights holding NaN or infinity (item 8).
 //
 // Early checks: each case gives a bad option, output or --append target together with a dataset
@@ -46,7 +46,7 @@ snapshot: 4
 snapshot_prefix: "snap/early"
 )";
 
-// The tiny net (tests/tiny_net.h) with fc7 32 and `latent` bits: builds and runs in milliseconds.
+// The tiny net (tests/support/tiny_net.h) with fc7 32 and `latent` bits: builds and runs in milliseconds.
 std::string net_text(int latent) { return test::tiny_net_prototxt({"EarlyNet", "train", 16, 16, 32, latent, 4}); }
 
 // The command's error message ("" when it succeeded) and what it printed on stderr meanwhile.

@@ -1,6 +1,6 @@
-// tests/test_export.cpp -- `dlbhc export` (issue 14, item 3): the FAISS IndexBinaryFlat file and
+// tests/apps/test_export.cpp -- `dlbhc export` (issue 14, item 3): the FAISS IndexBinaryFlat file and
 // the .npy arrays, checked byte by byte here and loaded by the real FAISS and numpy
-// (tests/faiss_roundtrip.py run with /usr/bin/python3): FAISS's k-NN on the exported codes must
+// (tests/apps/faiss_roundtrip.py run with /usr/bin/python3): FAISS's k-NN on the exported codes must
 // give dlbhc's Hamming distances exactly, and ids that differ only among equal distances.
 // Where /usr/bin/python3 cannot import faiss and numpy (Debian: python3-faiss), the round trip
 // is skipped with a message; the byte-level checks always run.

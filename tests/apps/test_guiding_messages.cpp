@@ -1,4 +1,4 @@
-// tests/test_guiding_messages.cpp -- messages that say what to do next:
+// tests/apps/test_guiding_messages.cpp -- messages that say what to do next:
 //   - a query or encode image of another size or channel count than the net takes is converted as
 //     the data layer would (and a line says so), or refused with --no-resize before the net is built;
 //   - a net given the weights of another net, or a weights file given as the net, is named as such
@@ -128,7 +128,7 @@ Image noise_image(int c, int h, int w, unsigned seed) {
 // The code column of `dlbhc encode` output lines ("name \t label \t code").
 std::string code_of(const std::string& line) { return line.substr(line.rfind('\t') + 1); }
 
-// The tiny net of tests/tiny_net.h (28x28 grey: 4x4 pooling to 7x7, fc7 32, 16 bits), its
+// The tiny net of tests/support/tiny_net.h (28x28 grey: 4x4 pooling to 7x7, fc7 32, 16 bits), its
 // weights, its dataset (40 images) and an index of it.
 struct TinySetup {
     TempDir dir;

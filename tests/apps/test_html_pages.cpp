@@ -1,4 +1,4 @@
-// tests/test_html_pages.cpp -- the HTML pages of `dlbhc query --html` and `dlbhc eval --html` and
+// tests/apps/test_html_pages.cpp -- the HTML pages of `dlbhc query --html` and `dlbhc eval --html` and
 // their folders of pictures (apps/report.h, HtmlPageWriter): a run that fails midway (the disk
 // fills up while the pictures are written) or is killed leaves no partial folder and the previous
 // page and folder as they were; the next successful run cleans up after a killed one.

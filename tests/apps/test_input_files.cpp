@@ -1,4 +1,4 @@
-// tests/test_input_files.cpp -- inputs that are not regular files, and outputs that are inputs.
+// tests/apps/test_input_files.cpp -- inputs that are not regular files, and outputs that are inputs.
 //
 // A FIFO (or a folder, a device) given as any input is refused at once with an error naming it
 // (io/file_io.h InputFile): a plain open() of a FIFO without a writer would wait forever. And

@@ -1,4 +1,4 @@
-// tests/test_names.cpp -- item names (image paths) holding newlines, tabs, backslashes or other
+// tests/apps/test_names.cpp -- item names (image paths) holding newlines, tabs, backslashes or other
 // control bytes keep encode's "name<TAB>label<TAB>code" lines and query's table one line per item
 // (escaped as \n, \t, \\, \xHH) and query's JSON valid (JSON escapes).
 #include <doctest/doctest.h>

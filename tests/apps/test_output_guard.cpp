@@ -1,4 +1,4 @@
-// tests/test_output_guard.cpp -- outputs never destroy inputs, nor one another.
+// tests/apps/test_output_guard.cpp -- outputs never destroy inputs, nor one another.
 //
 // Every file a dataset spec stands for (the idx pair, CIFAR batches, a list file and its images,
 // a folder's images, mean files) is an input that no output may replace; export and merge check

@@ -1,4 +1,4 @@
-// tests/test_output_names.cpp -- outputs are checked before the work for what would make them
+// tests/apps/test_output_names.cpp -- outputs are checked before the work for what would make them
 // fail after it: names that do not fit the file system once the writer adds its temporary suffix
 // (NAME_MAX, PATH_MAX), and an --html page whose picture folder cannot be replaced or would hold
 // another output. Each case gives a dataset that does not exist: had the command started its work,

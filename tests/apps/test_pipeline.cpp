@@ -1,4 +1,4 @@
-// tests/test_pipeline.cpp -- the product end to end through its commands: train a small DLBHC
+// tests/apps/test_pipeline.cpp -- the product end to end through its commands: train a small DLBHC
 // net on a 2,000-image Fashion-MNIST subset, index it, query it, evaluate 500 test images with the
 // paper's protocol; plus the commands' handling of bad input.
 #include <doctest/doctest.h>

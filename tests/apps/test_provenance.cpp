@@ -1,4 +1,4 @@
-// tests/test_provenance.cpp -- an index knows where it came from: the provenance section of the
+// tests/apps/test_provenance.cpp -- an index knows where it came from: the provenance section of the
 // index file (search/provenance.h: encoding, every kind of malformed section, the file layout
 // around it), what the commands record and check (apps/provenance.h: query, eval and
 // index --append refuse another snapshot's weights; version-1 indexes open with a warning;
@@ -80,7 +80,7 @@ std::vector<std::string> plus(std::vector<std::string> v, const std::vector<std:
     return v;
 }
 
-// The tiny net (tests/tiny_net.h): fc7 32 (the features), latent 16, 4 classes.
+// The tiny net (tests/support/tiny_net.h): fc7 32 (the features), latent 16, 4 classes.
 test::TinyNet tiny(int fc7 = 32, int latent = 16) { return {"ProvNet", "a/train", 8, 8, fc7, latent, 4}; }
 
 // A scratch folder with the net, two weights files for it drawn from its fillers with different

@@ -1,4 +1,4 @@
-// tests/test_shard_merge.cpp -- `--shard I/N` for encode and index, and `dlbhc merge` (issue 14,
+// tests/apps/test_shard_merge.cpp -- `--shard I/N` for encode and index, and `dlbhc merge` (issue 14,
 // item 3): the split is a partition of the dataset into contiguous ranges; merging the shard
 // indexes in order gives the unsharded index byte for byte (and the shard outputs of encode
 // concatenate to its unsharded outputs); a shard run twice gives the same file; merge refuses
@@ -32,7 +32,7 @@ using dlbhc::test::read_all;
 
 namespace {
 
-// The tiny net (tests/tiny_net.h): fc7 32 (the features), latent 12 + sigmoid (not a multiple of 8
+// The tiny net (tests/support/tiny_net.h): fc7 32 (the features), latent 12 + sigmoid (not a multiple of 8
 // or 64), 4 classes; TEST batch 16, so the shards' batches start at other items than the
 // unsharded run's.
 const std::string kNet = test::tiny_net_prototxt({"ShardNet", "train", 16, 16, 32, 12, 4});

@@ -1,4 +1,4 @@
-// tests/test_signals.cpp -- the real `dlbhc` under a file size limit and with a mapped index
+// tests/apps/test_signals.cpp -- the real `dlbhc` under a file size limit and with a mapped index
 // truncated under it by another program: an error naming the file and exit status 1, never death
 // by SIGXFSZ or SIGBUS, and no temporary file or folder left behind (io/file_io.h,
 // install_file_signal_handlers).

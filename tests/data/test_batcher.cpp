@@ -1,4 +1,4 @@
-// tests/test_data_batcher.cpp -- batches: order and coverage, bit-identical results with and
+// tests/data/test_batcher.cpp -- batches: order and coverage, bit-identical results with and
 // without the prefetch thread and for any thread count, resume from a saved state, single-pass
 // encoding with a partial last batch, and errors raised on the worker thread.
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// tests/test_data_cifar.cpp -- CIFAR-10 binary batches: RGB planes to BGR, labels, folder loading,
+// tests/data/test_cifar.cpp -- CIFAR-10 binary batches: RGB planes to BGR, labels, folder loading,
 // and bad files.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_data_gzip.cpp -- CRC-32 and the gzip reader: every header flag, a member made by the
+// tests/data/test_gzip.cpp -- CRC-32 and the gzip reader: every header flag, a member made by the
 // real gzip(1), and damaged files of each kind.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_data_idx.cpp -- IDX parsing and the MNIST readers: plain and gzip files, the gzip
+// tests/data/test_idx.cpp -- IDX parsing and the MNIST readers: plain and gzip files, the gzip
 // fixture, every kind of bad header, and (when installed) the real Fashion-MNIST files.
 #include <doctest/doctest.h>
 

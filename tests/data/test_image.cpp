@@ -1,4 +1,4 @@
-// tests/test_data_image.cpp -- JPEG/PNG decoding and writing, image folders and list files:
+// tests/data/test_image.cpp -- JPEG/PNG decoding and writing, image folders and list files:
 // colour order, grey images, corrupt and truncated files, the pixel limit, skipping and strict mode.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_data_transform.cpp -- bilinear resize and the Caffe-style transform (crop, mirror,
+// tests/data/test_transform.cpp -- bilinear resize and the Caffe-style transform (crop, mirror,
 // mean image / mean values, scale, grey to colour) against hand-computed answers on tiny images.
 #include <doctest/doctest.h>
 

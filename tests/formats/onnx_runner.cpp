@@ -1,4 +1,4 @@
-// tests/onnx_runner.cpp -- maps one ONNX node onto a dlbhc layer and compares with ONNX's outputs.
+// tests/formats/onnx_runner.cpp -- maps one ONNX node onto a dlbhc layer and compares with ONNX's outputs.
 // What is mapped, and what is skipped and why, is listed in onnx_runner.h.
 #include "tests/formats/onnx_runner.h"
 

@@ -1,4 +1,4 @@
-// tests/onnx_runner.h -- runs one ONNX backend test case through the equivalent dlbhc layer.
+// tests/formats/onnx_runner.h -- runs one ONNX backend test case through the equivalent dlbhc layer.
 //
 // An ONNX backend test case is a folder with model.onnx (here: a graph of one node) and
 // test_data_set_0/ holding input_<i>.pb and output_<i>.pb, each one TensorProto. input_<i> is the

@@ -1,4 +1,4 @@
-// tests/test_caffe_spec.cpp -- Caffe nets from prototxt (nn/caffe_spec, nn/net_builder): the
+// tests/formats/test_caffe_spec.cpp -- Caffe nets from prototxt (nn/caffe_spec, nn/net_builder): the
 // malformed fixtures and settings each give their error with file:line:col; the V1 and V2
 // fixtures describe the same net; the shipped weights/*.prototxt parse and build, and the
 // CaffeNet-DLBHC and small nets equal the ones nn/models.cpp builds in code (blobs, parameters,

@@ -1,4 +1,4 @@
-// tests/test_caffemodel.cpp -- Caffe .caffemodel / .binaryproto and ONNX initializers to dlbhc
+// tests/formats/test_caffemodel.cpp -- Caffe .caffemodel / .binaryproto and ONNX initializers to dlbhc
 // weights (formats/caffemodel.h, formats/onnx_weights.h, formats/weights_import.h), `dlbhc convert` and
 // weights/fetch.sh.
 //

@@ -1,4 +1,4 @@
-// tests/test_npy.cpp -- NumPy .npy reading and writing (formats/npy.h): byte-identical to numpy's own
+// tests/formats/test_npy.cpp -- NumPy .npy reading and writing (formats/npy.h): byte-identical to numpy's own
 // files, files numpy wrote (committed fixtures, tests/fixtures/caffemodel/make_fixtures.py), and
 // malformed headers, each error checked.
 #include <doctest/doctest.h>

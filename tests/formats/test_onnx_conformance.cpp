@@ -1,7 +1,7 @@
-// tests/test_onnx_conformance.cpp -- the ONNX reader (known answers, malformed input) and the ONNX
+// tests/formats/test_onnx_conformance.cpp -- the ONNX reader (known answers, malformed input) and the ONNX
 // backend conformance run: every single-node test case of Debian's libonnx-testdata whose op is
 // Conv, MaxPool, AveragePool, GlobalMaxPool, GlobalAveragePool, LRN, Gemm, Relu, Sigmoid, Softmax
-// or Dropout, run through the equivalent dlbhc layer (tests/onnx_runner.h) and compared with the
+// or Dropout, run through the equivalent dlbhc layer (tests/formats/onnx_runner.h) and compared with the
 // outputs ONNX's reference implementation (and PyTorch) wrote.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_prototxt.cpp -- the protobuf text-format reader (nn/prototxt): tokens and their
+// tests/formats/test_prototxt.cpp -- the protobuf text-format reader (nn/prototxt): tokens and their
 // values, nesting, locations, typed getters and their errors, malformed input and the limits.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_protowire.cpp -- the protobuf wire-format reader (formats/protowire.h): every wire type,
+// tests/formats/test_protowire.cpp -- the protobuf wire-format reader (formats/protowire.h): every wire type,
 // varints up to 10 bytes, packed and unpacked repeated scalars, and each malformed-input error
 // with its message and byte offset.
 #include <doctest/doctest.h>

@@ -1,4 +1,4 @@
-// tests/test_solver_spec.cpp -- Caffe solver files (nn/solver_spec): the shipped authors' solver,
+// tests/formats/test_solver_spec.cpp -- Caffe solver files (nn/solver_spec): the shipped authors' solver,
 // path resolution, defaults, and every rejected setting with its file:line:col.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_weights_file.cpp -- dlbhc's weights file (formats/weights_file.h): the byte layout of
+// tests/formats/test_weights_file.cpp -- dlbhc's weights file (formats/weights_file.h): the byte layout of
 // weights/README.md, round trips, every kind of damaged or crafted file, atomic writes, and
 // loading into a Net by parameter name.
 #include <doctest/doctest.h>

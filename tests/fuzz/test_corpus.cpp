@@ -1,4 +1,4 @@
-// tests/test_fuzz_corpus.cpp -- the fuzz targets (tests/fuzz/targets.h) run over the committed seed
+// tests/fuzz/test_corpus.cpp -- the fuzz targets (tests/fuzz/targets.h) run over the committed seed
 // corpus and the regression inputs (tests/fuzz/regress/<target>/, one file per bug the fuzzer
 // found), so that `make test` -- and its ASan/UBSan run -- replays every input that ever crashed
 // a reader. The fuzzers themselves run with `make fuzz`.

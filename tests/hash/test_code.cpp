@@ -1,4 +1,4 @@
-// tests/test_hash_code.cpp -- binarisation and LSB-first packing against a bit-by-bit reference.
+// tests/hash/test_code.cpp -- binarisation and LSB-first packing against a bit-by-bit reference.
 #include <doctest/doctest.h>
 
 #include <stdexcept>

@@ -1,4 +1,4 @@
-// tests/test_hash_hamming.cpp -- every Hamming kernel against a bit-by-bit reference.
+// tests/hash/test_hamming.cpp -- every Hamming kernel against a bit-by-bit reference.
 #include <doctest/doctest.h>
 
 #include <string>

@@ -1,4 +1,4 @@
-// tests/test_file_io.cpp -- the atomic writers (io/file_io.h): a successful commit() removes
+// tests/io/test_file_io.cpp -- the atomic writers (io/file_io.h): a successful commit() removes
 // "<basename>.tmp.<pid>.<n>" files of dead writers, and only those; the folder writer produces a
 // whole folder or nothing, replaces an existing one only when complete, and cleans up after dead runs.
 #include <doctest/doctest.h>

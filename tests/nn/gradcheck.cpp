@@ -1,4 +1,4 @@
-// tests/gradcheck.cpp -- see gradcheck.h.
+// tests/nn/gradcheck.cpp -- see gradcheck.h.
 #include "tests/nn/gradcheck.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// tests/gradcheck.h -- finite-difference gradient checker for layers and nets (after Caffe's
+// tests/nn/gradcheck.h -- finite-difference gradient checker for layers and nets (after Caffe's
 // test_gradient_check_util.hpp, written anew).
 //
 // The objective is L = sum over tops t, items i of r_t[i] * top_t[i], with fixed random weights r

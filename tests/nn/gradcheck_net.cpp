@@ -1,4 +1,4 @@
-// tests/gradcheck_net.cpp -- the whole-net gradient check (see gradcheck.h); separate from the
+// tests/nn/gradcheck_net.cpp -- the whole-net gradient check (see gradcheck.h); separate from the
 // layer checker so layer tests link without the Net.
 #include "tests/nn/gradcheck.h"
 

@@ -1,4 +1,4 @@
-// tests/op_harness.cpp -- see op_harness.h.
+// tests/nn/op_harness.cpp -- see op_harness.h.
 #include "tests/nn/op_harness.h"
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// tests/op_harness.h -- one harness for every layer (after ggml's test-backend-ops). A row (OpCase)
+// tests/nn/op_harness.h -- one harness for every layer (after ggml's test-backend-ops). A row (OpCase)
 // names a layer on given bottoms, the one reference forward of its type (the nn/ naive kernel, in
 // double) and an input generator that keeps clear of the layer's kinks (no ReLU input near 0, no
 // max-pool ties). run_op checks, and reports every failure rather than asserting, so that a test

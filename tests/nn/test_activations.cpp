@@ -1,6 +1,6 @@
-// tests/test_activations.cpp -- Sigmoid, Softmax, SoftmaxWithLoss, Accuracy: known answers, the
+// tests/nn/test_activations.cpp -- Sigmoid, Softmax, SoftmaxWithLoss, Accuracy: known answers, the
 // naive references of nn/ in double, label errors. The gradients are checked in
-// tests/test_ops.cpp.
+// tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -92,7 +92,7 @@ TEST_CASE("softmax with loss: against a double-precision reference on random sha
         L.backward({&loss}, {&x, &l});
         // The loss and the probabilities from the naive references in double; the gradient is
         // (p - onehot(label)) / V, V = N * H * W, written out (too many entries here for finite
-        // differences; tests/test_ops.cpp checks it that way on small shapes).
+        // differences; tests/nn/test_ops.cpp checks it that way on small shapes).
         const int S = s.h * s.w;
         const std::vector<double> xd(x.data.data(), x.data.data() + x.count()), ld(l.data.data(), l.data.data() + l.count());
         std::vector<double> p(x.count());
@@ -112,7 +112,7 @@ TEST_CASE("softmax with loss: against a double-precision reference on random sha
 }
 
 TEST_CASE("softmax with loss: bad labels and label shapes are errors, also with ignore_label") {
-    // The gradients, with spatial labels and ignore_label, are in tests/test_ops.cpp.
+    // The gradients, with spatial labels and ignore_label, are in tests/nn/test_ops.cpp.
     Rng rng(9);
     Blob x("x", Shape(3, 4, 2, 2)), l("l", Shape(3, 1, 2, 2)), loss("loss");
     fill_uniform(x.data, rng, -2, 2);

@@ -1,6 +1,6 @@
-// tests/test_conv.cpp -- im2col/col2im and the convolution layer: known answers, fast against
+// tests/nn/test_conv.cpp -- im2col/col2im and the convolution layer: known answers, fast against
 // naive kernels, grouped against separate convolutions, the gradient checker failing a wrong
-// gradient, errors. The finite-difference gradients are checked in tests/test_ops.cpp.
+// gradient, errors. The finite-difference gradients are checked in tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>

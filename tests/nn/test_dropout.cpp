@@ -1,5 +1,5 @@
-// tests/test_dropout.cpp -- Dropout: test-phase identity, train-phase scaling and mask statistics,
-// repeatability from the seed, the ratio's range. The gradients are in tests/test_ops.cpp.
+// tests/nn/test_dropout.cpp -- Dropout: test-phase identity, train-phase scaling and mask statistics,
+// repeatability from the seed, the ratio's range. The gradients are in tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -50,7 +50,7 @@ TEST_CASE("dropout: training keeps about 1-p of the units, scaled by 1/(1-p), re
 }
 
 TEST_CASE("dropout: a dropout_ratio outside [0, 1) is refused") {
-    // The gradients, with the drawn mask, in place and at TEST, are in tests/test_ops.cpp.
+    // The gradients, with the drawn mask, in place and at TEST, are in tests/nn/test_ops.cpp.
     Blob x("x", Shape(2, 3, 4, 4)), y("y");
     for (float ratio : {1.0f, 1.5f, -0.1f, NAN}) {
         DropoutLayer bad("bad", {ratio, 1});

@@ -1,4 +1,4 @@
-// tests/test_gemm.cpp -- the blocked sgemm against the naive reference, for every micro-kernel
+// tests/nn/test_gemm.cpp -- the blocked sgemm against the naive reference, for every micro-kernel
 // this CPU can run, on many shapes, transpositions, leading dimensions and alpha/beta.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_gemv.cpp -- the few-items product of the fully connected layer (nn/gemv.h): every
+// tests/nn/test_gemv.cpp -- the few-items product of the fully connected layer (nn/gemv.h): every
 // kernel against the naive layer, ragged sizes, thread independence, bad arguments.
 #include <doctest/doctest.h>
 

@@ -1,5 +1,5 @@
-// tests/test_inner_product.cpp -- the fully connected layer: known answer, fast against naive,
-// flatten order, errors. The gradients are checked in tests/test_ops.cpp.
+// tests/nn/test_inner_product.cpp -- the fully connected layer: known answer, fast against naive,
+// flatten order, errors. The gradients are checked in tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,6 +1,6 @@
-// tests/test_lrn.cpp -- LRN across channels: hand-computed answers, fast against naive (forward and
+// tests/nn/test_lrn.cpp -- LRN across channels: hand-computed answers, fast against naive (forward and
 // backward), the size of the cross-channel term, parameter errors. The finite-difference gradients
-// (AlexNet's alpha and a large one) are checked in tests/test_ops.cpp.
+// (AlexNet's alpha and a large one) are checked in tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <cmath>

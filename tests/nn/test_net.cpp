@@ -1,4 +1,4 @@
-// tests/test_net.cpp -- the Net: wiring and its errors, a whole-net gradient check through every
+// tests/nn/test_net.cpp -- the Net: wiring and its errors, a whole-net gradient check through every
 // layer kind, a training sanity check (overfitting 64 random samples), CaffeNet-DLBHC shapes.
 #include <doctest/doctest.h>
 

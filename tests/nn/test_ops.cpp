@@ -1,5 +1,5 @@
-// tests/test_ops.cpp -- the op table: every layer type on the configurations that matter, each
-// row checked by tests/op_harness.h (shapes, forward against the one reference of its type, the
+// tests/nn/test_ops.cpp -- the op table: every layer type on the configurations that matter, each
+// row checked by tests/nn/op_harness.h (shapes, forward against the one reference of its type, the
 // nn/ naive kernel in double; backward against central differences of that reference; +=); and
 // the harness shown to fail on a wrong forward, a wrong or non-accumulating backward, a backward
 // missing a small term, and a layer whose shapes() disagrees with its reshape.

@@ -1,7 +1,7 @@
-// tests/test_pooling.cpp -- Pooling: known answers (MAX, AVE, padding in the divisor, ceil rounding,
+// tests/nn/test_pooling.cpp -- Pooling: known answers (MAX, AVE, padding in the divisor, ceil rounding,
 // the clip rule), the naive reference of pooling.h on random geometries and on ties, AlexNet's
 // output sizes, global pooling and parameter errors. The gradients are checked in
-// tests/test_ops.cpp.
+// tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <algorithm>
@@ -328,7 +328,7 @@ TEST_CASE("pooling: reshape to a new input size resizes the argmax buffer") {
 
 TEST_CASE("pooling: global pooling") {
     // The window is the whole plane (checked against the naive reference, which reads every input
-    // of the plane for the one output); the gradients are in tests/test_ops.cpp.
+    // of the plane for the one output); the gradients are in tests/nn/test_ops.cpp.
     Rng rng(8);
     Blob x("x", Shape(2, 3, 4, 5)), y("y");
     fill_distinct(x.data, rng, 0.05f);

@@ -1,6 +1,6 @@
-// tests/test_relu.cpp -- ReLU: known answer, against the naive reference; the float gradient
-// checker (tests/gradcheck.h) failing a wrong backward. ReLU's gradients are checked in
-// tests/test_ops.cpp.
+// tests/nn/test_relu.cpp -- ReLU: known answer, against the naive reference; the float gradient
+// checker (tests/nn/gradcheck.h) failing a wrong backward. ReLU's gradients are checked in
+// tests/nn/test_ops.cpp.
 #include <doctest/doctest.h>
 
 #include <cfloat>

@@ -1,4 +1,4 @@
-// tests/test_solver.cpp -- SGD with momentum, weight decay, lr_mult/decay_mult and every learning-
+// tests/nn/test_solver.cpp -- SGD with momentum, weight decay, lr_mult/decay_mult and every learning-
 // rate policy, against steps computed by hand.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/test_core.cpp -- Tensor, Rng and fillers.
+// tests/nn/test_tensor.cpp -- Tensor, Rng and fillers.
 #include <doctest/doctest.h>
 
 #include <cmath>

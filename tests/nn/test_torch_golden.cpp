@@ -1,4 +1,4 @@
-// tests/test_torch_golden.cpp -- dlbhc against PyTorch, layer for layer (issue 4, "PyTorch as a
+// tests/nn/test_torch_golden.cpp -- dlbhc against PyTorch, layer for layer (issue 4, "PyTorch as a
 // reference").
 //
 // tests/fixtures/torch_golden/make_golden.py builds a narrowed copy of the authors' CaffeNet-DLBHC

@@ -1,4 +1,4 @@
-// tests/test_trainer.cpp -- the training loop: resume is bit-identical, a non-finite loss stops
+// tests/nn/test_trainer.cpp -- the training loop: resume is bit-identical, a non-finite loss stops
 // training and keeps the last good snapshot, snapshots load as weights.
 #include <doctest/doctest.h>
 

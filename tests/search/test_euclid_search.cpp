@@ -1,4 +1,4 @@
-// tests/test_search_euclid.cpp -- squared-L2 kernels and exhaustive Euclidean k-NN.
+// tests/search/test_euclid_search.cpp -- squared-L2 kernels and exhaustive Euclidean k-NN.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// tests/test_eval.cpp -- every metric against small hand-computed cases.
+// tests/search/test_eval.cpp -- every metric against small hand-computed cases.
 #include <doctest/doctest.h>
 
 #include <vector>

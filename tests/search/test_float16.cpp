@@ -1,4 +1,4 @@
-// tests/test_search_float16.cpp -- our float16 conversion against exact rules and against F16C.
+// tests/search/test_float16.cpp -- our float16 conversion against exact rules and against F16C.
 #include <doctest/doctest.h>
 
 #include <cmath>

@@ -1,4 +1,4 @@
-// tests/test_search_hamming.cpp -- Hamming k-NN and radius search against brute force.
+// tests/search/test_hamming_search.cpp -- Hamming k-NN and radius search against brute force.
 #include <doctest/doctest.h>
 
 #include <algorithm>

@@ -1,4 +1,4 @@
-// tests/test_search_hierarchical.cpp -- coarse-to-fine search against a brute-force two-step
+// tests/search/test_hierarchical.cpp -- coarse-to-fine search against a brute-force two-step
 // reference written with plain loops.
 #include <doctest/doctest.h>
 

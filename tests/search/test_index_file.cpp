@@ -1,4 +1,4 @@
-// tests/test_index_file.cpp -- the index file: round trip, append, and every kind of bad file.
+// tests/search/test_index_file.cpp -- the index file: round trip, append, and every kind of bad file.
 #include <doctest/doctest.h>
 
 #include <dirent.h>

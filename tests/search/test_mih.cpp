@@ -1,4 +1,4 @@
-// tests/test_mih.cpp -- multi-index hashing (search/mih.h) against the linear scan: the same hits
+// tests/search/test_mih.cpp -- multi-index hashing (search/mih.h) against the linear scan: the same hits
 // in the same (distance, index) order, ties included.
 #include <doctest/doctest.h>
 

@@ -1,4 +1,4 @@
-// tests/child_process.cpp -- see child_process.h.
+// tests/support/child_process.cpp -- see child_process.h.
 #include "tests/support/child_process.h"
 
 #include <dirent.h>

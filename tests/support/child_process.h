@@ -1,9 +1,9 @@
-// tests/child_process.h -- running the real `dlbhc` program from a test: find it, start it as a
+// tests/support/child_process.h -- running the real `dlbhc` program from a test: find it, start it as a
 // separate process (posix_spawn, so a test process that already has OpenMP threads never forks a
 // copy of itself), wait for it, kill it, and watch a folder for the files it creates.
 //
-// Used by tests/test_crash.cpp, which kills `dlbhc index` and `dlbhc train` at random points and
-// reads an index while another process replaces it, and by tests/test_caffemodel.cpp (which runs
+// Used by tests/apps/test_crash.cpp, which kills `dlbhc index` and `dlbhc train` at random points and
+// reads an index while another process replaces it, and by tests/formats/test_caffemodel.cpp (which runs
 // `dlbhc convert` and weights/fetch.sh through a shell).
 #pragma once
 #include <sys/types.h>

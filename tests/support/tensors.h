@@ -1,4 +1,4 @@
-// tests/test_util.h -- small helpers shared by the tests.
+// tests/support/tensors.h -- small helpers shared by the tests.
 #pragma once
 #include <cmath>
 

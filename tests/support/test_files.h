@@ -1,4 +1,4 @@
-// tests/test_data_util.h -- helpers shared by the tests of data/: a scratch folder and file writers.
+// tests/support/test_files.h -- helpers shared by the tests of data/: a scratch folder and file writers.
 #pragma once
 #include <doctest/doctest.h>
 #include <unistd.h>

@@ -1,4 +1,4 @@
-// tests/tiny_net.h -- the tiny DLBHC-shaped train_val net the end-to-end tests train, index and
+// tests/support/tiny_net.h -- the tiny DLBHC-shaped train_val net the end-to-end tests train, index and
 // query with: 28x28 grey input, 4x4 average pooling (7x7), fc7 (the features an index stores),
 // a latent layer + sigmoid (the codes), a classifier and SoftmaxWithLoss. No convolution, so each
 // run takes milliseconds, also in the sanitizer build.
