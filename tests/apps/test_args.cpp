@@ -74,13 +74,8 @@ TEST_CASE("query --item SPEC:I: digits only, no sign or spaces; an item past the
     TempDir d;
     const std::string net = d.file("net.prototxt");
     test::write_text(net, test::tiny_net_prototxt({}));
-    NetBuildOptions bo;
-    bo.batch = 1, bo.channels = 1, bo.height = 28, bo.width = 28;
-    auto n = build_net(load_net_spec(net), Phase::Test, bo);
-    Rng init(1);
-    n->init_params(init);
     const std::string weights = d.file("w.weights");
-    write_weights(weights, weights_from_net(*n));
+    test::write_filler_weights(net, weights, 1);
     d.mkdir("m");
     test::write_bytes(d.file("m/t10k-images-idx3-ubyte"), test::make_idx({3, 28, 28}, std::vector<uint8_t>(3 * 784, 9)));
     test::write_bytes(d.file("m/t10k-labels-idx1-ubyte"), test::make_idx({3}, {0, 1, 2}));

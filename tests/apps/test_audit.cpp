@@ -15,6 +15,7 @@
 
 #include "apps/commands.h"
 #include "tests/support/child_process.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
 #include "formats/npy.h"
 #include "nn/rng.h"
@@ -25,33 +26,6 @@ using dlbhc::test::TempDir;
 using dlbhc::test::write_text;
 namespace fs = std::filesystem;
 
-namespace {
-
-
-// Runs fn with stdout (file descriptor 1) sent to a file; returns what it printed.
-template <class F>
-std::string capture_stdout(const std::string& path, F&& fn) {
-    std::fflush(stdout);
-    const int saved = ::dup(1);
-    const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(saved >= 0);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 1);
-    ::close(fd);
-    fn();
-    std::fflush(stdout);
-    ::dup2(saved, 1);
-    ::close(saved);
-    FILE* f = std::fopen(path.c_str(), "r");
-    std::string text;
-    char buf[4096];
-    for (size_t n; (n = std::fread(buf, 1, sizeof buf, f)) > 0;) text.append(buf, n);
-    std::fclose(f);
-    return text;
-}
-
-}  // namespace
-
 TEST_CASE("audit: the shipped CaffeNet-DLBHC deploy net with random weights; dumps load back") {
     TempDir dir;
     Tensor x(Shape(1, 3, 227, 227));
@@ -60,7 +34,7 @@ TEST_CASE("audit: the shipped CaffeNet-DLBHC deploy net with random weights; dum
     write_npy(dir.file("in.npy"), x);
 
     int rc = -1;
-    const std::string out = capture_stdout(dir.file("stdout.txt"), [&] {
+    const std::string out = test::stdout_of(dir.file("stdout.txt"), [&] {
         rc = cmd_audit({"--net", "weights/caffenet_dlbhc_deploy.prototxt", "--npy", dir.file("in.npy"), "--dump", dir.file("dump")});
     });
     REQUIRE(rc == 0);
@@ -136,16 +110,6 @@ layer { name: "fc8_kevin" type: "InnerProduct" bottom: "fc7" top: "fc8_kevin" in
 layer { name: "fc8_kevin_encode" type: "Sigmoid" bottom: "fc8_kevin" top: "fc8_kevin_encode" }
 )";
 
-// Every file of a folder (hidden ones included) with its bytes.
-std::map<std::string, std::string> folder_contents(const std::string& folder) {
-    std::map<std::string, std::string> m;
-    for (const auto& e : fs::directory_iterator(folder)) {
-        std::ifstream f(e.path(), std::ios::binary);
-        m[e.path().filename().string()] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    }
-    return m;
-}
-
 }  // namespace
 
 TEST_CASE("audit: a --dump that fails midway leaves no partial folder, and a previous dump intact") {
@@ -161,8 +125,8 @@ TEST_CASE("audit: a --dump that fails midway leaves no partial folder, and a pre
     auto audit = [&](const std::string& seed, bool backward) {
         std::vector<std::string> args = {"--net", dir.file("deploy.prototxt"), "--npy", dir.file("x.npy"), "--dump", dump, "--seed", seed};
         if (backward) args.push_back("--backward");
-        std::string error;  // caught inside: capture_stdout must get to restore stdout
-        capture_stdout(dir.file("stdout.txt"), [&] {
+        std::string error;  // caught inside: stdout_of must get to restore stdout
+        test::stdout_of(dir.file("stdout.txt"), [&] {
             try {
                 cmd_audit(args);
             } catch (const std::exception& e) {
@@ -171,28 +135,27 @@ TEST_CASE("audit: a --dump that fails midway leaves no partial folder, and a pre
         });
         return error;
     };
-    auto contains = [](const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; };
     // --backward without a loss fails after the forward pass: before, the folder held its dumps.
-    CHECK(contains(audit("1", true), "--backward needs a net with a loss layer"));
+    CHECK(test::has(audit("1", true), "--backward needs a net with a loss layer"));
     CHECK(!fs::exists(dump));
     CHECK(test::list_folder(dir.file("out")).empty());  // no temporary folder either
 
     REQUIRE(audit("1", false) == "");
-    const auto before = folder_contents(dump);
+    const auto before = test::folder_contents(dump);
     CHECK(before.size() == 12);  // input, 5 layer outputs, 6 parameters
     // Another seed: every file would differ, so a partly overwritten dump would show.
-    CHECK(contains(audit("2", true), "--backward needs a net with a loss layer"));
-    CHECK(folder_contents(dump) == before);
+    CHECK(test::has(audit("2", true), "--backward needs a net with a loss layer"));
+    CHECK(test::folder_contents(dump) == before);
     CHECK(test::list_folder(dir.file("out")) == std::vector<std::string>{"dump"});
     // A success replaces it whole.
     REQUIRE(audit("2", false) == "");
-    const auto after = folder_contents(dump);
+    const auto after = test::folder_contents(dump);
     CHECK(after.size() == 12);
     CHECK(after.at("conv1.weight.npy") != before.at("conv1.weight.npy"));
     CHECK(test::list_folder(dir.file("out")) == std::vector<std::string>{"dump"});
 
     // A folder that holds anything but .npy files is not replaced (nor deleted).
     write_text(dump + "/notes.txt", "mine");
-    CHECK(contains(audit("3", false), "may hold only files named *.npy; found 'notes.txt'"));
-    CHECK(folder_contents(dump).size() == 13);
+    CHECK(test::has(audit("3", false), "may hold only files named *.npy; found 'notes.txt'"));
+    CHECK(test::folder_contents(dump).size() == 13);
 }

@@ -70,12 +70,6 @@ random_seed: 1
 
 const size_t kItemsA = 600, kItemsB = 300;
 
-std::string read_bytes(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    if (!f) throw std::runtime_error("cannot read '" + path + "'");
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 // Replaces `path` with `bytes` without the product's writer (whose clean-up of stale temporaries
 // would hide what a killed run left behind): a plain file, then rename.
 void put_bytes(const std::string& path, const std::string& bytes) {
@@ -180,11 +174,11 @@ TEST_CASE("crash: `dlbhc index` killed at random points leaves the previous inde
 
     // The previous index (dataset A) and the two possible new ones: B alone, and A + B appended.
     run_process(fx.bin, fx.index_args(fx.data_a, out, false), log);
-    const std::string prev = read_bytes(out);
+    const std::string prev = read_all(out);
     const double t_replace = run_process(fx.bin, fx.index_args(fx.data_b, work.file("ref_new.idx"), false), log);
     put_bytes(work.file("ref_app.idx"), prev);
     const double t_append = run_process(fx.bin, fx.index_args(fx.data_b, work.file("ref_app.idx"), true), log);
-    const std::string replaced = read_bytes(work.file("ref_new.idx")), appended = read_bytes(work.file("ref_app.idx"));
+    const std::string replaced = read_all(work.file("ref_new.idx")), appended = read_all(work.file("ref_app.idx"));
     REQUIRE(IndexFile::open(work.file("ref_app.idx")).size() == kItemsA + kItemsB);
     REQUIRE(prev != replaced);
     REQUIRE(prev != appended);
@@ -205,7 +199,7 @@ TEST_CASE("crash: `dlbhc index` killed at random points leaves the previous inde
         tally.killed += e.signalled;
         tally.completed += !e.signalled;
 
-        const std::string now = read_bytes(out);
+        const std::string now = read_all(out);
         CHECK_NOTHROW(IndexFile::open(out));  // full verification of every section
         const std::string& complete = append ? appended : replaced;
         CHECK_MESSAGE((now == prev || now == complete), "the index is neither the previous nor the new one");
@@ -223,7 +217,7 @@ TEST_CASE("crash: `dlbhc index` killed at random points leaves the previous inde
     // The next successful run replaces the index and removes every temporary the kills left.
     MESSAGE(temporaries(work.path).size() << " temporaries left before the final run");
     run_process(fx.bin, replace_args, log);
-    CHECK(read_bytes(out) == replaced);
+    CHECK(read_all(out) == replaced);
     CHECK(temporaries(work.path).empty());
 }
 
@@ -242,7 +236,7 @@ TEST_CASE("crash: `dlbhc train` killed at random points leaves every snapshot an
     for (int s = 0; s < 2; ++s) {
         const std::string folder = work.mkdir("ref" + std::to_string(s + 1));
         run_s = std::max(run_s, run_process(fx.bin, train_args(folder, s + 1), log));
-        for (const auto& n : list_folder(folder)) ref[s][n] = read_bytes(folder + "/" + n);
+        for (const auto& n : list_folder(folder)) ref[s][n] = read_all(folder + "/" + n);
     }
     REQUIRE(ref[0].size() == 7);  // crash_iter_{4,8,...,24}.weights and final.weights
     for (const auto& kv : ref[0]) {
@@ -287,7 +281,7 @@ TEST_CASE("crash: `dlbhc train` killed at random points leaves every snapshot an
             const std::string path = snap + "/" + n;
             CHECK_NOTHROW(read_weights(path));  // checksums verified
             if (n != "final.weights") CHECK_NOTHROW(load_train_state(path));
-            const std::string now = read_bytes(path);
+            const std::string now = read_all(path);
             CHECK_MESSAGE((now == ref[0][n] || now == ref[1][n]), "neither run's complete file");
             all_new = all_new && now == ref[seed - 1][n];
         }
@@ -302,7 +296,7 @@ TEST_CASE("crash: `dlbhc train` killed at random points leaves every snapshot an
     MESSAGE(temporaries(snap).size() << " temporaries left before the final run");
     run_process(fx.bin, train_args(snap, 1), log);
     CHECK(temporaries(snap).empty());
-    for (const auto& kv : ref[0]) CHECK(read_bytes(snap + "/" + kv.first) == kv.second);
+    for (const auto& kv : ref[0]) CHECK(read_all(snap + "/" + kv.first) == kv.second);
 }
 
 namespace {
@@ -465,7 +459,7 @@ TEST_CASE("concurrency: `dlbhc index` replacing an index waits for an append in 
     TempDir work;
     const std::string out = work.file("db.idx"), log = work.file("stderr.log");
     run_process(fx.bin, fx.index_args(fx.data_b, work.file("b.idx"), false), log);
-    const std::string replaced = read_bytes(work.file("b.idx"));
+    const std::string replaced = read_all(work.file("b.idx"));
     run_process(fx.bin, fx.index_args(fx.data_a, out, false), log);
     pid_t append;
     {
@@ -478,6 +472,6 @@ TEST_CASE("concurrency: `dlbhc index` replacing an index waits for an append in 
     require_success(wait_process(replace), log);
     REQUIRE(locked);
     CHECK(IndexFile::open(out).size() == kItemsB);
-    CHECK(read_bytes(out) == replaced);
+    CHECK(read_all(out) == replaced);
     CHECK(temporaries(work.path).empty());
 }

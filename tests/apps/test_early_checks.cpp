@@ -26,10 +26,12 @@
 #include "formats/snapshot.h"
 #include "formats/weights_file.h"
 #include "search/index_file.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
 #include "tests/support/tiny_net.h"
 
 using namespace dlbhc;
+using dlbhc::test::plus;
 using dlbhc::test::TempDir;
 
 using dlbhc::test::error_of;
@@ -57,21 +59,10 @@ struct Outcome {
 template <class F>
 Outcome run_captured(const std::string& log, F&& fn) {
     Outcome o;
-    std::fflush(stderr);
-    const int saved = ::dup(2);
-    const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE(saved >= 0);
-    REQUIRE(fd >= 0);
-    ::dup2(fd, 2);
-    ::close(fd);
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        o.error = e.what();
+    {
+        test::Redirect r("", log);
+        o.error = error_of(fn);
     }
-    std::fflush(stderr);
-    ::dup2(saved, 2);
-    ::close(saved);
     o.err = read_all(log);
     return o;
 }
@@ -125,11 +116,6 @@ struct Setup {
         return {"--net", net, "--weights", weights, "--data", data_spec, "--out", out};
     }
 };
-
-std::vector<std::string> plus(std::vector<std::string> v, const std::vector<std::string>& more) {
-    v.insert(v.end(), more.begin(), more.end());
-    return v;
-}
 
 }  // namespace
 

@@ -35,13 +35,6 @@ namespace {
 
 const char* kPython = "/usr/bin/python3";
 
-// Paths of the repository, found from this file's path (the tests run from the repository root).
-std::string repo(const std::string& rel) {
-    const std::string f = __FILE__;
-    const size_t s = f.rfind("tests/");
-    return (s == std::string::npos ? std::string() : f.substr(0, s)) + rel;
-}
-
 // n codes of `bits` bits drawn around 6 random centres with 0..2 flipped bits, so that many
 // distances tie (the interesting case for comparing ids).
 CodeSet clustered_codes(int bits, size_t n, std::mt19937_64& rng) {
@@ -194,7 +187,7 @@ TEST_CASE("export: FAISS IndexBinaryFlat bytes, .npy bytes, and the real FAISS a
             qf << npy_header("|u1", {int64_t(nq), int64_t(cs)}) << packed_and_checked(q2.view());
         }
         test::run_process(kPython,
-                          {repo("tests/apps/faiss_roundtrip.py"), faiss, qnpy, std::to_string(k), dir.file(tag + "."),
+                          {test::repo_path("tests/apps/faiss_roundtrip.py"), faiss, qnpy, std::to_string(k), dir.file(tag + "."),
                            std::to_string(bits), result},
                           dir.file("python.log"));
         const std::string out = read_all(result);

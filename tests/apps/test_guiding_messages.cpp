@@ -32,6 +32,7 @@
 #include "search/faiss_export.h"
 #include "search/index_file.h"
 #include "tests/support/child_process.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
 #include "tests/support/tiny_net.h"
 
@@ -43,47 +44,7 @@ using dlbhc::test::TempDir;
 
 namespace {
 
-// Paths of the repository, found from this file's path (the tests run from the repository root).
-std::string repo(const std::string& rel) {
-    const std::string f = __FILE__;
-    const size_t s = f.rfind("tests/");
-    return (s == std::string::npos ? std::string() : f.substr(0, s)) + rel;
-}
-
-// What a command printed on stdout and stderr, and the message of what it threw ("" if nothing).
-struct Output {
-    std::string out, err, error;
-};
-
-template <class F>
-Output captured(const TempDir& dir, F&& fn) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const std::string fo = dir.file("stdout.txt"), fe = dir.file("stderr.txt");
-    const int saved1 = ::dup(1), saved2 = ::dup(2);
-    const int f1 = ::open(fo.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int f2 = ::open(fe.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE((saved1 >= 0 && saved2 >= 0 && f1 >= 0 && f2 >= 0));
-    ::dup2(f1, 1);
-    ::dup2(f2, 2);
-    ::close(f1);
-    ::close(f2);
-    Output o;
-    try {
-        fn();
-    } catch (const std::exception& e) {
-        o.error = e.what();
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    ::dup2(saved1, 1);
-    ::dup2(saved2, 2);
-    ::close(saved1);
-    ::close(saved2);
-    o.out = read_all(fo);
-    o.err = read_all(fe);
-    return o;
-}
+using Output = test::Captured;
 
 // Runs a shell command line; its exit status (-1 when it did not exit), stdout and stderr in *out.
 int shell(const std::string& cmd, const std::string& log, std::string* out) {
@@ -140,7 +101,7 @@ struct TinySetup {
         weights = dir.file("tiny.weights");
         write_weights(weights, weights_for(net, 1, 28));
         index = dir.file("tiny.idx");
-        const Output o = captured(dir, [&] { cmd_index({"--net", net, "--weights", weights, "--data", data, "--out", index}); });
+        const Output o = test::capture(dir, [&] { cmd_index({"--net", net, "--weights", weights, "--data", data, "--out", index}); });
         REQUIRE_MESSAGE(o.error.empty(), o.error);
     }
 };
@@ -161,7 +122,7 @@ TEST_CASE("messages: encode and query convert an image of another size and colou
         std::vector<std::string> args = common;
         args.push_back(image);
         args.insert(args.end(), more.begin(), more.end());
-        return captured(t.dir, [&] { cmd_encode(args); });
+        return test::capture(t.dir, [&] { cmd_encode(args); });
     };
     const Output converted = encode(photo_png), direct = encode(grey_png);
     REQUIRE_MESSAGE(converted.error.empty(), converted.error);
@@ -184,7 +145,7 @@ TEST_CASE("messages: encode and query convert an image of another size and colou
         std::vector<std::string> args = {"--net", t.net, "--weights", t.weights, "--index", t.index, "--image", image,
                                          "--k", "5", "--json"};
         args.insert(args.end(), more.begin(), more.end());
-        return captured(t.dir, [&] { cmd_query(args); });
+        return test::capture(t.dir, [&] { cmd_query(args); });
     };
     const Output q1 = query(photo_png), q2 = query(grey_png), q3 = query(photo_png, {"--no-resize"});
     REQUIRE_MESSAGE(q1.error.empty(), q1.error);
@@ -244,7 +205,7 @@ layer { name: "encode" type: "Sigmoid" bottom: "latent" top: "encode" }
     CHECK(in.c == 3);
     CHECK(in.h == 28);
     Image three;
-    const Output o = captured(dir, [&] { three = fit_image_to_net(grey, "g.png", in, false); });
+    const Output o = test::capture(dir, [&] { three = fit_image_to_net(grey, "g.png", in, false); });
     CHECK(three.c == 3);
     CHECK(std::equal(grey.pixels.begin(), grey.pixels.end(), three.pixels.begin() + 2 * 28 * 28));
     CHECK(has(o.err, "g.png: 1x28x28 converted to 3x28x28 (colour) as the net expects"));
@@ -264,7 +225,7 @@ TEST_CASE("messages: dlbhc's own files given as a net or solver are named by the
     write_npy(dir.file("x.npy"), x, {2});
     write_faiss_binary_flat(dir.file("db.faiss"), items.codes);
     save_png(dir.file("p.png"), noise_image(1, 4, 4, 1));
-    const std::string caffemodel = repo("tests/fixtures/caffemodel/tiny_v2.caffemodel");
+    const std::string caffemodel = test::repo_path("tests/fixtures/caffemodel/tiny_v2.caffemodel");
     struct Case {
         std::string file, says;
     };
@@ -289,7 +250,7 @@ TEST_CASE("messages: dlbhc's own files given as a net or solver are named by the
 TEST_CASE("messages: a net and weights that do not belong together are named before the mean or the build fails") {
     TinySetup t;
     // The demo's net with the tiny net's weights: conv1 and conv2 have no tensors.
-    const std::string demo_net = repo("weights/small_dlbhc_train_val.prototxt");
+    const std::string demo_net = test::repo_path("weights/small_dlbhc_train_val.prototxt");
     const std::string png = t.dir.file("g.png");
     save_png(png, noise_image(1, 28, 28, 9));
     std::string e = error_of([&] { cmd_encode({"--net", demo_net, "--weights", t.weights, "--image", png}); });
@@ -307,11 +268,11 @@ TEST_CASE("messages: a net and weights that do not belong together are named bef
     write_weights(small_weights, weights_from_net(*small));
     for (const char* caffenet : {"weights/caffenet_dlbhc_train_val.prototxt", "weights/caffenet_dlbhc_deploy.prototxt"}) {
         CAPTURE(caffenet);
-        e = error_of([&] { cmd_encode({"--net", repo(caffenet), "--weights", small_weights, "--image", png}); });
+        e = error_of([&] { cmd_encode({"--net", test::repo_path(caffenet), "--weights", small_weights, "--image", png}); });
         CHECK_MESSAGE(has(e, "do not belong together: the weights have no tensors for layers conv3, conv4, conv5, fc6 of "
                              "the net; they hold layers conv1, conv2, fc7, fc8_kevin, fc8_pascal"),
                       e);
-        e = error_of([&] { cmd_index({"--net", repo(caffenet), "--weights", small_weights, "--data", t.data, "--out",
+        e = error_of([&] { cmd_index({"--net", test::repo_path(caffenet), "--weights", small_weights, "--data", t.data, "--out",
                                       t.dir.file("x.idx")}); });
         CHECK_MESSAGE(has(e, "do not belong together"), e);
     }
@@ -319,7 +280,7 @@ TEST_CASE("messages: a net and weights that do not belong together are named bef
 
 TEST_CASE("messages: dlbhc net builds every net in weights/ without size flags") {
     TempDir dir;
-    DIR* d = ::opendir(repo("weights").c_str());
+    DIR* d = ::opendir(test::repo_path("weights").c_str());
     REQUIRE(d != nullptr);
     std::vector<std::string> files;
     while (dirent* e = ::readdir(d)) {
@@ -330,13 +291,13 @@ TEST_CASE("messages: dlbhc net builds every net in weights/ without size flags")
     REQUIRE(files.size() >= 6);
     const bool fashion = ::access("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz", R_OK) == 0;
     for (const std::string& f : files) {
-        const std::string path = repo("weights/" + f);
+        const std::string path = test::repo_path("weights/" + f);
         // A solver names its net; each is read with --solver (and as a net, it says so).
         if (f.find("solver") != std::string::npos) {
             CAPTURE(f);
-            const Output o = captured(dir, [&] { cmd_net({"--solver", path}); });
+            const Output o = test::capture(dir, [&] { cmd_net({"--solver", path}); });
             CHECK_MESSAGE(o.error.empty(), o.error);
-            const Output as_net = captured(dir, [&] { cmd_net({path}); });
+            const Output as_net = test::capture(dir, [&] { cmd_net({path}); });
             CHECK_MESSAGE(has(as_net.error, "is a solver, not a net: dlbhc net --solver " + path), as_net.error);
             continue;
         }
@@ -347,7 +308,7 @@ TEST_CASE("messages: dlbhc net builds every net in weights/ without size flags")
             CAPTURE(f);
             CAPTURE(phase);
             if (!demo && std::string(phase) == "test") continue;
-            const Output o = captured(dir, [&] {
+            const Output o = test::capture(dir, [&] {
                 cmd_net(demo ? std::vector<std::string>{path, "--phase", phase} : std::vector<std::string>{path, "--batch", "1"});
             });
             if (!fashion && demo) {
@@ -362,12 +323,12 @@ TEST_CASE("messages: dlbhc net builds every net in weights/ without size flags")
     }
     // A Data layer without crop_size whose source cannot be opened: the error names the flags.
     test::write_text(dir.file("n.prototxt"), test::tiny_net_prototxt({"T", dir.file("missing/train")}));
-    const Output o = captured(dir, [&] { cmd_net({dir.file("n.prototxt")}); });
+    const Output o = test::capture(dir, [&] { cmd_net({dir.file("n.prototxt")}); });
     CHECK_MESSAGE(has(o.error, "the data layer 'data' does not give the image size (no crop_size) and its source cannot "
                                "tell it ("),
                   o.error);
     CHECK(has(o.error, "): give it with --channels C --height H --width W"));
-    const Output given = captured(dir, [&] {
+    const Output given = test::capture(dir, [&] {
         cmd_net({dir.file("n.prototxt"), "--channels", "1", "--height", "28", "--width", "28"});
     });
     CHECK_MESSAGE(given.error.empty(), given.error);
@@ -375,7 +336,7 @@ TEST_CASE("messages: dlbhc net builds every net in weights/ without size flags")
 
 TEST_CASE("messages: progress in a log file is one line per update; the load report counts what it lists") {
     TinySetup t;
-    const Output o = captured(t.dir, [&] {
+    const Output o = test::capture(t.dir, [&] {
         cmd_index({"--net", t.net, "--weights", t.weights, "--data", t.data, "--out", t.dir.file("again.idx")});
     });
     REQUIRE_MESSAGE(o.error.empty(), o.error);
@@ -386,10 +347,10 @@ TEST_CASE("messages: progress in a log file is one line per update; the load rep
     WeightsLoadReport rep;
     rep.loaded = {"a.weight"};
     rep.unused = {"a.weight@momentum", "b.bias@momentum"};
-    Output r = captured(t.dir, [&] { print_load_report(rep, "s.weights"); });
+    Output r = test::capture(t.dir, [&] { print_load_report(rep, "s.weights"); });
     CHECK(r.out == "weights s.weights: 1 parameters loaded\n");
     rep.unused = {"a.weight@momentum", "extra", "b.bias@momentum"};
-    r = captured(t.dir, [&] { print_load_report(rep, "s.weights"); });
+    r = test::capture(t.dir, [&] { print_load_report(rep, "s.weights"); });
     CHECK(has(r.out, "  tensors of the file this net does not use (1): extra\n"));
 }
 
@@ -435,7 +396,7 @@ TEST_CASE("messages: every command's --help ends with examples whose commands an
 }
 
 TEST_CASE("messages: make demo ends with a query command that the program accepts") {
-    const std::string makefile = read_all(repo("Makefile"));
+    const std::string makefile = read_all(test::repo_path("Makefile"));
     // build/dlbhc, which the printed command runs, is made by `make all`.
     CHECK(has(makefile, "demo: demo-deps\n\t@$(MAKE) --no-print-directory -j$$(nproc 2>/dev/null || echo 2) all\n"));
     const size_t at = makefile.find("echo \"  build/dlbhc query ");

@@ -43,22 +43,6 @@ random_seed: 1
 
 const size_t kItems = 8;
 
-// Every entry of a folder (hidden ones included) with its bytes ("(folder)" for a folder); {} when
-// the folder does not exist.
-std::map<std::string, std::string> folder_contents(const std::string& folder) {
-    std::map<std::string, std::string> m;
-    if (!fs::exists(folder)) return m;
-    for (const auto& e : fs::directory_iterator(folder)) {
-        if (e.is_directory()) {
-            m[e.path().filename().string()] = "(folder)";
-            continue;
-        }
-        std::ifstream f(e.path(), std::ios::binary);
-        m[e.path().filename().string()] = std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-    }
-    return m;
-}
-
 // Built once: the program, a dataset of 8 random images, weights, an index of the dataset, and
 // a list file naming 8 large noise pictures for the same items (--db-data), whose PNGs exceed
 // the file size limit.
@@ -147,8 +131,8 @@ struct PageState {
 };
 PageState page_state(const std::string& dir, const std::string& files) {
     PageState s;
-    s.page_dir = folder_contents(dir);
-    s.pictures = folder_contents(dir + "/" + files);
+    s.page_dir = test::folder_contents(dir);
+    s.pictures = test::folder_contents(dir + "/" + files);
     return s;
 }
 

@@ -33,9 +33,11 @@
 #include "search/index_file.h"
 #include "tests/support/child_process.h"
 #include "tests/support/test_files.h"
+#include "tests/support/tiny_net.h"
 
 using namespace dlbhc;
 using dlbhc::test::contains;
+using dlbhc::test::read_all;
 using dlbhc::test::TempDir;
 namespace fs = std::filesystem;
 
@@ -72,26 +74,8 @@ std::string prompt_error(F&& fn, const std::string& fifo) {
     return result.get();
 }
 
-std::string read_text(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-// A LeNet-like net small enough to build in milliseconds: 8-bit codes, 16-d features.
-const char* kNet = R"(name: "Tiny"
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TRAIN }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 4 } }
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 4 } }
-layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
-  convolution_param { num_output: 2 kernel_size: 5 stride: 2 weight_filler { type: "xavier" } } }
-layer { name: "fc7" type: "InnerProduct" bottom: "conv1" top: "fc7" inner_product_param { num_output: 16 weight_filler { type: "xavier" } } }
-layer { name: "relu7" type: "ReLU" bottom: "fc7" top: "fc7" }
-layer { name: "latent" type: "InnerProduct" bottom: "fc7" top: "latent" inner_product_param { num_output: 8 weight_filler { type: "xavier" } } }
-layer { name: "encode" type: "Sigmoid" bottom: "latent" top: "encode" }
-layer { name: "fc8" type: "InnerProduct" bottom: "encode" top: "fc8" inner_product_param { num_output: 2 weight_filler { type: "xavier" } } }
-layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8" bottom: "label" top: "loss" }
-)";
+// The tiny net (tests/support/tiny_net.h): 8-bit codes, 16-d features.
+const std::string kNet = dlbhc::test::tiny_net_prototxt({"Tiny", "train", 4, 4, 16, 8, 2});
 
 const char* kSolver = "net: \"net.prototxt\"\nbase_lr: 0.01\nlr_policy: \"fixed\"\nmax_iter: 2\nrandom_seed: 1\n";
 
@@ -103,13 +87,8 @@ struct Files {
     Files() {
         net = d.file("net.prototxt");
         dlbhc::test::write_text(net, kNet);
-        NetBuildOptions bo;
-        bo.channels = 1, bo.height = 28, bo.width = 28, bo.batch = 1;
-        auto n = build_net(load_net_spec(net), Phase::Test, bo);
-        Rng rng(1);
-        n->init_params(rng);
         weights = d.file("w.weights");
-        write_weights(weights, weights_from_net(*n));
+        dlbhc::test::write_filler_weights(net, weights, 1);
         Image img(1, 28, 28);
         for (size_t i = 0; i < img.count(); ++i) img.pixels[i] = uint8_t(i * 7);
         png = d.file("a.png");
@@ -276,7 +255,7 @@ TEST_CASE("commands: a FIFO given as any input fails at once with an error namin
         log, 20);
     CHECK_MESSAGE(!e.timed_out, "query --html hung on an item name that is a FIFO");
     CHECK_MESSAGE((e.exited && e.code == 0), dlbhc::test::file_tail(log));
-    CHECK(read_text(fx.d.file("page.html")).find(fifo) != std::string::npos);
+    CHECK(read_all(fx.d.file("page.html")).find(fifo) != std::string::npos);
 }
 
 TEST_CASE("file_io: same_file and refuse_overwriting_inputs go by device and inode") {
@@ -315,7 +294,7 @@ TEST_CASE("commands refuse an output that is one of their inputs, before any wor
     const std::string x = fx.d.file("x.idx");
     dlbhc::test::write_text(x, precious);
     auto refused = [&](const std::string& file, const std::vector<std::string>& parts, auto&& run) {
-        const std::string before = read_text(file);
+        const std::string before = read_all(file);
         std::string msg = "(no error)";
         try {
             run();
@@ -324,7 +303,7 @@ TEST_CASE("commands refuse an output that is one of their inputs, before any wor
         }
         CHECK_MESSAGE(msg.find("refusing to overwrite an input") != std::string::npos, msg);
         for (const auto& p : parts) CHECK_MESSAGE(msg.find(p) != std::string::npos, p << " not in: " << msg);
-        CHECK(read_text(file) == before);
+        CHECK(read_all(file) == before);
     };
     const std::string rel = fs::relative(x).string();  // the same file by another spelling
     refused(x, {"--json " + rel, "--index " + x}, [&] {
@@ -359,7 +338,7 @@ TEST_CASE("commands refuse an output that is one of their inputs, before any wor
     // The dump folder is replaced as a whole (AtomicDirWriter), so any input inside it is refused,
     // not only one the dump would overwrite.
     {
-        const std::string in = fx.d.file("dump/data.input.npy"), before = read_text(in);
+        const std::string in = fx.d.file("dump/data.input.npy"), before = read_all(in);
         std::string msg = "(no error)";
         try {
             cmd_audit({"--net", fx.net, "--npy", in, "--dump", fx.d.file("dump")});
@@ -369,7 +348,7 @@ TEST_CASE("commands refuse an output that is one of their inputs, before any wor
         CHECK_MESSAGE(msg.find("--npy " + in + " lies inside --dump " + fx.d.file("dump") +
                                ", which is replaced as a whole; refusing to delete an input") != std::string::npos,
                       msg);
-        CHECK(read_text(in) == before);
+        CHECK(read_all(in) == before);
     }
     // The same for a query image inside --html's picture folder.
     {

@@ -17,6 +17,7 @@
 #include "formats/net_builder.h"
 #include "formats/weights_file.h"
 #include "nn/rng.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
 #include "tests/support/tiny_net.h"
 
@@ -31,30 +32,7 @@ namespace {
 // on stdout): it returns the command's result for the caller to check.
 template <class F>
 std::string stdout_of(const std::string& file, F&& fn) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const int o = ::dup(1), e = ::dup(2);
-    const int out = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644), null = ::open("/dev/null", O_WRONLY);
-    ::dup2(out, 1);
-    ::dup2(null, 2);
-    ::close(out);
-    ::close(null);
-    struct Restore {
-        int o, e;
-        ~Restore() {
-            std::fflush(stdout);
-            std::fflush(stderr);
-            ::dup2(o, 1);
-            ::dup2(e, 2);
-            ::close(o);
-            ::close(e);
-        }
-    };
-    {
-        Restore r{o, e};
-        fn();
-    }
-    return read_all(file);
+    return test::stdout_of(file, fn, "/dev/null");
 }
 
 std::vector<std::string> lines_of(const std::string& text) {
@@ -78,13 +56,8 @@ TEST_CASE("encode lines and query's table and JSON stay one line per item when n
     TempDir d;
     const std::string net = d.file("net.prototxt");
     test::write_text(net, test::tiny_net_prototxt({}));
-    NetBuildOptions bo;
-    bo.batch = 1, bo.channels = 3, bo.height = 28, bo.width = 28;  // a folder's PNGs are read in colour
-    auto n = build_net(load_net_spec(net), Phase::Test, bo);
-    Rng init(1);
-    n->init_params(init);
     const std::string weights = d.file("w.weights");
-    write_weights(weights, weights_from_net(*n));
+    test::write_filler_weights(net, weights, 1, 3);  // a folder's PNGs are read in colour
     // An image folder (one class) whose file names hold a newline and a tab, and a backslash.
     const std::string root = d.mkdir("imgs"), cls = d.mkdir("imgs/c");
     const std::vector<std::string> files = {"a\nb\tc.png", "back\\slash.png", "plain.png"};

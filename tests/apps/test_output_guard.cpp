@@ -41,16 +41,6 @@ namespace {
 
 const std::string kNet = test::tiny_net_prototxt({"GuardNet", "d/t10k", 4, 4, 8, 8, 4});
 
-// Weights for the tiny net fed `channels`-channel 28 x 28 images, from its fillers.
-void write_tiny_weights(const std::string& net, const std::string& path, int channels) {
-    NetBuildOptions bo;
-    bo.batch = 1, bo.channels = channels, bo.height = 28, bo.width = 28;
-    auto n = build_net(load_net_spec(net), Phase::Test, bo);
-    Rng init(3);
-    n->init_params(init);
-    write_weights(path, weights_from_net(*n));
-}
-
 // A scratch folder holding every kind of dataset, each tiny: d/t10k (an idx pair), g/t10k (the
 // same gzipped), imgs/ (a folder of two PNGs), list.txt (a list file of those), c/test (a CIFAR-10
 // batch of one record), a mean file, the net (its data layers read d/t10k), weights for grey and
@@ -87,8 +77,8 @@ struct Data {
         test::write_text(mean_net, with_mean);
         w1 = d.file("w1.weights");
         w3 = d.file("w3.weights");
-        write_tiny_weights(net, w1, 1);
-        write_tiny_weights(net, w3, 3);
+        test::write_filler_weights(net, w1, 3, 1);
+        test::write_filler_weights(net, w3, 3, 3);
         solver = d.file("solver.prototxt");
         test::write_text(solver, "net: \"net.prototxt\"\nbase_lr: 0.01\nlr_policy: \"fixed\"\nmax_iter: 2\nrandom_seed: 1\n");
     }

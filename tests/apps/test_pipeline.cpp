@@ -20,6 +20,8 @@
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
+using dlbhc::test::read_all;
+using dlbhc::test::write_text;
 namespace fs = std::filesystem;
 
 namespace {
@@ -92,16 +94,6 @@ snapshot_prefix: "snap/tiny"
 random_seed: 3
 )";
 
-void write_text(const std::string& path, const std::string& text) {
-    std::ofstream f(path);
-    f << text;
-}
-
-std::string read_text(const std::string& path) {
-    std::ifstream f(path);
-    return std::string((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
-}
-
 double json_number(const std::string& json, const std::string& key, size_t from = 0) {
     size_t p = json.find("\"" + key + "\":", from);
     REQUIRE(p != std::string::npos);
@@ -150,7 +142,7 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     REQUIRE(cmd_eval({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),
                       "--queries", test, "--k", "100", "--json", dir.file("m.json"), "--svg", dir.file("p.svg"), "--html",
                       dir.file("report/r.html"), "--db-data", train, "--examples", "2"}) == 0);
-    const std::string json = read_text(dir.file("m.json"));
+    const std::string json = read_all(dir.file("m.json"));
     const double map_coarse = json_number(json, "map_at_k");
     const double map_fine = json_number(json, "map_at_k", json.find("coarse_fine"));
     MESSAGE("2,000-image subset, 400 iterations: mAP@100 coarse " << map_coarse << ", coarse+fine " << map_fine);
@@ -158,8 +150,8 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     CHECK(map_coarse > 0.5);
     CHECK(map_fine > 0.5);
     CHECK(json_number(json, "queries") == 500);
-    CHECK(read_text(dir.file("p.svg")).find("<svg") == 0);
-    const std::string html = read_text(dir.file("report/r.html"));
+    CHECK(read_all(dir.file("p.svg")).find("<svg") == 0);
+    const std::string html = read_all(dir.file("report/r.html"));
     CHECK(html.find("coarse + fine") != std::string::npos);
     CHECK(fs::exists(dir.file("report/r_files/q0.png")));
 
@@ -167,12 +159,12 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
     REQUIRE(cmd_train({"--solver", dir.file("solver.prototxt"), "--train-data", train, "--test-data", "none",
                        "--resume", dir.file("snap/tiny_iter_200.weights"), "--snapshot-prefix", dir.file("again/tiny"),
                        "--out", dir.file("new/folder/w2.weights")}) == 0);  // --out's folder is made
-    CHECK(read_text(dir.file("new/folder/w2.weights")) == read_text(dir.file("w.weights")));
+    CHECK(read_all(dir.file("new/folder/w2.weights")) == read_all(dir.file("w.weights")));
 
     // encode: the same codes as the index holds.
     REQUIRE(cmd_encode({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--data", test, "--out",
                         dir.file("codes.txt"), "--latent-npy", dir.file("lat.npy")}) == 0);
-    const std::string codes = read_text(dir.file("codes.txt"));
+    const std::string codes = read_all(dir.file("codes.txt"));
     CHECK(std::count(codes.begin(), codes.end(), '\n') == 500);
     CHECK(codes.rfind("t10k[0]\t", 0) == 0);
     CHECK(fs::file_size(dir.file("lat.npy")) == 128 + 500 * 48 * 4);
@@ -193,7 +185,7 @@ TEST_CASE("pipeline: train, index, query and eval on a 2,000-image Fashion-MNIST
         REQUIRE(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index",
                            dir.file("db.idx"), "--image", dir.file("five.png"), "--k", "3", "--html", dir.file("c/c.html"),
                            "--db-data", train}) == 0);
-        CHECK(read_text(dir.file("c/c.html")).find("#1 train[5]") != std::string::npos);
+        CHECK(read_all(dir.file("c/c.html")).find("#1 train[5]") != std::string::npos);
         // The pixel limit is configurable: 784 pixels pass a limit of 784 and not one of 783.
         CHECK(cmd_query({"--net", dir.file("net.prototxt"), "--weights", dir.file("w.weights"), "--index", dir.file("db.idx"),
                          "--image", dir.file("five.png"), "--k", "1", "--max-pixels", "784"}) == 0);

@@ -23,10 +23,12 @@
 #include "io/xxhash64.h"
 #include "search/index_file.h"
 #include "search/provenance.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
 #include "tests/support/tiny_net.h"
 
 using namespace dlbhc;
+using dlbhc::test::plus;
 using dlbhc::test::error_of;
 using dlbhc::test::has;
 using dlbhc::test::read_all;
@@ -46,38 +48,11 @@ struct Output {
 template <class F>
 Output run(const TempDir& dir, F&& fn) {
     Output o;
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const std::string out_log = dir.file("stdout.log"), err_log = dir.file("stderr.log");
-    const int saved_out = ::dup(1), saved_err = ::dup(2);
-    const int fo = ::open(out_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    const int fe = ::open(err_log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE((saved_out >= 0 && saved_err >= 0 && fo >= 0 && fe >= 0));
-    ::dup2(fo, 1);
-    ::dup2(fe, 2);
-    ::close(fo);
-    ::close(fe);
-    std::string error;
-    try {
-        o.code = fn();
-    } catch (const std::exception& e) {
-        o.code = 1;
-        error = e.what();
-    }
-    std::fflush(stdout);
-    std::fflush(stderr);
-    ::dup2(saved_out, 1);
-    ::dup2(saved_err, 2);
-    ::close(saved_out);
-    ::close(saved_err);
-    o.out = read_all(out_log);
-    o.err = read_all(err_log) + (error.empty() ? "" : "error: " + error + "\n");
+    const test::Captured c = test::capture(dir, [&] { o.code = fn(); });
+    if (!c.error.empty()) o.code = 1;
+    o.out = c.out;
+    o.err = c.err + (c.error.empty() ? "" : "error: " + c.error + "\n");
     return o;
-}
-
-std::vector<std::string> plus(std::vector<std::string> v, const std::vector<std::string>& more) {
-    v.insert(v.end(), more.begin(), more.end());
-    return v;
 }
 
 // The tiny net (tests/support/tiny_net.h): fc7 32 (the features), latent 16, 4 classes.
@@ -96,12 +71,7 @@ struct Setup {
         data = dataset("a", 20, 11);
     }
     std::string weights(const std::string& name, uint64_t seed) const {
-        NetBuildOptions bo;
-        bo.batch = 1, bo.channels = 1, bo.height = 28, bo.width = 28;
-        auto n = build_net(load_net_spec(net), Phase::Test, bo);
-        Rng init(seed);
-        n->init_params(init);
-        write_weights(dir.file(name), weights_from_net(*n));
+        test::write_filler_weights(net, dir.file(name), seed);
         return dir.file(name);
     }
     // DIR/<name>/train-{images,labels}: `items` random images, labels 0..3; returns the spec.

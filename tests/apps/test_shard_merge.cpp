@@ -20,14 +20,17 @@
 #include "formats/npy.h"
 #include "formats/weights_file.h"
 #include "search/index_file.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
 #include "tests/support/tiny_net.h"
 
 using namespace dlbhc;
+using dlbhc::test::plus;
 using dlbhc::test::TempDir;
 
 using dlbhc::test::error_of;
 using dlbhc::test::has;
+using dlbhc::test::quietly;
 using dlbhc::test::read_all;
 
 namespace {
@@ -37,29 +40,6 @@ namespace {
 // unsharded run's.
 const std::string kNet = test::tiny_net_prototxt({"ShardNet", "train", 16, 16, 32, 12, 4});
 
-// Runs fn with stdout and stderr sent to /dev/null (the commands print progress and summaries).
-template <class F>
-void quietly(F&& fn) {
-    std::fflush(stdout);
-    std::fflush(stderr);
-    const int o = ::dup(1), e = ::dup(2), null = ::open("/dev/null", O_WRONLY);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    ::close(null);
-    struct Restore {
-        int o, e;
-        ~Restore() {
-            std::fflush(stdout);
-            std::fflush(stderr);
-            ::dup2(o, 1);
-            ::dup2(e, 2);
-            ::close(o);
-            ::close(e);
-        }
-    } restore{o, e};
-    fn();
-}
-
 // A scratch folder with the net, weights drawn from its fillers and MNIST-format datasets of
 // random images (names "train[i]", labels 0..3).
 struct Setup {
@@ -68,13 +48,8 @@ struct Setup {
     Setup() {
         net = dir.file("net.prototxt");
         test::write_text(net, kNet);
-        NetBuildOptions bo;
-        bo.batch = 1, bo.channels = 1, bo.height = 28, bo.width = 28;
-        auto n = build_net(load_net_spec(net), Phase::Test, bo);
-        Rng init(7);
-        n->init_params(init);
         weights = dir.file("w.weights");
-        write_weights(weights, weights_from_net(*n));
+        test::write_filler_weights(net, weights, 7);
     }
     // DIR/<name>/train-{images,labels}: `items` random images; returns the dataset spec.
     std::string dataset(const std::string& name, uint32_t items, unsigned seed) const {
@@ -87,11 +62,6 @@ struct Setup {
         return {"--net", net, "--weights", weights, "--data", data, "--out", out};
     }
 };
-
-std::vector<std::string> plus(std::vector<std::string> v, const std::vector<std::string>& more) {
-    v.insert(v.end(), more.begin(), more.end());
-    return v;
-}
 
 std::string shard_name(size_t i, size_t n) { return std::to_string(i) + "/" + std::to_string(n); }
 

@@ -38,13 +38,8 @@ struct Setup {
         bin = test::dlbhc_binary();
         net = d.file("net.prototxt");
         test::write_text(net, test::tiny_net_prototxt({}));
-        NetBuildOptions bo;
-        bo.batch = 1, bo.channels = 1, bo.height = 28, bo.width = 28;
-        auto n = build_net(load_net_spec(net), Phase::Test, bo);
-        Rng init(1);
-        n->init_params(init);
         weights = d.file("w.weights");
-        write_weights(weights, weights_from_net(*n));
+        test::write_filler_weights(net, weights, 1);
         std::vector<uint8_t> pixels(40 * 784), labels(40);
         for (size_t i = 0; i < pixels.size(); ++i) pixels[i] = uint8_t(i * 13);
         for (size_t i = 0; i < labels.size(); ++i) labels[i] = uint8_t(i % 4);

@@ -22,29 +22,14 @@
 #include "nn/pooling.h"
 #include "nn/softmax_loss.h"
 #include "tests/support/tensors.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::error_of;
 
 namespace {
 
-// Paths of the repository, found from this file's path (the tests run from the repository root).
-std::string repo(const std::string& rel) {
-    const std::string f = __FILE__;
-    const size_t s = f.rfind("tests/");
-    return (s == std::string::npos ? std::string() : f.substr(0, s)) + rel;
-}
-std::string fixture(const std::string& name) { return repo("tests/fixtures/prototxt/" + name); }
-
-// The message of the exception f throws ("(no exception)" when it throws none).
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
+std::string fixture(const std::string& name) { return test::repo_path("tests/fixtures/prototxt/" + name); }
 
 #define CHECK_ERROR(expr, expected)                                                   \
     do {                                                                              \
@@ -335,7 +320,7 @@ TEST_CASE("caffe_spec: the V1 and V2 fixtures describe the same net") {
 // One small net: `dlbhc summary --net small` and `convert --net small` (build_small_dlbhc) describe
 // the demo's net, the one `make demo` trains.
 TEST_CASE("net_builder: weights/small_dlbhc_train_val.prototxt equals build_small_dlbhc, forward included") {
-    NetSpec spec = load_net_spec(repo("weights/small_dlbhc_train_val.prototxt"));
+    NetSpec spec = load_net_spec(test::repo_path("weights/small_dlbhc_train_val.prototxt"));
     CHECK(spec.name == "SmallDLBHC");
     NetBuildOptions opt;
     opt.batch = 4;
@@ -373,7 +358,7 @@ TEST_CASE("net_builder: weights/small_dlbhc_train_val.prototxt equals build_smal
 }
 
 TEST_CASE("net_builder: weights/caffenet_dlbhc_train_val.prototxt equals build_caffenet_dlbhc") {
-    NetSpec spec = load_net_spec(repo("weights/caffenet_dlbhc_train_val.prototxt"));
+    NetSpec spec = load_net_spec(test::repo_path("weights/caffenet_dlbhc_train_val.prototxt"));
     CHECK(spec.v1);
     CHECK(spec.name == "KevinNet_CIFAR10");
     const LayerSpec* train_data = spec.data_layer(Phase::Train);
@@ -437,7 +422,7 @@ TEST_CASE("net_builder: weights/caffenet_dlbhc_train_val.prototxt equals build_c
 
 TEST_CASE("net_builder: the shipped deploy nets build") {
     // The authors' deploy net: input_dim 10 x 3 x 227 x 227, ends at the sigmoid.
-    NetSpec deploy = load_net_spec(repo("weights/caffenet_dlbhc_deploy.prototxt"));
+    NetSpec deploy = load_net_spec(test::repo_path("weights/caffenet_dlbhc_deploy.prototxt"));
     CHECK(deploy.inputs.size() == 1);
     CHECK(deploy.inputs[0].dims == std::vector<int64_t>{10, 3, 227, 227});
     NetBuildOptions opt;
@@ -467,7 +452,7 @@ TEST_CASE("net_builder: the shipped deploy nets build") {
     net.reset();
 
     // BVLC AlexNet: an Input layer, LRN before pooling, fc8 1000 and a Softmax.
-    NetSpec alex = load_net_spec(repo("weights/bvlc_alexnet_deploy.prototxt"));
+    NetSpec alex = load_net_spec(test::repo_path("weights/bvlc_alexnet_deploy.prototxt"));
     CHECK_FALSE(alex.v1);
     NetBuildOptions one;
     one.batch = 1;
@@ -729,7 +714,7 @@ TEST_CASE("net_builder: the memory estimate matches the built net; CaffeNet at b
     // CaffeNet-DLBHC at batch 256, from the shapes only (building it would take 3 GiB): 2.9 GiB.
     NetBuildOptions big;
     big.batch = 256;
-    const NetFootprint caffenet = net_footprint(load_net_spec(repo("weights/caffenet_dlbhc_train_val.prototxt")), Phase::Train, big);
+    const NetFootprint caffenet = net_footprint(load_net_spec(test::repo_path("weights/caffenet_dlbhc_train_val.prototxt")), Phase::Train, big);
     MESSAGE("CaffeNet-DLBHC at batch 256: " << caffenet.total() / double(1 << 20) << " MiB");
     CHECK(caffenet.total() > (uint64_t(2) << 30));
     CHECK(caffenet.total() < kDefaultMaxNetBytes);

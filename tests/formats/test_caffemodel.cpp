@@ -34,61 +34,22 @@
 #include "nn/net.h"
 #include "nn/pooling.h"
 #include "nn/relu.h"
+#include "tests/formats/proto_bytes.h"
 #include "tests/support/child_process.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::TempDir;
+using dlbhc::test::float_bytes;
+using dlbhc::test::onnx_tensor_head;
+using dlbhc::test::varint_field;
+using dlbhc::test::has;
 using namespace dlbhc::pb;
 
 namespace {
 
-// The repository root: the working folder (make test) or two folders above the test binary.
-std::string repo_root() {
-    if (std::ifstream("tests/fixtures/caffemodel/tiny_v2.caffemodel").good()) return ".";
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        std::string dir(exe);
-        dir = dir.substr(0, dir.rfind('/')) + "/../..";
-        if (std::ifstream(dir + "/tests/fixtures/caffemodel/tiny_v2.caffemodel").good()) return dir;
-    }
-    FAIL("tests/fixtures/caffemodel not found (run the tests from the repository root)");
-    return ".";
-}
+std::string fixture(const std::string& name) { return test::repo_path("tests/fixtures/caffemodel/" + name); }
 
-std::string fixture(const std::string& name) { return repo_root() + "/tests/fixtures/caffemodel/" + name; }
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
-
-void spit(const std::string& path, const std::string& bytes) {
-    std::ofstream f(path, std::ios::binary);
-    f << bytes;
-}
-
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_caffemodel_XXXXXX";
-        if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() { std::system(("rm -rf '" + path + "'").c_str()); }
-    std::vector<std::string> files() const {
-        std::vector<std::string> v;
-        if (DIR* d = opendir(path.c_str())) {
-            while (dirent* e = readdir(d))
-                if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) v.push_back(e->d_name);
-            closedir(d);
-        }
-        std::sort(v.begin(), v.end());
-        return v;
-    }
-};
 
 const char* kParams[] = {"conv1.weight", "conv1.bias", "ip1.weight", "ip1.bias", "ip2.weight", "ip2.bias"};
 
@@ -122,24 +83,13 @@ void check_against_expected(const WeightsFile& w) {
 
 // ---- hand-built protobuf ----
 
-std::string varint_field(uint32_t n, uint64_t v) {
-    std::string s;
-    put_key(s, n, kVarint);
-    put_varint(s, v);
-    return s;
-}
-
-std::string packed_floats(const std::vector<float>& v) {
-    return std::string(reinterpret_cast<const char*>(v.data()), v.size() * 4);
-}
-
 // A BlobProto with `shape` dims and float data.
 std::string blob(const std::vector<int64_t>& dims, const std::vector<float>& data) {
     std::string shape, dimbytes, b;
     for (int64_t d : dims) put_varint(dimbytes, (uint64_t)d);
     put_len(shape, 1, dimbytes);
     put_len(b, 7, shape);
-    put_len(b, 5, packed_floats(data));
+    put_len(b, 5, float_bytes(data));
     return b;
 }
 
@@ -166,15 +116,6 @@ std::string caffe_error(const std::string& bytes) {
         return e.what();
     }
     return "";
-}
-
-std::string onnx_tensor(const std::vector<int64_t>& dims, int data_type, const std::string& name) {
-    std::string t, d;
-    for (int64_t x : dims) put_varint(d, (uint64_t)x);
-    put_len(t, 1, d);
-    t += varint_field(2, (uint64_t)data_type);
-    put_len(t, 8, name);
-    return t;
 }
 
 std::string onnx_model(const std::vector<std::string>& inits, const std::vector<std::string>& nodes = {}) {
@@ -223,7 +164,7 @@ int run(const std::string& cmd, const std::string& log) {
 
 std::string sha1(const std::string& path, const std::string& tmp) {
     if (run("sha1sum '" + path + "' | cut -c1-40", tmp) != 0) return "";
-    std::string s = slurp(tmp);
+    std::string s = test::read_all(tmp);
     return s.substr(0, 40);
 }
 
@@ -271,9 +212,9 @@ TEST_CASE("caffemodel: V1 enum and V0 string layer types map to V2 names") {
 TEST_CASE("onnx: the fixture's initializers convert to the same tensors, fc weights transposed where stored (I, O)") {
     ImportedWeights w = import_weights(fixture("tiny.onnx"));
     check_against_expected(w.weights);
-    CHECK(contains(w.origin[4], "initializer ip2_w_0 (5, 3), transposed"));
+    CHECK(has(w.origin[4], "initializer ip2_w_0 (5, 3), transposed"));
     REQUIRE(w.notes.size() == 2);
-    CHECK(contains(w.notes[0], "ip2_w_0: transposed to (outputs, inputs) because node 'ip2' (Gemm"));
+    CHECK(has(w.notes[0], "ip2_w_0: transposed to (outputs, inputs) because node 'ip2' (Gemm"));
     CHECK(w.notes[1] == "initializer flatten_shape (INT64 (2)): a graph constant, not a weight; skipped");
 }
 
@@ -312,13 +253,13 @@ TEST_CASE("binaryproto: a mean image becomes one tensor 'mean' (C, H, W)") {
     for (int c = 0; c < 3; ++c)
         for (int i = 0; i < 16; ++i) CHECK(m.data[c * 16 + i] == 100.0f + 10.0f * c + 0.25f * i);
     TempDir dir;
-    std::string short_mean = slurp(fixture("mini_mean.binaryproto"));
+    std::string short_mean = test::read_all(fixture("mini_mean.binaryproto"));
     short_mean = short_mean.substr(0, 8);  // num, channels, height, width: no data
-    spit(dir.path + "/m.binaryproto", short_mean);
+    test::write_text(dir.path + "/m.binaryproto", short_mean);
     CHECK_THROWS_WITH_AS(read_binaryproto(dir.path + "/m.binaryproto"),
                          (dir.path + "/m.binaryproto: BlobProto: shape (1, 3, 4, 4) has 48 values, the blob holds 0").c_str(),
                          std::runtime_error);
-    spit(dir.path + "/e.binaryproto", "");
+    test::write_text(dir.path + "/e.binaryproto", "");
     CHECK_THROWS_WITH_AS(read_binaryproto(dir.path + "/e.binaryproto"),
                          (dir.path + "/e.binaryproto: BlobProto: empty (no shape and no data)").c_str(),
                          std::runtime_error);
@@ -329,7 +270,7 @@ TEST_CASE("binaryproto: a mean image becomes one tensor 'mean' (C, H, W)") {
 }
 
 TEST_CASE("binaryproto: the real ImageNet mean written by Caffe") {
-    const std::string path = repo_root() + "/../shared/data/imagenet_mean.binaryproto";
+    const std::string path = test::repo_path("../shared/data/imagenet_mean.binaryproto");
     if (!std::ifstream(path).good()) {
         MESSAGE("skipped: " << path << " is not present (it is not part of the repository)");
         return;
@@ -349,33 +290,33 @@ TEST_CASE("binaryproto: the real ImageNet mean written by Caffe") {
 TEST_CASE("caffemodel: blob counts, absurd and negative dims") {
     CHECK(caffe_error(v2_net({v2_layer("conv1", "Convolution", {blob({2, 3}, {1, 2, 3, 4, 5, 6})})})) == "");
     std::string e = caffe_error(v2_net({v2_layer("conv1", "Convolution", {blob({2, 3}, {1, 2, 3, 4, 5})})}));
-    CHECK(contains(e, "t.caffemodel: byte "));
-    CHECK(contains(e, "field 7: layer 'conv1' blob 0: shape (2, 3) has 6 values, the blob holds 5"));
+    CHECK(has(e, "t.caffemodel: byte "));
+    CHECK(has(e, "field 7: layer 'conv1' blob 0: shape (2, 3) has 6 values, the blob holds 5"));
     e = caffe_error(v2_net({v2_layer("fc6", "InnerProduct", {blob({1, 2}, {1, 2}), blob({1048576, 1048576}, {1, 2, 3, 4, 5, 6})})}));
-    CHECK(contains(e, "layer 'fc6' blob 1: shape (1048576, 1048576) has 1099511627776 values, the blob holds 6"));
+    CHECK(has(e, "layer 'fc6' blob 1: shape (1048576, 1048576) has 1099511627776 values, the blob holds 6"));
     const int64_t t40 = int64_t(1) << 40;
     e = caffe_error(v2_net({v2_layer("fc6", "InnerProduct", {blob({t40, t40, t40}, {1})})}));
-    CHECK(contains(e, "shape (1099511627776, 1099511627776, 1099511627776) has more than 2^64 values, the blob holds 1"));
+    CHECK(has(e, "shape (1099511627776, 1099511627776, 1099511627776) has more than 2^64 values, the blob holds 1"));
     // A zero dim makes the product 0 however large the others are: an empty blob is consistent.
     CHECK(caffe_error(v2_net({v2_layer("e", "Convolution", {blob({t40, t40, 0}, {})})})) == "");
     e = caffe_error(v2_net({v2_layer("c", "Convolution", {blob({-1}, {1})})}));
-    CHECK(contains(e, "layer 'c' blob 0: negative dimension -1 in BlobShape"));
+    CHECK(has(e, "layer 'c' blob 0: negative dimension -1 in BlobShape"));
     std::string legacy = varint_field(1, uint64_t(int64_t(-4)));
     e = caffe_error(v2_net({v2_layer("c", "Convolution", {legacy})}));
-    CHECK(contains(e, "layer 'c' blob 0: negative dimension -4"));
+    CHECK(has(e, "layer 'c' blob 0: negative dimension -4"));
     std::string shapeless;
-    put_len(shapeless, 5, packed_floats({1, 2, 3}));
+    put_len(shapeless, 5, float_bytes({1, 2, 3}));
     e = caffe_error(v2_net({v2_layer("c", "Convolution", {shapeless})}));
-    CHECK(contains(e, "layer 'c' blob 0: has 3 values but no shape"));
+    CHECK(has(e, "layer 'c' blob 0: has 3 values but no shape"));
     std::string both = blob({1}, {1});
     put_len(both, 8, std::string(8, '\0'));
     e = caffe_error(v2_net({v2_layer("c", "Convolution", {both})}));
-    CHECK(contains(e, "layer 'c' blob 0: has both float data (1 values) and double_data (1 values)"));
+    CHECK(has(e, "layer 'c' blob 0: has both float data (1 values) and double_data (1 values)"));
     // A 4-D field missing counts as 0, as in Caffe: num=2 channels=3 only -> 0 values expected.
     std::string partial = varint_field(1, 2) + varint_field(2, 3);
-    put_len(partial, 5, packed_floats({1, 2, 3, 4, 5, 6}));
+    put_len(partial, 5, float_bytes({1, 2, 3, 4, 5, 6}));
     e = caffe_error(v2_net({v2_layer("c", "Convolution", {partial})}));
-    CHECK(contains(e, "shape (2, 3, 0, 0) has 0 values, the blob holds 6"));
+    CHECK(has(e, "shape (2, 3, 0, 0) has 0 values, the blob holds 6"));
 }
 
 TEST_CASE("caffemodel: files that are not a net, or are ambiguous") {
@@ -391,14 +332,14 @@ TEST_CASE("caffemodel: files that are not a net, or are ambiguous") {
     CHECK(caffe_error(mixed) ==
           "t.caffemodel: expected either V2 layers (NetParameter field 100, 1 found) or V1 layers (field 2, 1 found), "
           "not both");
-    const std::string mean = slurp(fixture("mini_mean.binaryproto"));
-    CHECK(contains(caffe_error(mean), "t.caffemodel: byte 0: field 1: expected NetParameter.name (a string, wire type 2), "
+    const std::string mean = test::read_all(fixture("mini_mean.binaryproto"));
+    CHECK(has(caffe_error(mean), "t.caffemodel: byte 0: field 1: expected NetParameter.name (a string, wire type 2), "
                                       "found wire type 0: not a .caffemodel"));
     std::string dup = v2_net({v2_layer("fc", "InnerProduct", {blob({1}, {1})}), v2_layer("fc", "InnerProduct", {blob({1}, {2})})});
     CHECK(caffe_error(dup) == "t.caffemodel: two layers with blobs are named 'fc' (weights are matched by layer name)");
-    const std::string v2 = slurp(fixture("tiny_v2.caffemodel"));
-    CHECK(contains(caffe_error(v2.substr(0, 1000)), "field 100: length prefix"));
-    CHECK(contains(caffe_error(v2.substr(0, 1000)), "goes beyond the end of its message"));
+    const std::string v2 = test::read_all(fixture("tiny_v2.caffemodel"));
+    CHECK(has(caffe_error(v2.substr(0, 1000)), "field 100: length prefix"));
+    CHECK(has(caffe_error(v2.substr(0, 1000)), "goes beyond the end of its message"));
 }
 
 TEST_CASE("caffemodel and onnx: every truncation and single-byte corruption gives a clean result or a clear error") {
@@ -406,8 +347,8 @@ TEST_CASE("caffemodel and onnx: every truncation and single-byte corruption give
     // than std::runtime_error (bad_alloc from a size taken on trust, say) fails the test.
     for (const char* f : {"tiny_v2.caffemodel", "tiny_v1.caffemodel", "tiny.onnx"}) {
         CAPTURE(f);
-        const std::string good = slurp(fixture(f));
-        const bool onnx = contains(f, ".onnx");
+        const std::string good = test::read_all(fixture(f));
+        const bool onnx = has(f, ".onnx");
         auto attempt = [&](const std::string& bytes) {
             try {
                 if (onnx) onnx_decode(bytes);
@@ -422,7 +363,7 @@ TEST_CASE("caffemodel and onnx: every truncation and single-byte corruption give
         // Flipping all bits hits lengths, keys and wire types; flipping the top bit turns a
         // varint's last byte into a continuation (and back). (Kept to two patterns: under the
         // sanitizers every thrown exception costs about 0.1 ms.)
-        const bool corrupt = !contains(f, "_v1");  // v1 shares v2's blob code: truncations only
+        const bool corrupt = !has(f, "_v1");  // v1 shares v2's blob code: truncations only
         for (size_t i = 0; corrupt && i < good.size(); ++i)
             for (int x : {0xff, 0x80}) {
                 if (x == 0x80 && i % 2) continue;
@@ -447,14 +388,14 @@ TEST_CASE("onnx: name mapping") {
 }
 
 TEST_CASE("onnx: tensor element types, raw and typed data") {
-    std::string f32 = onnx_tensor({2}, 1, "f");
-    put_len(f32, 9, packed_floats({1.5f, -2.0f}));
-    std::string i32 = onnx_tensor({2}, 6, "i");
+    std::string f32 = onnx_tensor_head({2}, 1, "f");
+    put_len(f32, 9, float_bytes({1.5f, -2.0f}));
+    std::string i32 = onnx_tensor_head({2}, 6, "i");
     std::string packed;
     put_varint(packed, uint64_t(int64_t(-5)));  // int32 negatives are sign-extended 10-byte varints
     put_varint(packed, 7);
     put_len(i32, 5, packed);
-    std::string f64 = onnx_tensor({1}, 11, "d");
+    std::string f64 = onnx_tensor_head({1}, 11, "d");
     double d = 0.75;
     put_len(f64, 9, std::string(reinterpret_cast<const char*>(&d), 8));
     std::string model = onnx_model({f32, i32, f64});
@@ -484,64 +425,64 @@ TEST_CASE("onnx: tensor element types, raw and typed data") {
 
 TEST_CASE("onnx: malformed tensors and models") {
     auto with = [](std::string t, const std::string& extra) { return onnx_model({t + extra}); };
-    std::string e = onnx_error(onnx_model({onnx_tensor({2}, 10, "h")}));
-    CHECK(contains(e, "m.onnx: byte "));
-    CHECK(contains(e, "field 5: tensor 'h': unsupported data_type 10 (FLOAT16); expected FLOAT, DOUBLE, INT32 or INT64"));
+    std::string e = onnx_error(onnx_model({onnx_tensor_head({2}, 10, "h")}));
+    CHECK(has(e, "m.onnx: byte "));
+    CHECK(has(e, "field 5: tensor 'h': unsupported data_type 10 (FLOAT16); expected FLOAT, DOUBLE, INT32 or INT64"));
     std::string raw6;
     put_len(raw6, 9, "abcdef");
-    CHECK(contains(onnx_error(with(onnx_tensor({2}, 1, "r"), raw6)),
+    CHECK(has(onnx_error(with(onnx_tensor_head({2}, 1, "r"), raw6)),
                    "tensor 'r': raw_data of 6 bytes is not a whole number of 4-byte FLOAT values"));
     std::string five;
-    put_len(five, 4, packed_floats({1, 2, 3, 4, 5}));
-    CHECK(contains(onnx_error(with(onnx_tensor({2, 3}, 1, "c"), five)), "tensor 'c': shape (2, 3) needs 6 values, found 5"));
-    CHECK(contains(onnx_error(with(onnx_tensor({1ll << 40, 1ll << 40}, 1, "a"), five)),
+    put_len(five, 4, float_bytes({1, 2, 3, 4, 5}));
+    CHECK(has(onnx_error(with(onnx_tensor_head({2, 3}, 1, "c"), five)), "tensor 'c': shape (2, 3) needs 6 values, found 5"));
+    CHECK(has(onnx_error(with(onnx_tensor_head({1ll << 40, 1ll << 40}, 1, "a"), five)),
                    "tensor 'a': shape (1099511627776, 1099511627776) needs more than 2^64 values, found 5"));
     std::string both = five;
-    put_len(both, 9, packed_floats({1}));
-    CHECK(contains(onnx_error(with(onnx_tensor({5}, 1, "b"), both)), "tensor 'b': holds values both in raw_data and in a typed field"));
-    CHECK(contains(onnx_error(with(onnx_tensor({1}, 1, "x"), varint_field(14, 1))),
+    put_len(both, 9, float_bytes({1}));
+    CHECK(has(onnx_error(with(onnx_tensor_head({5}, 1, "b"), both)), "tensor 'b': holds values both in raw_data and in a typed field"));
+    CHECK(has(onnx_error(with(onnx_tensor_head({1}, 1, "x"), varint_field(14, 1))),
                    "tensor 'x': external data (data_location EXTERNAL) is not supported"));
     std::string seg;
     put_len(seg, 3, "");
-    CHECK(contains(onnx_error(with(onnx_tensor({1}, 1, "s"), seg)), "tensor segments (TensorProto.segment) are not supported"));
+    CHECK(has(onnx_error(with(onnx_tensor_head({1}, 1, "s"), seg)), "tensor segments (TensorProto.segment) are not supported"));
     std::string mism;
-    put_len(mism, 4, packed_floats({1}));
-    CHECK(contains(onnx_error(with(onnx_tensor({1}, 7, "m"), mism)),
+    put_len(mism, 4, float_bytes({1}));
+    CHECK(has(onnx_error(with(onnx_tensor_head({1}, 7, "m"), mism)),
                    "tensor 'm': holds values in a field that does not match its data_type INT64"));
     std::string big;
     put_len(big, 9, std::string("\x01\x00\x00\x01\x00\x00\x00\x00", 8));  // 2^24 + 1
-    CHECK(contains(onnx_error(with(onnx_tensor({1}, 7, "k"), big)),
+    CHECK(has(onnx_error(with(onnx_tensor_head({1}, 7, "k"), big)),
                    "tensor 'k': integer 16777217 at index 0 cannot be held exactly by float32"));
     std::string nograph = varint_field(1, 7);
     CHECK(onnx_error(nograph) == "m.onnx: expected an ONNX ModelProto with a graph (field 7), found none (is this an .onnx file?)");
     // Two initializers that map to one dlbhc name.
-    std::string a = onnx_tensor({1}, 1, "fc_W"), b = onnx_tensor({1}, 1, "fc_w_0");
-    put_len(a, 4, packed_floats({1}));
-    put_len(b, 4, packed_floats({2}));
+    std::string a = onnx_tensor_head({1}, 1, "fc_W"), b = onnx_tensor_head({1}, 1, "fc_w_0");
+    put_len(a, 4, float_bytes({1}));
+    put_len(b, 4, float_bytes({2}));
     CHECK(onnx_error(onnx_model({a, b})) == "m.onnx: initializers 'fc_W' and 'fc_w_0' both map to the name 'fc.weight'");
 }
 
 TEST_CASE("onnx: Gemm and MatMul weights stored (inputs, outputs) are transposed; alpha != 1 is refused") {
-    std::string w = onnx_tensor({2, 3}, 1, "fc_w_0");  // (I=2, O=3)
-    put_len(w, 4, packed_floats({1, 2, 3, 4, 5, 6}));
+    std::string w = onnx_tensor_head({2, 3}, 1, "fc_w_0");  // (I=2, O=3)
+    put_len(w, 4, float_bytes({1, 2, 3, 4, 5, 6}));
     ImportedWeights g0 = onnx_decode(onnx_model({w}, {onnx_node("Gemm", {"x", "fc_w_0"})}));
     REQUIRE(g0.weights.tensors.size() == 1);
     CHECK(g0.weights.tensors[0].dims == std::vector<int64_t>{3, 2});
     CHECK(g0.weights.tensors[0].data == std::vector<float>{1, 4, 2, 5, 3, 6});
     ImportedWeights mm = onnx_decode(onnx_model({w}, {onnx_node("MatMul", {"x", "fc_w_0"})}));
     CHECK(mm.weights.tensors[0].dims == std::vector<int64_t>{3, 2});
-    CHECK(contains(mm.notes[0], "node 'MatMul_node' (MatMul, byte "));
+    CHECK(has(mm.notes[0], "node 'MatMul_node' (MatMul, byte "));
     ImportedWeights g1 = onnx_decode(onnx_model({w}, {onnx_node("Gemm", {"x", "fc_w_0"}, {{"transB", varint_field(3, 1)}})}));
     CHECK(g1.weights.tensors[0].dims == std::vector<int64_t>{2, 3});
     CHECK(g1.weights.tensors[0].data == std::vector<float>{1, 2, 3, 4, 5, 6});
     std::string alpha;
     put_fixed32(alpha, 2, 2.0f);
     std::string e = onnx_error(onnx_model({w}, {onnx_node("Gemm", {"x", "fc_w_0"}, {{"alpha", alpha}})}));
-    CHECK(contains(e, "m.onnx: node 'Gemm_node' (Gemm, byte "));
-    CHECK(contains(e, "Gemm with alpha 2.000000 and beta 1.000000 is not an inner product; expected alpha = beta = 1"));
-    std::string w3 = onnx_tensor({1, 2, 3}, 1, "v_w_0");
-    put_len(w3, 4, packed_floats({1, 2, 3, 4, 5, 6}));
-    CHECK(contains(onnx_error(onnx_model({w3}, {onnx_node("MatMul", {"x", "v_w_0"})})),
+    CHECK(has(e, "m.onnx: node 'Gemm_node' (Gemm, byte "));
+    CHECK(has(e, "Gemm with alpha 2.000000 and beta 1.000000 is not an inner product; expected alpha = beta = 1"));
+    std::string w3 = onnx_tensor_head({1, 2, 3}, 1, "v_w_0");
+    put_len(w3, 4, float_bytes({1, 2, 3, 4, 5, 6}));
+    CHECK(has(onnx_error(onnx_model({w3}, {onnx_node("MatMul", {"x", "v_w_0"})})),
                    "initializer 'v_w_0' (1, 2, 3): node 'MatMul_node'"));
 }
 
@@ -583,13 +524,13 @@ TEST_CASE("caffemodel and onnx: a NaN or infinite weight is refused when loaded 
     } catch (const std::runtime_error& x) {
         e = x.what();
     }
-    CHECK_MESSAGE(contains(e, "weights file 'nan.caffemodel': tensor 'ip2.weight' (3, 5) holds NaN at element 7 (of 15)"), e);
+    CHECK_MESSAGE(has(e, "weights file 'nan.caffemodel': tensor 'ip2.weight' (3, 5) holds NaN at element 7 (of 15)"), e);
 
     // ONNX: ip1_W (5, 36) stored as raw float32 bytes with +inf at element 179.
     std::vector<float> ip1(180, 0.5f);
     ip1[179] = INFINITY;
-    std::string t = onnx_tensor({5, 36}, 1, "ip1_W");
-    put_len(t, 9, packed_floats(ip1));
+    std::string t = onnx_tensor_head({5, 36}, 1, "ip1_W");
+    put_len(t, 9, float_bytes(ip1));
     ImportedWeights ow = onnx_decode(onnx_model({t}));
     e.clear();
     try {
@@ -597,7 +538,7 @@ TEST_CASE("caffemodel and onnx: a NaN or infinite weight is refused when loaded 
     } catch (const std::runtime_error& x) {
         e = x.what();
     }
-    CHECK_MESSAGE(contains(e, "weights file 'm.onnx': tensor 'ip1.weight' (5, 36) holds +inf at element 179 (of 180)"), e);
+    CHECK_MESSAGE(has(e, "weights file 'm.onnx': tensor 'ip1.weight' (5, 36) holds +inf at element 179 (of 180)"), e);
 }
 
 TEST_CASE("weights import: format detection") {
@@ -611,13 +552,13 @@ TEST_CASE("weights import: format detection") {
     TempDir dir;
     write_weights(dir.path + "/noext", import_weights(fixture("tiny_v2.caffemodel")).weights);
     CHECK(detect_weights_format(dir.path + "/noext") == WeightsFormat::Weights);
-    spit(dir.path + "/other", "hello");
+    test::write_text(dir.path + "/other", "hello");
     CHECK_THROWS_WITH_AS(detect_weights_format(dir.path + "/other"),
                          ("'" + dir.path + "/other': cannot tell the format from the name (expected .caffemodel, "
                                            ".binaryproto, .onnx or .weights); pass --format").c_str(),
                          std::runtime_error);
     // An explicit format overrides the extension.
-    spit(dir.path + "/v2.bin", slurp(fixture("tiny_v2.caffemodel")));
+    test::write_text(dir.path + "/v2.bin", test::read_all(fixture("tiny_v2.caffemodel")));
     CHECK(import_weights(dir.path + "/v2.bin", WeightsFormat::Caffemodel).weights.tensors.size() == 6);
 }
 
@@ -626,27 +567,27 @@ TEST_CASE("dlbhc convert: exit status, table and no output file on error") {
     TempDir dir;
     const std::string log = dir.path + "/log.txt";
     CHECK(run("'" + bin + "' convert '" + fixture("tiny_v1.caffemodel") + "' '" + dir.path + "/ok.weights'", log) == 0);
-    const std::string out = slurp(log);
-    CHECK(contains(out, "caffemodel, V1 layout (NetParameter.layers, field 2)"));
-    CHECK(contains(out, "ip1.weight"));
-    CHECK(contains(out, "stored as (1, 1, 5, 36)"));
-    CHECK(contains(out, "6 tensors, 243 values"));
+    const std::string out = test::read_all(log);
+    CHECK(has(out, "caffemodel, V1 layout (NetParameter.layers, field 2)"));
+    CHECK(has(out, "ip1.weight"));
+    CHECK(has(out, "stored as (1, 1, 5, 36)"));
+    CHECK(has(out, "6 tensors, 243 values"));
     check_against_expected(read_weights(dir.path + "/ok.weights"));
-    spit(dir.path + "/cut.caffemodel", slurp(fixture("tiny_v2.caffemodel")).substr(0, 700));
+    test::write_text(dir.path + "/cut.caffemodel", test::read_all(fixture("tiny_v2.caffemodel")).substr(0, 700));
     CHECK(run("'" + bin + "' convert '" + dir.path + "/cut.caffemodel' '" + dir.path + "/bad.weights'", log) == 1);
-    CHECK(contains(slurp(log), "dlbhc convert: error: " + dir.path + "/cut.caffemodel: byte"));
+    CHECK(has(test::read_all(log), "dlbhc convert: error: " + dir.path + "/cut.caffemodel: byte"));
     CHECK(run("'" + bin + "' convert '" + dir.path + "/cut.caffemodel' --list", log) == 1);
     CHECK(run("'" + bin + "' convert '" + fixture("tiny.onnx") + "' --list", log) == 0);
-    CHECK(contains(slurp(log), "transposed"));
+    CHECK(has(test::read_all(log), "transposed"));
     CHECK(run("'" + bin + "' convert '" + fixture("tiny.onnx") + "'", log) == 1);
-    CHECK(contains(slurp(log), "expected an input and an output file"));
+    CHECK(has(test::read_all(log), "expected an input and an output file"));
     CHECK(dir.files() == std::vector<std::string>{"cut.caffemodel", "log.txt", "ok.weights"});
 
     // --net: a shape mismatch with the built-in net is an error and nothing is written.
     CHECK(run("'" + bin + "' convert '" + fixture("tiny_v2.caffemodel") + "' '" + dir.path +
                   "/n.weights' --net small --size 13",
               log) == 1);
-    CHECK(contains(slurp(log), "layer 'conv1' (Convolution), parameter 'conv1.weight': the net expects shape (32, 1, 5, "
+    CHECK(has(test::read_all(log), "layer 'conv1' (Convolution), parameter 'conv1.weight': the net expects shape (32, 1, 5, "
                                "5) (800 values), the file has (4, 1, 3, 3) (36 values)"));
     // A "pretrained" file: the small net's weights without the latent and classifier layers, plus
     // an ImageNet-style classifier the net does not have.
@@ -658,10 +599,10 @@ TEST_CASE("dlbhc convert: exit status, table and no output file on error") {
     pre.tensors.push_back(NamedTensor{"fc8.weight", {2, 2}, {1, 2, 3, 4}});
     write_weights(dir.path + "/pre.weights", pre);
     CHECK(run("'" + bin + "' convert '" + dir.path + "/pre.weights' --list --net small --size 13", log) == 0);
-    const std::string rep = slurp(log);
-    CHECK(contains(rep, "net SmallDLBHC: 6 parameters loaded, 4 missing (keep their filler values), 1 tensors unused"));
-    CHECK(contains(rep, "  missing: fc8_kevin.weight fc8_kevin.bias fc8_pascal.weight fc8_pascal.bias"));
-    CHECK(contains(rep, "  unused: fc8.weight"));
+    const std::string rep = test::read_all(log);
+    CHECK(has(rep, "net SmallDLBHC: 6 parameters loaded, 4 missing (keep their filler values), 1 tensors unused"));
+    CHECK(has(rep, "  missing: fc8_kevin.weight fc8_kevin.bias fc8_pascal.weight fc8_pascal.bias"));
+    CHECK(has(rep, "  unused: fc8.weight"));
 }
 
 TEST_CASE("weights/fetch.sh: verifies SHA-1 and converts (local files), removes what fails") {
@@ -673,13 +614,13 @@ TEST_CASE("weights/fetch.sh: verifies SHA-1 and converts (local files), removes 
     TempDir dir;
     const std::string from = dir.path + "/mirror", dest = dir.path + "/dest", log = dir.path + "/log.txt";
     REQUIRE(run("mkdir -p '" + from + "'", log) == 0);
-    spit(from + "/bvlc_reference_caffenet.caffemodel", slurp(fixture("tiny_v2.caffemodel")));
-    spit(from + "/bvlc_alexnet.caffemodel", slurp(fixture("tiny_v1.caffemodel")));
-    spit(from + "/imagenet_mean.binaryproto", slurp(fixture("mini_mean.binaryproto")));
+    test::write_text(from + "/bvlc_reference_caffenet.caffemodel", test::read_all(fixture("tiny_v2.caffemodel")));
+    test::write_text(from + "/bvlc_alexnet.caffemodel", test::read_all(fixture("tiny_v1.caffemodel")));
+    test::write_text(from + "/imagenet_mean.binaryproto", test::read_all(fixture("mini_mean.binaryproto")));
     const std::string s_caffenet = sha1(fixture("tiny_v2.caffemodel"), log);
     const std::string s_mean = sha1(fixture("mini_mean.binaryproto"), log);
     REQUIRE(s_caffenet.size() == 40);
-    const std::string script = "bash '" + repo_root() + "/weights/fetch.sh' --from '" + from + "' --dest '" + dest +
+    const std::string script = "bash '" + test::repo_path("weights/fetch.sh") + "' --from '" + from + "' --dest '" + dest +
                                "' --dlbhc '" + bin + "'";
     CHECK(run("DLBHC_SHA1_CAFFENET=" + s_caffenet + " DLBHC_SHA1_MEAN=" + s_mean + " " + script + " --only caffenet,mean",
               log) == 0);
@@ -687,19 +628,19 @@ TEST_CASE("weights/fetch.sh: verifies SHA-1 and converts (local files), removes 
     CHECK(read_weights(dest + "/imagenet_mean.weights").tensors[0].dims == std::vector<int64_t>{3, 4, 4});
     // The real AlexNet sum cannot match the fixture: the script fails and leaves nothing of it.
     CHECK(run(script + " --only alexnet", log) == 1);
-    CHECK(contains(slurp(log), "bvlc_alexnet.caffemodel: SHA-1 mismatch: expected 9116a64c0fbe4459d18f4bb6b56d647b63920377"));
+    CHECK(has(test::read_all(log), "bvlc_alexnet.caffemodel: SHA-1 mismatch: expected 9116a64c0fbe4459d18f4bb6b56d647b63920377"));
     // A download that fails (curl reading a missing file:// address) leaves nothing either.
     if (run("command -v curl", "/dev/null") == 0) {
-        CHECK(run("DLBHC_URL_ALEXNET=file://" + dir.path + "/absent '" + repo_root() + "/weights/fetch.sh' --dest '" + dest +
+        CHECK(run("DLBHC_URL_ALEXNET=file://" + dir.path + "/absent '" + test::repo_path("weights/fetch.sh") + "' --dest '" + dest +
                       "' --dlbhc '" + bin + "' --only alexnet",
                   log) == 1);
-        CHECK(contains(slurp(log), "download of file://"));
+        CHECK(has(test::read_all(log), "download of file://"));
     }
     // A file with the right sum that does not convert: the script fails, no .weights appears.
-    spit(from + "/bvlc_alexnet.caffemodel", "not a caffemodel");
+    test::write_text(from + "/bvlc_alexnet.caffemodel", "not a caffemodel");
     const std::string s_bad = sha1(from + "/bvlc_alexnet.caffemodel", log);
     CHECK(run("DLBHC_SHA1_ALEXNET=" + s_bad + " " + script + " --only alexnet", log) == 1);
-    CHECK(contains(slurp(log), "dlbhc convert"));
+    CHECK(has(test::read_all(log), "dlbhc convert"));
     std::vector<std::string> names;
     if (DIR* d = opendir(dest.c_str())) {
         while (dirent* e = readdir(d))

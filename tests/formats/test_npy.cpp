@@ -13,33 +13,15 @@
 #include <vector>
 
 #include "formats/npy.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::has;
 
 namespace {
 
-// The committed fixtures, found from the working folder (make test runs at the repository root)
-// or from the test binary's location (<root>/<build>/<variant>/dlbhc_tests).
-std::string fixture(const std::string& name) {
-    const std::string rel = "tests/fixtures/caffemodel/" + name;
-    if (std::ifstream(rel).good()) return rel;
-    char exe[4096];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        std::string dir(exe);
-        dir = dir.substr(0, dir.rfind('/'));
-        std::string p = dir + "/../../" + rel;
-        if (std::ifstream(p).good()) return p;
-    }
-    FAIL("fixture not found: " << rel << " (run the tests from the repository root)");
-    return rel;
-}
-
-std::string slurp(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-}
+// The committed fixtures numpy wrote.
+std::string fixture(const std::string& name) { return test::repo_path("tests/fixtures/caffemodel/" + name); }
 
 std::string decode_error(const std::string& bytes) {
     try {
@@ -50,7 +32,6 @@ std::string decode_error(const std::string& bytes) {
     return "";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 // A version 1.0 file with the given header text (padded as numpy does) and data bytes.
 std::string npy_with_header(std::string header, const std::string& data) {
@@ -75,12 +56,12 @@ TEST_CASE("npy: the writer produces numpy's exact bytes") {
     const std::string path = fixture("expected/conv1.weight.npy");
     NamedTensor t = read_npy(path);
     REQUIRE(t.dims == std::vector<int64_t>{4, 1, 3, 3});
-    CHECK(encode_npy(t.data.data(), t.dims) == slurp(path));
+    CHECK(encode_npy(t.data.data(), t.dims) == test::read_all(path));
     // And a 1-D array (numpy writes "(4,)").
     const std::string bias = fixture("expected/conv1.bias.npy");
     NamedTensor b = read_npy(bias);
     REQUIRE(b.dims == std::vector<int64_t>{4});
-    CHECK(encode_npy(b.data.data(), b.dims) == slurp(bias));
+    CHECK(encode_npy(b.data.data(), b.dims) == test::read_all(bias));
 }
 
 TEST_CASE("npy: round trips through a file, 4-D tensor, scalar and empty") {
@@ -156,42 +137,42 @@ TEST_CASE("npy: unsupported arrays numpy wrote are refused with the reason") {
 }
 
 TEST_CASE("npy: bad magic, version and truncation") {
-    CHECK(contains(decode_error("PK\x03\x04 not an npy"), "npy file 'x.npy': expected the magic \"\\x93NUMPY\""));
-    CHECK(contains(decode_error(std::string("\x93NUM", 4)), "found a file of only 4 bytes"));
+    CHECK(has(decode_error("PK\x03\x04 not an npy"), "npy file 'x.npy': expected the magic \"\\x93NUMPY\""));
+    CHECK(has(decode_error(std::string("\x93NUM", 4)), "found a file of only 4 bytes"));
     std::string good = npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), }", floats({1, 2}));
     CHECK(decode_error(good) == "");
     std::string v4 = good;
     v4[6] = 4;
-    CHECK(contains(decode_error(v4), "expected format version 1.0, 2.0 or 3.0, found 4.0"));
+    CHECK(has(decode_error(v4), "expected format version 1.0, 2.0 or 3.0, found 4.0"));
     std::string cut_header = good.substr(0, 40);
-    CHECK(contains(decode_error(cut_header), "truncated: the header length is 118 bytes, only 30 follow the preamble"));
+    CHECK(has(decode_error(cut_header), "truncated: the header length is 118 bytes, only 30 follow the preamble"));
     std::string cut_data = good.substr(0, good.size() - 1);
-    CHECK(contains(decode_error(cut_data), "shape (2,) of '<f4' needs 8 data bytes, found 7"));
-    CHECK(contains(decode_error(good + "x"), "shape (2,) of '<f4' needs 8 data bytes, found 9"));
+    CHECK(has(decode_error(cut_data), "shape (2,) of '<f4' needs 8 data bytes, found 7"));
+    CHECK(has(decode_error(good + "x"), "shape (2,) of '<f4' needs 8 data bytes, found 9"));
 }
 
 TEST_CASE("npy: malformed headers") {
     auto err = [](const std::string& header) { return decode_error(npy_with_header(header, floats({1, 2}))); };
-    CHECK(contains(err("{'descr': '<f4', 'shape': (2,), }"), "header: missing key 'fortran_order'"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': False, }"), "header: missing key 'shape'"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }"),
+    CHECK(has(err("{'descr': '<f4', 'shape': (2,), }"), "header: missing key 'fortran_order'"));
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': False, }"), "header: missing key 'shape'"));
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), 'extra': 1, }"),
                    "header: unexpected key 'extra'"));
-    CHECK(contains(err("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"),
+    CHECK(has(err("{'descr': '<f4', 'descr': '<f4', 'fortran_order': False, 'shape': (2,), }"),
                    "key 'descr' appears twice"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2), }"),
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2), }"),
                    "a one-element shape needs a trailing comma: (n,)"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }"),
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': False, 'shape': (-2,), }"),
                    "expected a non-negative integer in the shape"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': false, 'shape': (2,), }"), "expected True or False"));
-    CHECK(contains(err("{'descr' '<f4', 'fortran_order': False, 'shape': (2,), }"), "expected ':' at character 9"));
-    CHECK(contains(err("{'descr': '<f4, 'fortran_order': False, 'shape': (2,), }"), "expected ',' or '}' after the value"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk"),
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': false, 'shape': (2,), }"), "expected True or False"));
+    CHECK(has(err("{'descr' '<f4', 'fortran_order': False, 'shape': (2,), }"), "expected ':' at character 9"));
+    CHECK(has(err("{'descr': '<f4, 'fortran_order': False, 'shape': (2,), }"), "expected ',' or '}' after the value"));
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2,), } junk"),
                    "unexpected text after the closing '}'"));
-    CHECK(contains(err("'descr': '<f4'"), "header: expected '{' at character 0"));
-    CHECK(contains(err("{'descr': '<f4' 'fortran_order': False, 'shape': (2,), }"),
+    CHECK(has(err("'descr': '<f4'"), "header: expected '{' at character 0"));
+    CHECK(has(err("{'descr': '<f4' 'fortran_order': False, 'shape': (2,), }"),
                    "expected ',' or '}' after the value of 'descr'"));
-    CHECK(contains(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2 3), }"), "expected ',' or ')' in the shape"));
-    CHECK(contains(err("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }"), "unsupported dtype '<f2'"));
+    CHECK(has(err("{'descr': '<f4', 'fortran_order': False, 'shape': (2 3), }"), "expected ',' or ')' in the shape"));
+    CHECK(has(err("{'descr': '<f2', 'fortran_order': False, 'shape': (2,), }"), "unsupported dtype '<f2'"));
     // Double quotes, Python 2 'L' suffixes and no trailing comma are all valid Python.
     CHECK(err("{\"descr\": \"<f4\", \"fortran_order\": False, \"shape\": (2L,)}") == "");
 }
@@ -200,24 +181,24 @@ TEST_CASE("npy: absurd shapes are refused without allocating") {
     // 2^40 elements declared, 8 bytes present.
     std::string e = decode_error(
         npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (1048576, 1048576), }", floats({1, 2})));
-    CHECK(contains(e, "shape (1048576, 1048576) of '<f4' needs more than 8 data bytes, found 8"));
+    CHECK(has(e, "shape (1048576, 1048576) of '<f4' needs more than 8 data bytes, found 8"));
     // Products that overflow 64 bits.
     e = decode_error(npy_with_header(
         "{'descr': '<f8', 'fortran_order': False, 'shape': (4294967296, 4294967296, 4294967296), }", floats({1, 2})));
-    CHECK(contains(e, "needs more than 8 data bytes"));
+    CHECK(has(e, "needs more than 8 data bytes"));
     e = decode_error(npy_with_header("{'descr': '<f4', 'fortran_order': False, 'shape': (99999999999999999999,), }", ""));
-    CHECK(contains(e, "shape entry too large"));
+    CHECK(has(e, "shape entry too large"));
 }
 
 TEST_CASE("npy: integers and doubles that float32 cannot hold are refused") {
     int64_t big[1] = {(int64_t(1) << 24) + 1};
     std::string e = decode_error(npy_with_header("{'descr': '<i8', 'fortran_order': False, 'shape': (1,), }",
                                                  std::string(reinterpret_cast<const char*>(big), 8)));
-    CHECK(contains(e, "integer 16777217 at index 0 cannot be held exactly by float32"));
+    CHECK(has(e, "integer 16777217 at index 0 cannot be held exactly by float32"));
     double huge[2] = {1.0, 1e300};
     e = decode_error(npy_with_header("{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }",
                                      std::string(reinterpret_cast<const char*>(huge), 16)));
-    CHECK(contains(e, "at index 1 does not fit in float32"));
+    CHECK(has(e, "at index 1 does not fit in float32"));
 }
 
 TEST_CASE("npy: tensors of more than 4 dims do not become a Tensor") {

@@ -24,41 +24,14 @@
 #include "formats/onnx_weights.h"
 #include "formats/protowire.h"
 #include "tests/formats/onnx_runner.h"
+#include "tests/formats/proto_bytes.h"
 
 using namespace dlbhc;
+using namespace dlbhc::test;
 
 namespace {
 
-// ---- Encoding helpers: TensorProto / ModelProto bytes written by hand with pb::put_* ----------
-
-std::string varint_field(uint32_t number, uint64_t v) {
-    std::string s;
-    pb::put_key(s, number, pb::kVarint);
-    pb::put_varint(s, v);
-    return s;
-}
-
-std::string packed_varints(uint32_t number, const std::vector<int64_t>& v) {
-    std::string body;
-    for (int64_t x : v) pb::put_varint(body, uint64_t(x));
-    std::string s;
-    pb::put_len(s, number, body);
-    return s;
-}
-
-std::string raw_floats(const std::vector<float>& v) {
-    std::string s(v.size() * 4, '\0');
-    std::memcpy(&s[0], v.data(), s.size());  // little-endian host, as the wire
-    return s;
-}
-
-// TensorProto with dims, data_type and a name; the caller appends the values.
-std::string tensor_head(const std::vector<int64_t>& dims, int type, const std::string& name = "t") {
-    std::string s = packed_varints(1, dims);
-    s += varint_field(2, uint64_t(type));
-    pb::put_len(s, 8, name);
-    return s;
-}
+// ---- Helpers (TensorProto bytes are written by hand with tests/formats/proto_bytes.h) ---------
 
 OnnxTensor parse(const std::string& bytes, const std::string& file = "mem.pb") {
     return parse_onnx_tensor(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(), file);
@@ -96,8 +69,8 @@ std::vector<std::string> list_dir(const std::string& dir) {
 
 TEST_CASE("onnx reader: TensorProto values from raw_data and from each typed field") {
     {  // FLOAT in raw_data
-        std::string b = tensor_head({2, 3}, onnx_type::kFloat, "x");
-        pb::put_len(b, 9, raw_floats({1, -2, 3.5f, 0, 1e-3f, -7}));
+        std::string b = onnx_tensor_head({2, 3}, onnx_type::kFloat, "x");
+        pb::put_len(b, 9, float_bytes({1, -2, 3.5f, 0, 1e-3f, -7}));
         OnnxTensor t = parse(b);
         CHECK(t.name == "x");
         CHECK(t.dims == std::vector<int64_t>{2, 3});
@@ -107,21 +80,21 @@ TEST_CASE("onnx reader: TensorProto values from raw_data and from each typed fie
         CHECK(t.floats[5] == -7.0f);
     }
     {  // FLOAT in float_data, both packed and one value per field
-        std::string b = tensor_head({3}, onnx_type::kFloat);
-        pb::put_len(b, 4, raw_floats({0.25f, 0.5f}));
+        std::string b = onnx_tensor_head({3}, onnx_type::kFloat);
+        pb::put_len(b, 4, float_bytes({0.25f, 0.5f}));
         pb::put_fixed32(b, 4, 8.0f);
         OnnxTensor t = parse(b);
         CHECK(t.floats == std::vector<float>{0.25f, 0.5f, 8.0f});
     }
     {  // INT64 in int64_data (negative values are 10-byte varints); to_floats converts
-        std::string b = tensor_head({2, 2}, onnx_type::kInt64);
+        std::string b = onnx_tensor_head({2, 2}, onnx_type::kInt64);
         b += packed_varints(7, {5, -3, 0, 1 << 20});
         OnnxTensor t = parse(b);
         CHECK(t.ints == std::vector<int64_t>{5, -3, 0, 1 << 20});
         CHECK(t.to_floats() == std::vector<float>{5, -3, 0, float(1 << 20)});
     }
     {  // DOUBLE in double_data, kept as float
-        std::string b = tensor_head({2}, onnx_type::kDouble);
+        std::string b = onnx_tensor_head({2}, onnx_type::kDouble);
         std::string body(16, '\0');
         double v[2] = {0.125, -1e10};
         std::memcpy(&body[0], v, 16);
@@ -130,29 +103,29 @@ TEST_CASE("onnx reader: TensorProto values from raw_data and from each typed fie
         CHECK(t.floats == std::vector<float>{0.125f, -1e10f});
     }
     {  // UINT8 / INT8 / BOOL in raw_data; INT32 in int32_data
-        std::string u = tensor_head({3}, onnx_type::kUint8);
+        std::string u = onnx_tensor_head({3}, onnx_type::kUint8);
         pb::put_len(u, 9, std::string("\x00\x80\xff", 3));
         CHECK(parse(u).ints == std::vector<int64_t>{0, 128, 255});
-        std::string s = tensor_head({3}, onnx_type::kInt8);
+        std::string s = onnx_tensor_head({3}, onnx_type::kInt8);
         pb::put_len(s, 9, std::string("\x00\x80\xff", 3));
         CHECK(parse(s).ints == std::vector<int64_t>{0, -128, -1});
-        std::string bo = tensor_head({2}, onnx_type::kBool);
+        std::string bo = onnx_tensor_head({2}, onnx_type::kBool);
         pb::put_len(bo, 9, std::string("\x01\x00", 2));
         CHECK(parse(bo).ints == std::vector<int64_t>{1, 0});
-        std::string i32 = tensor_head({2}, onnx_type::kInt32);
+        std::string i32 = onnx_tensor_head({2}, onnx_type::kInt32);
         i32 += packed_varints(5, {-7, 70000});
         CHECK(parse(i32).ints == std::vector<int64_t>{-7, 70000});
     }
     {  // a scalar: no dims, one value
         std::string b = varint_field(2, onnx_type::kFloat);
-        pb::put_len(b, 9, raw_floats({3.0f}));
+        pb::put_len(b, 9, float_bytes({3.0f}));
         OnnxTensor t = parse(b);
         CHECK(t.dims.empty());
         CHECK(t.count() == 1);
         CHECK(t.floats[0] == 3.0f);
     }
     {  // an empty tensor (a zero dim) with no data is valid
-        OnnxTensor t = parse(tensor_head({0, 4}, onnx_type::kFloat));
+        OnnxTensor t = parse(onnx_tensor_head({0, 4}, onnx_type::kFloat));
         CHECK(t.count() == 0);
     }
 }
@@ -172,8 +145,8 @@ TEST_CASE("onnx reader: ModelProto graph, node, attributes and opset") {
     pb::put_len(s_val, 4, "SAME_UPPER");
     std::string t_val;
     {
-        std::string t = tensor_head({1}, onnx_type::kFloat, "c");
-        pb::put_len(t, 9, raw_floats({2.5f}));
+        std::string t = onnx_tensor_head({1}, onnx_type::kFloat, "c");
+        pb::put_len(t, 9, float_bytes({2.5f}));
         pb::put_len(t_val, 5, t);
     }
     std::string node;
@@ -192,8 +165,8 @@ TEST_CASE("onnx reader: ModelProto graph, node, attributes and opset") {
     pb::put_len(vi_x, 1, "X");
     pb::put_len(vi_w, 1, "W");
     pb::put_len(vi_y, 1, "Y");
-    std::string init = tensor_head({2, 1, 3, 3}, onnx_type::kFloat, "W");
-    pb::put_len(init, 9, raw_floats(std::vector<float>(18, 0.5f)));
+    std::string init = onnx_tensor_head({2, 1, 3, 3}, onnx_type::kFloat, "W");
+    pb::put_len(init, 9, float_bytes(std::vector<float>(18, 0.5f)));
     std::string graph;
     pb::put_len(graph, 1, node);
     pb::put_len(graph, 2, "g");
@@ -274,9 +247,9 @@ TEST_CASE("onnx reader and weights: one decoder's strict conversions to float32 
     };
 
     SUBCASE("a finite DOUBLE beyond float32 is an error, in raw_data and in double_data") {
-        std::string raw = tensor_head({3}, onnx_type::kDouble, "d");
+        std::string raw = onnx_tensor_head({3}, onnx_type::kDouble, "d");
         pb::put_len(raw, 9, raw_doubles({0.5, -2.0, 1e300}));
-        std::string typed = tensor_head({2}, onnx_type::kDouble, "d");
+        std::string typed = onnx_tensor_head({2}, onnx_type::kDouble, "d");
         pb::put_len(typed, 10, raw_doubles({-1e39, 1.0}));
         CHECK_THROWS_WITH_AS(parse(raw), doctest::Contains("mem.pb: byte 0: tensor 'd': value 1e+300 at index 2 does not fit in float32"),
                              std::runtime_error);
@@ -290,7 +263,7 @@ TEST_CASE("onnx reader and weights: one decoder's strict conversions to float32 
     }
     SUBCASE("DOUBLE infinities, NaN and values that round to FLT_MAX are kept") {
         const double inf = HUGE_VAL, rounds_down = 3.4028235e38;  // above FLT_MAX, within half an ulp of it
-        std::string b = tensor_head({4}, onnx_type::kDouble, "d");
+        std::string b = onnx_tensor_head({4}, onnx_type::kDouble, "d");
         pb::put_len(b, 9, raw_doubles({-inf, std::nan(""), rounds_down, 0.25}));
         const OnnxTensor t = parse(b);
         REQUIRE(t.floats.size() == 4);
@@ -303,7 +276,7 @@ TEST_CASE("onnx reader and weights: one decoder's strict conversions to float32 
         CHECK(w.weights.tensors[0].data[3] == 0.25f);
     }
     SUBCASE("an integer float32 cannot hold exactly is an error; exact ones convert, however large") {
-        std::string inexact = tensor_head({3}, onnx_type::kInt64, "k");
+        std::string inexact = onnx_tensor_head({3}, onnx_type::kInt64, "k");
         inexact += packed_varints(7, {16777216, -16777217, 3});
         const OnnxTensor t = parse(inexact);  // the reader keeps integers as they are
         CHECK(t.ints == std::vector<int64_t>{16777216, -16777217, 3});
@@ -315,32 +288,32 @@ TEST_CASE("onnx reader and weights: one decoder's strict conversions to float32 
                              std::runtime_error);
         CHECK_THROWS_WITH_AS(field_tensor(inexact), doctest::Contains("g.pb: byte 0: field 5: tensor 'k': integer -16777217 at index 1"),
                              std::runtime_error);
-        std::string top = tensor_head({1}, onnx_type::kInt64, "m");
+        std::string top = onnx_tensor_head({1}, onnx_type::kInt64, "m");
         top += packed_varints(7, {INT64_MAX});  // rounds to 2^63, which is not an int64
         CHECK_THROWS_WITH_AS(parse(top).to_floats(), doctest::Contains("integer 9223372036854775807 at index 0 cannot be held"),
                              std::runtime_error);
-        std::string exact = tensor_head({3}, onnx_type::kInt64, "e");
+        std::string exact = onnx_tensor_head({3}, onnx_type::kInt64, "e");
         exact += packed_varints(7, {int64_t(1) << 60, INT64_MIN, -16777216});
         const std::vector<float> want = {0x1p60f, -0x1p63f, -16777216.0f};
         CHECK(parse(exact).to_floats() == want);
         CHECK(field_tensor(exact).data == want);
     }
     SUBCASE("an integer outside its type's range is an error, not wrapped into range") {
-        std::string i8 = tensor_head({2}, onnx_type::kInt8, "b");
+        std::string i8 = onnx_tensor_head({2}, onnx_type::kInt8, "b");
         i8 += packed_varints(5, {-128, 300});
         CHECK_THROWS_WITH_AS(parse(i8), doctest::Contains("tensor 'b': value 300 at index 1 is out of range for INT8"),
                              std::runtime_error);
-        std::string i32 = tensor_head({1}, onnx_type::kInt32, "i");
+        std::string i32 = onnx_tensor_head({1}, onnx_type::kInt32, "i");
         i32 += packed_varints(5, {int64_t(1) << 40});
         CHECK_THROWS_WITH_AS(parse(i32), doctest::Contains("value 1099511627776 at index 0 is out of range for INT32"),
                              std::runtime_error);
         CHECK_THROWS_WITH_AS(weights(model_with(i32)), doctest::Contains("field 5: tensor 'i': value 1099511627776 at index 0"),
                              std::runtime_error);
-        std::string u64 = tensor_head({2}, onnx_type::kUint64, "u");
+        std::string u64 = onnx_tensor_head({2}, onnx_type::kUint64, "u");
         pb::put_len(u64, 9, std::string("\x05\0\0\0\0\0\0\0\0\0\0\0\0\0\0\x80", 16));  // 5, 2^63
         CHECK_THROWS_WITH_AS(parse(u64), doctest::Contains("value 9223372036854775808 at index 1 is out of range for UINT64"),
                              std::runtime_error);
-        std::string flag = tensor_head({2}, onnx_type::kBool, "f");
+        std::string flag = onnx_tensor_head({2}, onnx_type::kBool, "f");
         pb::put_len(flag, 9, std::string("\x01\x02", 2));
         CHECK_THROWS_WITH_AS(parse(flag), doctest::Contains("value 2 at index 1 is out of range for BOOL"), std::runtime_error);
     }
@@ -349,8 +322,8 @@ TEST_CASE("onnx reader and weights: one decoder's strict conversions to float32 
 // ---- Reader: malformed input -----------------------------------------------------------------
 
 TEST_CASE("onnx reader: malformed tensors give errors naming the file, offset and problem") {
-    std::string good = tensor_head({2, 3}, onnx_type::kFloat, "x");
-    pb::put_len(good, 9, raw_floats({1, 2, 3, 4, 5, 6}));
+    std::string good = onnx_tensor_head({2, 3}, onnx_type::kFloat, "x");
+    pb::put_len(good, 9, float_bytes({1, 2, 3, 4, 5, 6}));
     REQUIRE(parse(good).count() == 6);
 
     SUBCASE("truncated: the raw_data length prefix runs past the end") {
@@ -359,54 +332,54 @@ TEST_CASE("onnx reader: malformed tensors give errors naming the file, offset an
         CHECK_THROWS_WITH_AS(parse(cut, "cut.pb"), doctest::Contains("goes beyond the end"), std::runtime_error);
     }
     SUBCASE("truncated inside a varint") {
-        std::string b = tensor_head({2, 3}, onnx_type::kFloat);
+        std::string b = onnx_tensor_head({2, 3}, onnx_type::kFloat);
         b += '\x08';  // key of field 1 (varint), then a varint byte promising more
         b += '\x80';
         CHECK_THROWS_WITH_AS(parse(b), doctest::Contains("truncated varint"), std::runtime_error);
     }
     SUBCASE("dims product != data size") {
-        std::string raw = tensor_head({2, 3}, onnx_type::kFloat, "x");
-        pb::put_len(raw, 9, raw_floats({1, 2, 3, 4, 5}));
+        std::string raw = onnx_tensor_head({2, 3}, onnx_type::kFloat, "x");
+        pb::put_len(raw, 9, float_bytes({1, 2, 3, 4, 5}));
         CHECK_THROWS_WITH_AS(parse(raw, "short.pb"),
                              doctest::Contains("tensor 'x' FLOAT (2, 3): dims give 6 values = 24 bytes, raw_data has 20 bytes"),
                              std::runtime_error);
-        std::string typed = tensor_head({2, 3}, onnx_type::kFloat, "x");
-        pb::put_len(typed, 4, raw_floats({1, 2, 3, 4, 5, 6, 7}));
+        std::string typed = onnx_tensor_head({2, 3}, onnx_type::kFloat, "x");
+        pb::put_len(typed, 4, float_bytes({1, 2, 3, 4, 5, 6, 7}));
         CHECK_THROWS_WITH_AS(parse(typed), doctest::Contains("dims give 6 values, found 7"), std::runtime_error);
-        std::string none = tensor_head({2, 3}, onnx_type::kFloat, "x");
+        std::string none = onnx_tensor_head({2, 3}, onnx_type::kFloat, "x");
         CHECK_THROWS_WITH_AS(parse(none), doctest::Contains("dims give 6 values, found 0"), std::runtime_error);
     }
     SUBCASE("absurd dims are rejected before anything is allocated") {
-        std::string neg = tensor_head({2, -3}, onnx_type::kFloat);
+        std::string neg = onnx_tensor_head({2, -3}, onnx_type::kFloat);
         CHECK_THROWS_WITH_AS(parse(neg), doctest::Contains("negative dimension in dims (2, -3)"), std::runtime_error);
-        std::string huge = tensor_head({1LL << 40, 1LL << 40}, onnx_type::kFloat);
+        std::string huge = onnx_tensor_head({1LL << 40, 1LL << 40}, onnx_type::kFloat);
         CHECK_THROWS_WITH_AS(parse(huge), doctest::Contains("overflow"), std::runtime_error);
-        std::string big = tensor_head({1LL << 30, 1LL << 20}, onnx_type::kFloat);
-        pb::put_len(big, 9, raw_floats({1, 2}));
+        std::string big = onnx_tensor_head({1LL << 30, 1LL << 20}, onnx_type::kFloat);
+        pb::put_len(big, 9, float_bytes({1, 2}));
         CHECK_THROWS_WITH_AS(parse(big), doctest::Contains("raw_data has 8 bytes"), std::runtime_error);
     }
     SUBCASE("unsupported data_type") {
-        std::string str = tensor_head({1}, onnx_type::kString, "s");
+        std::string str = onnx_tensor_head({1}, onnx_type::kString, "s");
         CHECK_THROWS_WITH_AS(parse(str), doctest::Contains("unsupported data_type 8 (STRING)"), std::runtime_error);
-        std::string half = tensor_head({2}, onnx_type::kFloat16, "h");
+        std::string half = onnx_tensor_head({2}, onnx_type::kFloat16, "h");
         pb::put_len(half, 9, std::string(4, '\0'));
         CHECK_THROWS_WITH_AS(parse(half), doctest::Contains("unsupported data_type 10 (FLOAT16)"), std::runtime_error);
-        std::string odd = tensor_head({1}, 99, "q");
+        std::string odd = onnx_tensor_head({1}, 99, "q");
         CHECK_THROWS_WITH_AS(parse(odd), doctest::Contains("unsupported data_type 99 (type 99)"), std::runtime_error);
         std::string untyped = packed_varints(1, {1});
-        pb::put_len(untyped, 9, raw_floats({1}));
+        pb::put_len(untyped, 9, float_bytes({1}));
         CHECK_THROWS_WITH_AS(parse(untyped), doctest::Contains("no data_type"), std::runtime_error);
     }
     SUBCASE("values in the wrong field, in two fields, or external") {
-        std::string wrong = tensor_head({2}, onnx_type::kInt64, "i");
-        pb::put_len(wrong, 4, raw_floats({1, 2}));
+        std::string wrong = onnx_tensor_head({2}, onnx_type::kInt64, "i");
+        pb::put_len(wrong, 4, float_bytes({1, 2}));
         CHECK_THROWS_WITH_AS(parse(wrong), doctest::Contains("INT64 values found in float_data; expected int64_data"),
                              std::runtime_error);
-        std::string both = tensor_head({2}, onnx_type::kFloat, "f");
-        pb::put_len(both, 4, raw_floats({1, 2}));
-        pb::put_len(both, 9, raw_floats({1, 2}));
+        std::string both = onnx_tensor_head({2}, onnx_type::kFloat, "f");
+        pb::put_len(both, 4, float_bytes({1, 2}));
+        pb::put_len(both, 9, float_bytes({1, 2}));
         CHECK_THROWS_WITH_AS(parse(both), doctest::Contains("values in both raw_data and float_data"), std::runtime_error);
-        std::string ext = tensor_head({2}, onnx_type::kFloat, "e");
+        std::string ext = onnx_tensor_head({2}, onnx_type::kFloat, "e");
         ext += varint_field(14, 1);
         CHECK_THROWS_WITH_AS(parse(ext), doctest::Contains("external data"), std::runtime_error);
     }
@@ -496,8 +469,8 @@ TEST_CASE("onnx runner: a wrong expected output, wrong dims or a broken file mak
     const OnnxTensor want = read_onnx_tensor(src + "/test_data_set_0/output_0.pb");
     REQUIRE(want.floats.size() > 10);
     auto write_output = [&](const std::vector<int64_t>& dims, std::vector<float> v) {
-        std::string b = tensor_head(dims, onnx_type::kFloat, want.name);
-        pb::put_len(b, 9, raw_floats(v));
+        std::string b = onnx_tensor_head(dims, onnx_type::kFloat, want.name);
+        pb::put_len(b, 9, float_bytes(v));
         spill(set + "/output_0.pb", b.data(), b.size());
     };
 

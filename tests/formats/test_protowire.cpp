@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "formats/protowire.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::has;
 using namespace dlbhc::pb;
 
 namespace {
@@ -30,7 +32,6 @@ std::string read_all_error(const std::string& msg, size_t base = 0) {
     return "";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 std::string raw(std::initializer_list<int> v) {
     std::string s;
@@ -70,24 +71,24 @@ TEST_CASE("protowire: a varint past 64 bits is an error at its offset") {
     // Ten bytes whose last carries more than bit 63.
     std::string m = raw({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02});
     std::string e = read_all_error(m);
-    CHECK(contains(e, "f.pb: byte 1: varint overflows 64 bits"));
+    CHECK(has(e, "f.pb: byte 1: varint overflows 64 bits"));
     // Eleven bytes (the tenth still has its continuation bit).
     m = raw({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x81, 0x00});
     e = read_all_error(m);
-    CHECK(contains(e, "byte 1: varint overflows 64 bits"));
+    CHECK(has(e, "byte 1: varint overflows 64 bits"));
     // The largest legal ten-byte varint is fine.
     m = raw({0x08, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01});
     CHECK(read_all_error(m) == "");
 }
 
 TEST_CASE("protowire: truncated key and truncated value") {
-    CHECK(contains(read_all_error(raw({0x80})), "f.pb: byte 0: truncated varint (message ends after 1 bytes of it)"));
+    CHECK(has(read_all_error(raw({0x80})), "f.pb: byte 0: truncated varint (message ends after 1 bytes of it)"));
     // A good field, then a key cut off: the offset is the key's.
-    CHECK(contains(read_all_error(raw({0x08, 0x05, 0xf8})), "byte 2: truncated varint"));
+    CHECK(has(read_all_error(raw({0x08, 0x05, 0xf8})), "byte 2: truncated varint"));
     // The value of a varint field cut off.
-    CHECK(contains(read_all_error(raw({0x08, 0x80, 0x80})), "byte 1: truncated varint (message ends after 2 bytes"));
+    CHECK(has(read_all_error(raw({0x08, 0x80, 0x80})), "byte 1: truncated varint (message ends after 2 bytes"));
     // A length prefix cut off.
-    CHECK(contains(read_all_error(raw({0x12, 0x80})), "byte 1: truncated varint"));
+    CHECK(has(read_all_error(raw({0x12, 0x80})), "byte 1: truncated varint"));
 }
 
 TEST_CASE("protowire: fixed32, fixed64 and length-delimited fields") {
@@ -129,13 +130,13 @@ TEST_CASE("protowire: fixed32, fixed64 and length-delimited fields") {
 }
 
 TEST_CASE("protowire: fixed values cut off") {
-    CHECK(contains(read_all_error(raw({0x0d, 0x00, 0x00})), "byte 0: field 1: fixed32 value cut off (2 bytes left)"));
-    CHECK(contains(read_all_error(raw({0x09, 1, 2, 3, 4, 5, 6, 7})), "byte 0: field 1: fixed64 value cut off (7 bytes left)"));
+    CHECK(has(read_all_error(raw({0x0d, 0x00, 0x00})), "byte 0: field 1: fixed32 value cut off (2 bytes left)"));
+    CHECK(has(read_all_error(raw({0x09, 1, 2, 3, 4, 5, 6, 7})), "byte 0: field 1: fixed64 value cut off (7 bytes left)"));
 }
 
 TEST_CASE("protowire: a length prefix beyond the end of its message") {
     std::string e = read_all_error(raw({0x08, 0x01, 0x12, 0x05, 'a', 'b'}));
-    CHECK(contains(e, "f.pb: byte 3: field 2: length prefix 5 goes beyond the end of its message (2 bytes left)"));
+    CHECK(has(e, "f.pb: byte 3: field 2: length prefix 5 goes beyond the end of its message (2 bytes left)"));
     // Inside a sub-message the limit is the sub-message, not the file.
     std::string inner = raw({0x0a, 0x03, 'x'});  // claims 3 bytes, has 1
     std::string m;
@@ -151,20 +152,20 @@ TEST_CASE("protowire: a length prefix beyond the end of its message") {
     // A length that does not fit in size_t arithmetic is still just "beyond the end".
     std::string huge = raw({0x12});
     put_varint(huge, ~uint64_t(0) >> 1);
-    CHECK(contains(read_all_error(huge), "goes beyond the end of its message (0 bytes left)"));
+    CHECK(has(read_all_error(huge), "goes beyond the end of its message (0 bytes left)"));
 }
 
 TEST_CASE("protowire: field number 0, too large, and the group / undefined wire types") {
-    CHECK(contains(read_all_error(raw({0x00, 0x01})), "byte 0: field number 0"));
-    CHECK(contains(read_all_error(raw({0x08, 0x01, 0x02})), "byte 2: field number 0"));
+    CHECK(has(read_all_error(raw({0x00, 0x01})), "byte 0: field number 0"));
+    CHECK(has(read_all_error(raw({0x08, 0x01, 0x02})), "byte 2: field number 0"));
     std::string big;
     put_varint(big, (uint64_t(1) << 29) << 3);
     big.push_back(0);
-    CHECK(contains(read_all_error(big), "field number above 2^29-1"));
-    CHECK(contains(read_all_error(raw({0x0b})), "byte 0: field 1: wire type 3 (groups) is not used by Caffe or ONNX files"));
-    CHECK(contains(read_all_error(raw({0x0c})), "field 1: wire type 4 (groups)"));
-    CHECK(contains(read_all_error(raw({0x0e})), "field 1: wire type 6 does not exist (corrupt file)"));
-    CHECK(contains(read_all_error(raw({0x0f})), "field 1: wire type 7 does not exist"));
+    CHECK(has(read_all_error(big), "field number above 2^29-1"));
+    CHECK(has(read_all_error(raw({0x0b})), "byte 0: field 1: wire type 3 (groups) is not used by Caffe or ONNX files"));
+    CHECK(has(read_all_error(raw({0x0c})), "field 1: wire type 4 (groups)"));
+    CHECK(has(read_all_error(raw({0x0e})), "field 1: wire type 6 does not exist (corrupt file)"));
+    CHECK(has(read_all_error(raw({0x0f})), "field 1: wire type 7 does not exist"));
 }
 
 TEST_CASE("protowire: typed views reject the wrong wire type") {

@@ -8,33 +8,19 @@
 
 #include "formats/caffe_spec.h"
 #include "formats/solver_spec.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::error_of;
 
 namespace {
-
-std::string repo(const std::string& rel) {
-    const std::string f = __FILE__;
-    const size_t s = f.rfind("tests/");
-    return (s == std::string::npos ? std::string() : f.substr(0, s)) + rel;
-}
-
-template <class F>
-std::string error_of(F f) {
-    try {
-        f();
-    } catch (const std::exception& e) {
-        return e.what();
-    }
-    return "(no exception)";
-}
 
 const std::string kMinimal = "net: \"n.prototxt\"\nbase_lr: 0.01\nlr_policy: \"fixed\"\nmax_iter: 10\n";
 
 }  // namespace
 
 TEST_CASE("solver_spec: the shipped authors' solver") {
-    const std::string path = repo("weights/solver_cifar10_48.prototxt");
+    const std::string path = test::repo_path("weights/solver_cifar10_48.prototxt");
     SolverSpec s = load_solver_spec(path);
     CHECK(s.file == path);
     CHECK(s.param.base_lr == doctest::Approx(0.001));
@@ -56,10 +42,10 @@ TEST_CASE("solver_spec: the shipped authors' solver") {
     CHECK(learning_rate(s.param, 24999) == doctest::Approx(1e-3));
     CHECK(learning_rate(s.param, 25000) == doctest::Approx(1e-4));
     // Paths resolve against the solver's folder, and the net they name parses.
-    CHECK(s.net == repo("weights/caffenet_dlbhc_train_val.prototxt"));
+    CHECK(s.net == test::repo_path("weights/caffenet_dlbhc_train_val.prototxt"));
     CHECK(s.train_net_path() == s.net);
     CHECK(s.test_net_paths() == std::vector<std::string>{s.net});
-    CHECK(s.snapshot_prefix == repo("weights/KevinNet_CIFAR10_48"));
+    CHECK(s.snapshot_prefix == test::repo_path("weights/KevinNet_CIFAR10_48"));
     NetSpec net = load_net_spec(s.train_net_path());
     CHECK(net.data_layer(Phase::Train)->data.batch_size == 32);  // docs/method.md, "Solver": batch 32
 }

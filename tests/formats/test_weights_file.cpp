@@ -23,30 +23,10 @@
 #include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::TempDir;
+using dlbhc::test::has;
 
 namespace {
-
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_weights_XXXXXX";
-        if (!mkdtemp(tmpl)) throw std::runtime_error("mkdtemp failed");
-        path = tmpl;
-    }
-    ~TempDir() {
-        for (const std::string& f : files()) std::remove((path + "/" + f).c_str());
-        rmdir(path.c_str());
-    }
-    std::vector<std::string> files() const {
-        std::vector<std::string> v;
-        if (DIR* d = opendir(path.c_str())) {
-            while (dirent* e = readdir(d))
-                if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) v.push_back(e->d_name);
-            closedir(d);
-        }
-        return v;
-    }
-};
 
 void put32(std::string& s, uint32_t v) {
     for (int i = 0; i < 4; ++i) s.push_back(char(v >> (8 * i)));
@@ -90,7 +70,6 @@ std::string decode_error(const std::string& bytes) {
     return "";
 }
 
-bool contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
 WeightsFile sample() {
     WeightsFile w;
@@ -179,20 +158,20 @@ TEST_CASE("weights file: wrong magic, version, size and checksums") {
     CHECK(decode_error(v2) == "weights file 'w.weights': expected format version 1, found 2");
     std::string hdr = good;
     hdr[12] ^= 1;  // tensor count
-    CHECK(contains(decode_error(hdr), "header checksum mismatch: stored 0x"));
+    CHECK(has(decode_error(hdr), "header checksum mismatch: stored 0x"));
     const size_t payload = good.size() - 48;
     CHECK(decode_error(good.substr(0, good.size() - 1)) ==
           "weights file 'w.weights': expected " + std::to_string(payload) + " payload bytes (so a file of " +
               std::to_string(good.size()) + " bytes), found a file of " + std::to_string(good.size() - 1) +
               " bytes (truncated or extended)");
-    CHECK(contains(decode_error(good + "x"), "found a file of " + std::to_string(good.size() + 1) + " bytes"));
+    CHECK(has(decode_error(good + "x"), "found a file of " + std::to_string(good.size() + 1) + " bytes"));
     std::string data = good;
     data[good.size() - 20] ^= 0x40;  // a float of the payload
-    CHECK(contains(decode_error(data), "weights file 'w.weights': payload checksum mismatch: stored 0x"));
-    CHECK(contains(decode_error(data), "(the file is damaged)"));
+    CHECK(has(decode_error(data), "weights file 'w.weights': payload checksum mismatch: stored 0x"));
+    CHECK(has(decode_error(data), "(the file is damaged)"));
     std::string trailer = good;
     trailer[good.size() - 1] ^= 1;
-    CHECK(contains(decode_error(trailer), "payload checksum mismatch"));
+    CHECK(has(decode_error(trailer), "payload checksum mismatch"));
 }
 
 TEST_CASE("weights file: crafted files with valid checksums are checked before allocating") {
@@ -201,14 +180,14 @@ TEST_CASE("weights file: crafted files with valid checksums are checked before a
           "weights file 'w.weights': byte 45: tensor 0 ('a'): shape (1048576, 1048576) needs more float32 values "
           "than the 2 left in the file");
     // A product that overflows 64 bits: refused at its first dim above INT_MAX.
-    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1ull << 30, 1ull << 62, 4}, {1}))),
+    CHECK(has(decode_error(craft(1, 0, tensor_record("a", {1ull << 30, 1ull << 62, 4}, {1}))),
                    "tensor 0 ('a'): dim 1 is 4611686018427387904, expected 0..2147483647"));
     // A dim with the top bit set (negative as int64).
-    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1ull << 63}, {}))),
+    CHECK(has(decode_error(craft(1, 0, tensor_record("a", {1ull << 63}, {}))),
                    "tensor 0 ('a'): dim 0 is 9223372036854775808, expected 0..2147483647"));
     // Found by fuzzing (tests/fuzz/regress/weights/): a zero dim made the product 0, so absurd
     // dims beside it were accepted, and a later conversion to a Tensor failed without naming the file.
-    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {2, 0, 1ull << 40}, {}))),
+    CHECK(has(decode_error(craft(1, 0, tensor_record("a", {2, 0, 1ull << 40}, {}))),
                    "tensor 0 ('a'): dim 2 is 1099511627776, expected 0..2147483647"));
     {
         WeightsFile w;
@@ -223,7 +202,7 @@ TEST_CASE("weights file: crafted files with valid checksums are checked before a
           "weights file 'w.weights': byte 40: tensor 0: expected a name of 1..4096 bytes, found 5000");
     std::string no_name;
     put32(no_name, 0);
-    CHECK(contains(decode_error(craft(1, 0, no_name)), "byte 40: tensor 0: expected a name of 1..4096 bytes, found 0"));
+    CHECK(has(decode_error(craft(1, 0, no_name)), "byte 40: tensor 0: expected a name of 1..4096 bytes, found 0"));
     std::string many_dims;
     put32(many_dims, 1);
     many_dims += "a";
@@ -234,9 +213,9 @@ TEST_CASE("weights file: crafted files with valid checksums are checked before a
     CHECK(decode_error(craft(2, 0, tensor_record("a", {1}, {1}))) ==
           "weights file 'w.weights': byte 61: truncated tensor 1 name length: expected 4 bytes, found 0 before the "
           "checksum");
-    CHECK(contains(decode_error(craft(1, 0, tensor_record("a", {1}, {1}) + "zz")),
+    CHECK(has(decode_error(craft(1, 0, tensor_record("a", {1}, {1}) + "zz")),
                    "byte 61: expected the checksum after the last tensor, found 2 more payload bytes"));
-    CHECK(contains(decode_error(craft(2, 0, tensor_record("a", {1}, {1}) + tensor_record("a", {1}, {2}))),
+    CHECK(has(decode_error(craft(2, 0, tensor_record("a", {1}, {1}) + tensor_record("a", {1}, {2}))),
                    "byte 61: tensor 1 ('a'): duplicate tensor name"));
     std::string meta;
     put32(meta, 1);

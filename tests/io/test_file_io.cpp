@@ -15,6 +15,7 @@
 
 using namespace dlbhc;
 using dlbhc::test::TempDir;
+using dlbhc::test::read_all;
 using dlbhc::test::write_text;
 namespace fs = std::filesystem;
 
@@ -29,17 +30,6 @@ pid_t dead_pid() {
     int status = 0;
     REQUIRE(::waitpid(child, &status, 0) == child);
     return child;
-}
-
-std::string read_all(const std::string& path) {
-    std::string s;
-    std::FILE* f = std::fopen(path.c_str(), "rb");
-    REQUIRE(f != nullptr);
-    char buf[256];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) s.append(buf, n);
-    std::fclose(f);
-    return s;
 }
 
 void commit_text(const std::string& path, const std::string& text) {

@@ -13,6 +13,7 @@
 #include "nn/im2col.h"
 #include "nn/winograd.h"
 #include "tests/nn/gradcheck.h"
+#include "tests/nn/layer_params.h"
 #include "tests/support/tensors.h"
 
 #ifdef _OPENMP
@@ -23,32 +24,11 @@ using namespace dlbhc;
 
 namespace {
 
-ConvParam make_param(int oc, int kh, int kw, int sh = 1, int sw = 1, int ph = 0, int pw = 0, int group = 1,
-                     bool bias = true) {
-    ConvParam p;
-    p.num_output = oc;
-    p.kernel_h = kh, p.kernel_w = kw;
-    p.stride_h = sh, p.stride_w = sw;
-    p.pad_h = ph, p.pad_w = pw;
-    p.group = group;
-    p.bias_term = bias;
-    return p;
-}
-
 std::string describe(Shape in, const ConvParam& p) {
     return "in " + in.str() + " oc " + std::to_string(p.num_output) + " k " + std::to_string(p.kernel_h) + "x" +
            std::to_string(p.kernel_w) + " s " + std::to_string(p.stride_h) + "x" + std::to_string(p.stride_w) +
            " p " + std::to_string(p.pad_h) + "x" + std::to_string(p.pad_w) + " g " + std::to_string(p.group) +
            (p.bias_term ? "" : " no bias");
-}
-
-// max |a - b| relative to the larger magnitude of b (at least 1).
-double rel_err(const Tensor& a, const Tensor& b) {
-    double scale = 1;
-    // std::max (same result: scale is never NaN): g++ 12.2 for aarch64 crashes vectorising an
-    // std::fmax reduction over floats widened to double (internal compiler error).
-    for (size_t i = 0; i < b.count(); ++i) scale = std::max(scale, (double)std::fabs(b[i]));
-    return max_abs_diff(a, b) / scale;
 }
 
 // Sets up a layer on x (random) with random weights and bias.
@@ -165,10 +145,10 @@ TEST_CASE("im2col/col2im with a row stride (images side by side) match their pla
 
 TEST_CASE("conv: output size rounds down, per axis") {
     // OH = (8 + 0 - 3) / 2 + 1 = 3 (2.5 floored), OW = (7 + 2 - 2) / 3 + 1 = 3 (2.33 floored).
-    CHECK(conv_output_shape(Shape(2, 4, 8, 7), make_param(6, 3, 2, 2, 3, 0, 1)) == Shape(2, 6, 3, 3));
-    CHECK(conv_col_size(Shape(2, 4, 8, 7), make_param(6, 3, 2, 2, 3, 0, 1)) == (size_t)4 * 3 * 2 * 3 * 3);
+    CHECK(conv_output_shape(Shape(2, 4, 8, 7), conv_param(6, 3, 2, 2, 3, 0, 1)) == Shape(2, 6, 3, 3));
+    CHECK(conv_col_size(Shape(2, 4, 8, 7), conv_param(6, 3, 2, 2, 3, 0, 1)) == (size_t)4 * 3 * 2 * 3 * 3);
     // AlexNet conv1: 227 -> 55 with an 11x11 kernel, stride 4.
-    CHECK(conv_output_shape(Shape(1, 3, 227, 227), make_param(96, 11, 11, 4, 4)) == Shape(1, 96, 55, 55));
+    CHECK(conv_output_shape(Shape(1, 3, 227, 227), conv_param(96, 11, 11, 4, 4)) == Shape(1, 96, 55, 55));
 }
 
 TEST_CASE("conv: hand-computed forward and backward") {
@@ -176,7 +156,7 @@ TEST_CASE("conv: hand-computed forward and backward") {
     Blob x("x", Shape(1, 1, 3, 3)), y("y");
     for (int i = 0; i < 9; ++i) x.data[i] = (float)(i + 1);
     SUBCASE("stride 1, no padding") {
-        ConvolutionLayer conv("conv", make_param(1, 2, 2));
+        ConvolutionLayer conv("conv", conv_param(1, 2, 2));
         conv.reshape({&x}, {&y});
         REQUIRE(y.shape() == Shape(1, 1, 2, 2));
         for (int i = 0; i < 4; ++i) conv.param(0).value[i] = (float)(i + 1);
@@ -200,7 +180,7 @@ TEST_CASE("conv: hand-computed forward and backward") {
         for (int i = 0; i < 9; ++i) CHECK(x.diff[i] == dx[i]);
     }
     SUBCASE("stride 2, padding 1") {
-        ConvolutionLayer conv("conv", make_param(1, 2, 2, 2, 2, 1, 1));
+        ConvolutionLayer conv("conv", conv_param(1, 2, 2, 2, 2, 1, 1));
         conv.reshape({&x}, {&y});
         REQUIRE(y.shape() == Shape(1, 1, 2, 2));
         for (int i = 0; i < 4; ++i) conv.param(0).value[i] = (float)(i + 1);
@@ -217,7 +197,7 @@ TEST_CASE("conv: hand-computed forward and backward") {
             x2.data[i] = (float)(i + 1);
             x2.data[9 + i] = (float)(-(i + 1));
         }
-        ConvolutionLayer conv("conv", make_param(2, 2, 2, 1, 1, 0, 0, 2, false));
+        ConvolutionLayer conv("conv", conv_param(2, 2, 2, 1, 1, 0, 0, 2, false));
         conv.reshape({&x2}, {&y2});
         REQUIRE(conv.param(0).value.shape() == Shape(2, 1, 2, 2));
         for (int i = 0; i < 4; ++i) {
@@ -237,16 +217,16 @@ TEST_CASE("conv: fast kernels match the naive ones, forward and backward") {
         ConvParam p;
     };
     const Cfg cfgs[] = {
-        {Shape(2, 3, 9, 7), make_param(5, 3, 3)},
-        {Shape(1, 3, 17, 13), make_param(4, 5, 3, 2, 3, 2, 1)},       // per-axis everything
-        {Shape(3, 4, 8, 11), make_param(6, 3, 2, 1, 2, 1, 0, 2)},     // groups 2
-        {Shape(2, 6, 7, 7), make_param(9, 3, 3, 2, 2, 1, 1, 3, false)},  // groups 3, no bias
-        {Shape(2, 5, 6, 5), make_param(7, 1, 1)},                     // pointwise fast path
-        {Shape(1, 4, 5, 6), make_param(4, 1, 1, 1, 1, 0, 0, 4)},      // depthwise pointwise
-        {Shape(2, 3, 23, 23), make_param(8, 11, 11, 4, 4)},           // conv1-like
-        {Shape(1, 8, 9, 9), make_param(16, 5, 5, 1, 1, 2, 2, 2)},     // conv2-like
-        {Shape(1, 2, 3, 4), make_param(3, 3, 4)},                     // kernel == input: 1x1 output
-        {Shape(1, 2, 2, 2), make_param(3, 3, 3, 1, 1, 1, 1)},         // kernel == padded input
+        {Shape(2, 3, 9, 7), conv_param(5, 3, 3)},
+        {Shape(1, 3, 17, 13), conv_param(4, 5, 3, 2, 3, 2, 1)},       // per-axis everything
+        {Shape(3, 4, 8, 11), conv_param(6, 3, 2, 1, 2, 1, 0, 2)},     // groups 2
+        {Shape(2, 6, 7, 7), conv_param(9, 3, 3, 2, 2, 1, 1, 3, false)},  // groups 3, no bias
+        {Shape(2, 5, 6, 5), conv_param(7, 1, 1)},                     // pointwise fast path
+        {Shape(1, 4, 5, 6), conv_param(4, 1, 1, 1, 1, 0, 0, 4)},      // depthwise pointwise
+        {Shape(2, 3, 23, 23), conv_param(8, 11, 11, 4, 4)},           // conv1-like
+        {Shape(1, 8, 9, 9), conv_param(16, 5, 5, 1, 1, 2, 2, 2)},     // conv2-like
+        {Shape(1, 2, 3, 4), conv_param(3, 3, 4)},                     // kernel == input: 1x1 output
+        {Shape(1, 2, 2, 2), conv_param(3, 3, 3, 1, 1, 1, 1)},         // kernel == padded input
     };
     Rng rng(21);
     for (const Cfg& c : cfgs) {
@@ -338,16 +318,16 @@ void check_batched(const BatchCfg& c, const ConvPlan& plan, Rng& rng) {
 
 TEST_CASE("conv: batched kernels (several images per GEMM) match the naive ones for every chunk size") {
     const BatchCfg cfgs[] = {
-        {Shape(5, 3, 9, 7), make_param(5, 3, 3)},
-        {Shape(7, 3, 17, 13), make_param(4, 5, 3, 2, 3, 2, 1)},          // per-axis everything, odd batch
-        {Shape(6, 4, 8, 11), make_param(6, 3, 2, 1, 2, 1, 0, 2)},        // groups 2
-        {Shape(4, 6, 7, 7), make_param(9, 3, 3, 2, 2, 1, 1, 3, false)},  // groups 3, no bias
-        {Shape(5, 5, 6, 5), make_param(7, 1, 1)},                        // pointwise, several per chunk
-        {Shape(3, 4, 5, 6), make_param(4, 1, 1, 1, 1, 0, 0, 4)},         // depthwise pointwise
-        {Shape(9, 8, 6, 6), make_param(10, 3, 3, 1, 1, 1, 1, 2)},        // 13x13-like: small images
-        {Shape(3, 2, 3, 4), make_param(3, 3, 4)},                        // 1x1 output
-        {Shape(2, 2, 2, 2), make_param(3, 3, 3, 1, 1, 1, 1)},            // kernel == padded input
-        {Shape(1, 3, 10, 10), make_param(4, 3, 3, 1, 1, 1, 1)},          // batch 1
+        {Shape(5, 3, 9, 7), conv_param(5, 3, 3)},
+        {Shape(7, 3, 17, 13), conv_param(4, 5, 3, 2, 3, 2, 1)},          // per-axis everything, odd batch
+        {Shape(6, 4, 8, 11), conv_param(6, 3, 2, 1, 2, 1, 0, 2)},        // groups 2
+        {Shape(4, 6, 7, 7), conv_param(9, 3, 3, 2, 2, 1, 1, 3, false)},  // groups 3, no bias
+        {Shape(5, 5, 6, 5), conv_param(7, 1, 1)},                        // pointwise, several per chunk
+        {Shape(3, 4, 5, 6), conv_param(4, 1, 1, 1, 1, 0, 0, 4)},         // depthwise pointwise
+        {Shape(9, 8, 6, 6), conv_param(10, 3, 3, 1, 1, 1, 1, 2)},        // 13x13-like: small images
+        {Shape(3, 2, 3, 4), conv_param(3, 3, 4)},                        // 1x1 output
+        {Shape(2, 2, 2, 2), conv_param(3, 3, 3, 1, 1, 1, 1)},            // kernel == padded input
+        {Shape(1, 3, 10, 10), conv_param(4, 3, 3, 1, 1, 1, 1)},          // batch 1
     };
     Rng rng(26);
     for (const BatchCfg& c : cfgs) {
@@ -369,15 +349,15 @@ TEST_CASE("conv: Winograd F(2x2, 3x3) matches the naive kernels for every chunk 
     // Odd and even outputs (ragged last tile row/column), pads 0-2, groups, no bias, batch 1, a
     // 1x1 output, inputs smaller than a tile.
     const BatchCfg cfgs[] = {
-        {Shape(5, 3, 9, 7), make_param(5, 3, 3)},                        // 7x5 output, pad 0
-        {Shape(4, 8, 6, 6), make_param(10, 3, 3, 1, 1, 1, 1, 2)},        // 6x6 output, groups 2
-        {Shape(3, 6, 13, 13), make_param(9, 3, 3, 1, 1, 1, 1, 3, false)},  // 13x13, groups 3, no bias
-        {Shape(2, 4, 5, 8), make_param(6, 3, 3, 1, 1, 2, 0)},            // per-axis pad 2/0
-        {Shape(3, 2, 3, 3), make_param(3, 3, 3)},                        // 1x1 output
-        {Shape(2, 3, 1, 2), make_param(4, 3, 3, 1, 1, 1, 1)},            // input smaller than a tile
-        {Shape(1, 16, 10, 10), make_param(8, 3, 3, 1, 1, 1, 1)},         // batch 1
-        {Shape(2, 3, 9, 19), make_param(4, 3, 3, 1, 1, 1, 1)},           // 10 tiles wide: portable transforms
-        {Shape(2, 3, 21, 16), make_param(4, 3, 3, 1, 1, 0, 1)},          // 8 tiles wide, 10 tall
+        {Shape(5, 3, 9, 7), conv_param(5, 3, 3)},                        // 7x5 output, pad 0
+        {Shape(4, 8, 6, 6), conv_param(10, 3, 3, 1, 1, 1, 1, 2)},        // 6x6 output, groups 2
+        {Shape(3, 6, 13, 13), conv_param(9, 3, 3, 1, 1, 1, 1, 3, false)},  // 13x13, groups 3, no bias
+        {Shape(2, 4, 5, 8), conv_param(6, 3, 3, 1, 1, 2, 0)},            // per-axis pad 2/0
+        {Shape(3, 2, 3, 3), conv_param(3, 3, 3)},                        // 1x1 output
+        {Shape(2, 3, 1, 2), conv_param(4, 3, 3, 1, 1, 1, 1)},            // input smaller than a tile
+        {Shape(1, 16, 10, 10), conv_param(8, 3, 3, 1, 1, 1, 1)},         // batch 1
+        {Shape(2, 3, 9, 19), conv_param(4, 3, 3, 1, 1, 1, 1)},           // 10 tiles wide: portable transforms
+        {Shape(2, 3, 21, 16), conv_param(4, 3, 3, 1, 1, 0, 1)},          // 8 tiles wide, 10 tall
     };
     Rng rng(28);
     for (const BatchCfg& c : cfgs) {
@@ -417,7 +397,7 @@ TEST_CASE("conv: Winograd transforms against their matrix definitions, one tile"
         for (int b = 0; b < 2; ++b)
             for (int i = 0; i < 4; ++i)
                 for (int j = 0; j < 4; ++j) Y[a][b] += AT[a][i] * U[i][j] * V[i][j] * AT[b][j];
-    const ConvParam p = make_param(1, 3, 3, 1, 1, 0, 0, 1, false);
+    const ConvParam p = conv_param(1, 3, 3, 1, 1, 0, 0, 1, false);
     Tensor ref(Shape(1, 1, 2, 2));
     conv_forward_naive(ref.data(), x.data(), w.data(), nullptr, x.shape(), p);
     for (int q = 0; q < 4; ++q) CHECK(Y[q / 2][q % 2] == doctest::Approx(ref[q]).epsilon(1e-6));  // ref is rounded to float
@@ -479,7 +459,7 @@ TEST_CASE("conv: Winograd's vectorised transforms equal the portable ones") {
 }
 
 TEST_CASE("conv: the automatic plan takes Winograd for wide 3x3 stride-1 layers only") {
-    const ConvParam conv3 = make_param(384, 3, 3, 1, 1, 1, 1);
+    const ConvParam conv3 = conv_param(384, 3, 3, 1, 1, 1, 1);
     const ConvPlan w3 = conv_plan(Shape(64, 256, 13, 13), conv3, 2);
     CHECK(w3.winograd);
     CHECK(w3.chunk * 49 >= 392);  // 49 tiles of 2x2 per 13x13 image
@@ -490,25 +470,25 @@ TEST_CASE("conv: the automatic plan takes Winograd for wide 3x3 stride-1 layers 
     CHECK(w3.partial_floats == w3.u_floats + 384);
     CHECK(w3.workspace_floats() == 2 * (w3.col_floats + w3.ycol_floats) + w3.slices * w3.partial_floats + w3.u_floats);
     // conv4/conv5 (groups 2, 192 channels per group) too, and batches down to 8 (8 chunks).
-    CHECK(conv_plan(Shape(64, 384, 13, 13), make_param(256, 3, 3, 1, 1, 1, 1, 2), 2).winograd);
+    CHECK(conv_plan(Shape(64, 384, 13, 13), conv_param(256, 3, 3, 1, 1, 1, 1, 2), 2).winograd);
     CHECK(conv_plan(Shape(8, 256, 13, 13), conv3, 2).winograd);
     // Not below 8 chunks: batch-1 inference stays on the GEMM route.
     CHECK_FALSE(conv_plan(Shape(4, 256, 13, 13), conv3, 2).winograd);
     CHECK_FALSE(conv_plan(Shape(1, 256, 13, 13), conv3, 2).winograd);
     // Not: strides, other kernels, thin layers, or GEMM imposed.
-    CHECK_FALSE(conv_plan(Shape(8, 64, 13, 13), make_param(64, 3, 3, 2, 2, 1, 1), 2).winograd);
-    CHECK_FALSE(conv_plan(Shape(64, 96, 27, 27), make_param(256, 5, 5, 1, 1, 2, 2, 2), 2).winograd);
-    CHECK_FALSE(conv_plan(Shape(8, 64, 13, 13), make_param(64, 3, 5, 1, 1, 1, 2), 2).winograd);
-    CHECK_FALSE(conv_plan(Shape(8, 8, 13, 13), make_param(64, 3, 3, 1, 1, 1, 1), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(8, 64, 13, 13), conv_param(64, 3, 3, 2, 2, 1, 1), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(64, 96, 27, 27), conv_param(256, 5, 5, 1, 1, 2, 2, 2), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(8, 64, 13, 13), conv_param(64, 3, 5, 1, 1, 1, 2), 2).winograd);
+    CHECK_FALSE(conv_plan(Shape(8, 8, 13, 13), conv_param(64, 3, 3, 1, 1, 1, 1), 2).winograd);
     CHECK_FALSE(conv_plan(Shape(64, 256, 13, 13), conv3, 2, 0, ConvAlgo::Gemm).winograd);
-    CHECK_THROWS_AS(conv_plan(Shape(8, 64, 13, 13), make_param(64, 3, 3, 2, 2), 2, 0, ConvAlgo::Winograd),
+    CHECK_THROWS_AS(conv_plan(Shape(8, 64, 13, 13), conv_param(64, 3, 3, 2, 2), 2, 0, ConvAlgo::Winograd),
                     std::invalid_argument);
 }
 
 TEST_CASE("conv: the automatic plan puts several small images in one GEMM and sizes its scratch") {
     // conv3 of CaffeNet at batch 64 on the GEMM route: 13x13 outputs, so several images per chunk.
     const Shape in(64, 256, 13, 13);
-    const ConvParam p = make_param(384, 3, 3, 1, 1, 1, 1);
+    const ConvParam p = conv_param(384, 3, 3, 1, 1, 1, 1);
     const ConvPlan plan = conv_plan(in, p, 2, 0, ConvAlgo::Gemm);
     CHECK(plan.chunk > 1);
     CHECK(plan.chunk * 169 >= 512);
@@ -521,7 +501,7 @@ TEST_CASE("conv: the automatic plan puts several small images in one GEMM and si
     CHECK(plan.workspace_floats() ==
           2 * (plan.col_floats + plan.ycol_floats) + (size_t)kConvMaxSlices * plan.partial_floats);
     // conv1 (55x55 outputs): one image per chunk, whose GEMMs write y in place (no gather buffer).
-    const ConvPlan p1 = conv_plan(Shape(64, 3, 227, 227), make_param(96, 11, 11, 4, 4), 2);
+    const ConvPlan p1 = conv_plan(Shape(64, 3, 227, 227), conv_param(96, 11, 11, 4, 4), 2);
     CHECK(p1.chunk == 1);
     CHECK(p1.ycol_floats == 0);
     // Batch 1: one chunk, one slice (the weight gradient goes straight into dweight).
@@ -536,9 +516,9 @@ TEST_CASE("conv: the automatic plan puts several small images in one GEMM and si
 TEST_CASE("conv: the layer's results do not depend on the number of threads (bit for bit)") {
     // Both large enough (over 2^21 multiply-adds) for the threads to share the chunks.
     const BatchCfg cfgs[] = {
-        {Shape(16, 16, 12, 12), make_param(32, 3, 3, 1, 1, 1, 1, 2)},  // chunks of several images
-        {Shape(16, 3, 35, 35), make_param(16, 5, 5, 2, 2, 0, 0)},      // one image per chunk
-        {Shape(16, 32, 9, 9), make_param(32, 3, 3, 1, 1, 1, 1)},       // Winograd (automatic)
+        {Shape(16, 16, 12, 12), conv_param(32, 3, 3, 1, 1, 1, 1, 2)},  // chunks of several images
+        {Shape(16, 3, 35, 35), conv_param(16, 5, 5, 2, 2, 0, 0)},      // one image per chunk
+        {Shape(16, 32, 9, 9), conv_param(32, 3, 3, 1, 1, 1, 1)},       // Winograd (automatic)
     };
     const int saved = omp_get_max_threads();
     for (const BatchCfg& c : cfgs) {
@@ -572,13 +552,13 @@ TEST_CASE("conv: batch 1 with the threads sharing one image equals the serial fo
     // One image of at least 2^21 multiply-adds: conv_forward shares it among the threads
     // (forward_image_shared), cutting by group, by band of output rows or by output channels.
     const BatchCfg cfgs[] = {
-        {Shape(1, 3, 64, 64), make_param(32, 5, 5, 1, 1, 0, 0)},          // rows (columns 75 x 3600 > weights 32 x 75)
-        {Shape(1, 3, 71, 71), make_param(24, 11, 11, 4, 4, 0, 0)},        // rows, strided, like conv1
-        {Shape(1, 64, 9, 9), make_param(128, 3, 3, 1, 1, 1, 1)},          // channels (weights 128 x 576 > 576 x 81)
-        {Shape(1, 64, 9, 9), make_param(100, 3, 3, 1, 1, 1, 1, 1, false)},  // channels, ragged 8-row steps, no bias
-        {Shape(1, 32, 16, 16), make_param(64, 5, 5, 1, 1, 2, 2, 2)},      // groups, one per thread
-        {Shape(1, 48, 16, 16), make_param(96, 3, 3, 1, 1, 1, 1, 3)},      // 3 groups: rows or channels on 2 threads
-        {Shape(1, 256, 12, 12), make_param(128, 1, 1)},                   // pointwise: the image is the column matrix
+        {Shape(1, 3, 64, 64), conv_param(32, 5, 5, 1, 1, 0, 0)},          // rows (columns 75 x 3600 > weights 32 x 75)
+        {Shape(1, 3, 71, 71), conv_param(24, 11, 11, 4, 4, 0, 0)},        // rows, strided, like conv1
+        {Shape(1, 64, 9, 9), conv_param(128, 3, 3, 1, 1, 1, 1)},          // channels (weights 128 x 576 > 576 x 81)
+        {Shape(1, 64, 9, 9), conv_param(100, 3, 3, 1, 1, 1, 1, 1, false)},  // channels, ragged 8-row steps, no bias
+        {Shape(1, 32, 16, 16), conv_param(64, 5, 5, 1, 1, 2, 2, 2)},      // groups, one per thread
+        {Shape(1, 48, 16, 16), conv_param(96, 3, 3, 1, 1, 1, 1, 3)},      // 3 groups: rows or channels on 2 threads
+        {Shape(1, 256, 12, 12), conv_param(128, 1, 1)},                   // pointwise: the image is the column matrix
     };
     const int saved = omp_get_max_threads();
     for (const BatchCfg& c : cfgs) {
@@ -611,7 +591,7 @@ TEST_CASE("conv: batch 1 with the threads sharing one image equals the serial fo
 
 TEST_CASE("conv: the layer matches the naive kernel and accumulates gradients") {
     Rng rng(22);
-    ConvParam p = make_param(6, 3, 2, 2, 1, 1, 1, 2);
+    ConvParam p = conv_param(6, 3, 2, 2, 1, 1, 1, 2);
     Shape in(2, 4, 7, 6);
     ConvFixture f(in, p, rng);
     f.layer.forward({&f.x}, {&f.y});
@@ -651,7 +631,7 @@ TEST_CASE("conv: grouped convolution equals separate convolutions on channel sli
     Rng rng(23);
     const int G = 3, C = 6, OC = 9;
     Shape in(2, C, 8, 7);
-    ConvParam pg = make_param(OC, 3, 2, 1, 2, 1, 1, G);
+    ConvParam pg = conv_param(OC, 3, 2, 1, 2, 1, 1, G);
     ConvFixture grouped(in, pg, rng);
     grouped.layer.forward({&grouped.x}, {&grouped.y});
     fill_uniform(grouped.y.diff, rng, -1, 1);
@@ -709,7 +689,7 @@ TEST_CASE("conv: grouped convolution equals separate convolutions on channel sli
 
 TEST_CASE("conv: a wrong gradient is caught by the checker (the check can fail)") {
     Rng rng(25);
-    ConvFixture f(Shape(1, 2, 4, 4), make_param(2, 3, 3, 1, 1, 1, 1), rng);
+    ConvFixture f(Shape(1, 2, 4, 4), conv_param(2, 3, 3, 1, 1, 1, 1), rng);
     // A layer whose weight gradient is deliberately scaled: must be reported.
     struct Skewed : ConvolutionLayer {
         using ConvolutionLayer::ConvolutionLayer;
@@ -717,7 +697,7 @@ TEST_CASE("conv: a wrong gradient is caught by the checker (the check can fail)"
             ConvolutionLayer::backward(top, bottom);
             for (size_t i = 0; i < params()[0].grad.count(); ++i) params()[0].grad[i] *= 1.1f;
         }
-    } skewed("skewed", make_param(2, 3, 3, 1, 1, 1, 1));
+    } skewed("skewed", conv_param(2, 3, 3, 1, 1, 1, 1));
     skewed.reshape({&f.x}, {&f.y});
     for (Param& prm : skewed.params()) fill_uniform(prm.value, rng, -1, 1);
     GradCheckReport rep = check_layer_gradients(skewed, {&f.x}, {&f.y});
@@ -731,26 +711,26 @@ TEST_CASE("conv: bad configurations give clear errors") {
         ConvolutionLayer conv("convX", p);
         CHECK_THROWS_WITH_AS(conv.reshape({&x}, {&y}), doctest::Contains(text), std::invalid_argument);
     };
-    expect_error(make_param(3, 6, 3), "larger than the padded input");
-    expect_error(make_param(3, 3, 8, 1, 1, 1, 1), "larger than the padded input");
-    expect_error(make_param(3, 3, 3, 0, 1), "stride must be > 0");
-    expect_error(make_param(3, 3, 3, 1, 0), "stride must be > 0");
-    expect_error(make_param(4, 3, 3, 1, 1, 0, 0, 3), "input channels 4 are not divisible by group 3");
-    expect_error(make_param(3, 3, 3, 1, 1, 0, 0, 2), "num_output 3 is not divisible by group 2");
-    expect_error(make_param(4, 3, 3, 1, 1, 0, 0, 0), "group must be > 0");
-    expect_error(make_param(0, 3, 3), "num_output must be > 0");
-    expect_error(make_param(3, 0, 3), "kernel must be > 0");
-    expect_error(make_param(3, 3, 3, 1, 1, -1, 0), "pad must be >= 0");
+    expect_error(conv_param(3, 6, 3), "larger than the padded input");
+    expect_error(conv_param(3, 3, 8, 1, 1, 1, 1), "larger than the padded input");
+    expect_error(conv_param(3, 3, 3, 0, 1), "stride must be > 0");
+    expect_error(conv_param(3, 3, 3, 1, 0), "stride must be > 0");
+    expect_error(conv_param(4, 3, 3, 1, 1, 0, 0, 3), "input channels 4 are not divisible by group 3");
+    expect_error(conv_param(3, 3, 3, 1, 1, 0, 0, 2), "num_output 3 is not divisible by group 2");
+    expect_error(conv_param(4, 3, 3, 1, 1, 0, 0, 0), "group must be > 0");
+    expect_error(conv_param(0, 3, 3), "num_output must be > 0");
+    expect_error(conv_param(3, 0, 3), "kernel must be > 0");
+    expect_error(conv_param(3, 3, 3, 1, 1, -1, 0), "pad must be >= 0");
     // The message names the layer and its type.
-    expect_error(make_param(3, 6, 3), "Convolution layer 'convX'");
+    expect_error(conv_param(3, 6, 3), "Convolution layer 'convX'");
 
-    ConvolutionLayer conv("conv", make_param(3, 3, 3));
+    ConvolutionLayer conv("conv", conv_param(3, 3, 3));
     CHECK_THROWS_WITH_AS(conv.reshape({&x}, {&y, &z}), doctest::Contains("expects 1 bottom and 1 top"),
                          std::invalid_argument);
     CHECK_THROWS_WITH_AS(conv.reshape({}, {&y}), doctest::Contains("expects 1 bottom and 1 top"), std::invalid_argument);
     CHECK_THROWS_WITH_AS(conv.reshape({&x}, {&x}), doctest::Contains("in place"), std::invalid_argument);
     // A kernel exactly as large as the padded input is fine (one output).
-    ConvolutionLayer fits("fits", make_param(3, 7, 7, 1, 1, 1, 1));
+    ConvolutionLayer fits("fits", conv_param(3, 7, 7, 1, 1, 1, 1));
     CHECK_NOTHROW(fits.reshape({&x}, {&y}));
     CHECK(y.shape() == Shape(1, 3, 1, 1));
     // Input channels changed after the weights were made.

@@ -20,14 +20,6 @@ InnerProductParam make_param(int num_output, bool bias = true) {
     return p;
 }
 
-double rel_err(const Tensor& a, const Tensor& b) {
-    double scale = 1;
-    // std::max (same result: scale is never NaN): g++ 12.2 for aarch64 crashes vectorising an
-    // std::fmax reduction over floats widened to double (internal compiler error).
-    for (size_t i = 0; i < b.count(); ++i) scale = std::max(scale, (double)std::fabs(b[i]));
-    return max_abs_diff(a, b) / scale;
-}
-
 }  // namespace
 
 TEST_CASE("inner product: hand-computed forward and backward") {

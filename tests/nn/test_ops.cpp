@@ -19,6 +19,7 @@
 #include "nn/sigmoid.h"
 #include "nn/softmax.h"
 #include "nn/softmax_loss.h"
+#include "tests/nn/layer_params.h"
 #include "tests/nn/op_harness.h"
 
 using namespace dlbhc;
@@ -36,18 +37,6 @@ void run_rows(const std::vector<OpCase>& rows) {
 std::string hw(int h, int w) { return std::to_string(h) + "x" + std::to_string(w); }
 
 // ---- rows ------------------------------------------------------------------------------------
-
-ConvParam conv_param(int oc, int kh, int kw, int sh = 1, int sw = 1, int ph = 0, int pw = 0, int group = 1,
-                     bool bias = true) {
-    ConvParam p;
-    p.num_output = oc;
-    p.kernel_h = kh, p.kernel_w = kw;
-    p.stride_h = sh, p.stride_w = sw;
-    p.pad_h = ph, p.pad_w = pw;
-    p.group = group;
-    p.bias_term = bias;
-    return p;
-}
 
 OpCase conv_row(Shape in, const ConvParam& p, ConvAlgo algo) {
     OpCase c;

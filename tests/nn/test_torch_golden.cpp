@@ -43,6 +43,7 @@
 #include "formats/net_builder.h"
 #include "formats/npy.h"
 #include "nn/lrn.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
 
@@ -56,26 +57,8 @@ const std::vector<std::string> kLayers = {
     "relu3", "conv4", "relu4", "conv5", "relu5", "pool5", "fc6", "relu6", "drop6",
     "fc7", "relu7", "drop7", "fc8_kevin", "fc8_kevin_encode", "fc8_pascal", "loss"};
 
-// A fixture file: from the working folder (make test runs at the repository root), else two
-// folders above the test binary (<root>/<build>/<variant>/dlbhc_tests), else from this file's path.
-std::string golden(const std::string& name) {
-    const std::string rel = "tests/fixtures/torch_golden/" + name;
-    if (std::ifstream(rel).good()) return rel;
-    char exe[4096];
-    const ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = 0;
-        std::string dir(exe);
-        const std::string p = dir.substr(0, dir.rfind('/')) + "/../../" + rel;
-        if (std::ifstream(p).good()) return p;
-    }
-    const std::string f = __FILE__;
-    const size_t s = f.rfind("tests/");
-    const std::string p = (s == std::string::npos ? std::string() : f.substr(0, s)) + rel;
-    if (std::ifstream(p).good()) return p;
-    FAIL("fixture not found: " << rel << " (run the tests from the repository root)");
-    return rel;
-}
+// A fixture file of tests/fixtures/torch_golden/.
+std::string golden(const std::string& name) { return test::repo_path("tests/fixtures/torch_golden/" + name); }
 
 // Whether an .npy's dims, padded with trailing 1s to four, are the tensor's (N, C, H, W):
 // PyTorch's (2, 40) is dlbhc's (2, 40, 1, 1), a scalar is (1, 1, 1, 1).

@@ -19,34 +19,12 @@
 #include "search/float16.h"
 #include "search/index_file.h"
 #include "io/xxhash64.h"
+#include "tests/support/test_files.h"
 
 using namespace dlbhc;
+using dlbhc::test::TempDir;
 
 namespace {
-
-// A scratch folder unique to this process, removed (with its files) at the end of each test.
-struct TempDir {
-    std::string path;
-    TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_index_XXXXXX";
-        path = mkdtemp(tmpl);
-    }
-    ~TempDir() {
-        for (const auto& f : names()) ::unlink((path + "/" + f).c_str());
-        ::rmdir(path.c_str());
-    }
-    std::string file(const std::string& name) const { return path + "/" + name; }
-    std::vector<std::string> names() const {
-        std::vector<std::string> out;
-        if (DIR* d = ::opendir(path.c_str())) {
-            while (dirent* e = ::readdir(d))
-                if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) out.push_back(e->d_name);
-            ::closedir(d);
-        }
-        return out;
-    }
-    size_t entries() const { return names().size(); }  // leftover temporaries show up here
-};
 
 struct Items {
     CodeSet codes;

@@ -25,7 +25,9 @@
 #include "search/hamming_search.h"
 #include "search/hierarchical.h"
 #include "search/mih.h"
+#include "tests/support/commands.h"
 #include "tests/support/test_files.h"
+#include "tests/support/tiny_net.h"
 
 using namespace dlbhc;
 
@@ -200,33 +202,8 @@ TEST_CASE("mih: sublinear -- small radii on 100,000 random 64-bit codes verify f
 
 namespace {
 
-// A tiny net: 8-bit codes (many ties among 300 items), 16-d features.
-const char* kMihNet = R"(name: "Tiny"
-layer { name: "data" type: "Data" top: "data" top: "label" include { phase: TEST }
-  transform_param { scale: 0.00390625 } data_param { source: "train" batch_size: 4 } }
-layer { name: "conv1" type: "Convolution" bottom: "data" top: "conv1"
-  convolution_param { num_output: 2 kernel_size: 5 stride: 2 weight_filler { type: "xavier" } } }
-layer { name: "fc7" type: "InnerProduct" bottom: "conv1" top: "fc7" inner_product_param { num_output: 16 weight_filler { type: "xavier" } } }
-layer { name: "relu7" type: "ReLU" bottom: "fc7" top: "fc7" }
-layer { name: "latent" type: "InnerProduct" bottom: "fc7" top: "latent" inner_product_param { num_output: 8 weight_filler { type: "xavier" } } }
-layer { name: "encode" type: "Sigmoid" bottom: "latent" top: "encode" }
-)";
-
-// What fn prints on stdout (fd 1 redirected to a file while it runs).
-template <class F>
-std::string stdout_of(const std::string& file, F&& fn) {
-    std::fflush(stdout);
-    const int saved = ::dup(1), fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    REQUIRE((saved >= 0 && fd >= 0));
-    ::dup2(fd, 1);
-    ::close(fd);
-    fn();
-    std::fflush(stdout);
-    ::dup2(saved, 1);
-    ::close(saved);
-    std::ifstream in(file, std::ios::binary);
-    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
+// The tiny net (tests/support/tiny_net.h): 8-bit codes (many ties among 300 items), 16-d features.
+const std::string kMihNet = dlbhc::test::tiny_net_prototxt({"Tiny", "train", 4, 4, 16, 8, 4});
 
 }  // namespace
 
@@ -235,21 +212,17 @@ TEST_CASE("mih: `dlbhc query --mih` prints exactly what the linear search prints
     TempDir d;
     const std::string net = d.file("net.prototxt"), weights = d.file("w.weights"), idx = d.file("db.idx");
     dlbhc::test::write_text(net, kMihNet);
-    NetBuildOptions bo;
-    bo.channels = 1, bo.height = 28, bo.width = 28, bo.batch = 1;
-    auto n = build_net(load_net_spec(net), Phase::Test, bo);
-    Rng rng(3);
-    n->init_params(rng);
-    write_weights(weights, weights_from_net(*n));
+    dlbhc::test::write_filler_weights(net, weights, 3);
     const uint32_t N = 300;
     std::vector<uint8_t> pixels(size_t(N) * 784), labels(N);
+    Rng rng(3);
     for (auto& p : pixels) p = uint8_t(rng.below(256));
     for (uint32_t i = 0; i < N; ++i) labels[i] = uint8_t(i % 3);
     d.mkdir("mnist");
     dlbhc::test::write_bytes(d.file("mnist/train-images-idx3-ubyte"), dlbhc::test::make_idx({N, 28, 28}, pixels));
     dlbhc::test::write_bytes(d.file("mnist/train-labels-idx1-ubyte"), dlbhc::test::make_idx({N}, labels));
     const std::string data = d.file("mnist/train");
-    REQUIRE(stdout_of(d.file("o.txt"), [&] {
+    REQUIRE(dlbhc::test::stdout_of(d.file("o.txt"), [&] {
                 REQUIRE(cmd_index({"--net", net, "--weights", weights, "--data", data, "--out", idx}) == 0);
             }).size() > 0);
     for (int item : {0, 17, 123})
@@ -260,9 +233,9 @@ TEST_CASE("mih: `dlbhc query --mih` prints exactly what the linear search prints
                                              data + ":" + std::to_string(item), "--k", coarse ? "120" : "40",
                                              "--threshold", "2", "--json"};
             if (coarse) args.push_back("--coarse-only");
-            const std::string linear = stdout_of(d.file("linear.json"), [&] { REQUIRE(cmd_query(args) == 0); });
+            const std::string linear = dlbhc::test::stdout_of(d.file("linear.json"), [&] { REQUIRE(cmd_query(args) == 0); });
             args.push_back("--mih");
-            const std::string mih = stdout_of(d.file("mih.json"), [&] { REQUIRE(cmd_query(args) == 0); });
+            const std::string mih = dlbhc::test::stdout_of(d.file("mih.json"), [&] { REQUIRE(cmd_query(args) == 0); });
             CHECK(linear.find("\"index\"") != std::string::npos);
             CHECK(mih == linear);
         }

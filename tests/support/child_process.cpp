@@ -122,19 +122,6 @@ std::string file_tail(const std::string& path, size_t max_bytes) {
     return s.size() > max_bytes ? s.substr(s.size() - max_bytes) : s;
 }
 
-std::vector<std::string> list_folder(const std::string& folder) {
-    std::vector<std::string> names;
-    DIR* d = ::opendir(folder.c_str());
-    if (!d) return names;
-    while (const struct dirent* e = ::readdir(d)) {
-        const std::string n = e->d_name;
-        if (n != "." && n != "..") names.push_back(n);
-    }
-    ::closedir(d);
-    std::sort(names.begin(), names.end());
-    return names;
-}
-
 FolderWatch::FolderWatch(const std::string& folder) : folder_(folder) {
     fd_ = ::inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
     if (fd_ < 0) throw std::runtime_error(std::string("inotify_init1 failed: ") + std::strerror(errno));

@@ -51,9 +51,6 @@ double run_process(const std::string& program, const std::vector<std::string>& a
 // The last `max_bytes` of a text file ("" if unreadable), for failure messages.
 std::string file_tail(const std::string& path, size_t max_bytes = 2000);
 
-// Names of the entries of `folder` (no "." or ".."), sorted; empty if it cannot be read.
-std::vector<std::string> list_folder(const std::string& folder);
-
 // Waits (inotify) until a file whose name contains `part` is created in `folder`, the `nth`
 // such creation counting from 1, or until `timeout_s` seconds pass or the child `pid` has
 // exited (not reaped: a zombie still counts as alive for kill(), so this polls waitpid with

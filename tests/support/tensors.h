@@ -1,5 +1,6 @@
-// tests/support/tensors.h -- small helpers shared by the tests.
+// tests/support/tensors.h -- tensors for the tests: filled at random, compared.
 #pragma once
+#include <algorithm>
 #include <cmath>
 
 #include "nn/rng.h"
@@ -29,6 +30,15 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
     double m = 0;
     for (size_t i = 0; i < a.count(); ++i) m = worst(m, std::fabs((double)a[i] - (double)b[i]));
     return m;
+}
+
+// max |a - b| relative to the larger magnitude of b (at least 1); +infinity if any entry differs by NaN.
+inline double rel_err(const Tensor& a, const Tensor& b) {
+    double scale = 1;
+    // std::max (same result: scale is never NaN): g++ 12.2 for aarch64 crashes vectorising an
+    // std::fmax reduction over floats widened to double (internal compiler error).
+    for (size_t i = 0; i < b.count(); ++i) scale = std::max(scale, (double)std::fabs(b[i]));
+    return max_abs_diff(a, b) / scale;
 }
 
 }  // namespace dlbhc

@@ -1,14 +1,18 @@
-// tests/support/test_files.h -- helpers shared by the tests of data/: a scratch folder and file writers.
+// tests/support/test_files.h -- the tests' general helpers: a scratch folder, reading and writing
+// files (IDX, gzip, MNIST-format datasets), the repository's own files, and error messages.
 #pragma once
 #include <doctest/doctest.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstring>
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -43,11 +47,23 @@ std::string error_of(F&& fn) {
 // True when s contains part.
 inline bool has(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 
+// Names of the entries of `folder` (no "." or ".."), sorted; empty if it cannot be read.
+inline std::vector<std::string> list_folder(const std::string& folder) {
+    std::vector<std::string> names;
+    if (DIR* d = ::opendir(folder.c_str())) {
+        while (const dirent* e = ::readdir(d))
+            if (std::strcmp(e->d_name, ".") && std::strcmp(e->d_name, "..")) names.push_back(e->d_name);
+        ::closedir(d);
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+}
+
 // A scratch folder unique to this process, removed with everything in it at the end of the scope.
 struct TempDir {
     std::string path;
     TempDir() {
-        char tmpl[] = "/tmp/dlbhc_test_data_XXXXXX";
+        char tmpl[] = "/tmp/dlbhc_test_XXXXXX";
         const char* p = ::mkdtemp(tmpl);
         if (!p) throw std::runtime_error("cannot create a temporary folder");
         path = p;
@@ -61,7 +77,20 @@ struct TempDir {
         std::filesystem::create_directories(file(name));
         return file(name);
     }
+    // The names in the folder, sorted: a temporary file a writer left behind shows up here.
+    std::vector<std::string> files() const { return list_folder(path); }
+    size_t entries() const { return files().size(); }
 };
+
+// Every file of `folder` by name with its contents, a subfolder as "(folder)"; empty if there is
+// no such folder. Two calls compare equal when nothing in the folder changed.
+inline std::map<std::string, std::string> folder_contents(const std::string& folder) {
+    std::map<std::string, std::string> m;
+    if (!std::filesystem::exists(folder)) return m;
+    for (const auto& e : std::filesystem::directory_iterator(folder))
+        m[e.path().filename().string()] = e.is_directory() ? "(folder)" : read_all(e.path().string());
+    return m;
+}
 
 inline void write_bytes(const std::string& path, const std::vector<uint8_t>& bytes) {
     std::FILE* f = std::fopen(path.c_str(), "wb");
@@ -147,13 +176,30 @@ inline std::vector<uint8_t> make_gzip(const std::vector<uint8_t>& payload, const
     return v;
 }
 
-// The folder of this source file's fixtures ("tests/fixtures/data"), relative to the repository
-// root, which is where `make test` runs the test binary.
-inline std::string fixture_dir() {
-    std::string f = __FILE__;
-    const size_t slash = f.rfind('/');
-    return (slash == std::string::npos ? std::string(".") : f.substr(0, slash)) + "/../fixtures/data";
+// A file of the repository (rel as "tests/fixtures/...", "weights/...", "Makefile"), as a path
+// from the working folder. `make test` runs the tests at the repository root, so rel itself is
+// usually it; run from elsewhere, the root is two folders above the test binary
+// (<root>/build/<variant>/dlbhc_tests), or else where this header was compiled from.
+inline std::string repo_path(const std::string& rel) {
+    static const std::string root = [] {
+        const std::string self = "tests/support/test_files.h";
+        if (std::ifstream(self).good()) return std::string();
+        char exe[4096];
+        const ssize_t n = ::readlink("/proc/self/exe", exe, sizeof exe - 1);
+        if (n > 0) {
+            const std::string bin(exe, size_t(n));
+            const std::string up = bin.substr(0, bin.rfind('/')) + "/../../";
+            if (std::ifstream(up + self).good()) return up;
+        }
+        const std::string f = __FILE__;
+        const size_t s = f.rfind(self);
+        return s == std::string::npos ? std::string() : f.substr(0, s);
+    }();
+    return root + rel;
 }
+
+// The folder of the data/ fixtures, tests/fixtures/data.
+inline std::string fixture_dir() { return repo_path("tests/fixtures/data"); }
 
 }  // namespace test
 }  // namespace dlbhc

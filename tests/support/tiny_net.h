@@ -3,7 +3,13 @@
 // a latent layer + sigmoid (the codes), a classifier and SoftmaxWithLoss. No convolution, so each
 // run takes milliseconds, also in the sanitizer build.
 #pragma once
+#include <cstdint>
 #include <string>
+
+#include "formats/caffe_spec.h"
+#include "formats/net_builder.h"
+#include "formats/weights_file.h"
+#include "nn/rng.h"
 
 namespace dlbhc {
 namespace test {
@@ -39,6 +45,18 @@ layer { name: "fc8_pascal" type: "InnerProduct" bottom: "fc8_kevin_encode" top: 
            std::to_string(t.classes) + R"( weight_filler { type: "xavier" } } }
 layer { name: "loss" type: "SoftmaxWithLoss" bottom: "fc8_pascal" bottom: "label" top: "loss" }
 )";
+}
+
+// Weights for the net of the prototxt file `net` (a tiny net's, or any other) fed `channels` x 28 x
+// 28 images, drawn from its fillers with `seed`, written to the file `weights`.
+inline void write_filler_weights(const std::string& net, const std::string& weights, uint64_t seed,
+                                 int channels = 1) {
+    NetBuildOptions bo;
+    bo.batch = 1, bo.channels = channels, bo.height = 28, bo.width = 28;
+    auto n = build_net(load_net_spec(net), Phase::Test, bo);
+    Rng init(seed);
+    n->init_params(init);
+    write_weights(weights, weights_from_net(*n));
 }
 
 }  // namespace test
