@@ -396,7 +396,7 @@ TEST_CASE("messages: every command's --help ends with examples whose commands an
 }
 
 TEST_CASE("messages: make demo ends with a query command that the program accepts") {
-    const std::string makefile = read_all(test::repo_path("Makefile"));
+    const std::string makefile = read_all(test::repo_path("mk/demo.mk"));  // the Makefile's demo part
     // build/dlbhc, which the printed command runs, is made by `make all`.
     CHECK(has(makefile, "demo: demo-deps\n\t@$(MAKE) --no-print-directory -j$$(nproc 2>/dev/null || echo 2) all\n"));
     const size_t at = makefile.find("echo \"  build/dlbhc query ");
