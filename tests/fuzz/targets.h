@@ -9,7 +9,7 @@
 //     an allocation beyond -malloc_limit_mb, or any other exception (std::bad_alloc,
 //     std::length_error, std::out_of_range...), which aborts as an uncaught exception;
 //   - where a writer exists, what was read must survive a round trip (write, read, compare).
-// The same functions run in `make test` (tests/test_fuzz_corpus.cpp) over the committed seed
+// The same functions run in `make test` (tests/fuzz/test_corpus.cpp) over the committed seed
 // corpus and the regression inputs, so a crash found once stays fixed.
 #pragma once
 #include <cstddef>

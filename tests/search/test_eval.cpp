@@ -1,0 +1,168 @@
+// tests/search/test_eval.cpp -- every metric against small hand-computed cases.
+#include <doctest/doctest.h>
+
+#include <vector>
+
+#include "hash/code.h"
+#include "search/eval.h"
+
+using namespace dlbhc;
+
+TEST_CASE("AP@K as precision.m: divided by the relevant items within the top K") {
+    const uint8_t rel[] = {1, 0, 1, 0, 0, 1};
+    // Top 5: relevant at ranks 1 and 3: (1/1 + 2/3) / 2.
+    CHECK(average_precision_at_k_precision_m(rel, 6, 5) == doctest::Approx((1.0 + 2.0 / 3.0) / 2.0));
+    // Top 2: only rank 1 is relevant: 1/1 / 1 = 1 (not divided by all relevant items).
+    CHECK(average_precision_at_k_precision_m(rel, 6, 2) == doctest::Approx(1.0));
+    // K past the end of the ranking: all of it.
+    CHECK(average_precision_at_k_precision_m(rel, 6, 1000) == doctest::Approx((1.0 + 2.0 / 3.0 + 3.0 / 6.0) / 3.0));
+    const uint8_t none[] = {0, 0, 0};
+    CHECK(average_precision_at_k_precision_m(none, 3, 3) == 0.0);  // no relevant item: 0
+    const uint8_t late[] = {0, 0, 0, 1};
+    CHECK(average_precision_at_k_precision_m(late, 4, 3) == 0.0);  // relevant only past K: 0
+}
+
+TEST_CASE("AP over the whole ranking divides by all relevant items") {
+    const uint8_t rel[] = {0, 1, 0, 1};
+    CHECK(average_precision_whole_ranking(rel, 4, 2) == doctest::Approx((1.0 / 2.0 + 2.0 / 4.0) / 2.0));
+    // With relevant items the ranking does not reach (e.g. a partial ranking), they count as misses.
+    CHECK(average_precision_whole_ranking(rel, 4, 4) == doctest::Approx((1.0 / 2.0 + 2.0 / 4.0) / 4.0));
+    CHECK(average_precision_whole_ranking(rel, 4, 0) == 0.0);
+    CHECK(relevant_in_top(rel, 4, 3) == 1);
+    CHECK(relevant_in_top(rel, 4, 10) == 2);
+}
+
+TEST_CASE("counts within a Hamming radius, < and <=") {
+    const uint8_t rel[] = {1, 0, 1, 1, 0};
+    const uint32_t dist[] = {0, 1, 2, 2, 3};
+    auto le = count_within_radius(rel, dist, 5, 2, RadiusRule::AtMost);
+    auto lt = count_within_radius(rel, dist, 5, 2, RadiusRule::LessThan);
+    CHECK(le.retrieved == 4);
+    CHECK(le.relevant_retrieved == 3);
+    CHECK(lt.retrieved == 2);
+    CHECK(lt.relevant_retrieved == 1);
+}
+
+TEST_CASE("RetrievalEval: two queries by hand, one without any relevant item") {
+    EvalConfig cfg;
+    cfg.K = 3;
+    cfg.precision_ks = {1, 2, 4};
+    cfg.radius = 1;
+    RetrievalEval ev(cfg, 4);
+    const uint8_t r1[] = {1, 0, 1, 0};
+    const uint32_t d1[] = {0, 1, 1, 3};
+    ev.add_query(r1, d1, 4, 2);
+    const uint8_t r2[] = {0, 0, 0, 0};
+    const uint32_t d2[] = {2, 2, 3, 4};
+    ev.add_query(r2, d2, 4, 0);
+    EvalReport R = ev.report();
+    CHECK(R.queries == 2);
+    CHECK(R.queries_without_relevant == 1);
+    CHECK(R.map_at_k_precision_m == doctest::Approx(((1.0 + 2.0 / 3.0) / 2.0 + 0.0) / 2.0));
+    CHECK(R.map_whole_ranking == doctest::Approx(((1.0 + 2.0 / 3.0) / 2.0 + 0.0) / 2.0));
+    REQUIRE(R.precision_at_k.size() == 3);
+    CHECK(R.precision_at_k[0] == doctest::Approx(1.0 / (1 * 2)));  // (1 + 0) / (k*Q)
+    CHECK(R.precision_at_k[1] == doctest::Approx(1.0 / (2 * 2)));
+    CHECK(R.precision_at_k[2] == doctest::Approx(2.0 / (4 * 2)));
+    // d <= 1: q1 retrieves 3 (2 relevant), q2 retrieves nothing (precision 0).
+    CHECK(R.within_radius_le.precision == doctest::Approx((2.0 / 3.0 + 0.0) / 2.0));
+    CHECK(R.within_radius_le.queries_retrieving_nothing == 1);
+    CHECK(R.within_radius_le.recall == doctest::Approx(1.0));  // q2 has no relevant: left out
+    // d < 1: q1 retrieves 1 (relevant).
+    CHECK(R.within_radius_lt.precision == doctest::Approx((1.0 + 0.0) / 2.0));
+    CHECK(R.within_radius_lt.recall == doctest::Approx(0.5));
+    // PR curve r = 0..4 (<=): r = 0 is the "< 1" case above, r = 4 retrieves everything.
+    REQUIRE(R.pr_curve_le.size() == 5);
+    CHECK(R.pr_curve_le[0].precision == doctest::Approx(R.within_radius_lt.precision));
+    CHECK(R.pr_curve_le[4].precision == doctest::Approx((2.0 / 4.0 + 0.0) / 2.0));
+    CHECK(R.pr_curve_le[4].recall == doctest::Approx(1.0));
+    CHECK(R.str().find("precision.m") != std::string::npos);
+}
+
+TEST_CASE("evaluate_hamming_ranking: ties are decided by database order (stable sort)") {
+    // Query 0b00; database: item 0 at distance 1 (irrelevant), item 1 at distance 1 (relevant),
+    // item 2 at distance 2 (relevant). Stable ranking: 0, 1, 2.
+    CodeSet db(2), q(2);
+    for (uint64_t c : {0b01ull, 0b10ull, 0b11ull}) db.add(&c);
+    uint64_t qc = 0;
+    q.add(&qc);
+    const int32_t labels[] = {7, 3, 3}, ql[] = {3};
+    EvalConfig cfg;
+    cfg.K = 2;
+    cfg.precision_ks = {1};
+    cfg.radius = 1;
+    EvalReport R = evaluate_hamming_ranking(db.view(), labels, q.view(), ql, cfg);
+    CHECK(R.map_at_k_precision_m == doctest::Approx(0.5));  // relevant at rank 2 only: (1/2)/1
+    CHECK(R.precision_at_k[0] == 0.0);
+    // Swap the two tied items in the database: now the relevant one comes first.
+    CodeSet db2(2);
+    for (uint64_t c : {0b10ull, 0b01ull, 0b11ull}) db2.add(&c);
+    const int32_t labels2[] = {3, 7, 3};
+    EvalReport R2 = evaluate_hamming_ranking(db2.view(), labels2, q.view(), ql, cfg);
+    CHECK(R2.map_at_k_precision_m == doctest::Approx(1.0));
+    CHECK(R2.precision_at_k[0] == 1.0);
+    CHECK(R2.within_radius_le.precision == doctest::Approx(0.5));  // d <= 1 retrieves both tied items
+    CHECK(R2.within_radius_lt.queries_retrieving_nothing == 1);     // d < 1 retrieves nothing
+}
+
+TEST_CASE("evaluate_hamming_ranking does not depend on the thread count") {
+    CodeSet db(12), q(12);
+    std::vector<int32_t> dl, ql;
+    uint64_t x = 12345;
+    for (int i = 0; i < 3000; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t c = (x >> 20) & 0xfff;
+        db.add(&c);
+        dl.push_back((int32_t)((x >> 50) % 4));
+    }
+    for (int i = 0; i < 70; ++i) {
+        x = x * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t c = (x >> 20) & 0xfff;
+        q.add(&c);
+        ql.push_back((int32_t)((x >> 50) % 4));
+    }
+    EvalConfig cfg;
+    EvalReport a = evaluate_hamming_ranking(db.view(), dl.data(), q.view(), ql.data(), cfg, SearchOptions{1, 0});
+    EvalReport b = evaluate_hamming_ranking(db.view(), dl.data(), q.view(), ql.data(), cfg, SearchOptions{2, 0});
+    CHECK(a.map_at_k_precision_m == b.map_at_k_precision_m);
+    CHECK(a.map_whole_ranking == b.map_whole_ranking);
+    CHECK(a.precision_at_k == b.precision_at_k);
+}
+
+TEST_CASE("evaluate_ranked_lists: the fine stage's short lists by hand") {
+    // Database labels by index; two queries of labels 1 and 2 with re-ranked lists of 3 and 2.
+    const int32_t db_labels[] = {1, 2, 1, 0, 2};
+    const int32_t query_labels[] = {1, 2};
+    const std::vector<std::vector<uint32_t>> lists = {{3, 0, 2}, {4, 0}};
+    EvalConfig cfg;
+    cfg.K = 2;
+    cfg.precision_ks = {1, 2, 5};
+    EvalReport R = evaluate_ranked_lists(lists, db_labels, query_labels, cfg);
+    CHECK(R.queries == 2);
+    CHECK(R.K == 2);
+    CHECK(R.precision_ks == std::vector<size_t>{1, 2, 5});
+    // q1: rel 0 1 1; within the top K = 2 only rank 2 is relevant: AP = (1/2) / 1.
+    // q2: rel 1 0: AP = 1 / 1.
+    CHECK(R.map_at_k_precision_m == doctest::Approx((0.5 + 1.0) / 2.0));
+    REQUIRE(R.precision_at_k.size() == 3);
+    CHECK(R.precision_at_k[0] == doctest::Approx((0 + 1) / (1.0 * 2)));
+    CHECK(R.precision_at_k[1] == doctest::Approx((1 + 1) / (2.0 * 2)));
+    CHECK(R.precision_at_k[2] == doctest::Approx((2 + 1) / (5.0 * 2)));  // past a list's end: not relevant
+    // Nothing that needs the whole ranking.
+    CHECK(R.map_whole_ranking == 0);
+    CHECK(R.queries_without_relevant == 0);
+    CHECK(R.within_radius_le.precision == 0);
+    CHECK(R.pr_curve_le.empty());
+    // An empty list counts as AP 0.
+    EvalReport E = evaluate_ranked_lists({{}, {4}}, db_labels, query_labels, cfg);
+    CHECK(E.map_at_k_precision_m == doctest::Approx(0.5));
+}
+
+TEST_CASE("precision_at: the P@k for one k, or -1 when it was not measured") {
+    const std::vector<size_t> ks = {1, 10, 100};
+    const std::vector<double> ps = {0.5, 0.25, 0.125};
+    CHECK(precision_at(ks, ps, 1) == 0.5);
+    CHECK(precision_at(ks, ps, 100) == 0.125);
+    CHECK(precision_at(ks, ps, 1000) == -1);
+    CHECK(precision_at({}, {}, 1) == -1);
+}
