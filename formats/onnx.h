@@ -2,7 +2,7 @@
 //
 // Who does what: this file holds dlbhc's one TensorProto decoder (decode_onnx_tensor,
 // parse_onnx_tensor) and the ModelProto reader the ONNX backend conformance tests use
-// (tests/onnx_runner.h). formats/onnx_weights.h builds on the decoder: it turns a model's
+// (tests/formats/onnx_runner.h). formats/onnx_weights.h builds on the decoder: it turns a model's
 // initializers into dlbhc weights (float32, renamed, fully connected weights transposed) and
 // reads only the nodes' names, inputs and numeric attributes itself.
 //

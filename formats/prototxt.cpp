@@ -631,7 +631,7 @@ namespace {
 // What a file that is not text is, from its first bytes; "" when it looks like text. dlbhc's own
 // files by their magic (each written beside its reader: formats/weights_file.h for weights,
 // snapshots and converted means; search/index_file.h; formats/npy.h; search/faiss_export.h;
-// tests/test_guiding_messages.cpp writes each and checks the name), then pictures and gzip, then
+// tests/apps/test_guiding_messages.cpp writes each and checks the name), then pictures and gzip, then
 // any other file with a NUL or a control byte in its first 4 KiB (a .caffemodel or an .onnx file
 // is binary protobuf), which the tokenizer would report as a puzzling "unexpected character".
 // *weights tells whether it is a weights file (which a caller may have swapped with its net).

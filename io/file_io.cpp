@@ -137,7 +137,7 @@ void on_sigbus(int, siginfo_t* info, void*) {
     ::_exit(1);
 }
 
-// Test-only hook (tests/test_signals.cpp): DLBHC_TEST_PAUSE=<point>:<file> makes the process,
+// Test-only hook (tests/apps/test_signals.cpp): DLBHC_TEST_PAUSE=<point>:<file> makes the process,
 // right after it maps <file> (point "map") or after it creates any temporary file (point
 // "temp"), say so on stderr and wait until <file> is empty or gone (at most 20 s), so that a test
 // can truncate a mapped file at a known point. Unset (always, outside tests), it costs a getenv.

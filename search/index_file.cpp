@@ -202,7 +202,7 @@ private:
     int fd_ = -1;
 };
 
-// Test-only hook (tests/test_crash.cpp): DLBHC_TEST_APPEND_DELAY_MS=<ms> makes an append sleep
+// Test-only hook (tests/apps/test_crash.cpp): DLBHC_TEST_APPEND_DELAY_MS=<ms> makes an append sleep
 // between reading the old index and writing the new one, so that a concurrent update reliably
 // falls into that window. Unset (always, outside tests), it costs one getenv.
 void test_append_delay() {

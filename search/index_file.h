@@ -74,7 +74,7 @@ void write_index(const std::string& path, const IndexItems& items, const IndexWr
 // preprocessing, else std::invalid_argument naming the differences), none otherwise. The old file is verified first
 // (a damaged index is not copied forward), then rewritten atomically, all under the update lock
 // (see above). Test-only: DLBHC_TEST_APPEND_DELAY_MS=<ms> sleeps between reading the old index
-// and writing the new one (tests/test_crash.cpp widens the race window with it).
+// and writing the new one (tests/apps/test_crash.cpp widens the race window with it).
 void append_to_index(const std::string& path, const IndexItems& more);
 
 // Writes the concatenation of the indexes `inputs` (in order: item i of the result is item i of
