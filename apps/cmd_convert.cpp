@@ -19,7 +19,7 @@ namespace dlbhc {
 static const char* kConvertHelp =
     "usage: dlbhc convert IN OUT [--format auto|caffemodel|binaryproto|onnx|weights] [--net NAME ...]\n"
     "       dlbhc convert IN --list [--format ...] [--net NAME ...]\n"
-    "Reads weights from IN and writes them as a dlbhc weights file OUT (see weights/README.md),\n"
+    "Reads weights from IN and writes them as a dlbhc weights file OUT (see docs/formats.md),\n"
     "printing one row per tensor: name, shape, values, origin.\n"
     "  IN formats (--format auto, the default, goes by the extension):\n"
     "    .caffemodel   Caffe NetParameter, V2 / V1 / V0 layouts: blob 0 -> <layer>.weight,\n"

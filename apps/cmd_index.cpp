@@ -18,7 +18,7 @@ namespace dlbhc {
 static const char* kHelp =
     "usage: dlbhc index --net NET.prototxt --weights W.weights --data SPEC --out DB.idx [options]\n"
     "Runs the trained net (TEST phase: centre crop, no dropout) over every image of the dataset and\n"
-    "writes an index file (search/README.md): one hash code per image (latent sigmoid > 0.5), its\n"
+    "writes an index file (docs/formats.md): one hash code per image (latent sigmoid > 0.5), its\n"
     "label, its name and its feature vector (the layer before the latent layer, fc7 in the paper)\n"
     "for the fine re-ranking. The file is written atomically. It also records where the codes came\n"
     "from (its provenance; `dlbhc info DB.idx` prints it): the net's name and the hash of the layers\n"

@@ -22,7 +22,7 @@ static const char* kHelp =
     "usage: dlbhc info FILE [--json]\n"
     "Describes a dlbhc index or weights file (training snapshots included), told apart by its magic.\n"
     "An index: its header (format version, items, code length, features, size), its provenance\n"
-    "(search/README.md: the dlbhc version; the net's name and the hash of the layers that make the\n"
+    "(docs/formats.md: the dlbhc version; the net's name and the hash of the layers that make the\n"
     "codes; the hash of the weights; the preprocessing; the latent and feature blobs; the data\n"
     "sources, each with its item count) and the health of its codes, computed from the codes: the\n"
     "number of distinct codes, the largest group of identical codes, each bit's share of ones\n"

@@ -3,7 +3,7 @@
 // before encoding; the net `dlbhc train` records in its weights files; and the recorded data
 // source as the pictures of --html pages.
 //
-// The hashes (16 lowercase hex digits of an XXH64, seed 0; search/README.md, "Provenance"):
+// The hashes (16 lowercase hex digits of an XXH64, seed 0; docs/formats.md, "Provenance"):
 //   net.hash      of code_path(spec, TEST, --bits).description (formats/net_builder.h): the
 //                 layers that make the codes and features, as parsed, without training-only
 //                 settings; comments, spacing, V1/V2 layout, train_val or deploy file do not matter

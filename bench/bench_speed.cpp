@@ -106,7 +106,7 @@ double status_mb(const char* key) {
 // The small net these figures were measured on and bench/torch_bench.py builds: LeNet-style, conv1
 // 20 5x5 -> max 2x2/2 -> conv2 50 5x5 -> max 2x2/2 -> ip1 500 + ReLU -> fc8_kevin (h) -> Sigmoid ->
 // fc8_pascal -> loss, accuracy. (The demo's small net, nn/models.h, has 32/64 channels, more ReLUs and a
-// dropout; this one stays so that the figures in bench/README.md can be repeated.)
+// dropout; this one stays so that the figures in docs/performance.md can be repeated.)
 std::unique_ptr<Net> build_lenet_dlbhc(const DlbhcNetConfig& cfg) {
     auto net = std::make_unique<Net>("LeNet-DLBHC");
     net->add_input("data", Shape(cfg.batch, 1, 28, 28));

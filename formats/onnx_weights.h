@@ -11,7 +11,7 @@
 // i 3). (formats/onnx.h's parse_onnx_model would also decode every node's tensor attributes,
 // failing a weights import on a Constant node of a type that has nothing to do with weights.)
 //
-// Conversion to dlbhc names (onnx_param_name, documented in weights/README.md):
+// Conversion to dlbhc names (onnx_param_name, documented in docs/formats.md, "Caffe and ONNX weights"):
 //   "<layer>_w_0" -> "<layer>.weight", "<layer>_b_0" -> "<layer>.bias"   (ONNX model zoo,
 //                                                      e.g. bvlcalexnet: conv1_w_0, fc6_b_0)
 //   "<layer>_W"   -> "<layer>.weight", "<layer>_b"   -> "<layer>.bias"   (older exporters)

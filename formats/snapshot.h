@@ -1,6 +1,6 @@
 // formats/snapshot.h -- training snapshots on disk.
 //
-// A snapshot is a dlbhc weights file (weights/README.md): the parameter tensors under their own
+// A snapshot is a dlbhc weights file (docs/formats.md): the parameter tensors under their own
 // names ("conv1.weight", ...), so a snapshot loads anywhere a weights file does, plus the momentum
 // of each parameter ("conv1.weight@momentum") and a metadata section with the iteration, the
 // random state of each Dropout layer and the position of the batch sources. Written atomically

@@ -1,4 +1,4 @@
-// formats/weights_file.cpp -- see weights_file.h and weights/README.md for the format.
+// formats/weights_file.cpp -- see weights_file.h and docs/formats.md, "Weights files and snapshots", for the format.
 #include "formats/weights_file.h"
 
 #include <climits>

@@ -7,7 +7,7 @@
 // state as more tensors, scalars such as the iteration or an RNG state in the metadata.
 //
 // The byte layout (format version 1; all integers little-endian) is documented byte by byte in
-// weights/README.md, "The weights file format":
+// docs/formats.md, "Weights files and snapshots":
 //   header (40 bytes): magic "DLBHCWTS", u32 version, u32 tensor count T, u32 metadata count M,
 //                      u32 reserved 0, u64 payload bytes P, u64 XXH64 of header bytes [0, 32)
 //   payload (P bytes): M metadata entries (u32 key length, key, u64 value length, value), then
@@ -74,7 +74,7 @@ struct WeightsFile {
 };
 
 // The net a weights file was trained with, as `dlbhc train` records it in its snapshots and its
-// --out file (metadata keys "net.name", "net.hash", "net.file"; weights/README.md): the net's
+// --out file (metadata keys "net.name", "net.hash", "net.file"; docs/formats.md): the net's
 // name (the prototxt's `name:`), the hash of its code path (apps/provenance.h: the same net.hash
 // an index records) and the prototxt path as given to train. Converted files record none.
 struct TrainedNet {

@@ -10,7 +10,7 @@
 namespace dlbhc {
 
 // Fuzzing builds (compiled with -DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION, the convention of
-// libFuzzer and OSS-Fuzz; see tests/fuzz/README.md) let the readers go on past a checksum
+// libFuzzer and OSS-Fuzz; see docs/robustness.md, "Fuzzing") let the readers go on past a checksum
 // mismatch, so that the fuzzer reaches the parsing behind the checksums: a mutated file almost
 // never has a matching XXH64 or CRC-32. The readers must be safe on any bytes anyway; the
 // checksums only report damage. The product build always verifies.

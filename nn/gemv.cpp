@@ -14,7 +14,7 @@ namespace {
 
 // Rows streamed side by side: 4 concurrent read streams per thread (1 or 2 rows at a time read
 // fc6's weights more slowly on one core: 19-24 GB/s against 32 GB/s for 4, AVX-512 kernel, in a
-// throwaway timing loop on the machine of bench/README.md).
+// throwaway timing loop on the machine of docs/performance.md).
 constexpr int kGemvRows = 4;
 // Software prefetch distance per row, in floats (1.5 KiB). In the net at batch 1 on 2 threads
 // fc6 took 2.32-2.37 ms with it, 2.62-2.69 ms without (a throwaway timing loop alternating the two

@@ -6,7 +6,7 @@
 
 namespace dlbhc {
 
-// The values are also the on-disk codes of the index file format (search/README.md).
+// The values are also the on-disk codes of the index file format (docs/formats.md, "Index files").
 enum class FeatureType : uint32_t { None = 0, F32 = 1, F16 = 2 };
 
 inline size_t feature_type_bytes(FeatureType t) { return t == FeatureType::F32 ? 4 : t == FeatureType::F16 ? 2 : 0; }

@@ -1,5 +1,5 @@
 // search/index_file.cpp -- reading and writing the index format (see index_file.h and
-// search/README.md for the byte layout).
+// docs/formats.md, "Index files", for the byte layout).
 #include "search/index_file.h"
 
 #include <fcntl.h>
@@ -32,7 +32,7 @@ namespace dlbhc {
 static const char kMagic[8] = {'D', 'L', 'B', 'H', 'C', 'I', 'D', 'X'};
 static const size_t kAlign = 64;
 
-// Header field offsets (bytes), as documented in search/README.md.
+// Header field offsets (bytes), as documented in docs/formats.md, "Index files".
 enum : size_t {
     kOffMagic = 0, kOffVersion = 8, kOffHeaderBytes = 12, kOffCount = 16, kOffBits = 24, kOffWords = 28,
     kOffDim = 32, kOffFeatureType = 36, kOffCodes = 40, kOffLabels = 48, kOffNames = 56, kOffNameBytes = 64,

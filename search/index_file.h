@@ -1,7 +1,7 @@
 // search/index_file.h -- the search index on disk: codes, labels, item names and (optionally)
 // features in one binary file, opened with mmap.
 //
-// The format (version 2) is documented in search/README.md: a 128-byte little-endian header
+// The format (version 2) is documented in docs/formats.md, "Index files": a 128-byte little-endian header
 // (magic "DLBHCIDX", version, sizes, section offsets, XXH64 checksums of each section and of the
 // header), then the sections codes | labels | names | features, each starting on a 64-byte
 // boundary (zero padding between them) so that mapped codes and features are aligned for SIMD,

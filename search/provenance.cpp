@@ -1,4 +1,4 @@
-// search/provenance.cpp -- see provenance.h and search/README.md, "Provenance".
+// search/provenance.cpp -- see provenance.h and docs/formats.md, "Provenance".
 #include "search/provenance.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 // search/provenance.h -- what an index records about where its codes came from: the net, the
 // weights, the preprocessing, the blobs read, the data sources and the dlbhc version, as ordered
-// key/value pairs (the keys and the byte layout of the section are in search/README.md,
+// key/value pairs (the keys and the byte layout of the section are in docs/formats.md,
 // "Provenance"). apps/provenance.h works the values out from a net; this file holds the
 // section's encoding and the rules for combining two indexes' provenance (append, merge).
 //
@@ -61,7 +61,7 @@ constexpr size_t kMaxProvenanceKeyBytes = 64;
 constexpr size_t kMaxProvenanceValueBytes = 65536;
 constexpr size_t kMinProvenanceBytes = 24;  // magic, count, reserved, checksum: no entry
 
-// The section's bytes (search/README.md): "DLBHCPRV", u32 entry count, u32 0, the entries
+// The section's bytes (docs/formats.md, "Provenance"): "DLBHCPRV", u32 entry count, u32 0, the entries
 // (u32 key length, key, u32 value length, value; fields in order, then each data source's keys),
 // u64 XXH64 of everything before it. Throws std::invalid_argument naming `where` when a key is
 // empty, too long or not [a-z0-9._], a value or the whole section is too long.

@@ -1,5 +1,5 @@
 // tests/formats/test_weights_file.cpp -- dlbhc's weights file (formats/weights_file.h): the byte layout of
-// weights/README.md, round trips, every kind of damaged or crafted file, atomic writes, and
+// docs/formats.md, round trips, every kind of damaged or crafted file, atomic writes, and
 // loading into a Net by parameter name.
 #include <doctest/doctest.h>
 
@@ -37,7 +37,7 @@ void put64(std::string& s, uint64_t v) {
 void putf(std::string& s, float f) { s.append(reinterpret_cast<const char*>(&f), 4); }
 
 // A complete file, with correct checksums, around any payload: written independently of the
-// encoder, from the layout in weights/README.md.
+// encoder, from the layout in docs/formats.md.
 std::string craft(uint32_t tensors, uint32_t meta, const std::string& payload, uint32_t version = 1) {
     std::string h("DLBHCWTS", 8);
     put32(h, version);
