@@ -25,6 +25,18 @@ namespace dlbhc {
 
 namespace {
 
+// The rows, in the order they are defined below (the order error messages list the types). Each
+// row adds itself where it is written, so a new layer type is one row and nothing else in this
+// file: `const Row kTanH{{"TanH", ...}};`. They are added while this file's globals are
+// initialised, before main.
+std::vector<LayerType>& registry() {
+    static std::vector<LayerType> rows;
+    return rows;
+}
+struct Row {
+    explicit Row(const LayerType& t) { registry().push_back(t); }
+};
+
 using Msg = PtxMessage;
 using namespace caffe;
 
@@ -68,7 +80,7 @@ ConvParam read_conv(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kConvolution = {
+const Row kConvolution{{
     "Convolution", "CONVOLUTION", {"convolution_param"}, ConvolutionLayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         l.type_settings = read_conv(required_block(m, l, "convolution_param", where), block_what("convolution_param", where));
@@ -85,7 +97,7 @@ const LayerType kConvolution = {
         return std::make_unique<ConvolutionLayer>(l.name, l.settings<ConvParam>());
     },
     nullptr,
-};
+}};
 
 // ---- Pooling ---------------------------------------------------------------------------------
 
@@ -117,7 +129,7 @@ PoolingParam read_pool(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kPooling = {
+const Row kPooling{{
     "Pooling", "POOLING", {"pooling_param"}, PoolingLayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         l.type_settings = read_pool(required_block(m, l, "pooling_param", where), block_what("pooling_param", where));
@@ -133,7 +145,7 @@ const LayerType kPooling = {
         return std::make_unique<PoolingLayer>(l.name, l.settings<PoolingParam>());
     },
     nullptr,
-};
+}};
 
 // ---- InnerProduct ----------------------------------------------------------------------------
 
@@ -150,7 +162,7 @@ InnerProductParam read_inner_product(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kInnerProduct = {
+const Row kInnerProduct{{
     "InnerProduct", "INNER_PRODUCT", {"inner_product_param"}, InnerProductLayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         l.type_settings = read_inner_product(required_block(m, l, "inner_product_param", where),
@@ -166,7 +178,7 @@ const LayerType kInnerProduct = {
         return std::make_unique<InnerProductLayer>(l.name, l.settings<InnerProductParam>());
     },
     nullptr,
-};
+}};
 
 // ---- LRN -------------------------------------------------------------------------------------
 
@@ -187,7 +199,7 @@ LRNParam read_lrn(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kLRN = {
+const Row kLRN{{
     "LRN", "LRN", {"lrn_param"}, LRNLayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         const Msg* b = m.get_message("lrn_param");
@@ -203,7 +215,7 @@ const LayerType kLRN = {
         return std::make_unique<LRNLayer>(l.name, l.settings<LRNParam>());
     },
     nullptr,
-};
+}};
 
 // ---- Dropout ---------------------------------------------------------------------------------
 
@@ -216,7 +228,7 @@ DropoutParam read_dropout(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kDropout = {
+const Row kDropout{{
     "Dropout", "DROPOUT", {"dropout_param"}, DropoutLayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         const Msg* b = m.get_message("dropout_param");
@@ -230,7 +242,7 @@ const LayerType kDropout = {
         return std::make_unique<DropoutLayer>(l.name, p);
     },
     nullptr,
-};
+}};
 
 // ---- ReLU, Sigmoid, Softmax ------------------------------------------------------------------
 
@@ -242,7 +254,7 @@ ReLUParam read_relu(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kReLU = {
+const Row kReLU{{
     "ReLU", "RELU", {"relu_param"}, ReLULayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         const Msg* b = m.get_message("relu_param");
@@ -254,9 +266,9 @@ const LayerType kReLU = {
         return std::make_unique<ReLULayer>(l.name, l.settings<ReLUParam>());
     },
     nullptr,
-};
+}};
 
-const LayerType kSigmoid = {
+const Row kSigmoid{{
     "Sigmoid", "SIGMOID", {"sigmoid_param"}, SigmoidLayer::kBlobs, false,
     [](const Msg& m, LayerSpec&, const std::string& where) {
         if (const Msg* b = m.get_message("sigmoid_param")) {
@@ -268,7 +280,7 @@ const LayerType kSigmoid = {
     nullptr,
     [](const LayerSpec& l, LayerSeeds&) -> std::unique_ptr<Layer> { return std::make_unique<SigmoidLayer>(l.name); },
     nullptr,
-};
+}};
 
 // softmax_param: axis 1 only; nothing to keep.
 void read_softmax(const Msg& m, const std::string& what) {
@@ -277,7 +289,7 @@ void read_softmax(const Msg& m, const std::string& what) {
     check_engine(m);
 }
 
-const LayerType kSoftmax = {
+const Row kSoftmax{{
     "Softmax", "SOFTMAX", {"softmax_param"}, SoftmaxLayer::kBlobs, false,
     [](const Msg& m, LayerSpec&, const std::string& where) {
         if (const Msg* b = m.get_message("softmax_param")) read_softmax(*b, block_what("softmax_param", where));
@@ -286,7 +298,7 @@ const LayerType kSoftmax = {
     nullptr,
     [](const LayerSpec& l, LayerSeeds&) -> std::unique_ptr<Layer> { return std::make_unique<SoftmaxLayer>(l.name); },
     nullptr,
-};
+}};
 
 // ---- SoftmaxWithLoss, Accuracy ---------------------------------------------------------------
 
@@ -304,7 +316,7 @@ SoftmaxLossParam read_loss(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kSoftmaxWithLoss = {
+const Row kSoftmaxWithLoss{{
     "SoftmaxWithLoss", "SOFTMAX_LOSS", {"softmax_param", "loss_param"}, SoftmaxWithLossLayer::kBlobs, true,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         if (const Msg* b = m.get_message("softmax_param")) read_softmax(*b, block_what("softmax_param", where));
@@ -320,7 +332,7 @@ const LayerType kSoftmaxWithLoss = {
         return std::make_unique<SoftmaxWithLossLayer>(l.name, l.settings<SoftmaxLossParam>());
     },
     nullptr,
-};
+}};
 
 AccuracyParam read_accuracy(const Msg& m, const std::string& what) {
     check_fields_once(m, {"top_k", "axis", "ignore_label"}, {}, what);
@@ -331,7 +343,7 @@ AccuracyParam read_accuracy(const Msg& m, const std::string& what) {
     return p;
 }
 
-const LayerType kAccuracy = {
+const Row kAccuracy{{
     "Accuracy", "ACCURACY", {"accuracy_param"}, AccuracyLayer::kBlobs, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         const Msg* b = m.get_message("accuracy_param");
@@ -343,11 +355,11 @@ const LayerType kAccuracy = {
         return std::make_unique<AccuracyLayer>(l.name, l.settings<AccuracyParam>());
     },
     nullptr,
-};
+}};
 
 // ---- the net's inputs: Input, Data, ImageData ------------------------------------------------
 
-const LayerType kInput = {
+const Row kInput{{
     "Input", nullptr, {"input_param"}, {0, 0, 1, 64}, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         const Msg* b = m.get_message("input_param");
@@ -375,7 +387,7 @@ const LayerType kInput = {
         for (size_t i = 0; i < l.top.size(); ++i) dims.push_back(l.input_shapes.size() == 1 ? l.input_shapes[0] : l.input_shapes[i]);
         return dims;
     },
-};
+}};
 
 // The transform_param block of a data layer, when it has one.
 void read_transform_block(const Msg& m, LayerSpec& l, const std::string& where) {
@@ -416,34 +428,29 @@ std::vector<std::vector<int64_t>> data_inputs(const LayerSpec& l) {
     return dims;
 }
 
-const LayerType kData = {
+const Row kData{{
     "Data", "DATA", {"data_param", "transform_param"}, {0, 0, 1, 2}, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         l.data = read_data_param(required_block(m, l, "data_param", where), block_what("data_param", where));
         read_transform_block(m, l, where);
     },
     nullptr, describe_data, nullptr, data_inputs,
-};
+}};
 
-const LayerType kImageData = {
+const Row kImageData{{
     "ImageData", "IMAGE_DATA", {"image_data_param", "transform_param"}, {0, 0, 1, 2}, false,
     [](const Msg& m, LayerSpec& l, const std::string& where) {
         l.data = read_image_data_param(required_block(m, l, "image_data_param", where), block_what("image_data_param", where));
         read_transform_block(m, l, where);
     },
     nullptr, describe_data, nullptr, data_inputs,
-};
+}};
 
 }  // namespace
 
 // ---- the table -------------------------------------------------------------------------------
 
-const std::vector<LayerType>& layer_types() {
-    static const std::vector<LayerType> rows = {kConvolution, kPooling, kInnerProduct, kLRN,     kDropout,
-                                                kReLU,        kSigmoid, kSoftmax,      kSoftmaxWithLoss,
-                                                kAccuracy,    kInput,   kData,         kImageData};
-    return rows;
-}
+const std::vector<LayerType>& layer_types() { return registry(); }
 
 const LayerType* find_layer_type(const std::string& type) {
     for (const LayerType& t : layer_types())
