@@ -63,6 +63,26 @@ static size_t count_params(Net& net) {
     return n;
 }
 
+// A snapshot records the net it was trained with (net.hash, formats/weights_file.h): resumed
+// with another net, its parameters would load into layers they were not trained for, or fail on
+// a shape only after the data is read. Snapshots that record no net (older ones) pass.
+static void refuse_resume_with_another_net(const TrainState& snap, const PipelineOptions& po) {
+    const auto hash = snap.meta.find(kMetaNetHash);
+    if (hash == snap.meta.end() || hash->second.empty()) return;
+    const NetSpec spec = load_net_spec(po.net_path);
+    const TrainedNet now = trained_net_record(spec, spec.name, po.latent_bits, po.net_path);
+    if (now.hash == hash->second) return;
+    auto meta = [&](const char* key) {
+        const auto it = snap.meta.find(key);
+        return it == snap.meta.end() ? std::string("?") : it->second;
+    };
+    throw std::invalid_argument("--resume '" + snap.file + "' was trained with net '" + meta(kMetaNetName) + "' (" +
+                                meta(kMetaNetFile) + ", net.hash " + hash->second + "), but this run trains net '" +
+                                spec.name + "' (" + po.net_path + ", net.hash " + now.hash +
+                                "): resume with the net it was trained with (--net, --bits), or start from its "
+                                "weights with --weights");
+}
+
 // N when `name` is exactly "<head><N>.weights" (head: "<prefix base>_iter_"), else -1.
 static int snapshot_iter_of(const std::string& name, const std::string& head) {
     if (name.compare(0, head.size(), head) != 0) return -1;
@@ -184,7 +204,10 @@ void check_files(const Args& a, TrainPlan& p) {
     } else {
         for (const auto& path : solver.weights) p.initial.emplace_back(path, read_weights(path));
     }
-    if (a.has("resume")) p.resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
+    if (a.has("resume")) {
+        p.resume = std::make_unique<TrainState>(load_train_state(a.get("resume", "")));
+        refuse_resume_with_another_net(*p.resume, p.po);
+    }
     std::vector<NamedPath> inputs = option_paths(a, {"solver", "weights", "resume", "train-data", "test-data", "mean"});
     inputs.push_back({"--net", p.po.net_path});
     for (const auto& w : solver.weights) inputs.push_back({"the solver's weights", w});
@@ -238,10 +261,8 @@ int run_training(const Args& a, TrainPlan& p) {
     SGDSolver sgd(net, solver.param);
     p.to.test_interval = setup.test ? solver.test_interval : 0;
     p.to.test_iter = setup.test_batches;
-    // The snapshots' folder, made before training and kept (the atomic writers make missing
-    // folders themselves, but remove them again when a write fails): a folder that cannot be
-    // made fails at once, not after hours.
-    if (!p.to.snapshot_prefix.empty()) make_parent_folders(p.to.snapshot_prefix);
+    // The snapshots' folder is made by the first snapshot's writer (and removed again if that
+    // write fails); check_output_path has already shown, before any work, that it can be made.
     Trainer trainer(net, sgd, *setup.train, setup.test.get(), p.to, [](const std::string& line) {
         std::printf("%s\n", line.c_str());
         std::fflush(stdout);

@@ -23,6 +23,7 @@
 #include "formats/caffe_spec.h"
 #include "formats/net_builder.h"
 #include "formats/weights_file.h"
+#include "io/path.h"
 #include "io/byte_order.h"
 #include "io/xxhash64.h"
 #include "search/index_file.h"
@@ -538,6 +539,54 @@ TEST_CASE("provenance: train records the net in snapshots and --out; the same pa
     CHECK(has(o.out, "\"trained_net\": {\"name\": \"ProvNet\", \"hash\": \"" + h + "\""));
     o = run(s.dir, [&] { return cmd_info({s.w1}); });
     CHECK(has(o.out, "trained with: not recorded"));
+}
+
+TEST_CASE("provenance: train --resume refuses a snapshot of another net before reading the data") {
+    Setup s;
+    const std::string solver = s.dir.file("solver.prototxt");
+    test::write_text(solver, "net: \"" + s.net + "\"\nbase_lr: 0.01\nlr_policy: \"fixed\"\nmax_iter: 4\nsnapshot: 2\n"
+                             "display: 0\nrandom_seed: 1\n");
+    const std::string prefix = s.dir.file("snap/tiny");
+    auto train = [&](const std::vector<std::string>& more) {
+        return run(s.dir, [&] {
+            return cmd_train(plus({"--solver", solver, "--train-data", s.data, "--test-data", "none", "--snapshot-prefix",
+                                   prefix},
+                                  more));
+        });
+    };
+    Output o = train({"--max-iter", "2"});
+    REQUIRE_MESSAGE(o.code == 0, o.err);
+    const std::string snap = prefix + "_iter_2.weights";
+    // Another code length is another net: its latent layer has other shapes.
+    o = train({"--resume", snap, "--max-iter", "4", "--bits", "12"});
+    CHECK(o.code != 0);
+    CHECK_MESSAGE(has(o.err, "--resume '" + snap + "' was trained with net 'ProvNet' (" + s.net + ", net.hash " +
+                                 net_hash(load_net_spec(s.net), 0) + "), but this run trains net 'ProvNet'"),
+                  o.err);
+    CHECK_MESSAGE(!has(o.out, "training data"), o.out);  // refused before the data was read
+    // The same net resumes.
+    o = train({"--resume", snap, "--max-iter", "4"});
+    CHECK_MESSAGE(o.code == 0, o.err);
+}
+
+TEST_CASE("train: a run that fails before its first snapshot leaves no snapshot folder behind") {
+    Setup s;
+    // Finite but huge initial weights: the first forward overflows, the loss is not finite and
+    // training stops (exit 3) before any snapshot is written.
+    WeightsFile w = read_weights(s.w1);
+    for (NamedTensor& t : w.tensors)
+        for (float& v : t.data) v = 3e38f;
+    const std::string huge = s.dir.file("huge.weights");
+    write_weights(huge, w);
+    const std::string solver = s.dir.file("solver.prototxt");
+    test::write_text(solver, "net: \"" + s.net + "\"\nbase_lr: 0.01\nlr_policy: \"fixed\"\nmax_iter: 50\n"
+                             "snapshot: 40\ndisplay: 0\nrandom_seed: 1\n");
+    const Output o = run(s.dir, [&] {
+        return cmd_train({"--solver", solver, "--weights", huge, "--train-data", s.data, "--test-data", "none",
+                          "--snapshot-prefix", s.dir.file("new/deeper/tiny")});
+    });
+    CHECK_MESSAGE(o.code == 3, o.err);
+    CHECK_FALSE(path_exists(s.dir.file("new")));
 }
 
 TEST_CASE("provenance: merge refuses indexes made with other weights, naming both files; shards record the whole dataset") {
