@@ -74,6 +74,13 @@ void check_append_fits(const IndexFile& old, const EncodeSetup& es, bool feature
                                     " items: " + std::to_string(items) + " more would reach the limit of 2^32 - 1");
 }
 
+// The bytes of all the item names of `ds`, which the index's layout needs before the first item.
+uint64_t name_bytes(const Dataset& ds) {
+    uint64_t n = 0;
+    for (size_t i = 0; i < ds.size(); ++i) n += ds.name(i).size();
+    return n;
+}
+
 }  // namespace
 
 // The end of --help: command lines to start from (a test runs each with --help to check its options).
@@ -121,27 +128,33 @@ int cmd_index(const std::vector<std::string>& argv) {
         if (old->has_provenance()) check_index_provenance(*old, prov, po.net_path, a.get("weights", ""));
         else warn_no_provenance(*old, "the new items cannot be checked against it, and it will record none");
     }
-    old.reset();  // append_to_index opens and verifies it again, as it is then
-    EncodedSet enc = encode_maybe_empty(es, *ds, features, true);
-    Binariness b = binariness(enc.activations, es.bits);
-
-    IndexItems items;
-    items.codes = CodeView{enc.codes.code(0), enc.codes.size(), enc.codes.bits(), enc.codes.words()};
-    items.labels = enc.labels.data();
-    items.names = &enc.names;
-    items.features = features ? enc.features.data() : nullptr;
-    items.feature_dim = features ? enc.feature_dim : 0;
-    items.provenance = &prov;
-    if (a.has("append")) {
-        append_to_index(out, items);
-    } else {
-        IndexWriteOptions wo;
-        if (a.has("f16")) wo.feature_storage = FeatureType::F16;
-        write_index(out, items, wo);
-    }
+    old.reset();  // IndexWriter::append opens and verifies it again, under the update lock
+    IndexShape shape;
+    shape.n = ds->size();
+    shape.bits = es.bits;
+    shape.feature_dim = features ? es.feature_dim : 0;
+    shape.name_bytes = name_bytes(*ds);
+    IndexWriteOptions wo;
+    if (a.has("f16")) wo.feature_storage = FeatureType::F16;
+    // Each batch goes to its place in the temporary file as it is encoded: memory stays that of
+    // a batch whatever the dataset's size. The lock is held from here until the rename.
+    IndexWriter w = a.has("append") ? IndexWriter::append(out, shape, &prov) : IndexWriter(out, shape, wo, &prov);
+    BinarinessSum sum(es.bits);
+    encode_batches(es, *ds, features, true, [&](const EncodedSet& enc, size_t) {
+        IndexItems items;
+        items.codes = enc.codes.view();
+        items.labels = enc.labels.data();
+        items.names = &enc.names;
+        items.features = features ? enc.features.data() : nullptr;
+        items.feature_dim = shape.feature_dim;
+        w.add(items);
+        sum.add(enc.activations.data(), enc.codes.size());
+    });
+    w.commit();
+    const Binariness b = sum.result();
     std::printf("%s %zu images into %s: %d-bit codes (%s), features %s\n", a.has("append") ? "appended" : "indexed",
-                enc.codes.size(), out.c_str(), enc.codes.bits(), es.latent_blob.c_str(),
-                features ? (std::to_string(enc.feature_dim) + "-d (" + es.feature_blob + ")").c_str() : "none");
+                ds->size(), out.c_str(), es.bits, es.latent_blob.c_str(),
+                features ? (std::to_string(es.feature_dim) + "-d (" + es.feature_blob + ")").c_str() : "none");
     std::printf("latent outputs within 0.1 of 0 or 1: %.1f%%; mean |share of ones - 0.5| per bit: %.3f\n",
                 100 * b.near_binary, b.mean_balance_gap);
     return 0;

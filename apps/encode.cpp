@@ -10,6 +10,7 @@
 
 #include "apps/net_input.h"
 #include "apps/net_setup.h"
+#include "apps/progress.h"
 #include "data/batcher.h"
 #include "formats/caffe_params.h"
 #include "formats/net_builder.h"
@@ -201,27 +202,6 @@ void encode_batch(EncodeSetup& es, const BatchItems& items, size_t valid, bool k
     }
 }
 
-// "encoded 5000/10000 images  812 img/s" on stderr every 5000 images and at the end: on a
-// terminal each update overwrites the last; in a log file each is a line of its own.
-class EncodeProgress {
-public:
-    EncodeProgress(size_t total, bool on) : total_(total), on_(on), terminal_(on && ::isatty(::fileno(stderr))) {}
-    void add(size_t items) {
-        done_ += items;
-        if (!on_ || (done_ - last_print_ < 5000 && done_ != total_)) return;
-        const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0_).count();
-        std::fprintf(stderr, "%sencoded %zu/%zu images  %.0f img/s", terminal_ ? "\r" : "", done_, total_,
-                     s > 0 ? done_ / s : 0.0);
-        if (done_ == total_ || !terminal_) std::fprintf(stderr, "\n");
-        last_print_ = done_;
-    }
-
-private:
-    const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();
-    size_t total_, done_ = 0, last_print_ = 0;
-    bool on_, terminal_;
-};
-
 // Puts `img`, preprocessed by the setup's transform, into the net's input as item 0 (the other
 // items and the labels zero). Throws naming the image when it does not come out in the net's shape.
 void feed_image(EncodeSetup& es, const Image& img, const std::string& name) {
@@ -246,11 +226,13 @@ void feed_image(EncodeSetup& es, const Image& img, const std::string& name) {
 
 }  // namespace
 
-EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
+namespace {
+
+// encode_batches, except that an empty dataset is an error (data/batcher.h).
+void run_batches(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress,
+                 const std::function<void(const EncodedSet&, size_t)>& sink) {
     EncodedSet out = empty_set(es, keep_features);
-    out.labels.reserve(ds.size());
-    out.names.reserve(ds.size());
-    EncodeProgress shown(ds.size(), progress);
+    Progress shown("encoded", "images", "img", ds.size(), progress);
     const int batch = es.net->blob("data")->shape().n;
     for_each_batch(ds, es.transform, batch, [&](const Tensor& data, const Tensor& label, size_t first, int valid) {
         Tensor& dst = es.net->blob("data")->data;
@@ -259,10 +241,32 @@ EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features
         set_labels(*es.net, label);
         BatchItems items;
         items.ds = &ds, items.first = first;
+        out = empty_set(es, keep_features);  // this batch's items only
         encode_batch(es, items, size_t(valid), keep_features, out);
+        sink(out, first);
         shown.add(size_t(valid));
     });
-    return out;
+}
+
+}  // namespace
+
+void encode_batches(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress,
+                    const std::function<void(const EncodedSet&, size_t)>& sink) {
+    if (ds.size() > 0) run_batches(es, ds, keep_features, progress, sink);
+}
+
+EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
+    EncodedSet all = empty_set(es, keep_features);
+    all.labels.reserve(ds.size());
+    all.names.reserve(ds.size());
+    run_batches(es, ds, keep_features, progress, [&](const EncodedSet& b, size_t) {
+        for (size_t i = 0; i < b.codes.size(); ++i) all.codes.add(b.codes.code(i));
+        all.activations.insert(all.activations.end(), b.activations.begin(), b.activations.end());
+        all.features.insert(all.features.end(), b.features.begin(), b.features.end());
+        all.labels.insert(all.labels.end(), b.labels.begin(), b.labels.end());
+        all.names.insert(all.names.end(), b.names.begin(), b.names.end());
+    });
+    return all;
 }
 
 EncodedSet encode_maybe_empty(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
@@ -279,25 +283,35 @@ EncodedSet encode_image(EncodeSetup& es, const Image& img, const std::string& na
     return out;
 }
 
-Binariness binariness(const std::vector<float>& acts, int bits) {
-    Binariness b;
-    b.ones.assign(size_t(bits), 0.0);
-    if (bits <= 0 || acts.empty()) return b;
-    const size_t n = acts.size() / size_t(bits);
-    size_t near = 0;
+BinarinessSum::BinarinessSum(int bits) : bits_(bits), ones_(size_t(std::max(bits, 0)), 0) {}
+
+void BinarinessSum::add(const float* acts, size_t n) {
     for (size_t i = 0; i < n; ++i)
-        for (int j = 0; j < bits; ++j) {
-            float v = acts[i * size_t(bits) + size_t(j)];
-            near += (v < 0.1f || v > 0.9f);
-            b.ones[size_t(j)] += v > 0.5f;
+        for (int j = 0; j < bits_; ++j) {
+            float v = acts[i * size_t(bits_) + size_t(j)];
+            near_ += (v < 0.1f || v > 0.9f);
+            ones_[size_t(j)] += v > 0.5f;
         }
-    b.near_binary = double(near) / double(n * size_t(bits));
-    for (auto& o : b.ones) {
-        o /= double(n);
-        b.mean_balance_gap += std::fabs(o - 0.5);
+    n_ += n;
+}
+
+Binariness BinarinessSum::result() const {
+    Binariness b;
+    b.ones.assign(size_t(std::max(bits_, 0)), 0.0);
+    if (bits_ <= 0 || n_ == 0) return b;
+    b.near_binary = double(near_) / double(n_ * size_t(bits_));
+    for (size_t j = 0; j < b.ones.size(); ++j) {
+        b.ones[j] = double(ones_[j]) / double(n_);
+        b.mean_balance_gap += std::fabs(b.ones[j] - 0.5);
     }
-    b.mean_balance_gap /= bits;
+    b.mean_balance_gap /= bits_;
     return b;
+}
+
+Binariness binariness(const std::vector<float>& acts, int bits) {
+    BinarinessSum sum(bits);
+    if (bits > 0) sum.add(acts.data(), acts.size() / size_t(bits));
+    return sum.result();
 }
 
 }  // namespace dlbhc

@@ -14,6 +14,7 @@
 // features, labels and names.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -71,8 +72,14 @@ struct EncodedSet {
     std::vector<float> activations;  // latent sigmoid outputs (N, bits)
 };
 
-// Runs the net over every item of ds (in order), with a progress line on stderr when `progress`.
-// Throws for an empty dataset (data/batcher.h).
+// Runs the net over every item of ds (in order), a batch at a time, handing `sink` each batch's
+// items (an EncodedSet of that batch alone) and the index of its first item: memory stays that of
+// one batch whatever ds.size(), for the commands that write as they go (index, encode). A progress
+// line on stderr (apps/progress.h) when `progress`. An empty dataset gives no batch.
+void encode_batches(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress,
+                    const std::function<void(const EncodedSet&, size_t)>& sink);
+
+// encode_batches gathered into one set. Throws for an empty dataset.
 EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress);
 
 // encode_dataset, except that an empty dataset (a shard of a dataset smaller than N,
@@ -92,5 +99,17 @@ struct Binariness {
     double mean_balance_gap = 0;  // mean over bits of |ones - 0.5|
 };
 Binariness binariness(const std::vector<float>& acts, int bits);
+// The same summed a batch at a time (no need to keep every activation).
+class BinarinessSum {
+public:
+    explicit BinarinessSum(int bits);
+    void add(const float* acts, size_t n);  // n items of `bits` activations
+    Binariness result() const;
+
+private:
+    int bits_;
+    size_t n_ = 0, near_ = 0;
+    std::vector<size_t> ones_;
+};
 
 }  // namespace dlbhc

@@ -430,7 +430,7 @@ AtomicFileWriter::AtomicFileWriter(const std::string& path, const std::string& w
         throw std::runtime_error(what_ + " '" + path_ + "': " + e.what());
     }
     tmp_ = target_ + temp_tail("tmp", (long)getpid(), counter++);
-    fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    fd_ = ::open(tmp_.c_str(), O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);  // read_at
     if (fd_ < 0) {
         int err = errno;
         remove_made_folders(made_folders_);
@@ -505,6 +505,21 @@ void AtomicFileWriter::write_at(uint64_t offset, const void* p, size_t n) {
         c += w;
         n -= (size_t)w;
         offset += (uint64_t)w;
+    }
+}
+
+void AtomicFileWriter::read_at(uint64_t offset, void* p, size_t n) {
+    if (state_ != State::Writing) throw std::logic_error("AtomicFileWriter::read_at after commit or failure");
+    flush();
+    char* c = (char*)p;
+    while (n > 0) {
+        ssize_t r = ::pread(fd_, c, n, (off_t)offset);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) fail("reading back '" + tmp_ + "'", errno);
+        if (r == 0) fail("reading back '" + tmp_ + "'", EIO);  // shorter than written: changed by someone else
+        c += r;
+        n -= (size_t)r;
+        offset += (uint64_t)r;
     }
 }
 
@@ -737,6 +752,14 @@ MappedFile::MappedFile(const std::string& path, const std::string& what) {
     }
     // The mapping stays valid after `in` closes the descriptor.
     test_pause("map", path);
+}
+
+void MappedFile::drop_resident(const void* p, size_t n) const {
+    static const uintptr_t page = (uintptr_t)::sysconf(_SC_PAGESIZE);
+    // Both ends rounded down: the pieces of a pass in order then let go of every page once.
+    const uintptr_t from = (uintptr_t)p / page * page, to = ((uintptr_t)p + n) / page * page;
+    if (!data_ || to <= from || from < (uintptr_t)data_ || to > (uintptr_t)data_ + size_) return;
+    ::madvise((void*)from, to - from, MADV_DONTNEED);
 }
 
 void MappedFile::release() {

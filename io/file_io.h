@@ -161,8 +161,13 @@ public:
     void write(const void* p, size_t n);
     // Bytes written so far.
     uint64_t size() const { return written_ + buf_.size(); }
-    // Overwrites bytes already written at `offset` (used for a header completed last).
+    // Writes n bytes at `offset`, past what is written so far too (used for a header completed
+    // last, and by writers that fill several parts of the file at once, each in order: the index
+    // writer). Bytes never written read as zero (a hole); size() counts write() only.
     void write_at(uint64_t offset, const void* p, size_t n);
+    // Reads back n bytes at `offset` of what was written (write() and write_at()) into p; throws
+    // naming the temporary file if fewer are there. For a checksum over parts written out of order.
+    void read_at(uint64_t offset, void* p, size_t n);
     // Makes the new file visible under `path` (see the file comment): prepare(), then publish().
     // Throws on any failure, after removing the temporary file. On success, also removes stale
     // temporaries of `path` left by dead processes (see the file comment).
@@ -260,6 +265,12 @@ public:
 
     const unsigned char* data() const { return data_; }
     size_t size() const { return size_; }
+    // Lets the resident pages of [p, p + n) (inside the mapping) go: the next read maps them again
+    // from the page cache. A pass over a large file (a checksum, a copy) then does not keep the
+    // whole file resident in this process (its peak memory stays that of one piece). The pages
+    // from the one holding p to the one holding p + n, that one excluded: a pass that calls it
+    // for its pieces in order lets go of every page once. Only a hint (errors are ignored).
+    void drop_resident(const void* p, size_t n) const;
 
 private:
     void release();

@@ -15,6 +15,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
+#include <memory>
 #include <stdexcept>
 #include <thread>
 
@@ -212,122 +214,203 @@ void test_append_delay() {
     if (v > 0) std::this_thread::sleep_for(std::chrono::milliseconds(std::min(v, 60000L)));
 }
 
-// Writes one section: the bytes are checksummed as they go.
-class SectionOut {
+// One section filled in item order at its place in the temporary file, while the other sections
+// fill theirs: buffered, checksummed as it goes. Sections never overlap, so each may be written
+// at its own pace; the padding between them is written at the end.
+class SectionStream {
 public:
-    SectionOut(AtomicFileWriter& w, uint64_t expect_offset, const std::string& path) : w_(w) {
-        static const char zeros[kAlign] = {};
-        if (w.size() > expect_offset) throw std::logic_error("index writer: section overlap in '" + path + "'");
-        w.write(zeros, (size_t)(expect_offset - w.size()));  // zero padding up to the section
-    }
+    static constexpr size_t kBufferBytes = size_t(1) << 20;
+    SectionStream(AtomicFileWriter& w, uint64_t at) : w_(w), at_(at) {}
     void put(const void* p, size_t n) {
-        w_.write(p, n);
         sum_.update(p, n);
+        if (buf_.size() + n > kBufferBytes) flush();
+        if (n >= kBufferBytes) {  // a large piece (a copy from a mapped index) goes straight out
+            w_.write_at(at_, p, n);
+            at_ += n;
+            return;
+        }
+        buf_.insert(buf_.end(), (const char*)p, (const char*)p + n);
+    }
+    void flush() {
+        if (buf_.empty()) return;
+        w_.write_at(at_, buf_.data(), buf_.size());
+        at_ += buf_.size();
+        buf_.clear();
     }
     uint64_t checksum() const { return sum_.digest(); }
 
 private:
     AtomicFileWriter& w_;
+    uint64_t at_;
     XxHash64 sum_;
+    std::vector<char> buf_;
 };
 
-// What write_combined writes: the old indexes (any number, in order) followed by the new items
-// (may be null), `words` words per code and `dim`-d features of type `ftype` (dim 0 for None).
-struct Combined {
-    const std::vector<const IndexFile*>& olds;
-    const IndexItems* more;
-    uint64_t n_new;
-    int words, dim;
+// How many items of an index are copied at a time (and their mapped pages then let go):
+// about 1 MiB of codes, labels and name offsets, and of features for D up to 256 floats.
+constexpr size_t kCopyItems = 1024;
+
+}  // namespace
+
+// The writer's state. `lock` (null when the caller holds it: merge_indexes) is taken before the
+// temporary file is made, as by every update.
+struct IndexWriter::State {
+    State(const std::string& p, std::unique_ptr<IndexUpdateLock> l, const IndexShape& s, FeatureType t,
+          const Provenance* prov)
+        : path(p), lock(std::move(l)), shape(s), ftype(s.feature_dim > 0 ? t : FeatureType::None),
+          words(code_words(s.bits)),
+          prov_bytes(prov && !prov->empty() ? encode_provenance(*prov, "index file '" + p + "': ") : ""),
+          L(layout(p, s, ftype, prov_bytes.size())), w(p, "index file"), codes(w, L.codes), labels(w, L.labels),
+          offsets(w, L.names), text(w, L.names + (s.n + 1) * 8), features(w, L.features) {}
+
+    static Layout layout(const std::string& path, const IndexShape& s, FeatureType t, size_t prov_bytes) {
+        if (s.n >= (uint64_t)UINT32_MAX)
+            throw std::invalid_argument("index file '" + path + "': expected fewer than 2^32 items, found " +
+                                        std::to_string(s.n));
+        Layout L;
+        if (!layout_for(s.n, (uint64_t)code_words(s.bits), s.name_bytes, t == FeatureType::None ? 0 : s.feature_dim, t,
+                        prov_bytes, L))
+            throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
+                                        std::to_string(s.n) + " items of " + std::to_string(s.feature_dim) +
+                                        "-d features and " + std::to_string(s.name_bytes) + " bytes of names");
+        return L;
+    }
+
+    void put(const IndexItems& it);
+    void put(const IndexFile& f);
+    void commit();
+
+    std::string path;
+    std::unique_ptr<IndexUpdateLock> lock;
+    IndexShape shape;
     FeatureType ftype;
+    int words;
+    std::string prov_bytes;
+    Layout L;
+    AtomicFileWriter w;
+    SectionStream codes, labels, offsets, text, features;
+    uint64_t done = 0, text_at = 0;  // items written, name text written
 };
 
-// Each section writer returns the checksum of the section it wrote at its offset in L.
-uint64_t write_codes(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
-    SectionOut codes(w, L.codes, path);
-    for (const IndexFile* old : c.olds) codes.put(old->codes().data, old->size() * (size_t)c.words * 8);
-    if (c.more) codes.put(c.more->codes.data, (size_t)(c.n_new * c.words * 8));
-    return codes.checksum();
-}
-
-uint64_t write_labels(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
-    SectionOut labels(w, L.labels, path);
-    for (const IndexFile* old : c.olds) labels.put(old->labels(), old->size() * 4);
-    if (c.more) {
-        if (c.more->labels) {
-            labels.put(c.more->labels, (size_t)c.n_new * 4);
-        } else {
-            const int32_t unknown = -1;
-            for (uint64_t i = 0; i < c.n_new; ++i) labels.put(&unknown, 4);
+// Items written in place, in order (checked by the caller: IndexWriter::add, write_index).
+void IndexWriter::State::put(const IndexItems& it) {
+    const uint64_t n = it.codes.n;
+    uint64_t name_bytes = 0;
+    if (it.names)
+        for (const auto& s : *it.names) name_bytes += s.size();
+    if (n > shape.n - done || name_bytes > shape.name_bytes - text_at)
+        throw std::logic_error("index writer: '" + path + "': more items or name bytes than announced (" +
+                               std::to_string(shape.n) + " items, " + std::to_string(shape.name_bytes) + " bytes)");
+    if (n) codes.put(it.codes.data, (size_t)(n * words * 8));
+    if (it.labels) {
+        labels.put(it.labels, (size_t)n * 4);
+    } else {
+        const std::vector<int32_t> unknown((size_t)n, -1);
+        labels.put(unknown.data(), unknown.size() * 4);
+    }
+    for (uint64_t i = 0; i < n; ++i) {
+        offsets.put(&text_at, 8);
+        if (!it.names) continue;
+        const std::string& s = (*it.names)[i];
+        text.put(s.data(), s.size());
+        text_at += s.size();
+    }
+    if (ftype == FeatureType::F32 && n) {
+        features.put(it.features, (size_t)n * shape.feature_dim * 4);
+    } else if (ftype == FeatureType::F16 && n) {  // converted row by row: no second copy of the batch
+        std::vector<uint16_t> row((size_t)shape.feature_dim);
+        for (uint64_t i = 0; i < n; ++i) {
+            floats_to_halves(it.features + i * (size_t)shape.feature_dim, row.size(), row.data());
+            features.put(row.data(), row.size() * 2);
         }
     }
-    return labels.checksum();
+    done += n;
 }
 
-// Names: N + 1 offsets into the text (offset[i] .. offset[i+1] is name i), then the text.
-// An old index's offsets move by the name text of the indexes before it.
-uint64_t write_names(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
-    SectionOut names(w, L.names, path);
-    uint64_t at = 0;
-    for (const IndexFile* old : c.olds) {
-        if (at == 0) {
-            names.put(old->name_offsets(), old->size() * 8);
-        } else {
-            std::vector<uint64_t> moved;
-            for (size_t i = 0; i < old->size(); i += 4096) {
-                moved.assign(old->name_offsets() + i, old->name_offsets() + std::min(old->size(), i + 4096));
-                for (auto& o : moved) o += at;
-                names.put(moved.data(), moved.size() * 8);
-            }
-        }
-        at += old->name_bytes();
-    }
-    for (uint64_t i = 0; i < c.n_new; ++i) {
-        names.put(&at, 8);
-        if (c.more->names) at += (*c.more->names)[i].size();
-    }
-    names.put(&at, 8);
-    for (const IndexFile* old : c.olds) names.put(old->name_text(), (size_t)old->name_bytes());
-    if (c.more && c.more->names)
-        for (const auto& s : *c.more->names) names.put(s.data(), s.size());
-    return names.checksum();
-}
-
-// 0 (no section) without features.
-uint64_t write_features(AtomicFileWriter& w, const Layout& L, const Combined& c, const std::string& path) {
-    if (c.ftype == FeatureType::None) return 0;
-    SectionOut feats(w, L.features, path);
-    for (const IndexFile* old : c.olds)
-        feats.put(old->features().data, old->size() * (size_t)c.dim * feature_type_bytes(c.ftype));
-    if (c.more && c.n_new > 0) {  // an empty set may give no feature pointer
-        if (c.ftype == FeatureType::F32) {
-            feats.put(c.more->features, (size_t)(c.n_new * c.dim * 4));
-        } else {  // convert row by row, so no second copy of the features is held
-            std::vector<uint16_t> row((size_t)c.dim);
-            for (uint64_t i = 0; i < c.n_new; ++i) {
-                floats_to_halves(c.more->features + i * (size_t)c.dim, (size_t)c.dim, row.data());
-                feats.put(row.data(), row.size() * 2);
-            }
+// Every item of a mapped index (same code length, feature type and dimension), a piece at a
+// time; each piece's pages are let go once copied, so a copy of a large index does not keep it
+// resident. Name offsets move by the name text written before it.
+void IndexWriter::State::put(const IndexFile& f) {
+    if (f.size() > shape.n - done || f.name_bytes() > shape.name_bytes - text_at)
+        throw std::logic_error("index writer: '" + path + "': more items or name bytes than announced");
+    const size_t row = (size_t)shape.feature_dim * feature_type_bytes(ftype);
+    std::vector<uint64_t> moved;
+    for (size_t at = 0; at < f.size(); at += kCopyItems) {
+        const size_t m = std::min(kCopyItems, f.size() - at);
+        const uint64_t* c = f.codes().code(at);
+        codes.put(c, m * words * 8);
+        f.drop_resident(c, m * words * 8);
+        labels.put(f.labels() + at, m * 4);
+        f.drop_resident(f.labels() + at, m * 4);
+        moved.assign(f.name_offsets() + at, f.name_offsets() + at + m);
+        for (auto& o : moved) o += text_at;
+        offsets.put(moved.data(), m * 8);
+        f.drop_resident(f.name_offsets() + at, m * 8);
+        if (ftype != FeatureType::None) {
+            const char* p = (const char*)f.features().data + at * row;
+            features.put(p, m * row);
+            f.drop_resident(p, m * row);
         }
     }
-    return feats.checksum();
+    for (uint64_t at = 0; at < f.name_bytes(); at += SectionStream::kBufferBytes) {
+        const size_t m = (size_t)std::min<uint64_t>(SectionStream::kBufferBytes, f.name_bytes() - at);
+        text.put(f.name_text() + at, m);
+        f.drop_resident(f.name_text() + at, m);
+    }
+    text_at += f.name_bytes();
+    done += f.size();
 }
 
-// The header of a file laid out as L: its fields, the sections' checksums `sums` (codes, labels,
-// names, features) and its own checksum.
-void fill_header(unsigned char* header, const Layout& L, uint64_t n, int bits, const Combined& c, uint64_t name_bytes,
-                 const uint64_t sums[4]) {
+namespace {
+
+// The checksum of bytes [at, at + n) of what `w` wrote, read back a piece at a time.
+uint64_t checksum_written(AtomicFileWriter& w, uint64_t at, uint64_t n) {
+    XxHash64 sum;
+    std::vector<char> piece(SectionStream::kBufferBytes);
+    for (uint64_t done = 0; done < n;) {
+        const size_t m = (size_t)std::min<uint64_t>(piece.size(), n - done);
+        w.read_at(at + done, piece.data(), m);
+        sum.update(piece.data(), m);
+        done += m;
+    }
+    return sum.digest();
+}
+
+}  // namespace
+
+// The last offset, the names' checksum (the offsets come before the text in the section, but
+// were written beside it: read back), the provenance, the zero padding between the sections,
+// then the header, and the atomic replace.
+void IndexWriter::State::commit() {
+    if (done != shape.n || text_at != shape.name_bytes)
+        throw std::logic_error("index writer: '" + path + "': " + std::to_string(done) + " items and " +
+                               std::to_string(text_at) + " bytes of names written, announced " +
+                               std::to_string(shape.n) + " and " + std::to_string(shape.name_bytes));
+    offsets.put(&text_at, 8);
+    for (SectionStream* s : {&codes, &labels, &offsets, &text, &features}) s->flush();
+    const uint64_t sums[4] = {codes.checksum(), labels.checksum(), checksum_written(w, L.names, L.names_section_bytes),
+                              ftype == FeatureType::None ? 0 : features.checksum()};
+    if (!prov_bytes.empty()) w.write_at(L.provenance, prov_bytes.data(), prov_bytes.size());
+    static const char zeros[kAlign] = {};
+    const uint64_t gaps[][2] = {{L.codes + L.codes_bytes, L.labels},
+                                {L.labels + L.labels_bytes, L.names},
+                                {L.names + L.names_section_bytes, ftype == FeatureType::None ? L.data_end : L.features},
+                                {L.data_end, prov_bytes.empty() ? L.data_end : L.provenance}};
+    for (const auto& g : gaps)
+        if (g[1] > g[0]) w.write_at(g[0], zeros, (size_t)(g[1] - g[0]));
+    unsigned char header[kIndexHeaderBytes] = {};
     std::memcpy(header + kOffMagic, kMagic, 8);
     put32(header, kOffVersion, kIndexVersion);
     put32(header, kOffHeaderBytes, (uint32_t)kIndexHeaderBytes);
-    put64(header, kOffCount, n);
-    put32(header, kOffBits, (uint32_t)bits);
-    put32(header, kOffWords, (uint32_t)c.words);
-    put32(header, kOffDim, (uint32_t)c.dim);
-    put32(header, kOffFeatureType, (uint32_t)c.ftype);
+    put64(header, kOffCount, shape.n);
+    put32(header, kOffBits, (uint32_t)shape.bits);
+    put32(header, kOffWords, (uint32_t)words);
+    put32(header, kOffDim, ftype == FeatureType::None ? 0 : (uint32_t)shape.feature_dim);
+    put32(header, kOffFeatureType, (uint32_t)ftype);
     put64(header, kOffCodes, L.codes);
     put64(header, kOffLabels, L.labels);
     put64(header, kOffNames, L.names);
-    put64(header, kOffNameBytes, name_bytes);
+    put64(header, kOffNameBytes, shape.name_bytes);
     put64(header, kOffFeatures, L.features);
     put64(header, kOffFileBytes, L.file);
     put64(header, kOffSumCodes, sums[0]);
@@ -335,45 +418,11 @@ void fill_header(unsigned char* header, const Layout& L, uint64_t n, int bits, c
     put64(header, kOffSumNames, sums[2]);
     put64(header, kOffSumFeatures, sums[3]);
     put64(header, kOffSumHeader, xxhash64(header, kOffSumHeader));
-}
-
-// The old indexes (any number, in order) followed by the new items (may be null), written to
-// `path`. Every old index has `bits`-bit codes and `dim`-d features of type `ftype`. `prov`: the
-// provenance of the whole (null or empty: none is recorded).
-void write_combined(const std::string& path, const std::vector<const IndexFile*>& olds, const IndexItems* more,
-                    int bits, int dim, FeatureType ftype, const Provenance* prov) {
-    uint64_t n_old = 0, old_name_bytes = 0;
-    for (const IndexFile* old : olds) n_old += old->size(), old_name_bytes += old->name_bytes();
-    const Combined c{olds, more, more ? more->codes.n : 0, code_words(bits), ftype == FeatureType::None ? 0 : dim, ftype};
-    const uint64_t n = n_old + c.n_new;
-    if (n >= (uint64_t)UINT32_MAX)
-        throw std::invalid_argument("index file '" + path + "': expected fewer than 2^32 items, found " +
-                                    std::to_string(n));
-    uint64_t new_name_bytes = 0;
-    if (more && more->names)
-        for (const auto& s : *more->names) new_name_bytes += s.size();
-    const uint64_t name_bytes = old_name_bytes + new_name_bytes;
-    const std::string prov_bytes = prov && !prov->empty() ? encode_provenance(*prov, "index file '" + path + "': ") : "";
-    Layout L;
-    if (!layout_for(n, (uint64_t)c.words, name_bytes, (uint64_t)c.dim, ftype, prov_bytes.size(), L))
-        throw std::invalid_argument("index file '" + path + "': expected an index smaller than 2^64 bytes, found " +
-                                    std::to_string(n) + " items of " + std::to_string(dim) + "-d features and " +
-                                    std::to_string(name_bytes) + " bytes of names");
-
-    AtomicFileWriter w(path, "index file");
-    unsigned char header[kIndexHeaderBytes] = {};
-    w.write(header, sizeof header);  // placeholder, completed at the end
-    uint64_t sums[4];
-    sums[0] = write_codes(w, L, c, path);
-    sums[1] = write_labels(w, L, c, path);
-    sums[2] = write_names(w, L, c, path);
-    sums[3] = write_features(w, L, c, path);
-    if (!prov_bytes.empty()) SectionOut(w, L.provenance, path).put(prov_bytes.data(), prov_bytes.size());
-    if (w.size() != L.file) throw std::logic_error("index writer: size mismatch for '" + path + "'");
-    fill_header(header, L, n, bits, c, name_bytes, sums);
     w.write_at(0, header, sizeof header);
     w.commit();
 }
+
+namespace {
 
 void check_items(const std::string& path, const IndexItems& it) {
     const std::string where = "index file '" + path + "': ";
@@ -419,51 +468,6 @@ void check_half_range(const std::string& path, const IndexItems& it) {
                                     " to store it as float16, found " + value_text(it.features[bad]) +
                                     " (store the features as float32)");
 }
-
-}  // namespace
-
-void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt) {
-    check_items(path, items);
-    FeatureType t = has_features(items) ? opt.feature_storage : FeatureType::None;
-    if (has_features(items) && t == FeatureType::None)
-        throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
-    if (t == FeatureType::F16) check_half_range(path, items);
-    IndexUpdateLock lock(path);  // an append running now finishes first, and is not lost
-    write_combined(path, {}, &items, items.codes.bits, has_features(items) ? items.feature_dim : 0, t, items.provenance);
-}
-
-void append_to_index(const std::string& path, const IndexItems& more) {
-    check_items(path, more);
-    IndexUpdateLock lock(path);  // held from reading the old index until the new one replaced it
-    IndexFile old = IndexFile::open(path);  // full verification: never copy damage forward
-    const std::string where = "index file '" + path + "': cannot append: ";
-    if (more.codes.bits != old.bits())
-        throw std::invalid_argument(where + "expected " + std::to_string(old.bits()) + "-bit codes (the index's), found " +
-                                    std::to_string(more.codes.bits) + "-bit codes");
-    if (old.has_features() != has_features(more))
-        throw std::invalid_argument(where + (old.has_features() ? "expected features (the index has them), found none"
-                                                                : "expected no features (the index has none), found some"));
-    if (old.has_features() && more.feature_dim != old.feature_dim())
-        throw std::invalid_argument(where + "expected " + std::to_string(old.feature_dim()) +
-                                    "-d features, found " + std::to_string(more.feature_dim) + "-d");
-    if (old.feature_type() == FeatureType::F16) check_half_range(path, more);
-    // The result records where its items came from only when both parts say so; the net,
-    // weights and preprocessing must be the index's (apps/provenance.h checks it before encoding,
-    // this again under the lock, in case the index was replaced meanwhile).
-    Provenance both;
-    const bool known = old.has_provenance() && more.provenance && !more.provenance->empty();
-    if (known) {
-        try {
-            both = combine_provenance(old.provenance(), "the index", *more.provenance, "the new items");
-        } catch (const std::invalid_argument& e) {
-            throw std::invalid_argument(where + e.what());
-        }
-    }
-    test_append_delay();
-    write_combined(path, {&old}, &more, old.bits(), old.feature_dim(), old.feature_type(), known ? &both : nullptr);
-}
-
-namespace {
 
 // The provenance of the concatenation of `files`: each input's in turn (combine_provenance; an
 // input made with another net or weights than the first is refused, naming both); none when an
@@ -525,12 +529,112 @@ void refuse_repeated_inputs(const std::vector<std::string>& inputs) {
                                     " and " + std::to_string(again + 1) + "): its items would be merged twice");
 }
 
+// What `items` asks of an index: its count, code length, feature dimension and name bytes.
+IndexShape shape_of(const IndexItems& it) {
+    IndexShape s;
+    s.n = it.codes.n;
+    s.bits = it.codes.bits;
+    s.feature_dim = has_features(it) ? it.feature_dim : 0;
+    if (it.names)
+        for (const auto& name : *it.names) s.name_bytes += name.size();
+    return s;
+}
+
 }  // namespace
 
-size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs) {
+IndexWriter::IndexWriter(std::unique_ptr<State> s) : s_(std::move(s)) {}
+IndexWriter::IndexWriter(IndexWriter&&) noexcept = default;
+IndexWriter::~IndexWriter() = default;
+
+IndexWriter::IndexWriter(const std::string& path, const IndexShape& shape, const IndexWriteOptions& opt,
+                         const Provenance* provenance) {
+    if (shape.bits < 1 || shape.bits > kMaxCodeBits || shape.feature_dim < 0)
+        throw std::invalid_argument("index file '" + path + "': expected 1.." + std::to_string(kMaxCodeBits) +
+                                    "-bit codes and a feature dimension >= 0, found " + std::to_string(shape.bits) +
+                                    " bits and dimension " + std::to_string(shape.feature_dim));
+    if (shape.feature_dim > 0 && opt.feature_storage == FeatureType::None)
+        throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
+    auto lock = std::make_unique<IndexUpdateLock>(path);  // an append running now finishes first, and is not lost
+    s_ = std::make_unique<State>(path, std::move(lock), shape, opt.feature_storage, provenance);
+}
+
+IndexWriter IndexWriter::append(const std::string& path, const IndexShape& more, const Provenance* provenance) {
+    auto lock = std::make_unique<IndexUpdateLock>(path);  // held from reading the old index until the rename
+    IndexFile old = IndexFile::open(path);                 // full verification: never copy damage forward
+    const std::string where = "index file '" + path + "': cannot append: ";
+    if (more.bits != old.bits())
+        throw std::invalid_argument(where + "expected " + std::to_string(old.bits()) + "-bit codes (the index's), found " +
+                                    std::to_string(more.bits) + "-bit codes");
+    if (old.has_features() != (more.feature_dim > 0))
+        throw std::invalid_argument(where + (old.has_features() ? "expected features (the index has them), found none"
+                                                                : "expected no features (the index has none), found some"));
+    if (old.has_features() && more.feature_dim != old.feature_dim())
+        throw std::invalid_argument(where + "expected " + std::to_string(old.feature_dim()) +
+                                    "-d features, found " + std::to_string(more.feature_dim) + "-d");
+    // The result records where its items came from only when both parts say so; the net,
+    // weights and preprocessing must be the index's (apps/provenance.h checks it before encoding,
+    // this again under the lock, in case the index was replaced meanwhile).
+    Provenance both;
+    const bool known = old.has_provenance() && provenance && !provenance->empty();
+    if (known) {
+        try {
+            both = combine_provenance(old.provenance(), "the index", *provenance, "the new items");
+        } catch (const std::invalid_argument& e) {
+            throw std::invalid_argument(where + e.what());
+        }
+    }
+    test_append_delay();
+    IndexShape all = more;
+    all.n = old.size() + more.n;
+    all.name_bytes = old.name_bytes() + more.name_bytes;
+    auto s = std::make_unique<State>(path, std::move(lock), all, old.feature_type(), known ? &both : nullptr);
+    s->put(old);  // the old items first: the new ones follow them
+    return IndexWriter(std::move(s));
+}
+
+void IndexWriter::add(const IndexItems& items) {
+    const std::string& path = s_->path;
+    check_items(path, items);
+    const std::string where = "index file '" + path + "': ";
+    if (items.codes.bits != s_->shape.bits)
+        throw std::invalid_argument(where + "expected " + std::to_string(s_->shape.bits) + "-bit codes, found " +
+                                    std::to_string(items.codes.bits) + "-bit codes");
+    if (has_features(items) != (s_->ftype != FeatureType::None) ||
+        (has_features(items) && items.feature_dim != s_->shape.feature_dim))
+        throw std::invalid_argument(where + "expected " + std::to_string(s_->shape.feature_dim) +
+                                    "-d features (0: none), found " +
+                                    std::to_string(has_features(items) ? items.feature_dim : 0) + "-d");
+    if (s_->ftype == FeatureType::F16) check_half_range(path, items);
+    s_->put(items);
+}
+
+size_t IndexWriter::added() const { return (size_t)s_->done; }
+
+void IndexWriter::commit() { s_->commit(); }
+
+void write_index(const std::string& path, const IndexItems& items, const IndexWriteOptions& opt) {
+    check_items(path, items);
+    FeatureType t = has_features(items) ? opt.feature_storage : FeatureType::None;
+    if (has_features(items) && t == FeatureType::None)
+        throw std::invalid_argument("index file '" + path + "': expected float32 or float16 feature storage, found none");
+    if (t == FeatureType::F16) check_half_range(path, items);
+    IndexWriter w(path, shape_of(items), opt, items.provenance);
+    w.add(items);
+    w.commit();
+}
+
+void append_to_index(const std::string& path, const IndexItems& more) {
+    check_items(path, more);
+    IndexWriter w = IndexWriter::append(path, shape_of(more), more.provenance);
+    w.add(more);
+    w.commit();
+}
+
+size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs,
+                     const std::function<void(size_t, size_t)>& progress) {
     if (inputs.empty()) throw std::invalid_argument("index file '" + path + "': expected at least one index to merge, found none");
     refuse_repeated_inputs(inputs);
-    IndexUpdateLock lock(path);  // taken before the inputs are read: `path` may be one of them
+    auto lock = std::make_unique<IndexUpdateLock>(path);  // taken before the inputs are read: `path` may be one of them
     std::vector<IndexFile> files;
     files.reserve(inputs.size());
     for (const auto& in : inputs) {
@@ -543,13 +647,19 @@ size_t merge_indexes(const std::string& path, const std::vector<std::string>& in
         if (f.feature_type() != first.feature_type() || f.feature_dim() != first.feature_dim())
             throw std::invalid_argument(where + "expected " + feature_desc(first) + ", found " + feature_desc(f));
     }
-    std::vector<const IndexFile*> olds;
-    size_t n = 0;
-    for (const auto& f : files) olds.push_back(&f), n += f.size();
     const IndexFile& first = files.front();
+    IndexShape all;
+    all.bits = first.bits();
+    all.feature_dim = first.feature_dim();
+    for (const auto& f : files) all.n += f.size(), all.name_bytes += f.name_bytes();
     const Provenance prov = merged_provenance(files);
-    write_combined(path, olds, nullptr, first.bits(), first.feature_dim(), first.feature_type(), &prov);
-    return n;
+    IndexWriter::State s(path, nullptr, all, first.feature_type(), &prov);
+    for (const auto& f : files) {
+        s.put(f);
+        if (progress) progress((size_t)s.done, (size_t)all.n);
+    }
+    s.commit();
+    return (size_t)all.n;
 }
 
 // ---------------------------------------------------------------------------------- reading
@@ -693,6 +803,9 @@ Layout check_layout(const unsigned char* p, uint64_t size, const IndexHeader& h,
     return L;
 }
 
+// How much of a section open verifies before letting its pages go (verify_sections).
+constexpr size_t kVerifyPieceBytes = size_t(1) << 22;
+
 struct Section {
     const char* name;
     uint64_t off, bytes;
@@ -737,13 +850,22 @@ void check_section_bounds(const unsigned char* p, uint64_t size, const IndexHead
 // code, 0.3 ms for 1M 48-bit codes, under 1% of the Full open), and with Full every feature is
 // finite (a NaN or an infinity makes every distance to the item NaN, which drops it from every fine
 // search without a word; read with the checksum, so it costs little more).
-void verify_sections(const unsigned char* p, const IndexHeader& h, const Layout& L, const IndexOpenOptions& opt,
+// Each pass reads its section a piece at a time and lets the piece's pages go (`map`:
+// MappedFile::drop_resident), so that opening a large index does not keep it resident.
+void verify_sections(const MappedFile& map, const IndexHeader& h, const Layout& L, const IndexOpenOptions& opt,
                      const OpenError& bad) {
+    const unsigned char* p = map.data();
     const Sections sections = sections_of(L);
     for (const auto& s : sections) {
         if (s.bytes == 0 && s.off == 0) continue;
         if (std::string(s.name) == "features" && opt.verify == IndexOpenOptions::Verify::SkipFeatures) continue;
-        uint64_t sum = xxhash64(p + s.off, (size_t)s.bytes);
+        XxHash64 piecewise;
+        for (uint64_t at = 0; at < s.bytes; at += kVerifyPieceBytes) {
+            const size_t m = (size_t)std::min<uint64_t>(kVerifyPieceBytes, s.bytes - at);
+            piecewise.update(p + s.off + at, m);
+            map.drop_resident(p + s.off + at, m);
+        }
+        const uint64_t sum = piecewise.digest();
         if (sum != get64(p, s.sum_at) && kVerifyChecksums)
             throw bad(std::string("checksum mismatch in the ") + s.name + " section: expected " +
                       hex64(get64(p, s.sum_at)) + ", computed " + hex64(sum) + " (the file is damaged)");
@@ -763,10 +885,22 @@ void verify_sections(const unsigned char* p, const IndexHeader& h, const Layout&
                       ".." + std::to_string(L.provenance - 1) + "), found " + hex8(p[at]) + " at byte " +
                       std::to_string(at));
     const CodeView codes{(const uint64_t*)(p + L.codes), (size_t)h.n, (int)h.bits, (int)h.words};
-    const size_t dirty = first_code_with_padding(codes);
-    if (dirty < h.n) throw bad(padding_error(codes, dirty));
+    const size_t piece_codes = std::max<size_t>(1, kVerifyPieceBytes / (8 * (size_t)h.words));
+    for (size_t at = 0; at < codes.n; at += piece_codes) {
+        const CodeView part{codes.code(at), std::min(piece_codes, codes.n - at), codes.bits, codes.words};
+        const size_t dirty = first_code_with_padding(part);
+        if (dirty < part.n) throw bad(padding_error(codes, at + dirty));
+        map.drop_resident(part.data, part.n * 8 * (size_t)h.words);
+    }
     if (h.type != FeatureType::None && opt.verify == IndexOpenOptions::Verify::Full) {
-        const size_t count = (size_t)h.n * h.dim, at = first_non_finite_feature(p + L.features, count, h.type);
+        const size_t count = (size_t)h.n * h.dim, width = feature_type_bytes(h.type), piece = kVerifyPieceBytes / width;
+        size_t at = count;
+        for (size_t from = 0; from < count && at == count; from += piece) {
+            const size_t m = std::min(piece, count - from);
+            const size_t bad_at = first_non_finite_feature(p + L.features + from * width, m, h.type);
+            if (bad_at < m) at = from + bad_at;
+            map.drop_resident(p + L.features + from * width, m * width);
+        }
         if (at < count)
             throw bad(feature_at(at, (int)h.dim) + ": expected a finite " + feature_type_name(h.type) + " value, found " +
                       value_text(h.type == FeatureType::F16 ? half_to_float(((const uint16_t*)(p + L.features))[at])
@@ -774,12 +908,14 @@ void verify_sections(const unsigned char* p, const IndexHeader& h, const Layout&
     }
 }
 
-// The name offsets of items 0..n (n + 1 words) never decrease.
-void check_name_order(const uint64_t* name_off, uint64_t n, const OpenError& bad) {
-    for (uint64_t i = 0; i < n; ++i)
+// The name offsets of items 0..n (n + 1 words) never decrease. Their pages are let go as read.
+void check_name_order(const MappedFile& map, const uint64_t* name_off, uint64_t n, const OpenError& bad) {
+    for (uint64_t i = 0; i < n; ++i) {
         if (name_off[i] > name_off[i + 1])
             throw bad("expected non-decreasing name offsets, found a decrease at item " + std::to_string(i) + " (" +
                       std::to_string(name_off[i]) + " then " + std::to_string(name_off[i + 1]) + ")");
+        if ((i + 1) % (kVerifyPieceBytes / 8) == 0) map.drop_resident(name_off + i + 1 - kVerifyPieceBytes / 8, kVerifyPieceBytes);
+    }
 }
 
 }  // namespace
@@ -796,7 +932,7 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
     const IndexHeader h = read_header(p, size, opt, bad);
     const Layout L = check_layout(p, size, h, bad);
     check_section_bounds(p, size, h, L, bad);
-    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) verify_sections(p, h, L, opt, bad);
+    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) verify_sections(f.map_, h, L, opt, bad);
 
     f.n_ = (size_t)h.n;
     f.bits_ = (int)h.bits;
@@ -813,7 +949,7 @@ IndexFile IndexFile::open(const std::string& path, const IndexOpenOptions& opt) 
     // Small (at most kMaxProvenanceBytes) and what the commands check nets against: read at
     // every verification level.
     if (L.provenance_bytes) f.provenance_ = decode_provenance(p + L.provenance, (size_t)L.provenance_bytes, bad.where);
-    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) check_name_order(f.name_off_, h.n, bad);
+    if (opt.verify != IndexOpenOptions::Verify::HeaderOnly) check_name_order(f.map_, f.name_off_, h.n, bad);
     return f;
 }
 

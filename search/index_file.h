@@ -9,8 +9,11 @@
 // from (search/provenance.h), with its own checksum, up to the file size the header gives.
 // Version 1 files (no provenance) still open: provenance() is then empty.
 //
-// Writing is atomic (file_io.h): a temporary file in the same folder, fsync, rename. Appending
-// rewrites the whole index the same way (old sections followed by the new items, in a new file
+// Writing is atomic (file_io.h): a temporary file in the same folder, fsync, rename. The writer
+// (IndexWriter) knows the layout from the item count, code length, feature dimension and name
+// bytes alone, so it takes the items a batch at a time and writes each section in place in the
+// temporary file: its memory is that of a batch, whatever N. Appending rewrites the whole index
+// the same way (old sections copied a piece at a time, followed by the new items, in a new file
 // renamed over the old): it costs one copy of the index, and a crash or a failed write leaves the
 // old index intact; processes that have the old index mapped keep reading it unchanged.
 // Updates (write_index over an existing file, append_to_index) hold an exclusive flock on the
@@ -28,6 +31,8 @@
 #include <climits>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -63,6 +68,44 @@ struct IndexWriteOptions {
     FeatureType feature_storage = FeatureType::F32;  // F16 halves the memory (float16.h rounding)
 };
 
+// What an index written a batch at a time holds, known before its first item: with it the place
+// of every section is fixed.
+struct IndexShape {
+    uint64_t n = 0;           // items
+    int bits = 0;             // code length
+    int feature_dim = 0;      // D; 0: no features
+    uint64_t name_bytes = 0;  // the bytes of the N names together
+};
+
+// Writes an index a batch at a time (see the file comment): write_index and append_to_index give
+// it all their items at once, `dlbhc index` a batch at a time as they are encoded. The bytes, the
+// checks of the items, the update lock (held from construction to commit or destruction) and the
+// atomic replace are the same either way. Destroyed without commit(), it leaves the index as it was.
+class IndexWriter {
+public:
+    // A new index replacing `path`, of `shape`, features stored as `opt` says.
+    IndexWriter(const std::string& path, const IndexShape& shape, const IndexWriteOptions& opt = {},
+                const Provenance* provenance = nullptr);
+    // Appending `more` (its n, bits, D, name bytes) to the index at `path`, checked as
+    // append_to_index checks (same errors), whose items are copied first. `provenance`: the new
+    // items'.
+    static IndexWriter append(const std::string& path, const IndexShape& more, const Provenance* provenance);
+    IndexWriter(IndexWriter&&) noexcept;
+    ~IndexWriter();
+
+    // The next items, in order; checked as write_index checks them. `items.provenance` is unused.
+    void add(const IndexItems& items);
+    size_t added() const;  // items written so far (with the old ones of an append)
+    // Throws unless exactly the announced items and name bytes were added; then publishes the file.
+    void commit();
+
+    struct State;  // (opaque: search/index_file.cpp)
+
+private:
+    explicit IndexWriter(std::unique_ptr<State> s);
+    std::unique_ptr<State> s_;
+};
+
 // Creates (or atomically replaces) the index at `path`. Waits for an update of the same index
 // in progress (see above). Features must be finite (and, stored as float16, below 65520 in
 // magnitude): a NaN would hide the item from every fine search; the error names the item and
@@ -85,8 +128,11 @@ void append_to_index(const std::string& path, const IndexItems& more);
 // (combine_provenance; the result records none when an input records none); a mismatch, or one
 // file given twice, throws std::invalid_argument naming the file, the expected and the found values. Nothing is converted: the result of merging the
 // shard indexes 0..N-1 of `dlbhc index --shard` is byte for byte the unsharded index. Returns
-// the number of items written.
-size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs);
+// the number of items written. The inputs are copied a piece at a time, their pages let go as
+// they are read: memory stays small whatever their size. `progress` (when set) is called with the
+// items written and the total after each input.
+size_t merge_indexes(const std::string& path, const std::vector<std::string>& inputs,
+                     const std::function<void(size_t, size_t)>& progress = {});
 
 struct IndexOpenOptions {
     enum class Verify {
@@ -123,6 +169,9 @@ public:
     std::string_view name(size_t i) const;
     FeatureView features() const { return FeatureView{features_, has_features() ? n_ : 0, dim_, ftype_}; }
 
+    // Lets the resident pages of [p, p + n) of the mapping go (MappedFile::drop_resident): for a
+    // pass over a large index that should not keep it resident.
+    void drop_resident(const void* p, size_t n) const { map_.drop_resident(p, n); }
     // Raw section access for append_to_index.
     const uint64_t* name_offsets() const { return name_off_; }
     const char* name_text() const { return name_text_; }
