@@ -1,7 +1,9 @@
 // apps/cmd_encode.cpp -- `dlbhc encode`: hash codes (and optionally latent outputs and features)
 // of images, without building an index.
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <vector>
 
 #include "apps/args.h"
 #include "apps/commands.h"
@@ -12,6 +14,7 @@
 #include "apps/sharding.h"
 #include "data/image_io.h"
 #include "formats/npy.h"
+#include "io/file_io.h"
 
 namespace dlbhc {
 
@@ -42,6 +45,45 @@ std::string hex_code(const CodeSet& cs, size_t i) {
     }
     return h.substr(h.size() - size_t((cs.bits() + 3) / 4));
 }
+
+// What `encode` writes, a batch at a time as the batches come: the lines (to --out, or printed),
+// the latent outputs and the features (.npy: the header knows N before the first row). The files
+// are committed together at the end (commit_all): a failure midway leaves every one as it was.
+class EncodeOutputs {
+public:
+    EncodeOutputs(const Args& a, size_t n, int bits, int feature_dim) : n_(n), bits_(bits) {
+        if (a.has("out")) out_ = std::make_unique<AtomicFileWriter>(a.get("out", ""), "codes file");
+        if (a.has("latent-npy")) latent_ = npy_writer(a.get("latent-npy", ""), {int64_t(n), int64_t(bits)});
+        if (a.has("features-npy")) features_ = npy_writer(a.get("features-npy", ""), {int64_t(n), int64_t(feature_dim)});
+    }
+    void add(const EncodedSet& b) {
+        std::string text;
+        for (size_t i = 0; i < b.codes.size(); ++i)
+            text += line_field_escape(b.names[i]) + "\t" + std::to_string(b.labels[i]) + "\t" + hex_code(b.codes, i) + "\n";
+        if (out_) out_->write(text.data(), text.size());
+        else std::fputs(text.c_str(), stdout);
+        if (latent_) latent_->write(b.activations.data(), b.activations.size() * sizeof(float));
+        if (features_) features_->write(b.features.data(), b.features.size() * sizeof(float));
+    }
+    void commit(const std::string& out_path) {
+        std::vector<AtomicFileWriter*> all;
+        for (auto* w : {out_.get(), latent_.get(), features_.get()})
+            if (w) all.push_back(w);
+        commit_all(all);
+        if (out_) std::printf("%zu codes of %d bits written to %s\n", n_, bits_, out_path.c_str());
+    }
+
+private:
+    static std::unique_ptr<AtomicFileWriter> npy_writer(const std::string& path, const std::vector<int64_t>& shape) {
+        auto w = std::make_unique<AtomicFileWriter>(path, "npy file");
+        const std::string h = npy_header("<f4", shape);
+        w->write(h.data(), h.size());
+        return w;
+    }
+    size_t n_;
+    int bits_;
+    std::unique_ptr<AtomicFileWriter> out_, latent_, features_;
+};
 
 }  // namespace
 
@@ -76,29 +118,21 @@ int cmd_encode(const std::vector<std::string>& argv) {
             outputs.emplace_back(std::string("--") + o, a.get(o, ""));
         }
     check_distinct_outputs(outputs);
-    EncodedSet enc;
     if (a.has("data")) {
         auto ds = select_shard(open_dataset(a.get("data", ""), source_options(po)), shard);
         EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *ds, true);
-        enc = encode_maybe_empty(es, *ds, a.has("features-npy"), true);
+        // Written as the batches come: memory stays that of one batch whatever the dataset's size.
+        EncodeOutputs outs(a, ds->size(), es.bits, es.feature_dim);
+        encode_batches(es, *ds, a.has("features-npy"), true, [&](const EncodedSet& b, size_t) { outs.add(b); });
+        outs.commit(a.get("out", ""));
     } else {
         Image img;
         load_image_as_stored(a.get("image", ""), img, po.max_pixels);
         EncodeSetup es = make_image_encode_setup(po, a.get("weights", ""), img, a.get("image", ""), a.has("no-resize"));
-        enc = encode_image(es, img, a.get("image", ""));
+        EncodeOutputs outs(a, 1, es.bits, es.feature_dim);
+        outs.add(encode_image(es, img, a.get("image", "")));
+        outs.commit(a.get("out", ""));
     }
-    std::string text;
-    for (size_t i = 0; i < enc.codes.size(); ++i)
-        text += line_field_escape(enc.names[i]) + "\t" + std::to_string(enc.labels[i]) + "\t" + hex_code(enc.codes, i) + "\n";
-    if (a.has("out")) {
-        write_text_atomic(a.get("out", ""), text, "codes file");
-        std::printf("%zu codes of %d bits written to %s\n", enc.codes.size(), enc.codes.bits(), a.get("out", "").c_str());
-    } else {
-        std::fputs(text.c_str(), stdout);
-    }
-    const int64_t n = int64_t(enc.codes.size());
-    if (a.has("latent-npy")) write_npy(a.get("latent-npy", ""), enc.activations.data(), {n, int64_t(enc.codes.bits())});
-    if (a.has("features-npy")) write_npy(a.get("features-npy", ""), enc.features.data(), {n, int64_t(enc.feature_dim)});
     return 0;
 }
 

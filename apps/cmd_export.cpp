@@ -1,6 +1,7 @@
 // apps/cmd_export.cpp -- `dlbhc export`: an index's codes (and labels) for other engines: a FAISS
 // IndexBinaryFlat file, or NumPy .npy arrays.
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -8,6 +9,7 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "apps/progress.h"
 #include "formats/npy.h"
 #include "io/byte_order.h"
 #include "io/file_io.h"
@@ -70,6 +72,9 @@ void check_export_outputs(const std::string& format, const std::string& index, c
     refuse_overwriting_inputs(outputs, {{"INDEX", index}});
 }
 
+// Items exported between two progress updates (and page releases).
+constexpr size_t kExportPiece = size_t(1) << 16;
+
 void export_npy(const IndexFile& db, const std::string& codes_path, const std::string& labels_path) {
     const int64_t n = int64_t(db.size());
     const size_t bytes = packed_code_bytes(db.bits());
@@ -78,12 +83,20 @@ void export_npy(const IndexFile& db, const std::string& codes_path, const std::s
     codes.write(ch.data(), ch.size());
     labels.write(lh.data(), lh.size());
     std::vector<uint8_t> row(bytes);
-    for (size_t i = 0; i < db.size(); ++i) {
-        pack_code(db.codes(), i, row.data());
-        codes.write(row.data(), row.size());
-        uint8_t le[8];
-        store_le64(le, uint64_t(int64_t(db.label(i))));
-        labels.write(le, sizeof le);
+    Progress shown("exported", "codes", "codes", db.size(), true, kExportPiece);
+    for (size_t at = 0; at < db.size(); at += kExportPiece) {
+        const size_t end = std::min(db.size(), at + kExportPiece);
+        for (size_t i = at; i < end; ++i) {
+            pack_code(db.codes(), i, row.data());
+            codes.write(row.data(), row.size());
+            uint8_t le[8];
+            store_le64(le, uint64_t(int64_t(db.label(i))));
+            labels.write(le, sizeof le);
+        }
+        // The index's pages are let go as read: exporting a large index does not keep it resident.
+        db.drop_resident(db.codes().code(at), (end - at) * size_t(db.words()) * 8);
+        db.drop_resident(db.labels() + at, (end - at) * 4);
+        shown.set(end);
     }
     // Both files are complete on disk before either is renamed into place: both or neither.
     commit_all({&codes, &labels});

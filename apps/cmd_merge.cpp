@@ -5,6 +5,7 @@
 
 #include "apps/args.h"
 #include "apps/commands.h"
+#include "apps/progress.h"
 #include "apps/provenance.h"
 #include "io/path.h"
 #include "search/index_file.h"
@@ -63,7 +64,8 @@ int cmd_merge(const std::vector<std::string>& argv) {
     const std::vector<std::string> inputs(pos.begin() + 1, pos.end());
     check_output_path(out, "OUT");
     if (!a.has("force")) refuse_replacing_other_index(out, inputs);
-    const size_t n = merge_indexes(out, inputs);
+    Progress shown("merged", "items", "items", 0, true, 1);
+    const size_t n = merge_indexes(out, inputs, [&](size_t done, size_t total) { shown.set(done, total); });
     const IndexFile merged = IndexFile::open(out, {IndexOpenOptions::Verify::HeaderOnly});
     std::printf("merged %zu indexes (%zu items) into %s: %d-bit codes, %s\n", inputs.size(), n, out.c_str(),
                 merged.bits(),

@@ -1,5 +1,6 @@
 // apps/main.cpp -- the dlbhc command-line program: `dlbhc <command> [options]`.
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
@@ -42,6 +43,24 @@ void usage(FILE* out) {
                  "`--out --no-features` is refused as a forgotten value; name such a file ./--name.\n");
 }
 
+// Test-only (tests/apps/test_stream_memory.cpp, bench/bench_memory.cpp): with
+// DLBHC_TEST_PEAK_FILE=<file> set, a command that ends writes its peak resident memory, the
+// VmHWM line of /proc/self/status ("VmHWM:   35420 kB"), to <file>. Its parent cannot learn it
+// otherwise: the ru_maxrss of a child started by posix_spawn (vfork, then exec) starts at the
+// parent's own size. Unset (always, outside tests), it costs a getenv.
+int report_peak_memory(int status) {
+    const char* file = std::getenv("DLBHC_TEST_PEAK_FILE");
+    if (!file) return status;
+    FILE* in = std::fopen("/proc/self/status", "r");
+    FILE* out = std::fopen(file, "w");
+    char line[256];
+    while (in && out && std::fgets(line, sizeof line, in))
+        if (std::strncmp(line, "VmHWM:", 6) == 0) std::fputs(line, out);
+    if (in) std::fclose(in);
+    if (out) std::fclose(out);
+    return status;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -57,10 +76,10 @@ int main(int argc, char** argv) {
         static const std::string program = std::string("dlbhc ") + c.name;
         dlbhc::install_file_signal_handlers(program.c_str());
         try {
-            return c.run(args);
+            return report_peak_memory(c.run(args));
         } catch (const std::exception& e) {
             std::fprintf(stderr, "dlbhc %s: error: %s\n", c.name, e.what());
-            return 1;
+            return report_peak_memory(1);
         }
     }
     std::fprintf(stderr, "dlbhc: unknown command '%s'\n\n", argv[1]);

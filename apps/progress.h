@@ -15,6 +15,10 @@ public:
     Progress(std::string verb, std::string unit, std::string rate_unit, size_t total, bool on, size_t every = 5000);
     void add(size_t items) { set(done_ + items); }
     void set(size_t done);
+    void set(size_t done, size_t total) {  // when the total is known only once the work starts
+        total_ = total;
+        set(done);
+    }
 
 private:
     const std::chrono::steady_clock::time_point t0_ = std::chrono::steady_clock::now();

@@ -50,5 +50,10 @@ std::string find_mnist_file(const std::string& dir, const std::string& split, co
 // "t10k" ("test" is accepted for "t10k"). Throws std::runtime_error listing the names tried when a
 // file is missing.
 std::unique_ptr<MemoryDataset> load_mnist_dir(const std::string& dir, const std::string& split);
+// load_mnist_dir as a dataset that reads each image from a plain (not gzip) images file when it
+// is taken, holding only the labels: memory of one byte per item, so that indexing a large
+// dataset does not hold its pixels; the same items, names, labels and errors. A .gz file is
+// loaded whole (load_mnist_dir). What `--data DIR/SPLIT` opens (data/source.h).
+std::unique_ptr<Dataset> open_mnist_dir(const std::string& dir, const std::string& split);
 
 }  // namespace dlbhc

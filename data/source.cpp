@@ -66,7 +66,7 @@ std::unique_ptr<Dataset> open_dataset(const std::string& spec, const SourceOptio
     if (spec.empty()) throw std::invalid_argument("no dataset given (empty path)");
     const SpecForm f = spec_form(spec);
     switch (f.kind) {
-    case SpecForm::Idx: return load_mnist_dir(f.dir, f.split);
+    case SpecForm::Idx: return open_mnist_dir(f.dir, f.split);
     case SpecForm::Cifar: return load_cifar10_dir(f.dir, f.split);
     case SpecForm::List: return ImageFolderDataset::from_list(spec, list_base(spec, opt), opt.images, report);
     case SpecForm::Folder: return ImageFolderDataset::from_folder(spec, opt.images, report);
