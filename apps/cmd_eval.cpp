@@ -11,6 +11,7 @@
 #include "apps/encode.h"
 #include "apps/net_setup.h"
 #include "apps/options.h"
+#include "apps/progress.h"
 #include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"
@@ -73,8 +74,13 @@ EvalConfig eval_config(int K, int R) {
     return cfg;
 }
 
+// Queries searched at once by the fine stage: the pools and results of one batch are held, not
+// those of every query (a pool can reach N items).
+constexpr size_t kFineQueryBatch = 256;
+
 // Coarse + fine: pool below the threshold (at least K items), ranked by feature distance. Fills
-// s.fine, s.reranked, s.mean_pool, s.widened and s.t_fine; returns each query's results.
+// s.fine, s.reranked, s.mean_pool, s.widened and s.t_fine; returns each query's results (their
+// first 10 hits: what the report page shows).
 std::vector<HierarchicalResult> fine_stage(const IndexFile& db, const CodeView& qv, const EncodedSet& q, const EvalConfig& cfg,
                                            EvalSummary& s) {
     HierarchicalOptions ho;
@@ -83,16 +89,24 @@ std::vector<HierarchicalResult> fine_stage(const IndexFile& db, const CodeView& 
     ho.rule = RadiusRule::LessThan;
     ho.min_pool = size_t(s.K);
     const auto t0 = SteadyClock::now();
-    std::vector<HierarchicalResult> results =
-        hierarchical_search_batch(db.codes(), db.features(), qv, q.features.data(), size_t(s.K), ho);
+    std::vector<HierarchicalResult> results(s.queries);
+    std::vector<std::vector<uint32_t>> lists(s.queries);
+    Progress shown("searched", "queries", "queries", s.queries, true, kFineQueryBatch * 8);
+    for (size_t at = 0; at < s.queries; at += kFineQueryBatch) {
+        const CodeView part{qv.code(at), std::min(kFineQueryBatch, s.queries - at), qv.bits, qv.words};
+        std::vector<HierarchicalResult> r = hierarchical_search_batch(
+            db.codes(), db.features(), part, q.features.data() + at * size_t(q.feature_dim), size_t(s.K), ho);
+        for (size_t i = 0; i < part.n; ++i) {
+            for (const auto& h : r[i].hits) lists[at + i].push_back(h.index);
+            s.mean_pool += double(r[i].pool_size);
+            s.widened += r[i].widened;
+            if (r[i].hits.size() > 10) r[i].hits.resize(10);
+            results[at + i] = std::move(r[i]);
+        }
+        shown.set(at + part.n);
+    }
     s.t_fine = seconds_since(t0);
     s.fine = true;
-    std::vector<std::vector<uint32_t>> lists(s.queries);
-    for (size_t i = 0; i < s.queries; ++i) {
-        for (const auto& h : results[i].hits) lists[i].push_back(h.index);
-        s.mean_pool += double(results[i].pool_size);
-        s.widened += results[i].widened;
-    }
     s.mean_pool /= double(s.queries);
     s.reranked = evaluate_ranked_lists(lists, db.labels(), q.labels.data(), cfg);
     return results;
