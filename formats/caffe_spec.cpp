@@ -130,7 +130,7 @@ LayerSpec read_layer(const PtxField& field, bool v1) {
     l.type = row.type;
 
     // Every field must be a common one or a block of this type.
-    std::vector<std::string> known = {"name", "type", "bottom", "top", "loss_weight", "include", "exclude", "param"};
+    std::vector<std::string> known = {"name", "type", "bottom", "top", "loss_weight", "propagate_down", "include", "exclude", "param"};
     if (v1) known.insert(known.end(), {"blobs_lr", "weight_decay"});
     const std::vector<std::string>& blocks = row.blocks;
     known.insert(known.end(), blocks.begin(), blocks.end());
@@ -141,7 +141,9 @@ LayerSpec read_layer(const PtxField& field, bool v1) {
             f.fail("does not apply to " + where + " of type " + l.type +
                    (blocks.empty() ? std::string(" (it takes no settings block)") : " (it takes " + join(blocks) + ")"));
     }
-    check_fields_once(m, known, {"bottom", "top", "loss_weight", "include", "exclude", "param", "blobs_lr", "weight_decay"}, where);
+    check_fields_once(m, known,
+                      {"bottom", "top", "loss_weight", "propagate_down", "include", "exclude", "param", "blobs_lr", "weight_decay"},
+                      where);
 
     l.bottom = m.get_strings("bottom");
     l.top = m.get_strings("top");
@@ -150,6 +152,10 @@ LayerSpec read_layer(const PtxField& field, bool v1) {
         if (!std::isfinite(w)) f->fail("must be finite");
         l.loss_weight.push_back(w);
     }
+    for (const PtxField* f : m.all("propagate_down")) l.propagate_down.push_back(f->as_bool());
+    if (!l.propagate_down.empty() && l.propagate_down.size() != l.bottom.size())
+        m.all("propagate_down").back()->fail("is given " + std::to_string(l.propagate_down.size()) + " times for " +
+                                             std::to_string(l.bottom.size()) + " bottoms (Caffe: none, or one per bottom)");
     l.include = read_rules(m, "include", where);
     l.exclude = read_rules(m, "exclude", where);
     if (!l.include.empty() && !l.exclude.empty())
@@ -301,6 +307,11 @@ std::string describe_layer(const LayerSpec& l) {
     if (!l.loss_weight.empty()) {
         s += " loss_weight[";
         for (size_t i = 0; i < l.loss_weight.size(); ++i) s += std::string(i ? " " : "") + fmt(l.loss_weight[i]);
+        s += "]";
+    }
+    if (!l.propagate_down.empty()) {
+        s += " propagate_down[";
+        for (size_t i = 0; i < l.propagate_down.size(); ++i) s += std::string(i ? " " : "") + (l.propagate_down[i] ? "1" : "0");
         s += "]";
     }
     s += describe_rules("include", l.include) + describe_rules("exclude", l.exclude);

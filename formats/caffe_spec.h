@@ -2,14 +2,16 @@
 // settings and wiring, before any Net is built (formats/net_builder.h builds one).
 //
 // Covered: the subset of caffe.proto used by the deploy and train/test nets of LeNet, CaffeNet,
-// AlexNet and the DLBHC nets of Lin et al. (caffe-cvprw15), in both layouts Caffe reads:
+// AlexNet, the DLBHC nets of Lin et al. (caffe-cvprw15) and their SSDH net (Caffe-DeepBinaryCode:
+// propagate_down, loss_weight on every loss), in both layouts Caffe reads:
 //   V2  `layer { type: "Convolution" ... param { lr_mult decay_mult } }`
 //   V1  `layers { type: CONVOLUTION ... blobs_lr weight_decay }` (the enum is mapped to the V2
 //       type string, so both read into the same LayerSpec).
 // Net inputs: `input` + `input_shape { dim }` or `input_dim` (4 per input), or Input layers
 // (`input_param { shape { dim } }`), or the tops of a Data / ImageData layer.
 // Layer types: the rows of formats/layer_registry.cpp (Convolution, Pooling, InnerProduct, LRN,
-// Dropout, ReLU, Sigmoid, Softmax, SoftmaxWithLoss, Accuracy, Input, Data, ImageData). The
+// Dropout, ReLU, Sigmoid, Softmax, SoftmaxWithLoss, Accuracy, K1_EuclideanLoss, K2_EuclideanLoss,
+// Reshape, Input, Data, ImageData). The
 // per-type settings are the layers' own structs (ConvParam, PoolingParam, ...; see
 // LayerSpec::settings); only the data-layer settings (source, batch, transform_param) have
 // structs of their own here, for the data code to use.
@@ -72,6 +74,9 @@ struct LayerSpec {
     std::vector<ParamSpec> param;          // per learnable blob, in order (weight, bias)
     std::vector<std::string> param_name;   // `param { name }` / V1 `param: "name"`, "" when unnamed
     std::vector<float> loss_weight;        // per top; empty = Caffe's default
+    // Per bottom: false stops the gradient to that bottom (Caffe's propagate_down); empty = every
+    // bottom that needs a gradient gets one. Given, it has one entry per bottom.
+    std::vector<bool> propagate_down;
     std::vector<PhaseRule> include, exclude;
 
     // The settings of an nn/ layer type: the layer's own struct, as its row's reader fills it

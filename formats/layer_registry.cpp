@@ -14,9 +14,12 @@
 #include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/inner_product.h"
+#include "nn/k1_euclidean_loss.h"
+#include "nn/k2_euclidean_loss.h"
 #include "nn/lrn.h"
 #include "nn/pooling.h"
 #include "nn/relu.h"
+#include "nn/reshape.h"
 #include "nn/sigmoid.h"
 #include "nn/softmax.h"
 #include "nn/softmax_loss.h"
@@ -353,6 +356,82 @@ const Row kAccuracy{{
     [](const LayerSpec& l) { return " {top_k " + std::to_string(l.settings<AccuracyParam>().top_k) + "}"; },
     [](const LayerSpec& l, LayerSeeds&) -> std::unique_ptr<Layer> {
         return std::make_unique<AccuracyLayer>(l.name, l.settings<AccuracyParam>());
+    },
+    nullptr,
+}};
+
+// ---- SSDH's losses: K1_EuclideanLoss, K2_EuclideanLoss -------------------------------------
+
+// The authors' layers are Caffe's EuclideanLoss underneath and take its loss_param; dlbhc
+// implements only the default normalisation, which the formulas of nn/k1_euclidean_loss.h and
+// nn/k2_euclidean_loss.h already fix, so the block may state nothing else.
+void read_euclidean_loss_param(const Msg& m, const std::string& where) {
+    if (const Msg* b = m.get_message("loss_param")) {
+        const std::string what = block_what("loss_param", where);
+        check_fields_once(*b, {"normalization", "normalize"}, {}, what);
+        const std::string norm = enum_of(*b, "normalization", {"FULL", "VALID", "BATCH_SIZE", "NONE"}, "VALID");
+        if (norm != "VALID") b->find("normalization")->fail("is " + norm + "; this layer's normalisation is fixed (the count of bottom[0])");
+        if (const PtxField* f = b->find("normalize"))
+            if (!f->as_bool()) f->fail("is false; this layer's normalisation is fixed (the count of bottom[0])");
+    }
+}
+
+const Row kK1EuclideanLoss{{
+    "K1_EuclideanLoss", nullptr, {"loss_param"}, K1EuclideanLossLayer::kBlobs, true,
+    [](const Msg& m, LayerSpec&, const std::string& where) { read_euclidean_loss_param(m, where); },
+    nullptr,
+    nullptr,
+    [](const LayerSpec& l, LayerSeeds&) -> std::unique_ptr<Layer> { return std::make_unique<K1EuclideanLossLayer>(l.name); },
+    nullptr,
+}};
+
+const Row kK2EuclideanLoss{{
+    "K2_EuclideanLoss", nullptr, {"loss_param"}, K2EuclideanLossLayer::kBlobs, true,
+    [](const Msg& m, LayerSpec&, const std::string& where) { read_euclidean_loss_param(m, where); },
+    nullptr,
+    nullptr,
+    [](const LayerSpec& l, LayerSeeds&) -> std::unique_ptr<Layer> { return std::make_unique<K2EuclideanLossLayer>(l.name); },
+    nullptr,
+}};
+
+// ---- Reshape ---------------------------------------------------------------------------------
+
+ReshapeParam read_reshape(const Msg& m, const std::string& what) {
+    check_fields_once(m, {"shape", "axis", "num_axes"}, {}, what);
+    if (const PtxField* f = m.find("axis"))
+        if (f->as_int64() != 0) f->fail("must be 0 (reshaping a range of axes is not implemented), got " + f->text);
+    if (const PtxField* f = m.find("num_axes"))
+        if (f->as_int64() != -1) f->fail("must be -1 (reshaping a range of axes is not implemented), got " + f->text);
+    const PtxField* shape = m.find("shape");
+    if (!shape) fail_at(m.loc, what + " needs a shape { dim ... }");
+    const Msg& s = shape->as_message();
+    s.check_fields({"dim"}, "shape of " + what);
+    ReshapeParam p;
+    for (const PtxField* f : s.all("dim")) {
+        const int64_t d = f->as_int64();
+        if (d < -1 || d > kMaxDim)
+            f->fail("must be -1 (infer), 0 (copy) or a size up to " + std::to_string(kMaxDim) + ", got " + std::to_string(d));
+        p.dims.push_back((int)d);
+    }
+    const std::string rule = reshape_param_check(p);
+    if (!rule.empty()) fail_at(s.loc, what + ": " + rule);
+    return p;
+}
+
+const Row kReshape{{
+    "Reshape", nullptr, {"reshape_param"}, ReshapeLayer::kBlobs, false,
+    [](const Msg& m, LayerSpec& l, const std::string& where) {
+        l.type_settings = read_reshape(required_block(m, l, "reshape_param", where), block_what("reshape_param", where));
+    },
+    nullptr,
+    [](const LayerSpec& l) {
+        std::string s = " {shape (";
+        const std::vector<int>& d = l.settings<ReshapeParam>().dims;
+        for (size_t i = 0; i < d.size(); ++i) s += (i ? ", " : "") + std::to_string(d[i]);
+        return s + ")}";
+    },
+    [](const LayerSpec& l, LayerSeeds&) -> std::unique_ptr<Layer> {
+        return std::make_unique<ReshapeLayer>(l.name, l.settings<ReshapeParam>());
     },
     nullptr,
 }};

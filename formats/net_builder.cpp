@@ -289,7 +289,8 @@ private:
         double buffers = 0;
         if (in.size() == l.bottom.size()) ask_layer(*layer, l, in, where, &buffers);  // else Net::add reports the missing bottom
         try {
-            net_->add(std::move(layer), l.bottom, tops_of(l), l.loss_weight.empty() ? -1.0f : l.loss_weight[0]);
+            net_->add(std::move(layer), l.bottom, tops_of(l), l.loss_weight.empty() ? -1.0f : l.loss_weight[0],
+                      l.propagate_down);
         } catch (const std::exception& e) {
             throw std::invalid_argument(l.loc.str() + ": " + e.what());
         }
@@ -407,6 +408,7 @@ LayerSpec without_training_settings(LayerSpec l) {
     l.param.clear();
     l.param_name.clear();
     l.loss_weight.clear();
+    l.propagate_down.clear();
     l.include.clear();
     l.exclude.clear();
     if (l.type == "Convolution") {

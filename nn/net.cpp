@@ -24,10 +24,14 @@ Blob* Net::add_input(const std::string& name, Shape s) {
 }
 
 Layer* Net::add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bottoms,
-                const std::vector<std::string>& tops, float loss_weight) {
+                const std::vector<std::string>& tops, float loss_weight, const std::vector<bool>& propagate_down) {
     const std::string where = "net '" + name_ + "', layer '" + layer->name() + "'";
     if (layer_index_.count(layer->name())) throw std::invalid_argument(where + ": a layer with this name already exists");
+    if (!propagate_down.empty() && propagate_down.size() != bottoms.size())
+        throw std::invalid_argument(where + ": propagate_down has " + std::to_string(propagate_down.size()) +
+                                    " entries for " + std::to_string(bottoms.size()) + " bottoms (none, or one per bottom)");
     Wiring w;
+    w.propagate_down = propagate_down;
     for (const auto& b : bottoms) {
         if (!has_blob(b)) throw std::invalid_argument(where + ": bottom blob '" + b + "' is not produced by any earlier layer or input");
         w.bottom.push_back(blob(b));
@@ -80,7 +84,8 @@ void Net::propagate_needs(size_t l) {
     std::vector<bool> prop(w.bottom.size());
     bool any = !layers_[l]->params().empty();
     for (size_t i = 0; i < w.bottom.size(); ++i) {
-        prop[i] = blob_needs_grad_[w.bottom[i]] && layers_[l]->differentiable_bottom((int)i);
+        prop[i] = blob_needs_grad_[w.bottom[i]] && layers_[l]->differentiable_bottom((int)i) &&
+                  (w.propagate_down.empty() || w.propagate_down[i]);
         any = any || prop[i];
     }
     layers_[l]->set_propagate_down(prop);
@@ -101,6 +106,13 @@ static double now_seconds() {
     return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
+// A weighted top's contribution to the loss, before its weight (Caffe: the sum of its elements).
+static double element_sum(const Blob& b) {
+    double sum = 0;
+    for (size_t i = 0; i < b.count(); ++i) sum += b.data[i];
+    return sum;
+}
+
 double Net::forward(std::vector<double>* layer_seconds, const std::function<void(size_t)>& after_layer) {
     double loss = 0;
     if (layer_seconds) layer_seconds->assign(layers_.size(), 0.0);
@@ -113,10 +125,7 @@ double Net::forward(std::vector<double>* layer_seconds, const std::function<void
         if (after_layer) after_layer(l);
         if (w.loss_weight != 0) {
             // As Caffe: a weighted top adds weight * (sum of its elements) to the loss.
-            const Blob* t = w.top.at(0);
-            double sum = 0;
-            for (size_t i = 0; i < t->count(); ++i) sum += t->data[i];
-            loss += (double)w.loss_weight * sum;
+            loss += (double)w.loss_weight * element_sum(*w.top.at(0));
         }
     }
     return loss;
@@ -182,10 +191,13 @@ Param* Net::param(const std::string& name) {
     throw std::out_of_range("net '" + name_ + "': no parameter named '" + name + "'");
 }
 
-std::vector<std::pair<std::string, double>> Net::losses() const {
-    std::vector<std::pair<std::string, double>> v;
-    for (size_t l = 0; l < layers_.size(); ++l)
-        if (layers_[l]->is_loss()) v.push_back({layers_[l]->name(), wiring_[l].top[0]->data[0]});
+std::vector<Net::LossOutput> Net::loss_outputs() const {
+    std::vector<LossOutput> v;
+    for (size_t l = 0; l < layers_.size(); ++l) {
+        const Wiring& w = wiring_[l];
+        if (w.loss_weight == 0) continue;
+        v.push_back({w.top[0]->name, element_sum(*w.top[0]), w.loss_weight});
+    }
     return v;
 }
 

@@ -35,8 +35,11 @@ public:
     // are created; a top equal to a bottom means in place (only for layers that allow it).
     // If the layer rejects its input (reshape throws), the net is left unchanged.
     // loss_weight < 0 means the default: 1 for loss layers, 0 otherwise.
+    // propagate_down (Caffe's): empty, or one flag per bottom; false keeps the gradient from that
+    // bottom even when it needs one (SSDH's losses read one blob twice and differentiate the first).
     Layer* add(std::unique_ptr<Layer> layer, const std::vector<std::string>& bottoms,
-               const std::vector<std::string>& tops, float loss_weight = -1.0f);
+               const std::vector<std::string>& tops, float loss_weight = -1.0f,
+               const std::vector<bool>& propagate_down = {});
 
     // Recomputes every layer's output shape (after an input was reshaped); add() already did once.
     void reshape();
@@ -73,13 +76,22 @@ public:
     // is linear in the number of layers.
     size_t wiring_steps() const { return wiring_steps_; }
 
-    // Loss reported by each loss layer in the last forward.
-    std::vector<std::pair<std::string, double>> losses() const;
+    // What each weighted top (a loss layer's, or any top given a loss weight) added to the total
+    // of the last forward, in layer order: the top's name, the sum of its elements and its weight,
+    // so that value * weight summed over them is what forward() returned. Caffe prints these as
+    // "Train net output #k: <top> = <value> (* <weight> = <product> loss)".
+    struct LossOutput {
+        std::string top;
+        double value = 0;
+        float weight = 0;
+    };
+    std::vector<LossOutput> loss_outputs() const;
 
 private:
     struct Wiring {
         Blobs bottom, top;
         float loss_weight = 0;
+        std::vector<bool> propagate_down;  // from add(); empty: no bottom is held back
         bool needs_backward = false;
     };
     Blob* get_or_create(const std::string& name);

@@ -1,6 +1,7 @@
 // nn/trainer.cpp -- see trainer.h.
 #include "nn/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -40,6 +41,27 @@ std::string fmt_seconds(double s) {
     else if (s < 3600) std::snprintf(buf, sizeof buf, "%dm%02ds", int(s) / 60, int(s) % 60);
     else std::snprintf(buf, sizeof buf, "%dh%02dm", int(s) / 3600, int(s) % 3600 / 60);
     return buf;
+}
+
+// Adds this iteration's loss outputs (Net::loss_outputs) to the display window's sums.
+void add_outputs(std::vector<Net::LossOutput>& sums, const std::vector<Net::LossOutput>& now) {
+    if (sums.size() != now.size()) sums.assign(now.begin(), now.end());
+    else
+        for (size_t i = 0; i < now.size(); ++i) sums[i].value += now[i].value;
+}
+
+// As Caffe, one line per weighted top under the progress line: its value and what it adds to the
+// total (value x loss weight), averaged over the window of n iterations, so that the total of the
+// progress line is the sum of the last column.
+std::vector<std::string> output_lines(const std::vector<Net::LossOutput>& sums, int n) {
+    std::vector<std::string> lines;
+    for (const Net::LossOutput& o : sums) {
+        const double v = o.value / std::max(1, n);
+        char buf[256];
+        std::snprintf(buf, sizeof buf, "    %s = %.4f (* %g = %.4f loss)", o.top.c_str(), v, (double)o.weight, v * o.weight);
+        lines.push_back(buf);
+    }
+    return lines;
 }
 
 }  // namespace
@@ -297,6 +319,7 @@ TrainResult Trainer::run() {
     if (test_ && opt_.test_interval > 0 && opt_.test_initialization && start_iter == 0) run_test();
 
     double win_loss = 0, win_acc = 0;
+    std::vector<Net::LossOutput> win_outputs;
     int win_n = 0;
     double win_t0 = seconds();
     while (solver_.iter() < max_iter) {
@@ -322,6 +345,7 @@ TrainResult Trainer::run() {
             break;
         }
         win_loss += loss;
+        add_outputs(win_outputs, net_.loss_outputs());
         win_acc += batch_accuracy();
         ++win_n;
         const int it = solver_.iter();
@@ -334,6 +358,8 @@ TrainResult Trainer::run() {
                           it, max_iter, win_loss / win_n, win_acc / win_n, lr, ips, fmt_seconds(now).c_str(),
                           fmt_seconds(per_iter * (max_iter - it)).c_str());
             log(buf);
+            for (const std::string& line : output_lines(win_outputs, win_n)) log(line);
+            win_outputs.clear();
             win_loss = win_acc = 0;
             win_n = 0;
             win_t0 = now;

@@ -407,6 +407,7 @@ TEST_CASE("messages: make demo ends with a query command that the program accept
     // The make variables, as `make demo` sets them.
     for (const auto& kv : std::vector<std::pair<std::string, std::string>>{
              {"$(DEMO_NET)", "weights/small_dlbhc_train_val.prototxt"},
+             {"$(DEMO_WEIGHTS)", "demo/small_dlbhc.weights"},
              {"$(DEMO)", "demo"},
              {"$(DATA)", "/usr/share/datasets/fashion-mnist"}})
         for (size_t p; (p = cmd.find(kv.first)) != std::string::npos;) cmd.replace(p, kv.first.size(), kv.second);

@@ -270,7 +270,7 @@ TEST_CASE("binaryproto: a mean image becomes one tensor 'mean' (C, H, W)") {
 }
 
 TEST_CASE("binaryproto: the real ImageNet mean written by Caffe") {
-    const std::string path = test::repo_path("../shared/data/imagenet_mean.binaryproto");
+    const std::string path = test::shared_path("data/imagenet_mean.binaryproto");
     if (!std::ifstream(path).good()) {
         MESSAGE("skipped: " << path << " is not present (it is not part of the repository)");
         return;

@@ -13,9 +13,12 @@
 #include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/inner_product.h"
+#include "nn/k1_euclidean_loss.h"
+#include "nn/k2_euclidean_loss.h"
 #include "nn/lrn.h"
 #include "nn/pooling.h"
 #include "nn/relu.h"
+#include "nn/reshape.h"
 #include "nn/sigmoid.h"
 #include "nn/softmax.h"
 #include "nn/softmax_loss.h"
@@ -230,6 +233,34 @@ OpCase accuracy_row(int n, int classes, int top_k) {
     return c;
 }
 
+
+// SSDH's losses: bottom 0 is differentiated, bottom 1 (the same blob in the authors' net) is not
+// read, so its values must change nothing and it gets no gradient.
+OpCase ssdh_loss_row(bool k1, Shape in) {
+    OpCase c;
+    c.name = std::string(k1 ? "K1_EuclideanLoss" : "K2_EuclideanLoss") + " in " + in.str();
+    c.make = [=]() -> std::unique_ptr<Layer> {
+        if (k1) return std::make_unique<K1EuclideanLossLayer>("loss_1");
+        return std::make_unique<K2EuclideanLossLayer>("loss_2");
+    };
+    c.bottom = {in, in};
+    c.fill = uniform_in(0, 1);  // sigmoid outputs (the losses are smooth everywhere)
+    c.reference = [=](const Layer&, const std::vector<Vec>& x, const std::vector<Vec>&) {
+        return std::vector<Vec>{{k1 ? k1_euclidean_loss_naive(x[0].data(), x[0].size())
+                                    : k2_euclidean_loss_naive(x[0].data(), x[0].size())}};
+    };
+    return c;
+}
+
+OpCase reshape_row(Shape in, std::vector<int> dims) {
+    OpCase c;
+    c.name = "Reshape in " + in.str() + " dims";
+    for (int d : dims) c.name += " " + std::to_string(d);
+    c.make = [=] { return std::make_unique<ReshapeLayer>("reshape", ReshapeParam{dims}); };
+    c.bottom = {in};
+    c.reference = [](const Layer&, const std::vector<Vec>& x, const std::vector<Vec>&) { return std::vector<Vec>{x[0]}; };
+    return c;
+}
 }  // namespace
 
 TEST_CASE("ops: Convolution (GEMM and Winograd; grouped, per-axis, pointwise, with and without bias)") {
@@ -303,6 +334,17 @@ TEST_CASE("ops: SoftmaxWithLoss (spatial labels, ignore_label, the probabilities
     ignore.ignore_label = 3;
     run_rows({softmax_loss_row(Shape(3, 4, 2, 1), {}, 1), softmax_loss_row(Shape(3, 4, 2, 2), {}, 1),
               softmax_loss_row(Shape(3, 4, 2, 2), ignore, 1), softmax_loss_row(Shape(4, 5), {}, 2)});
+}
+
+TEST_CASE("ops: K1_EuclideanLoss and K2_EuclideanLoss (SSDH's losses; the second bottom is not read)") {
+    run_rows({ssdh_loss_row(true, Shape(4, 6)), ssdh_loss_row(true, Shape(3, 48)), ssdh_loss_row(true, Shape(2, 3, 2, 2)),
+              ssdh_loss_row(false, Shape(5)), ssdh_loss_row(false, Shape(7, 1, 1, 1)), ssdh_loss_row(false, Shape(2, 3))});
+}
+
+TEST_CASE("ops: Reshape (0 copies an axis, -1 is inferred, fewer than 4 dims) and SSDH's 1 x K AVE pooling") {
+    run_rows({reshape_row(Shape(3, 8), {0, 1, 1, -1}), reshape_row(Shape(2, 3, 2, 2), {0, -1}),
+              reshape_row(Shape(2, 3, 2, 2), {4, 6}), reshape_row(Shape(2, 3, 2, 2), {-1, 2, 0, 3}),
+              pooling_row(Shape(3, 1, 1, 8), pool_param(PoolingParam::AVE, 1, 8, 1, 1, 0, 0))});
 }
 
 TEST_CASE("ops: Dropout (the drawn mask, separate and in place; identity at TEST)") {

@@ -264,3 +264,122 @@ TEST_CASE("torch golden: the comparison catches Krizhevsky's LRN (alpha not divi
     CHECK(contains(bad, "norm2"));
     CHECK(contains(bad, "data"));
 }
+
+// ---- SSDH: the summed objective and its gradients ----------------------------------------------
+//
+// tests/fixtures/torch_ssdh/make_golden.py computes SSDH's three losses on the head of the
+// authors' net (K1_EuclideanLoss, Reshape, 1 x K AVE pooling, K2_EuclideanLoss, softmax loss, with
+// loss weights 1.5, 0.5 and 1) from their definitions in PyTorch, float64, and dumps each loss,
+// the weighted total and every gradient. dlbhc builds the same net from the prototxt the script
+// wrote (the authors' layer blocks: top names with spaces and colons, propagate_down 1 / 0) and
+// must match to the same 1e-4 as above.
+
+namespace {
+
+std::string ssdh_golden(const std::string& name) { return test::repo_path("tests/fixtures/torch_ssdh/" + name); }
+
+struct SsdhRun {
+    std::unique_ptr<Net> net;
+    double total = 0;
+};
+
+SsdhRun run_ssdh(const NetSpec& spec) {
+    SsdhRun r;
+    r.net = build_net(spec, Phase::Train);
+    Net& net = *r.net;
+    for (Param* p : net.params()) {
+        const NamedTensor ref = read_npy(ssdh_golden("params/" + p->name + ".npy"));
+        REQUIRE(same_shape(ref, p->value.shape()));
+        std::copy(ref.data.begin(), ref.data.end(), p->value.data());
+    }
+    for (const char* in : {"data", "label"}) {
+        const NamedTensor ref = read_npy(ssdh_golden(std::string(in) + ".npy"));
+        REQUIRE(same_shape(ref, net.blob(in)->shape()));
+        std::copy(ref.data.begin(), ref.data.end(), net.blob(in)->data.data());
+    }
+    net.set_input_needs_grad("data");
+    r.total = net.forward();
+    net.zero_param_grads();
+    net.backward();
+    return r;
+}
+
+// Every comparison: each loss by its top name, the total forward returned, the sigmoid outputs and
+// their per-code means, every parameter gradient and the input gradient.
+std::vector<Compared> compare_ssdh(SsdhRun& r) {
+    std::vector<Compared> out;
+    const NamedTensor losses = read_npy(ssdh_golden("losses.npy"));
+    REQUIRE(losses.data.size() == 4);
+    const char* tops[3] = {"loss: forcing-binary", "loss: 50%-fire-rate", "loss: classfication-error"};
+    auto scalar = [](double v) {
+        Tensor t(Shape(1));
+        t[0] = (float)v;
+        return t;
+    };
+    auto ref_scalar = [&](size_t i) { return NamedTensor{"", {1}, {losses.data[i]}}; };
+    const std::vector<Net::LossOutput> outs = r.net->loss_outputs();
+    REQUIRE(outs.size() == 3);
+    for (size_t i = 0; i < 3; ++i) {
+        CHECK(outs[i].top == tops[i]);
+        out.push_back({tops[i], "loss", normwise_error(scalar(outs[i].value), ref_scalar(i))});
+    }
+    out.push_back({"total (forward's return)", "loss", normwise_error(scalar(r.total), ref_scalar(3))});
+    out.push_back({"latent_sigmoid", "blob", normwise_error(r.net->blob("latent_sigmoid")->data,
+                                                             read_npy(ssdh_golden("blobs/latent_sigmoid.npy")))});
+    out.push_back({"latent_sigmoid_avg", "blob", normwise_error(r.net->blob("latent_sigmoid_avg")->data,
+                                                                 read_npy(ssdh_golden("blobs/latent_sigmoid_avg.npy")))});
+    for (Param* p : r.net->params())
+        out.push_back({p->name, "param grad", normwise_error(p->grad, read_npy(ssdh_golden("grads/" + p->name + ".npy")))});
+    out.push_back({"data", "input grad", normwise_error(r.net->blob("data")->diff, read_npy(ssdh_golden("grads/data.npy")))});
+    return out;
+}
+
+}  // namespace
+
+TEST_CASE("torch golden SSDH: each loss by its top name, the weighted total and every gradient match PyTorch") {
+    SsdhRun r = run_ssdh(load_net_spec(ssdh_golden("net.prototxt")));
+    const std::vector<Compared> cs = compare_ssdh(r);
+    CHECK(cs.size() == 3 + 1 + 2 + 4 + 1);
+    for (const Compared& c : cs) {
+        INFO(c.kind << " " << c.name << ": error " << c.error << " (tolerance " << kTolerance << ")");
+        CHECK(c.error <= kTolerance);
+    }
+    report("SSDH head", cs);
+}
+
+TEST_CASE("torch golden SSDH: the comparison catches a loss weight on the wrong loss, and a gradient let through") {
+    // The weights of the two SSDH losses swapped: the total and the latent layer's gradients move.
+    NetSpec spec = load_net_spec(ssdh_golden("net.prototxt"));
+    std::swap(layer_of(spec, "loss_1").loss_weight, layer_of(spec, "loss_2").loss_weight);
+    SsdhRun swapped = run_ssdh(spec);
+    std::vector<std::string> bad = failures(compare_ssdh(swapped));
+    CHECK(contains(bad, "total (forward's return)"));
+    CHECK(contains(bad, "latent.weight"));
+    CHECK(!contains(bad, "fc9.weight"));  // the classifier sees no SSDH loss
+    // propagate_down 0 on the classifier's input: the softmax loss's gradient no longer reaches
+    // the latent layer, so its gradients and the input's are wrong; the classifier's own are not.
+    spec = load_net_spec(ssdh_golden("net.prototxt"));
+    layer_of(spec, "fc9").propagate_down = {false};
+    SsdhRun held = run_ssdh(spec);
+    bad = failures(compare_ssdh(held));
+    CHECK(contains(bad, "latent.weight"));
+    CHECK(contains(bad, "data"));
+    CHECK(!contains(bad, "fc9.weight"));
+    CHECK(!contains(bad, "total (forward's return)"));
+}
+
+TEST_CASE("torch golden SSDH: the fixtures are what make_golden.py writes (where /usr/bin/python3 has torch)") {
+    if (std::system("/usr/bin/python3 -c 'import torch, numpy' >/dev/null 2>&1") != 0) {
+        MESSAGE("skipped: /usr/bin/python3 cannot import torch and numpy; the committed fixtures are used as they are");
+        return;
+    }
+    test::TempDir dir;
+    const std::string cmd = "/usr/bin/python3 " + ssdh_golden("make_golden.py") + " " + dir.path + " >/dev/null";
+    REQUIRE(std::system(cmd.c_str()) == 0);
+    for (const char* f : {"net.prototxt", "losses.npy", "data.npy", "label.npy", "blobs/latent_sigmoid.npy",
+                          "grads/latent.weight.npy", "grads/latent.bias.npy", "grads/fc9.weight.npy", "grads/fc9.bias.npy",
+                          "grads/data.npy"}) {
+        INFO(f);
+        CHECK(test::read_all(dir.path + "/" + f) == test::read_all(ssdh_golden(f)));
+    }
+}

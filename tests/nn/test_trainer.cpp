@@ -17,6 +17,7 @@
 #include "nn/conv.h"
 #include "nn/dropout.h"
 #include "nn/inner_product.h"
+#include "nn/k1_euclidean_loss.h"
 #include "nn/pooling.h"
 #include "nn/relu.h"
 #include "nn/sigmoid.h"
@@ -422,4 +423,36 @@ TEST_CASE("trainer: `dlbhc train --resume` refuses a snapshot whose data epoch i
     resume[resume.size() - 3] = snap;
     CHECK(cmd_train(resume) == 0);
     CHECK(fs::exists(dir.file("snap/lin_iter_6.weights")));
+}
+
+TEST_CASE("trainer: every weighted top is printed by its name under the progress line, and they add up to its loss") {
+    // The tiny net with SSDH's forcing-binary loss on the latent sigmoid (weight 0.5) beside the
+    // softmax loss: the progress line's loss is the weighted sum, and each loss has its own line,
+    // as Caffe prints "Train net output #k: <top> = <value> (* <weight> = <product> loss)".
+    auto ds = quadrant_dataset(40, 9);
+    auto net = tiny_net(4);
+    net->add(std::make_unique<K1EuclideanLossLayer>("loss_1"), {"fc8_kevin_encode", "fc8_kevin_encode"},
+             {"loss: forcing-binary"}, 0.5f, {true, false});
+    Source src(*ds, 4, false);
+    SGDSolver sgd(*net, solver_param(4));
+    TrainOptions opt;
+    opt.display = 2;
+    opt.snapshot_after_train = false;
+    std::vector<std::string> lines;
+    Trainer t(*net, sgd, src, nullptr, opt, [&](const std::string& l) { lines.push_back(l); });
+    t.run();
+    REQUIRE(lines.size() == 6);  // two progress lines, each followed by one line per loss
+    for (size_t at : {0u, 3u}) {
+        CAPTURE(lines[at]);
+        double total = 0, softmax = 0, softmax_part = 0, k1 = 0, k1_part = 0, w1 = 0, w2 = 0;
+        REQUIRE(std::sscanf(lines[at].c_str(), "iter %*d/%*d  loss %lf", &total) == 1);
+        REQUIRE(std::sscanf(lines[at + 1].c_str(), "    loss = %lf (* %lf = %lf loss)", &softmax, &w1, &softmax_part) == 3);
+        REQUIRE(std::sscanf(lines[at + 2].c_str(), "    loss: forcing-binary = %lf (* %lf = %lf loss)", &k1, &w2, &k1_part) == 3);
+        CHECK(w1 == 1.0);
+        CHECK(w2 == 0.5);
+        CHECK(k1 < 0);
+        CHECK(k1 >= -0.125);  // -(1/8) is the loss of outputs that are all exactly 0 or 1
+        CHECK(std::fabs(k1_part - 0.5 * k1) < 1e-4);
+        CHECK(std::fabs(softmax_part + k1_part - total) < 2e-4);  // each printed to 4 decimals
+    }
 }

@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <filesystem>
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <map>
@@ -196,6 +197,15 @@ inline std::string repo_path(const std::string& rel) {
         return s == std::string::npos ? std::string() : f.substr(0, s);
     }();
     return root + rel;
+}
+
+// A file of the reference data kept beside the checkout, not in the repository (rel as
+// "ssdh/train_val.prototxt"): under $DLBHC_SHARED_DIR when that is set, else ../shared next to the
+// repository root. A test that reads one skips, with a MESSAGE naming the path, when it is absent
+// (a clean clone, CI).
+inline std::string shared_path(const std::string& rel) {
+    const char* dir = std::getenv("DLBHC_SHARED_DIR");
+    return (dir && *dir ? std::string(dir) + "/" : repo_path("../shared/")) + rel;
 }
 
 // The folder of the data/ fixtures, tests/fixtures/data.
