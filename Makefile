@@ -124,4 +124,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
-include mk/deps.mk mk/cross.mk mk/fuzz.mk mk/bench.mk mk/demo.mk
+include mk/deps.mk mk/cross.mk mk/fuzz.mk mk/bench.mk mk/demo.mk mk/paper.mk
