@@ -26,7 +26,7 @@
 namespace dlbhc {
 
 static const char* kHelp =
-    "usage: dlbhc eval --net NET.prototxt --weights W.weights --index DB.idx --queries SPEC [options]\n"
+    "usage: dlbhc eval --net NET.prototxt --weights W.weights --index DB.idx --queries [LABEL=]SPEC [options]\n"
     "Encodes every query image and ranks the index for it, as the authors' run_cifar10.m and\n"
     "precision.m do: the whole database sorted by Hamming distance (stable: ties keep database\n"
     "order), relevant = same label. Prints, for coarse search and for coarse + fine search\n"
@@ -461,7 +461,10 @@ static const char* kExamples =
     "examples:\n"
     "  dlbhc eval --net weights/small_dlbhc_train_val.prototxt --weights demo/small_dlbhc.weights "
         "--index demo/fashion_train.idx --queries /usr/share/datasets/fashion-mnist/t10k --db-data "
-        "/usr/share/datasets/fashion-mnist/train --html demo/report.html\n";
+        "/usr/share/datasets/fashion-mnist/train --html demo/report.html\n"
+    "  dlbhc eval --net weights/small_dlbhc_train_val.prototxt --weights demo/small_dlbhc.weights "
+        "--index demo/fashion_train.idx --queries train=/usr/share/datasets/fashion-mnist/train --max-queries train=1000 "
+        "--queries test=/usr/share/datasets/fashion-mnist/t10k --modes bcs,hds,es --svg demo/modes.svg\n";
 
 int cmd_eval(const std::vector<std::string>& argv) {
     Args a(argv,
