@@ -356,7 +356,7 @@ std::unique_ptr<Baseline> baseline_setup(const Args& a, const PipelineOptions& p
                                     " dimensions but --baseline-index '" + path + "' stores " +
                                     std::to_string(b->index->feature_dim()));
     check_index_provenance(*b->index, codes_provenance(b->es, 0, b->weights), b->po.net_path, b->weights);
-    b->source = "--baseline-index " + path;
+    b->source = "from --baseline-index " + path;
     return b;
 }
 

@@ -324,7 +324,7 @@ void print_eval_table(const EvalSummary& s) {
     if (s.es || s.baseline)
         std::printf("\nThe paper's modes: BCS = coarse, HDS = coarse+fine, ES = exhaustive (Euclidean distance of the "
                     "features, ties in database order)%s.",
-                    s.baseline ? ("; baseline = ES on the features of " + s.baseline_net + " (database features from " +
+                    s.baseline ? ("; baseline = ES on the features of " + s.baseline_net + " (database features " +
                                   s.baseline_source + ")").c_str()
                                : "");
     if (s.own_items)

@@ -134,6 +134,9 @@ w("The paper's figure is 971.3x, on 1 million images with 4096-d features. The r
   "so ES is cheap and the speed-up small.\n")
 
 w("## The run\n")
+w("Wall seconds of each step as `make paper` ran it on the machine above, shared with other jobs (steps that ran at "
+  "the same time overlap: `make -j2 paper` runs the two evaluations side by side), and the test-set accuracy of each "
+  "net at the end of its training.\n")
 w("| step | seconds |")
 w("|---|---|")
 total = 0

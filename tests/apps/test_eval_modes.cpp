@@ -169,7 +169,7 @@ TEST_CASE("eval --baseline-net: ES on another net's features; the same net as th
     REQUIRE_MESSAGE(c.error.empty(), c.error);
     std::string j = read_all(json);
     CHECK(p_at_1(j, "baseline") == p_at_1(j, "exhaustive"));
-    CHECK(has(j, "\"database_features\": \"--baseline-index " + f.index + "\""));
+    CHECK(has(j, "\"database_features\": \"from --baseline-index " + f.index + "\""));
     // A plain classifier (no latent layer), the database encoded from the source the index records.
     c = capture(out, [&] {
         cmd_eval(f.eval({"--queries", "train=" + f.data, "--baseline-net", f.classifier, "--baseline-weights",
