@@ -8,8 +8,9 @@
 # classifier (weights/small_classifier_train_val.prototxt). Indexes the 60,000 training images with
 # each DLBHC net and runs `dlbhc eval --modes bcs,hds,es` with the classifier's features as the
 # baseline, for the first PAPER_TRAIN_QUERIES training images (each excluding itself) and the
-# 10,000 test images as queries. Work files go to $(PAPER)/; the trained weights are kept there,
-# so a second run only re-evaluates (delete $(PAPER)/ to train again).
+# 10,000 test images as queries. Work files go to $(PAPER)/ and are kept: a second run only
+# writes the page again (delete $(PAPER)/eval*.json to evaluate again, $(PAPER)/ to train again).
+# The steps' wall times and the CPU go on the page (mk/paper_page.py).
 PAPER ?= paper
 PAPER_SOLVER := weights/small_dlbhc_paper_solver.prototxt
 PAPER_NET := weights/small_dlbhc_train_val.prototxt
