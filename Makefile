@@ -6,7 +6,7 @@
 #   NATIVE=1  -march=native (the default build is portable x86-64; SIMD is chosen at run time)
 #   ARCH=aarch64  cross-compile with $(ARCH)-linux-gnu-g++ into build/aarch64-<variant>/ (the x86
 #             kernels and their run-time dispatch compile out; `make test-aarch64` runs the tests)
-# The optional parts are in mk/: cross.mk (static, test-aarch64), fuzz.mk, bench.mk, demo.mk.
+# The optional parts are in mk/: cross.mk (static, test-aarch64), fuzz.mk, bench.mk, demo.mk, paper.mk.
 OPENMP ?= 1
 DEBUG ?= 0
 NATIVE ?= 0
@@ -81,6 +81,7 @@ all: $(APP)
 help:
 	@echo "make            build the library and the dlbhc program into $(BUILD)/"
 	@echo "make demo       train, index and evaluate on Fashion-MNIST; writes demo/report.html"
+	@echo "make paper      the paper's experiments on Fashion-MNIST (every search mode, 48 and 128 bits); writes docs/paper.md"
 	@echo "make test       install missing dependencies, build and run the doctest suite"
 	@echo "make bench      build and run the benchmarks (not part of make test)"
 	@echo "make fuzz       build the libFuzzer targets (clang, ASan+UBSan) and run each FUZZ_SECONDS (default $(FUZZ_SECONDS))"
@@ -124,4 +125,4 @@ clean:
 	rm -rf build
 
 -include $(LIB_OBJ:.o=.d) $(APP_OBJ:.o=.d) $(TEST_OBJ:.o=.d)
-include mk/deps.mk mk/cross.mk mk/fuzz.mk mk/bench.mk mk/demo.mk
+include mk/deps.mk mk/cross.mk mk/fuzz.mk mk/bench.mk mk/demo.mk mk/paper.mk

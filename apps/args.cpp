@@ -20,14 +20,15 @@
 namespace dlbhc {
 
 Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>& options,
-           const std::vector<std::string>& flags) {
+           const std::vector<std::string>& flags, const std::vector<std::string>& repeatable) {
     auto known = [](const std::vector<std::string>& v, const std::string& s) {
         return std::find(v.begin(), v.end(), s) != v.end();
     };
     // A repeated option is refused rather than letting the last one win silently: "--out a
     // --out b" more likely lost a word than meant b.
     auto set = [&](const std::string& name, const std::string& value) {
-        if (!values_.emplace(name, value).second)
+        all_values_[name].push_back(value);
+        if (!values_.emplace(name, value).second && !known(repeatable, name))
             throw std::invalid_argument("--" + name + " is given twice; give it once");
     };
     for (size_t i = 0; i < argv.size(); ++i) {
@@ -65,6 +66,11 @@ Args::Args(const std::vector<std::string>& argv, const std::vector<std::string>&
 std::string Args::get(const std::string& name, const std::string& def) const {
     auto it = values_.find(name);
     return it == values_.end() ? def : it->second;
+}
+
+std::vector<std::string> Args::get_all(const std::string& name) const {
+    auto it = all_values_.find(name);
+    return it == all_values_.end() ? std::vector<std::string>() : it->second;
 }
 
 int Args::get_int(const std::string& name, int def) const {

@@ -14,11 +14,14 @@ namespace dlbhc {
 class Args {
 public:
     // argv holds the words after the subcommand. `flags` are options without a value; every other
-    // "--name" takes the next word. Unknown names are an error listing the accepted ones.
+    // "--name" takes the next word. Unknown names are an error listing the accepted ones. An
+    // option given twice is an error, unless it is one of `repeatable` (which must be among
+    // `options`): get() then returns its first value and get_all() every one, in order.
     Args(const std::vector<std::string>& argv, const std::vector<std::string>& options,
-         const std::vector<std::string>& flags);
+         const std::vector<std::string>& flags, const std::vector<std::string>& repeatable = {});
     bool has(const std::string& name) const { return values_.count(name) > 0; }
     std::string get(const std::string& name, const std::string& def) const;
+    std::vector<std::string> get_all(const std::string& name) const;  // empty when absent
     int get_int(const std::string& name, int def) const;  // throws on a non-integer value
     // An integer option that must lie in [lo, hi] when given; `def` (returned as is, so it may be
     // a sentinel such as 0 = "as in the file") when absent. Throws std::invalid_argument naming the
@@ -33,6 +36,7 @@ public:
 
 private:
     std::map<std::string, std::string> values_;
+    std::map<std::string, std::vector<std::string>> all_values_;  // every value of each option, in order
     std::vector<std::string> positional_;
 };
 

@@ -2,7 +2,10 @@
 // index, coarse (Hamming) and coarse + fine (Hamming pool re-ranked by feature distance).
 #include <algorithm>
 #include <chrono>
+#include <cctype>
 #include <climits>
+#include <cstdint>
+#include <tuple>
 #include <cstdio>
 #include <string>
 
@@ -15,6 +18,8 @@
 #include "apps/provenance.h"
 #include "apps/report.h"
 #include "data/image_io.h"
+#include "data/shard.h"
+#include "data/source.h"
 #include "search/eval.h"
 #include "search/hierarchical.h"
 #include "search/index_file.h"
@@ -22,7 +27,7 @@
 namespace dlbhc {
 
 static const char* kHelp =
-    "usage: dlbhc eval --net NET.prototxt --weights W.weights --index DB.idx --queries SPEC [options]\n"
+    "usage: dlbhc eval --net NET.prototxt --weights W.weights --index DB.idx --queries [LABEL=]SPEC [options]\n"
     "Encodes every query image and ranks the index for it, as the authors' run_cifar10.m and\n"
     "precision.m do: the whole database sorted by Hamming distance (stable: ties keep database\n"
     "order), relevant = same label. Prints, for coarse search and for coarse + fine search\n"
@@ -35,12 +40,29 @@ static const char* kHelp =
     "             nothing counts as 0), and the same with d < 2\n"
     "  --net, --weights     the trained net (as for `dlbhc index`)\n"
     "  --index FILE         the database (from `dlbhc index`)\n"
-    "  --queries SPEC       query images with labels (same forms as `dlbhc index --data`)\n"
+    "  --queries [LABEL=]SPEC  query images with labels (same forms as `dlbhc index --data`); may be\n"
+    "                       repeated, each set evaluated on its own (a panel of the plot each) and\n"
+    "                       named by LABEL (letters, digits, '-', '_'; default: SPEC). A set that\n"
+    "                       resolves to the same dataset files as the data source the index records,\n"
+    "                       which it holds whole, is the database itself (the paper's training-set\n"
+    "                       queries): each query's own item (same item number) is left out of its\n"
+    "                       ranking, and the output says so\n"
+    "  --modes LIST         comma-separated, any of: bcs (the whole Hamming ranking, \"coarse\"), hds\n"
+    "                       (coarse + fine), es (exhaustive Euclidean search on the index's\n"
+    "                       features); default bcs,hds. With es the time per query of each mode and\n"
+    "                       the speed-up of HDS over ES are printed\n"
+    "  --baseline-net N, --baseline-weights W   also ES on the features of another net (the paper's\n"
+    "                       pre-trained AlexNet; a net without latent layer gives the input of its\n"
+    "                       last InnerProduct layer, fc7): the queries are encoded with it, and the\n"
+    "                       database from --baseline-index, or else on the fly from --db-data or the\n"
+    "                       data source the index records\n"
+    "  --baseline-index F   an index built with the baseline net and weights (its provenance is\n"
+    "                       checked) of the same items as --index\n"
     "  --k K                mAP@K and the fine stage's list length (default 1000)\n"
     "  --threshold T        fine stage pool: Hamming distance < T (default 8)\n"
     "  --radius R           for the within-radius precision (default 2)\n"
-    "  --max-queries N      use only the first N queries\n"
-    "  --no-fine            coarse only\n"
+    "  --max-queries [LABEL=]N  use only the first N queries (of set LABEL; may be repeated)\n"
+    "  --no-fine            coarse only (the same as --modes bcs)\n"
     "  --json FILE          write the metrics as JSON\n"
     "  --svg FILE           write a precision@k plot\n"
     "  --html FILE          write a report page: metrics, plot, top-10 results of a few queries as\n"
@@ -59,7 +81,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
-const std::vector<size_t> kPlotKs = {1, 2, 5, 10, 20, 50, 100, 200, 500, 1000};
+// k = 1..1000 on a log axis, as the paper's plots (and every k the table shows).
+const std::vector<size_t> kPlotKs = {1,   2,   3,   4,   5,   6,   7,   8,   9,   10,  12,  15,  20,  25,  30,  40,  50,
+                                     60,  70,  80,  90,  100, 120, 150, 200, 250, 300, 400, 500, 600, 700, 800, 900, 1000};
 
 double seconds_since(SteadyClock::time_point t0) { return std::chrono::duration<double>(SteadyClock::now() - t0).count(); }
 
@@ -78,29 +102,129 @@ EvalConfig eval_config(int K, int R) {
 // those of every query (a pool can reach N items).
 constexpr size_t kFineQueryBatch = 256;
 
-// Coarse + fine: pool below the threshold (at least K items), ranked by feature distance. Fills
-// s.fine, s.reranked, s.mean_pool, s.widened and s.t_fine; returns each query's results (their
-// first 10 hits: what the report page shows).
+// --modes (and --no-fine): which of the paper's searches run.
+struct Modes {
+    bool bcs = true, hds = true, es = false;
+};
+
+Modes parse_modes(const Args& a) {
+    Modes m;
+    if (!a.has("modes")) {
+        m.hds = !a.has("no-fine");
+        return m;
+    }
+    const std::string list = a.get("modes", "");
+    const char* expected = " (expected a comma-separated list of bcs, hds, es)";
+    m.bcs = m.hds = false;
+    std::vector<std::string> seen;
+    size_t start = 0;
+    while (true) {
+        const size_t comma = list.find(',', start);
+        const std::string mode = list.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+        if (mode.empty()) throw std::invalid_argument("--modes '" + list + "': an empty mode" + expected);
+        if (std::find(seen.begin(), seen.end(), mode) != seen.end())
+            throw std::invalid_argument("--modes '" + list + "': '" + mode + "' is given twice");
+        seen.push_back(mode);
+        if (mode == "bcs") m.bcs = true;
+        else if (mode == "hds") m.hds = true;
+        else if (mode == "es") m.es = true;
+        else throw std::invalid_argument("--modes '" + list + "': unknown mode '" + mode + "'" + expected);
+        if (comma == std::string::npos) break;
+        start = comma + 1;
+    }
+    if (m.hds && a.has("no-fine"))
+        throw std::invalid_argument("--no-fine (no coarse + fine stage) contradicts --modes '" + list + "', which asks for hds");
+    return m;
+}
+
+// One --queries: its label ("" for a single unlabelled set), dataset spec and query limit.
+struct QuerySet {
+    std::string label, spec;
+    size_t max = SIZE_MAX;
+};
+
+// "LABEL=VALUE" -> {LABEL, VALUE} when the text before the first '=' is a label (letters, digits,
+// '-', '_'); else {"", text}.
+std::pair<std::string, std::string> split_label(const std::string& text) {
+    const size_t eq = text.find('=');
+    if (eq == std::string::npos || eq == 0) return {"", text};
+    for (size_t i = 0; i < eq; ++i)
+        if (!std::isalnum((unsigned char)text[i]) && text[i] != '-' && text[i] != '_') return {"", text};
+    return {text.substr(0, eq), text.substr(eq + 1)};
+}
+
+// Every --queries with its --max-queries (a limit without a label applies to every set; one with
+// a label to that set, before a general one).
+std::vector<QuerySet> query_sets(const Args& a) {
+    std::vector<QuerySet> sets;
+    const std::vector<std::string> given = a.get_all("queries");
+    for (const std::string& q : given) {
+        QuerySet s;
+        std::tie(s.label, s.spec) = split_label(q);
+        if (s.spec.empty()) throw std::invalid_argument("--queries '" + q + "': no dataset after the label");
+        if (s.label.empty() && given.size() > 1) s.label = s.spec;
+        for (const QuerySet& o : sets)
+            if (o.label == s.label)
+                throw std::invalid_argument("--queries: two query sets are labelled '" + s.label +
+                                            "' (give each its own label, --queries LABEL=SPEC)");
+        sets.push_back(s);
+    }
+    for (int pass = 0; pass < 2; ++pass)  // general limits first, then the labelled ones override them
+        for (const std::string& m : a.get_all("max-queries")) {
+            const auto lv = split_label(m);
+            size_t n = 0;
+            if (!parse_size(lv.second, n) || n < 1)
+                throw std::invalid_argument("option --max-queries expects an integer >= 1 (N, or LABEL=N for one query set), got '" +
+                                            m + "'");
+            if ((pass == 0) != lv.first.empty()) continue;
+            bool found = lv.first.empty();
+            for (QuerySet& s : sets)
+                if (lv.first.empty() || s.label == lv.first) s.max = n, found = true;
+            if (!found) throw std::invalid_argument("--max-queries '" + m + "': no --queries is labelled '" + lv.first + "'");
+        }
+    return sets;
+}
+
+// The query set as a dataset: its first `max` items.
+std::unique_ptr<Dataset> open_query_set(const QuerySet& qs, const SourceOptions& so) {
+    auto ds = open_dataset(qs.spec, so);
+    const size_t n = std::min(ds->size(), qs.max);
+    if (n == 0) throw std::invalid_argument("--queries '" + qs.spec + "': no queries");
+    if (n == ds->size()) return ds;
+    return std::make_unique<RangeDataset>(std::move(ds), ItemRange{0, n});
+}
+
+// Coarse + fine: pool below the threshold (at least K items), ranked by feature distance, each
+// query's own item left out. Fills s.fine, s.reranked, s.mean_pool, s.widened and s.t_fine;
+// returns each query's results.
 std::vector<HierarchicalResult> fine_stage(const IndexFile& db, const CodeView& qv, const EncodedSet& q, const EvalConfig& cfg,
-                                           EvalSummary& s) {
+                                           const int64_t* own, EvalSummary& s) {
     HierarchicalOptions ho;
     ho.pool = HierarchicalOptions::Pool::Radius;
     ho.threshold = s.threshold;
     ho.rule = RadiusRule::LessThan;
-    ho.min_pool = size_t(s.K);
+    ho.min_pool = size_t(s.K) + (own ? 1 : 0);
     const auto t0 = SteadyClock::now();
     std::vector<HierarchicalResult> results(s.queries);
     std::vector<std::vector<uint32_t>> lists(s.queries);
     Progress shown("searched", "queries", "queries", s.queries, true, kFineQueryBatch * 8);
     for (size_t at = 0; at < s.queries; at += kFineQueryBatch) {
         const CodeView part{qv.code(at), std::min(kFineQueryBatch, s.queries - at), qv.bits, qv.words};
-        std::vector<HierarchicalResult> r = hierarchical_search_batch(
-            db.codes(), db.features(), part, q.features.data() + at * size_t(q.feature_dim), size_t(s.K), ho);
+        std::vector<HierarchicalResult> r = hierarchical_search_batch(db.codes(), db.features(), part,
+                                                                      q.features.data() + at * size_t(q.feature_dim),
+                                                                      size_t(s.K) + (own ? 1 : 0), ho);
         for (size_t i = 0; i < part.n; ++i) {
-            for (const auto& h : r[i].hits) lists[at + i].push_back(h.index);
+            auto& hits = r[i].hits;
+            if (own) {
+                const int64_t self = own[at + i];
+                hits.erase(std::remove_if(hits.begin(), hits.end(), [&](const HierarchicalHit& h) { return int64_t(h.index) == self; }),
+                           hits.end());
+                if (hits.size() > size_t(s.K)) hits.resize(size_t(s.K));
+            }
+            for (const auto& h : hits) lists[at + i].push_back(h.index);
             s.mean_pool += double(r[i].pool_size);
             s.widened += r[i].widened;
-            if (r[i].hits.size() > 10) r[i].hits.resize(10);
+            if (hits.size() > 10) hits.resize(10);  // what the report page shows
             results[at + i] = std::move(r[i]);
         }
         shown.set(at + part.n);
@@ -122,7 +246,7 @@ ShownResult shown_result(const IndexFile& db, uint32_t index, const std::string&
 }
 
 // The queries the report page shows (spread evenly over the queries), each with its top 10 of
-// the coarse search and, when it ran, of the fine stage.
+// the coarse search and, when it ran, of the fine stage (the query's own item left out).
 std::vector<ShownQuery> shown_queries(const IndexFile& db, const EncodedSet& q, const std::vector<HierarchicalResult>& fine,
                                       const EvalSummary& s, int examples) {
     std::vector<ShownQuery> shown;
@@ -131,8 +255,11 @@ std::vector<ShownQuery> shown_queries(const IndexFile& db, const EncodedSet& q, 
         sq.query = size_t(e) * s.queries / size_t(examples);
         sq.label = q.labels[sq.query];
         sq.rows.emplace_back("coarse", std::vector<ShownResult>());
-        for (const auto& h : hamming_knn(db.codes(), q.codes.code(sq.query), 10))
-            sq.rows.back().second.push_back(shown_result(db, h.index, "Hamming " + std::to_string(h.distance)));
+        for (const auto& h : hamming_knn(db.codes(), q.codes.code(sq.query), 11)) {
+            if (s.own_items && h.index == sq.query) continue;
+            if (sq.rows.back().second.size() < 10)
+                sq.rows.back().second.push_back(shown_result(db, h.index, "Hamming " + std::to_string(h.distance)));
+        }
         if (s.fine) {
             sq.rows.emplace_back("coarse + fine", std::vector<ShownResult>());
             for (size_t j = 0; j < fine[sq.query].hits.size() && j < 10; ++j) {
@@ -148,17 +275,17 @@ std::vector<ShownQuery> shown_queries(const IndexFile& db, const EncodedSet& q, 
 }
 
 // --html: the report page, its plot and pictures (database pictures from --db-data or from the
-// item names when they are image files).
+// item names when they are image files); the shown queries are the first set's.
 // `no_db_data`: why the recorded data source could not give the pictures ("" when it did, or
 // --db-data was given).
 void write_eval_page(const Args& a, const Dataset* dbds, const std::string& no_db_data, const PipelineOptions& po,
                      const IndexFile& db, const Dataset& qds, const EncodedSet& q,
-                     const std::vector<HierarchicalResult>& fine, const EvalSummary& s) {
+                     const std::vector<HierarchicalResult>& fine, const std::vector<EvalSummary>& sets) {
     const std::string html = a.get("html", "");
     HtmlPageWriter w(html, "HTML report");
     const int examples = std::max(0, a.get_int("examples", 6));
     size_t missing = 0;
-    const std::string page = eval_html_page(s, shown_queries(db, q, fine, s, examples),
+    const std::string page = eval_html_page(sets, shown_queries(db, q, fine, sets.at(0), examples),
                                             [&](size_t qi, Image& img) { qds.item(qi, img); },
                                             db_pictures(dbds, db, po.max_pixels), w, missing);
     w.commit(page);
@@ -180,15 +307,166 @@ void check_eval_outputs(const Args& a) {
     check_distinct_outputs(outputs);
 }
 
-void write_json_and_svg(const Args& a, const EvalSummary& s) {
+void write_json_and_svg(const Args& a, const std::vector<EvalSummary>& sets) {
     if (a.has("json")) {
-        write_text_atomic(a.get("json", ""), eval_json(s), "JSON report");
+        write_text_atomic(a.get("json", ""), eval_json(sets), "JSON report");
         std::printf("metrics written to %s\n", a.get("json", "").c_str());
     }
     if (a.has("svg")) {
-        write_text_atomic(a.get("svg", ""), svg_precision_plot(eval_plot_series(s), eval_plot_title(s)), "SVG plot");
+        write_text_atomic(a.get("svg", ""), eval_plot_svg(sets), "SVG plot");
         std::printf("plot written to %s\n", a.get("svg", "").c_str());
     }
+}
+
+// The baseline (--baseline-net): its net ready to encode and the database's features, from
+// --baseline-index or encoded from the database's images.
+struct Baseline {
+    PipelineOptions po;
+    std::string weights;
+    EncodeSetup es;
+    std::unique_ptr<IndexFile> index;  // --baseline-index
+    std::vector<float> features;       // encoded on the fly (N, D)
+    std::string source;                // where the database features come from
+    FeatureView db() const {
+        if (index) return index->features();
+        return FeatureView{features.data(), features.size() / size_t(std::max(es.feature_dim, 1)), es.feature_dim,
+                           FeatureType::F32};
+    }
+};
+
+// Before any encoding: the baseline net and weights read and built, and --baseline-index checked
+// against them and against --index (the same items); without it, the database's images
+// (`dbds`, from --db-data or the recorded source) must be there. `ds` fixes the input shape.
+std::unique_ptr<Baseline> baseline_setup(const Args& a, const PipelineOptions& po, const IndexFile& db, const Dataset* dbds,
+                                         const std::string& no_db_data, const Dataset& ds) {
+    if (!a.has("baseline-net")) return nullptr;
+    auto b = std::make_unique<Baseline>();
+    b->po = po;
+    b->po.net_path = a.get("baseline-net", ""), b->po.latent_bits = 0, b->po.num_classes = 0, b->po.mean_file = "";
+    b->weights = a.get("baseline-weights", "");
+    b->es = make_feature_setup(b->po, b->weights, dbds ? *dbds : ds, true);
+    if (!a.has("baseline-index")) {
+        if (!dbds)
+            throw std::invalid_argument("--baseline-net: the database's images are needed to encode them with the baseline "
+                                        "net, but " + no_db_data + ": give --db-data (or --baseline-index)");
+        if (dbds->size() != db.size())
+            throw std::invalid_argument("--db-data holds " + std::to_string(dbds->size()) + " items but index '" + db.path() +
+                                        "' " + std::to_string(db.size()) + ": not the database's images");
+        b->source = "encoded from " + std::string(a.has("db-data") ? "--db-data " + a.get("db-data", "") : "the index's data source");
+        return b;
+    }
+    const std::string path = a.get("baseline-index", "");
+    if (b->es.latent_blob.empty())
+        throw std::invalid_argument("--baseline-index '" + path + "': --baseline-net '" + b->po.net_path +
+                                    "' has no latent layer, so no index was built with it (leave --baseline-index out to "
+                                    "encode the database with it)");
+    b->index = std::make_unique<IndexFile>(IndexFile::open(path));
+    if (!b->index->has_features()) throw std::invalid_argument("--baseline-index '" + path + "' has no features");
+    if (b->index->size() != db.size() || !std::equal(db.labels(), db.labels() + db.size(), b->index->labels()))
+        throw std::invalid_argument("--baseline-index '" + path + "' does not hold the items of --index '" + db.path() +
+                                    "' (item counts " + std::to_string(b->index->size()) + " and " + std::to_string(db.size()) +
+                                    ", or their labels, differ)");
+    if (b->es.feature_dim != b->index->feature_dim())
+        throw std::invalid_argument("--baseline-net's features have " + std::to_string(b->es.feature_dim) +
+                                    " dimensions but --baseline-index '" + path + "' stores " +
+                                    std::to_string(b->index->feature_dim()));
+    check_index_provenance(*b->index, codes_provenance(b->es, 0, b->weights), b->po.net_path, b->weights);
+    b->source = "from --baseline-index " + path;
+    return b;
+}
+
+// Everything one query set's evaluation needs that does not change between sets.
+struct EvalRun {
+    const Args* a = nullptr;
+    const IndexFile* db = nullptr;
+    EncodeSetup* es = nullptr;
+    Baseline* baseline = nullptr;
+    Modes modes;
+    EvalConfig cfg;
+    SourceOptions so;
+    EvalSummary base;  // the fields every set shares
+};
+
+// The database index of each query's own item when the queries are the database's items (query
+// i is item i); empty otherwise.
+std::vector<int64_t> own_items(const IndexFile& db, const QuerySet& qs, const SourceOptions& so, size_t queries) {
+    std::vector<int64_t> own;
+    if (!queries_are_index_items(db, qs.spec, so)) return own;
+    for (size_t i = 0; i < queries; ++i) own.push_back(int64_t(i));
+    return own;
+}
+
+// The baseline's ES for one query set (the queries encoded with the baseline net).
+void run_baseline(const EvalRun& r, const Dataset& qds, const int64_t* own, EvalSummary& s) {
+    auto t0 = SteadyClock::now();
+    EncodedSet bq = encode_dataset(r.baseline->es, qds, true, false);
+    s.t_baseline_encode = seconds_since(t0);
+    t0 = SteadyClock::now();
+    s.baseline_report = evaluate_exhaustive(r.baseline->db(), r.db->labels(), bq.features.data(), s.queries,
+                                            bq.labels.data(), r.cfg, own);
+    s.t_baseline = seconds_since(t0);
+    s.baseline = true;
+    s.baseline_net = r.baseline->es.net->name() + " (" + r.baseline->po.net_path + ")";
+    s.baseline_weights = r.baseline->weights;
+    s.baseline_source = r.baseline->source;
+    s.baseline_dim = r.baseline->es.feature_dim;
+}
+
+// One query set, every mode. `q` and `fine` keep the queries and the fine stage's results (for
+// the page).
+EvalSummary run_query_set(const EvalRun& r, const QuerySet& qs, const Dataset& qds, EncodedSet& q,
+                          std::vector<HierarchicalResult>& fine) {
+    const IndexFile& db = *r.db;
+    EvalSummary s = r.base;
+    s.label = qs.label, s.queries_source = qs.spec;
+    auto t0 = SteadyClock::now();
+    q = encode_dataset(*r.es, qds, r.modes.hds || r.modes.es, true);
+    s.t_encode = seconds_since(t0);
+    s.queries = q.codes.size();
+    const std::vector<int64_t> own = own_items(db, qs, r.so, s.queries);
+    const int64_t* ownp = own.empty() ? nullptr : own.data();
+    s.own_items = own.size();
+    CodeView qv{q.codes.code(0), s.queries, q.codes.bits(), q.codes.words()};
+    s.ks = r.cfg.precision_ks;
+    s.bcs = r.modes.bcs;
+    if (r.modes.bcs) {  // the whole ranking by Hamming distance
+        t0 = SteadyClock::now();
+        s.coarse = evaluate_hamming_ranking(db.codes(), db.labels(), qv, q.labels.data(), r.cfg, {}, ownp);
+        s.t_coarse = seconds_since(t0);
+    }
+    if (r.modes.hds) fine = fine_stage(db, qv, q, r.cfg, ownp, s);
+    if (r.modes.es) {
+        t0 = SteadyClock::now();
+        s.exhaustive = evaluate_exhaustive(db.features(), db.labels(), q.features.data(), s.queries, q.labels.data(), r.cfg, ownp);
+        s.t_es = seconds_since(t0);
+        s.es = true;
+        s.feature_dim = db.feature_dim();
+    }
+    if (r.baseline) run_baseline(r, qds, ownp, s);
+    s.near_binary = binariness(q.activations, q.codes.bits()).near_binary;
+    return s;
+}
+
+// Before any work: the outputs, and that none of them is an input (the files of every dataset,
+// net, weights, index and mean).
+void check_eval_files(const Args& a, const PipelineOptions& po, const SourceOptions& so, const std::vector<QuerySet>& sets) {
+    check_eval_outputs(a);
+    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "db-data", "mean", "baseline-net",
+                                                     "baseline-weights", "baseline-index"});
+    for (const QuerySet& qs : sets) {
+        inputs.push_back({"--queries", qs.spec});
+        add_dataset_inputs(inputs, "--queries", qs.spec, so);
+    }
+    add_dataset_inputs(inputs, "--db-data", a.get("db-data", ""), so);
+    add_net_data_inputs(inputs, po, false);
+    refuse_overwriting_inputs(option_paths(a, {"json", "svg", "html"}), inputs);
+    if (a.has("html")) check_html_page(a.get("html", ""), option_paths(a, {"json", "svg"}), inputs);
+    if (a.has("baseline-net") != a.has("baseline-weights"))
+        throw std::invalid_argument("--baseline-net and --baseline-weights go together: the baseline net and its weights");
+    if (a.has("baseline-index") && !a.has("baseline-net"))
+        throw std::invalid_argument("--baseline-index needs --baseline-net and --baseline-weights (the net it was built with)");
+    if (a.has("baseline-net")) check_input_file(a.get("baseline-net", ""), "--baseline-net");
+    if (a.has("baseline-weights")) check_input_file(a.get("baseline-weights", ""), "--baseline-weights");
 }
 
 }  // namespace
@@ -198,73 +476,72 @@ static const char* kExamples =
     "examples:\n"
     "  dlbhc eval --net weights/small_dlbhc_train_val.prototxt --weights demo/small_dlbhc.weights "
         "--index demo/fashion_train.idx --queries /usr/share/datasets/fashion-mnist/t10k --db-data "
-        "/usr/share/datasets/fashion-mnist/train --html demo/report.html\n";
+        "/usr/share/datasets/fashion-mnist/train --html demo/report.html\n"
+    "  dlbhc eval --net weights/small_dlbhc_train_val.prototxt --weights demo/small_dlbhc.weights "
+        "--index demo/fashion_train.idx --queries train=/usr/share/datasets/fashion-mnist/train --max-queries train=1000 "
+        "--queries test=/usr/share/datasets/fashion-mnist/t10k --modes bcs,hds,es --svg demo/modes.svg\n";
 
 int cmd_eval(const std::vector<std::string>& argv) {
     Args a(argv,
            {"mean", "net", "weights", "index", "queries", "k", "threshold", "radius", "max-queries", "json", "svg", "html",
-            "db-data", "examples", "bits", "classes", "batch", "root", "max-pixels"},
-           {"no-fine", "strict", "help"});
+            "db-data", "examples", "bits", "classes", "batch", "root", "max-pixels", "modes", "baseline-net",
+            "baseline-weights", "baseline-index"},
+           {"no-fine", "strict", "help"}, {"queries", "max-queries"});
     if (print_help(a, {kHelp, kMaxPixelsHelp, kExamples})) return 0;
     a.expect_no_positional();
     a.require({"net", "weights", "index", "queries"});
     // Every option, output and file that can be checked is checked before the queries are encoded.
     const int K = a.get_int_in("k", 1000, 1, INT_MAX), T = a.get_int_in("threshold", 8, 0, INT_MAX),
               R = a.get_int_in("radius", 2, 0, INT_MAX);
-    const int max_queries = a.get_int_in("max-queries", INT_MAX, 1, INT_MAX);
     a.get_int_in("examples", 6, 0, 1000);  // checked now, read by write_eval_page
-    check_eval_outputs(a);
+    EvalRun run;
+    run.a = &a;
+    run.modes = parse_modes(a);
+    const std::vector<QuerySet> sets = query_sets(a);
     const PipelineOptions po = pipeline_options(a, 100);
-    const SourceOptions so = source_options(po);
-    // Every file the datasets resolve to, and the data layer's mean_file, is an input too.
-    std::vector<NamedPath> inputs = option_paths(a, {"net", "weights", "index", "queries", "db-data", "mean"});
-    add_dataset_inputs(inputs, "--queries", a.get("queries", ""), so);
-    add_dataset_inputs(inputs, "--db-data", a.get("db-data", ""), so);
-    add_net_data_inputs(inputs, po, false);
-    refuse_overwriting_inputs(option_paths(a, {"json", "svg", "html"}), inputs);
-    if (a.has("html")) check_html_page(a.get("html", ""), option_paths(a, {"json", "svg"}), inputs);
-    using clock = std::chrono::steady_clock;
+    run.so = source_options(po);
+    check_eval_files(a, po, run.so, sets);
 
     IndexFile db = IndexFile::open(a.get("index", ""));
-    const bool fine = !a.has("no-fine");
-    if (fine && !db.has_features())
-        throw std::invalid_argument("index '" + db.path() + "' has no features: the fine stage needs them (or use --no-fine)");
-    std::unique_ptr<Dataset> dbds;  // pictures of the database items for --html
+    run.db = &db;
+    const bool features = run.modes.hds || run.modes.es;
+    if (features && !db.has_features())
+        throw std::invalid_argument("index '" + db.path() + "' has no features: the fine stage (hds) and exhaustive search "
+                                    "(es) need them (or use --modes bcs)");
+    std::unique_ptr<Dataset> dbds;  // the database's pictures for --html, its images for the baseline
     std::string no_db_data;         // why the recorded data source cannot give them
-    if (a.has("html") && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), so);
-    if (a.has("html") && !a.has("db-data")) dbds = recorded_db_data(db, so, no_db_data);
-    auto qds = open_dataset(a.get("queries", ""), so);
-    EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *qds);
-    check_net_fits_index(es, db, fine);
+    const bool need_db = a.has("html") || (a.has("baseline-net") && !a.has("baseline-index"));
+    if (need_db && a.has("db-data")) dbds = open_dataset(a.get("db-data", ""), run.so);
+    if (need_db && !a.has("db-data")) dbds = recorded_db_data(db, run.so, no_db_data);
+    std::vector<std::unique_ptr<Dataset>> qds;
+    for (const QuerySet& qs : sets) qds.push_back(open_query_set(qs, run.so));
+    EncodeSetup es = make_encode_setup(po, a.get("weights", ""), *qds[0]);
+    run.es = &es;
+    check_net_fits_index(es, db, features);
     check_index_provenance(db, codes_provenance(es, po.latent_bits, a.get("weights", "")), po.net_path,
                            a.get("weights", ""));
-    auto t0 = clock::now();
-    EncodedSet q = encode_dataset(es, *qds, fine, true);
-    const double t_encode = std::chrono::duration<double>(clock::now() - t0).count();
-    const size_t Q = std::min(q.codes.size(), size_t(max_queries));
-    if (Q == 0) throw std::invalid_argument("no queries");
-    CodeView qv{q.codes.code(0), Q, q.codes.bits(), q.codes.words()};
+    std::unique_ptr<Baseline> baseline = baseline_setup(a, po, db, dbds.get(), no_db_data, *qds[0]);
+    run.baseline = baseline.get();
+    if (baseline && !baseline->index) {  // the database's features with the baseline net
+        std::fprintf(stderr, "encoding the database with the baseline net %s\n", baseline->po.net_path.c_str());
+        baseline->features = encode_dataset(baseline->es, *dbds, true, true).features;
+    }
 
-    EvalSummary s;
-    s.queries = Q, s.database = db.size(), s.bits = db.bits();
-    s.K = K, s.radius = R, s.threshold = T;
-    s.index_path = db.path(), s.queries_source = a.get("queries", "");
-    s.net_path = po.net_path, s.weights_path = a.get("weights", "");
-    s.t_encode = t_encode;
-
-    // Coarse: the whole ranking by Hamming distance.
-    const EvalConfig cfg = eval_config(K, R);
-    s.ks = cfg.precision_ks;
-    t0 = clock::now();
-    s.coarse = evaluate_hamming_ranking(db.codes(), db.labels(), qv, q.labels.data(), cfg);
-    s.t_coarse = seconds_since(t0);
-    std::vector<HierarchicalResult> fine_results;
-    if (fine) fine_results = fine_stage(db, qv, q, cfg, s);
-    s.near_binary = binariness(q.activations, q.codes.bits()).near_binary;
-
-    print_eval_table(s);
-    write_json_and_svg(a, s);
-    if (a.has("html")) write_eval_page(a, dbds.get(), no_db_data, po, db, *qds, q, fine_results, s);
+    run.cfg = eval_config(K, R);
+    EvalSummary& b = run.base;
+    b.database = db.size(), b.bits = db.bits();
+    b.K = K, b.radius = R, b.threshold = T;
+    b.index_path = db.path();
+    b.net_path = po.net_path, b.weights_path = a.get("weights", "");
+    std::vector<EvalSummary> results;
+    EncodedSet first_q, q;
+    std::vector<HierarchicalResult> first_fine, fine;
+    for (size_t i = 0; i < sets.size(); ++i) {
+        results.push_back(run_query_set(run, sets[i], *qds[i], i == 0 ? first_q : q, i == 0 ? first_fine : fine));
+        print_eval_table(results.back());
+    }
+    write_json_and_svg(a, results);
+    if (a.has("html")) write_eval_page(a, dbds.get(), no_db_data, po, db, *qds[0], first_q, first_fine, results);
     return 0;
 }
 

@@ -50,6 +50,12 @@ std::string find_feature_blob(Net& net) {
     throw std::invalid_argument("net '" + net.name() + "': the Sigmoid layer does not read an InnerProduct layer's output");
 }
 
+std::string find_classifier_feature_blob(Net& net) {
+    const int ip = last_layer_of_type(net, "InnerProduct");
+    if (ip < 0) throw std::invalid_argument("net '" + net.name() + "' has no InnerProduct layer: no feature to search by");
+    return net.bottoms(size_t(ip)).at(0)->name;
+}
+
 namespace {
 
 // The layers a weights file has tensors of ("conv1.weight", "conv1.weight@momentum" -> conv1),
@@ -102,8 +108,9 @@ int values_per_item(Net& net, const std::string& name) {
 }
 
 // The last steps: the net built for what e.transform makes of ds's items, the weights loaded.
+// `features_only`: a net without a latent layer is taken too (latent_blob "", bits 0).
 void build_and_load(EncodeSetup& e, const PipelineOptions& po, const WeightsFile& w, const std::string& weights_path,
-                    const Dataset& ds, bool quiet) {
+                    const Dataset& ds, bool quiet, bool features_only = false) {
     Transformer tf(e.transform);
     const int batch = po.batch > 0 ? po.batch : 100;
     e.net = build_net(e.spec, Phase::Test, build_options(po, tf, ds, batch));
@@ -114,10 +121,11 @@ void build_and_load(EncodeSetup& e, const PipelineOptions& po, const WeightsFile
         throw std::runtime_error("weights '" + weights_path + "' lack parameters of this net: " + caffe::join(rep.missing) +
                                  " (encoding needs a trained net: check --net and --weights belong together)");
     if (!quiet) print_load_report(rep, weights_path);
-    e.latent_blob = find_latent_blob(*e.net);
-    e.feature_blob = find_feature_blob(*e.net);
+    const bool latent = !features_only || last_layer_of_type(*e.net, "Sigmoid") >= 0;
+    e.latent_blob = latent ? find_latent_blob(*e.net) : "";
+    e.feature_blob = latent ? find_feature_blob(*e.net) : find_classifier_feature_blob(*e.net);
     e.net->set_phase(Phase::Test);
-    e.bits = values_per_item(*e.net, e.latent_blob);
+    e.bits = latent ? values_per_item(*e.net, e.latent_blob) : 0;
     e.feature_dim = values_per_item(*e.net, e.feature_blob);
 }
 
@@ -128,6 +136,14 @@ EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weig
     const WeightsFile w = open_net_and_weights(e, po, weights_path);
     e.transform = transform_for(encode_data_layer(e.spec), Phase::Test, parent_folder(po.net_path), po, ds.channels());
     build_and_load(e, po, w, weights_path, ds, quiet);
+    return e;
+}
+
+EncodeSetup make_feature_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds, bool quiet) {
+    EncodeSetup e;
+    const WeightsFile w = open_net_and_weights(e, po, weights_path);
+    e.transform = transform_for(encode_data_layer(e.spec), Phase::Test, parent_folder(po.net_path), po, ds.channels());
+    build_and_load(e, po, w, weights_path, ds, quiet, true);
     return e;
 }
 
@@ -168,7 +184,7 @@ void set_labels(Net& net, const Tensor& label) {
 // An empty set with the net's code length, and its feature dimension when `keep_features`.
 EncodedSet empty_set(const EncodeSetup& es, bool keep_features) {
     EncodedSet out;
-    out.codes = CodeSet(es.bits);
+    if (es.bits > 0) out.codes = CodeSet(es.bits);  // 0: a net without latent layer, features only
     out.feature_dim = keep_features ? es.feature_dim : 0;
     return out;
 }
@@ -189,9 +205,11 @@ void encode_batch(EncodeSetup& es, const BatchItems& items, size_t valid, bool k
     const size_t n = size_t(es.net->blob("data")->shape().n);
     if (valid > n) throw std::invalid_argument("encoder: " + std::to_string(valid) + " valid items in a batch of " + std::to_string(n));
     es.net->forward();
-    const float* a = es.net->blob(es.latent_blob)->data.data();
-    out.codes.add_activations(a, valid, 0.5f);
-    out.activations.insert(out.activations.end(), a, a + valid * size_t(es.bits));
+    if (!es.latent_blob.empty()) {  // empty: a net without a latent layer (make_feature_setup)
+        const float* a = es.net->blob(es.latent_blob)->data.data();
+        out.codes.add_activations(a, valid, 0.5f);
+        out.activations.insert(out.activations.end(), a, a + valid * size_t(es.bits));
+    }
     if (keep_features) {
         const float* f = es.net->blob(es.feature_blob)->data.data();
         out.features.insert(out.features.end(), f, f + valid * size_t(es.feature_dim));

@@ -34,6 +34,10 @@ std::string find_latent_blob(Net& net);
 // The blob the latent layer (the InnerProduct feeding that Sigmoid) reads: fc7 in the paper.
 std::string find_feature_blob(Net& net);
 
+// The feature of a net without a latent layer (a plain classifier, as the paper's pre-trained
+// AlexNet): the blob its last InnerProduct layer (the classifier) reads, fc7 in CaffeNet.
+std::string find_classifier_feature_blob(Net& net);
+
 // A net ready to encode (TEST phase, weights loaded) and the transform of its input.
 struct EncodeSetup {
     NetSpec spec;
@@ -51,6 +55,13 @@ struct EncodeSetup {
 // report on stdout.
 EncodeSetup make_encode_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds,
                               bool quiet = false);
+
+// make_encode_setup for a net whose features alone are wanted (eval's --baseline-net): a net with
+// a latent layer gives its codes and features as above; one without (a plain classifier) gives
+// latent_blob "", bits 0 and the features of find_classifier_feature_blob, and encoding it keeps
+// no codes (an empty CodeSet) and no activations.
+EncodeSetup make_feature_setup(const PipelineOptions& po, const std::string& weights_path, const Dataset& ds,
+                               bool quiet = false);
 
 // make_encode_setup for one image (encode and query --image, query --item): `img` is replaced by
 // fit_image_to_net's result (apps/net_input.h) before the net is built for it; batch 1, quiet.

@@ -1,6 +1,8 @@
 // apps/provenance.cpp -- see provenance.h.
 #include "apps/provenance.h"
 
+#include "apps/args.h"
+
 #include <cstdio>
 #include <stdexcept>
 
@@ -189,6 +191,18 @@ std::unique_ptr<Dataset> recorded_db_data(const IndexFile& db, const SourceOptio
         }
     }
     return ds;
+}
+
+bool queries_are_index_items(const IndexFile& db, const std::string& spec, const SourceOptions& so_in) {
+    const Provenance& p = db.provenance();
+    if (p.sources.size() != 1 || p.sources[0].items != db.size()) return false;
+    SourceOptions so = so_in;
+    if (so.root.empty()) so.root = p.sources[0].root;
+    const std::vector<std::string> recorded = dataset_files(p.sources[0].source, so), given = dataset_files(spec, so_in);
+    if (recorded.empty() || recorded.size() != given.size()) return false;
+    for (size_t i = 0; i < given.size(); ++i)
+        if (canonical_output(recorded[i]) != canonical_output(given[i])) return false;
+    return true;
 }
 
 }  // namespace dlbhc

@@ -58,4 +58,12 @@ void warn_no_provenance(const IndexFile& db, const std::string& consequence);
 // and last items. Otherwise nullptr, and `why` says why it cannot be used.
 std::unique_ptr<Dataset> recorded_db_data(const IndexFile& db, const SourceOptions& so, std::string& why);
 
+// True when the dataset `spec` is the data `db` was built from, so that its item i is database
+// item i (eval's training-set queries, which leave their own item out): the index records one data
+// source, holds all of its items (not a shard, nothing appended), and `spec` resolves to the same
+// dataset files (data/source.h dataset_files, compared with symbolic links and "." / ".."
+// resolved) as the recorded source (relative to the current folder, with the recorded --root
+// unless `so` gives one). Opens no image.
+bool queries_are_index_items(const IndexFile& db, const std::string& spec, const SourceOptions& so);
+
 }  // namespace dlbhc

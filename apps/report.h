@@ -45,6 +45,12 @@ struct PlotSeries {
 };
 // A self-contained SVG (log-scale k axis, precision 0..1 axis, legend).
 std::string svg_precision_plot(const std::vector<PlotSeries>& series, const std::string& title);
+// Several such plots side by side in one SVG, each with its title.
+struct PlotPanel {
+    std::string title;
+    std::vector<PlotSeries> series;
+};
+std::string svg_precision_panels(const std::vector<PlotPanel>& panels);
 
 // An HTML page and the folder of files beside it: for "out/r.html", dir "out" and files
 // "r_files" (relative to dir, as the page links it). The folder's files go to a temporary folder
@@ -94,25 +100,42 @@ DbPicture db_pictures(const Dataset* ds, const IndexFile& db, uint64_t max_pixel
 
 // ---- `dlbhc eval` ----
 
-// What `dlbhc eval` measured, for its table, JSON, plot and page.
+// What `dlbhc eval` measured for one query set, for its table, JSON, plot and page. The modes
+// are the paper's: BCS (the whole Hamming ranking, "coarse"), HDS (coarse + fine), ES
+// (exhaustive Euclidean search on the same net's features) and the baseline (ES on another
+// net's features).
 struct EvalSummary {
     size_t queries = 0, database = 0;
     int bits = 0, K = 0, radius = 0, threshold = 0;
+    std::string label;           // the query set's label ("" when --queries was given once without one)
     std::string index_path, queries_source, net_path, weights_path;
+    size_t own_items = 0;        // queries whose own database item was left out of their ranking
     std::vector<size_t> ks;      // the P@k points, ascending (those <= K of the plot's)
-    EvalReport coarse;           // the whole Hamming ranking
-    bool fine = false;           // the coarse + fine stage ran:
+    bool bcs = true;             // the whole Hamming ranking ran (BCS):
+    EvalReport coarse;           //   its metrics
+    bool fine = false;           // the coarse + fine stage (HDS) ran:
     EvalReport reranked;         //   its mAP@K and P@k (evaluate_ranked_lists)
     double mean_pool = 0;        //   mean candidates re-ranked per query
     size_t widened = 0;          //   queries whose pool was widened to K
+    bool es = false;             // exhaustive search on the features (ES) ran:
+    EvalReport exhaustive;       //   its mAP@K and P@k
+    int feature_dim = 0;
+    bool baseline = false;       // ES on another net's features ran:
+    EvalReport baseline_report;  //   its mAP@K and P@k
+    std::string baseline_net, baseline_weights, baseline_source;  // the net, weights, where the database features came from
+    int baseline_dim = 0;
     double near_binary = 0;      // share of the queries' latent outputs within 0.1 of 0 or 1
-    double t_encode = 0, t_coarse = 0, t_fine = 0;  // seconds
+    double t_encode = 0, t_coarse = 0, t_fine = 0, t_es = 0;  // seconds for all queries
+    double t_baseline_encode = 0, t_baseline = 0;           // the baseline's query encoding and search
 };
 // The metrics table and conventions, on stdout.
 void print_eval_table(const EvalSummary& s);
-std::string eval_json(const EvalSummary& s);
+// One query set: an object; several: {"query_sets": [...]}.
+std::string eval_json(const std::vector<EvalSummary>& sets);
 std::vector<PlotSeries> eval_plot_series(const EvalSummary& s);
 std::string eval_plot_title(const EvalSummary& s);
+// The plot of every query set, one panel each, side by side (as the paper's figure).
+std::string eval_plot_svg(const std::vector<EvalSummary>& sets);
 
 // A result shown as a thumbnail: database index, label, name, and a note for its tooltip.
 struct ShownResult {
@@ -129,7 +152,8 @@ struct ShownQuery {
 // The report page: metrics, plot (saved in the folder) and the shown queries as thumbnails
 // (saved in the folder, with all rows as one picture, examples.png). query_picture(q, img) gives
 // query q's image. `missing` counts database pictures that could not be shown.
-std::string eval_html_page(const EvalSummary& s, const std::vector<ShownQuery>& shown,
+// Every query set's table is shown, and the shown queries are those of the first set.
+std::string eval_html_page(const std::vector<EvalSummary>& sets, const std::vector<ShownQuery>& shown,
                            const std::function<void(size_t, Image&)>& query_picture, const DbPicture& db_picture,
                            HtmlPageWriter& w, size_t& missing);
 

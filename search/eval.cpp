@@ -6,6 +6,7 @@
 #include <stdexcept>
 
 #include "hash/hamming.h"
+#include "search/euclid_search.h"
 #include "search/parallel.h"
 
 #if defined(_OPENMP)
@@ -65,7 +66,13 @@ void RetrievalEval::add_query(const uint8_t* rel, const uint32_t* dist, size_t n
     ap_k_ += average_precision_at_k_precision_m(rel, n, cfg_.K);
     ap_whole_ += average_precision_whole_ranking(rel, n, total_relevant);
     if (total_relevant == 0) ++no_relevant_;
-    for (size_t i = 0; i < cfg_.precision_ks.size(); ++i) rel_at_k_[i] += (double)relevant_in_top(rel, n, cfg_.precision_ks[i]);
+    // Relevant counts at every rank up to the largest k, once: the plot asks for many k.
+    size_t kmax = 0;
+    for (size_t k : cfg_.precision_ks) kmax = std::max(kmax, std::min(k, n));
+    prefix_.assign(kmax + 1, 0);
+    for (size_t j = 0; j < kmax; ++j) prefix_[j + 1] = prefix_[j] + (rel[j] ? 1 : 0);
+    for (size_t i = 0; i < cfg_.precision_ks.size(); ++i)
+        rel_at_k_[i] += (double)prefix_[std::min(cfg_.precision_ks[i], kmax)];
     if (!dist) return;
     auto accumulate = [&](PrSum& s, const RadiusCounts& c) {
         if (c.retrieved == 0) ++s.empty;
@@ -186,7 +193,8 @@ double precision_at(const std::vector<size_t>& ks, const std::vector<double>& ps
 }
 
 EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
-                                    const int32_t* query_labels, const EvalConfig& cfg, const SearchOptions& opt) {
+                                    const int32_t* query_labels, const EvalConfig& cfg, const SearchOptions& opt,
+                                    const int64_t* own) {
     check_searchable(db, queries.bits, "evaluate_hamming_ranking");
     hamming_active_kernel();  // decided here: it may throw (DLBHC_HAMMING), which must not happen in a thread
     const size_t nq = queries.n;
@@ -205,18 +213,36 @@ EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels
         std::vector<uint32_t> dist(db.n);
         for (size_t q = (size_t)c * nq / (size_t)chunks; q < ((size_t)c + 1) * nq / (size_t)chunks; ++q) {
             auto ranking = hamming_rank_all(db, queries.code(q));
-            size_t total = 0;
+            size_t total = 0, n = 0;
             for (size_t j = 0; j < db.n; ++j) {
-                rel[j] = db_labels[ranking[j].index] == query_labels[q];
-                dist[j] = ranking[j].distance;
-                total += rel[j];
+                if (own && int64_t(ranking[j].index) == own[q]) continue;
+                rel[n] = db_labels[ranking[j].index] == query_labels[q];
+                dist[n] = ranking[j].distance;
+                total += rel[n++];
             }
-            parts[(size_t)c].add_query(rel.data(), dist.data(), db.n, total);
+            parts[(size_t)c].add_query(rel.data(), dist.data(), n, total);
         }
     });
     errors.rethrow();
     for (size_t c = 1; c < parts.size(); ++c) parts[0].merge(parts[c]);
     return parts[0].report();
+}
+
+void drop_own_item(std::vector<uint32_t>& list, int64_t own, size_t k) {
+    if (own != kNoOwnItem) list.erase(std::remove(list.begin(), list.end(), uint32_t(own)), list.end());
+    if (list.size() > k) list.resize(k);
+}
+
+EvalReport evaluate_exhaustive(const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
+                               const int32_t* query_labels, const EvalConfig& cfg, const int64_t* own) {
+    // One more than K, so that K remain when a query's own item is among them.
+    const auto hits = euclidean_knn_batch(db, queries, nq, own ? cfg.K + 1 : cfg.K);
+    std::vector<std::vector<uint32_t>> lists(nq);
+    for (size_t q = 0; q < nq; ++q) {
+        for (const EuclidHit& h : hits[q]) lists[q].push_back(h.index);
+        drop_own_item(lists[q], own ? own[q] : kNoOwnItem, cfg.K);
+    }
+    return evaluate_ranked_lists(lists, db_labels, query_labels, cfg);
 }
 
 }  // namespace dlbhc

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "hash/code.h"
+#include "search/features.h"
 #include "search/hamming_search.h"
 
 namespace dlbhc {
@@ -88,6 +89,7 @@ private:
     size_t q_ = 0, no_relevant_ = 0;
     double ap_k_ = 0, ap_whole_ = 0;
     std::vector<double> rel_at_k_;  // relevant in top k, summed
+    std::vector<size_t> prefix_;    // add_query's scratch: relevant in the top j, j = 0 .. max k
     struct PrSum {
         double precision = 0, recall = 0;
         size_t empty = 0;
@@ -107,11 +109,28 @@ EvalReport evaluate_ranked_lists(const std::vector<std::vector<uint32_t>>& lists
 // The P@k of a report for one k: ps[i] where ks[i] == k, or -1 when k is not among ks.
 double precision_at(const std::vector<size_t>& ks, const std::vector<double>& ps, size_t k);
 
+// Queries taken from the database itself (the paper's training-set queries): own[q] is the
+// database index of query q's own item, which its ranking leaves out (a query would otherwise
+// find itself at rank 1), or kNoOwnItem. A null `own` leaves nothing out. An identical copy of the
+// query stored as another item is not its own item and stays in the ranking.
+constexpr int64_t kNoOwnItem = -1;
+
 // The authors' protocol end to end: every query ranks the whole database by Hamming distance
-// (stable), relevance = equal labels. Queries run in parallel; the result does not depend on the
-// number of threads.
+// (stable), relevance = equal labels; the database has N items, or N - 1 for a query whose own
+// item is left out. Queries run in parallel; the result does not depend on the number of threads.
 EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
                                     const int32_t* query_labels, const EvalConfig& cfg,
-                                    const SearchOptions& opt = {});
+                                    const SearchOptions& opt = {}, const int64_t* own = nullptr);
+
+// Drops the item `own` (kNoOwnItem: none) from a ranked list and keeps at most k items: for
+// searches asked for k + 1 results so that k remain once the query's own item is left out.
+void drop_own_item(std::vector<uint32_t>& list, int64_t own, size_t k);
+
+// Exhaustive search, the paper's "ES" (and its "AlexNet" baseline on another net's features):
+// every query's top cfg.K by Euclidean distance over all database features (euclid_search.h:
+// ties in database order), own items left out as above, evaluated as evaluate_ranked_lists does.
+// queries: (nq, db.dim) float32.
+EvalReport evaluate_exhaustive(const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
+                               const int32_t* query_labels, const EvalConfig& cfg, const int64_t* own = nullptr);
 
 }  // namespace dlbhc

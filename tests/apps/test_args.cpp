@@ -51,6 +51,16 @@ TEST_CASE("args: a repeated option or flag is refused, naming it") {
     CHECK(parse({"--out", "a", "--k", "2"}).get("out", "") == "a");
 }
 
+TEST_CASE("args: an option declared repeatable keeps every value in order; the others are still refused twice") {
+    const Args a({"--queries", "a", "--out", "o", "--queries", "b=c"}, {"queries", "out"}, {}, {"queries"});
+    CHECK(a.get_all("queries") == std::vector<std::string>{"a", "b=c"});
+    CHECK(a.get("queries", "") == "a");
+    CHECK(a.get_all("out") == std::vector<std::string>{"o"});
+    CHECK(a.get_all("k").empty());
+    const std::string e = error_of([] { Args({"--out", "a", "--out", "b"}, {"queries", "out"}, {}, {"queries"}); });
+    CHECK_MESSAGE(e == "--out is given twice; give it once", e);
+}
+
 TEST_CASE("args: integers take an optional '-' and digits only") {
     for (const char* bad : {" 5", "+5", "5 ", "5x", "", "-", "0x10", "99999999999"}) {
         const std::string e = error_of([&] { parse({"--k", bad}).get_int("k", 0); });

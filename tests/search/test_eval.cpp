@@ -1,6 +1,8 @@
 // tests/search/test_eval.cpp -- every metric against small hand-computed cases.
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <utility>
 #include <vector>
 
 #include "hash/code.h"
@@ -165,4 +167,114 @@ TEST_CASE("precision_at: the P@k for one k, or -1 when it was not measured") {
     CHECK(precision_at(ks, ps, 100) == 0.125);
     CHECK(precision_at(ks, ps, 1000) == -1);
     CHECK(precision_at({}, {}, 1) == -1);
+}
+
+namespace {
+
+// A brute-force exhaustive ranking, written independently of search/: squared distances in
+// double, sorted by (distance, database index).
+std::vector<uint32_t> brute_force_ranking(const std::vector<float>& db, size_t dim, const float* q, int64_t own) {
+    const size_t n = db.size() / dim;
+    std::vector<std::pair<double, uint32_t>> d;
+    for (size_t i = 0; i < n; ++i) {
+        if (int64_t(i) == own) continue;
+        double s = 0;
+        for (size_t j = 0; j < dim; ++j) s += (double(db[i * dim + j]) - q[j]) * (double(db[i * dim + j]) - q[j]);
+        d.emplace_back(s, uint32_t(i));
+    }
+    std::sort(d.begin(), d.end());
+    std::vector<uint32_t> r;
+    for (const auto& p : d) r.push_back(p.second);
+    return r;
+}
+
+// The hand-made dataset: 2-D integer points (exact in float) on a small grid, so that many
+// distances tie; labels 0..2.
+struct GridData {
+    std::vector<float> db, queries;
+    std::vector<int32_t> db_labels, query_labels;
+    GridData() {
+        for (int i = 0; i < 24; ++i) {
+            db.push_back(float(i % 5));
+            db.push_back(float((i * 7) % 4));
+            db_labels.push_back(int32_t((i * 5) % 3));
+        }
+        for (int i = 0; i < 6; ++i) {
+            queries.push_back(float((i * 3) % 5));
+            queries.push_back(float(i % 3));
+            query_labels.push_back(int32_t(i % 3));
+        }
+    }
+    FeatureView view() const { return FeatureView{db.data(), db_labels.size(), 2, FeatureType::F32}; }
+};
+
+}  // namespace
+
+TEST_CASE("evaluate_exhaustive (ES) is exact: its P@k and mAP@K equal a brute-force ranking's, ties in database order") {
+    const GridData g;
+    EvalConfig cfg;
+    cfg.K = 10;
+    cfg.precision_ks = {1, 2, 3, 5, 8, 10};
+    const size_t nq = g.query_labels.size();
+    for (bool own : {false, true}) {
+        CAPTURE(own);
+        // With `own`, query i plays database item 2 i (whose point it is not: only the item
+        // number matters).
+        std::vector<int64_t> owns;
+        for (size_t q = 0; q < nq; ++q) owns.push_back(own ? int64_t(2 * q) : kNoOwnItem);
+        const EvalReport R = evaluate_exhaustive(g.view(), g.db_labels.data(), g.queries.data(), nq, g.query_labels.data(), cfg,
+                                                 own ? owns.data() : nullptr);
+        std::vector<double> hits(cfg.precision_ks.size(), 0.0);
+        double ap = 0;
+        for (size_t q = 0; q < nq; ++q) {
+            const std::vector<uint32_t> r = brute_force_ranking(g.db, 2, &g.queries[2 * q], owns[q]);
+            size_t found = 0;
+            double sum = 0;
+            for (size_t j = 0; j < cfg.K; ++j)
+                if (g.db_labels[r[j]] == g.query_labels[q]) sum += double(++found) / double(j + 1);
+            ap += found ? sum / double(found) : 0.0;
+            for (size_t i = 0; i < cfg.precision_ks.size(); ++i)
+                for (size_t j = 0; j < cfg.precision_ks[i]; ++j) hits[i] += g.db_labels[r[j]] == g.query_labels[q];
+        }
+        REQUIRE(R.precision_at_k.size() == hits.size());
+        for (size_t i = 0; i < hits.size(); ++i)
+            CHECK(R.precision_at_k[i] == doctest::Approx(hits[i] / double(cfg.precision_ks[i] * nq)));
+        CHECK(R.map_at_k_precision_m == doctest::Approx(ap / double(nq)));
+    }
+}
+
+TEST_CASE("a query's own database item is left out of its ranking: BCS and ES never return it at rank 1") {
+    // Item 0 is the query itself (label 0); item 1 is another item, far away (label 0); item 2 is
+    // near (label 1). Left out, the query's rank 1 is item 2, irrelevant: P@1 = 0, not 1.
+    CodeSet db(8), q(8);
+    for (uint64_t c : {0x0full, 0xf0ull, 0x0eull}) db.add(&c);
+    uint64_t qc = 0x0f;
+    q.add(&qc);
+    const int32_t labels[] = {0, 0, 1}, ql[] = {0};
+    const std::vector<float> feats = {0, 0, 9, 9, 1, 0}, qf = {0, 0};
+    const FeatureView fv{feats.data(), 3, 2, FeatureType::F32};
+    EvalConfig cfg;
+    cfg.K = 2;
+    cfg.precision_ks = {1, 2};
+    const int64_t own[] = {0};
+    CHECK(evaluate_hamming_ranking(db.view(), labels, q.view(), ql, cfg).precision_at_k[0] == 1.0);
+    CHECK(evaluate_exhaustive(fv, labels, qf.data(), 1, ql, cfg).precision_at_k[0] == 1.0);
+    const EvalReport bcs = evaluate_hamming_ranking(db.view(), labels, q.view(), ql, cfg, {}, own);
+    const EvalReport es = evaluate_exhaustive(fv, labels, qf.data(), 1, ql, cfg, own);
+    for (const EvalReport* r : {&bcs, &es}) {
+        CHECK(r->precision_at_k[0] == 0.0);
+        CHECK(r->precision_at_k[1] == 0.5);  // item 1 at rank 2: K items remain after the own one
+    }
+    // Whole-ranking metrics count the 2 other items only: one relevant, at rank 2.
+    CHECK(bcs.map_whole_ranking == doctest::Approx(0.5));
+    // A copy of the query stored as another item is not its own item: it stays, at rank 1.
+    CodeSet db2(8);
+    for (uint64_t c : {0x0full, 0x0full, 0x0eull}) db2.add(&c);
+    CHECK(evaluate_hamming_ranking(db2.view(), labels, q.view(), ql, cfg, {}, own).precision_at_k[0] == 1.0);
+    std::vector<uint32_t> list = {0, 2, 1};
+    drop_own_item(list, 0, 2);
+    CHECK(list == std::vector<uint32_t>{2, 1});
+    list = {3, 1, 2};
+    drop_own_item(list, kNoOwnItem, 2);
+    CHECK(list == std::vector<uint32_t>{3, 1});
 }
