@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <tuple>
 #include <cstdio>
+#include <functional>
 #include <string>
 
 #include "apps/args.h"
@@ -98,9 +99,9 @@ EvalConfig eval_config(int K, int R) {
     return cfg;
 }
 
-// Queries searched at once by the fine stage: the pools and results of one batch are held, not
-// those of every query (a pool can reach N items).
-constexpr size_t kFineQueryBatch = 256;
+// Queries encoded and searched together: the set's features, latent outputs and rankings are
+// held for one chunk at a time, never for every query (the metrics are summed chunk by chunk).
+constexpr size_t kQueryChunk = 1024;
 
 // --modes (and --no-fine): which of the paper's searches run.
 struct Modes {
@@ -194,46 +195,57 @@ std::unique_ptr<Dataset> open_query_set(const QuerySet& qs, const SourceOptions&
     return std::make_unique<RangeDataset>(std::move(ds), ItemRange{0, n});
 }
 
-// Coarse + fine: pool below the threshold (at least K items), ranked by feature distance, each
-// query's own item left out. Fills s.fine, s.reranked, s.mean_pool, s.widened and s.t_fine;
-// returns each query's results.
-std::vector<HierarchicalResult> fine_stage(const IndexFile& db, const CodeView& qv, const EncodedSet& q, const EvalConfig& cfg,
-                                           const int64_t* own, EvalSummary& s) {
+// The queries the report page shows, spread evenly over the first set: their positions in the
+// set, codes and labels, and their top 10 of the fine stage when it ran. Kept while the set is
+// searched a chunk at a time.
+struct ShownKeep {
+    std::vector<size_t> at;          // positions in the query set, ascending
+    EncodedSet q;                    // their codes and labels (no features)
+    std::vector<HierarchicalResult> fine;
+    // The shown positions among `examples` evenly spread over `queries`.
+    void choose(size_t queries, int examples) {
+        for (int e = 0; e < examples; ++e) at.push_back(size_t(e) * queries / size_t(examples));
+        fine.resize(at.size());
+    }
+};
+
+// Coarse + fine over one chunk of queries (items `first`.. of the set): pool below the threshold
+// (at least K items), ranked by feature distance, each query's own item left out; the re-ranked
+// lists are added to `into`, s.mean_pool (a sum until the set ends), s.widened and s.t_fine, and the
+// shown queries' top 10 kept.
+void fine_stage(const IndexFile& db, const EncodedSet& q, size_t first, const EvalConfig& cfg, const int64_t* own,
+                RetrievalEval& into, EvalSummary& s, ShownKeep& keep) {
     HierarchicalOptions ho;
     ho.pool = HierarchicalOptions::Pool::Radius;
     ho.threshold = s.threshold;
     ho.rule = RadiusRule::LessThan;
     ho.min_pool = size_t(s.K) + (own ? 1 : 0);
     const auto t0 = SteadyClock::now();
-    std::vector<HierarchicalResult> results(s.queries);
-    std::vector<std::vector<uint32_t>> lists(s.queries);
-    Progress shown("searched", "queries", "queries", s.queries, true, kFineQueryBatch * 8);
-    for (size_t at = 0; at < s.queries; at += kFineQueryBatch) {
-        const CodeView part{qv.code(at), std::min(kFineQueryBatch, s.queries - at), qv.bits, qv.words};
-        std::vector<HierarchicalResult> r = hierarchical_search_batch(db.codes(), db.features(), part,
-                                                                      q.features.data() + at * size_t(q.feature_dim),
-                                                                      size_t(s.K) + (own ? 1 : 0), ho);
-        for (size_t i = 0; i < part.n; ++i) {
-            auto& hits = r[i].hits;
-            if (own) {
-                const int64_t self = own[at + i];
-                hits.erase(std::remove_if(hits.begin(), hits.end(), [&](const HierarchicalHit& h) { return int64_t(h.index) == self; }),
-                           hits.end());
-                if (hits.size() > size_t(s.K)) hits.resize(size_t(s.K));
-            }
-            for (const auto& h : hits) lists[at + i].push_back(h.index);
-            s.mean_pool += double(r[i].pool_size);
-            s.widened += r[i].widened;
-            if (hits.size() > 10) hits.resize(10);  // what the report page shows
-            results[at + i] = std::move(r[i]);
+    const size_t n = q.codes.size();
+    const CodeView qv{q.codes.code(0), n, q.codes.bits(), q.codes.words()};
+    std::vector<HierarchicalResult> r =
+        hierarchical_search_batch(db.codes(), db.features(), qv, q.features.data(), size_t(s.K) + (own ? 1 : 0), ho);
+    std::vector<std::vector<uint32_t>> lists(n);
+    for (size_t i = 0; i < n; ++i) {
+        auto& hits = r[i].hits;
+        if (own) {
+            const int64_t self = own[i];
+            hits.erase(std::remove_if(hits.begin(), hits.end(), [&](const HierarchicalHit& h) { return int64_t(h.index) == self; }),
+                       hits.end());
+            if (hits.size() > size_t(s.K)) hits.resize(size_t(s.K));
         }
-        shown.set(at + part.n);
+        for (const auto& h : hits) lists[i].push_back(h.index);
+        s.mean_pool += double(r[i].pool_size);
+        s.widened += r[i].widened;
+        for (size_t e = 0; e < keep.at.size(); ++e)
+            if (keep.at[e] == first + i) {
+                keep.fine[e] = r[i];
+                if (keep.fine[e].hits.size() > 10) keep.fine[e].hits.resize(10);  // what the report page shows
+            }
     }
-    s.t_fine = seconds_since(t0);
+    add_ranked_lists(into, lists, db.labels(), q.labels.data());
+    s.t_fine += seconds_since(t0);
     s.fine = true;
-    s.mean_pool /= double(s.queries);
-    s.reranked = evaluate_ranked_lists(lists, db.labels(), q.labels.data(), cfg);
-    return results;
 }
 
 ShownResult shown_result(const IndexFile& db, uint32_t index, const std::string& note) {
@@ -247,23 +259,22 @@ ShownResult shown_result(const IndexFile& db, uint32_t index, const std::string&
 
 // The queries the report page shows (spread evenly over the queries), each with its top 10 of
 // the coarse search and, when it ran, of the fine stage (the query's own item left out).
-std::vector<ShownQuery> shown_queries(const IndexFile& db, const EncodedSet& q, const std::vector<HierarchicalResult>& fine,
-                                      const EvalSummary& s, int examples) {
+std::vector<ShownQuery> shown_queries(const IndexFile& db, const ShownKeep& keep, const EvalSummary& s) {
     std::vector<ShownQuery> shown;
-    for (int e = 0; e < examples; ++e) {
+    for (size_t e = 0; e < keep.at.size(); ++e) {
         ShownQuery sq;
-        sq.query = size_t(e) * s.queries / size_t(examples);
-        sq.label = q.labels[sq.query];
+        sq.query = keep.at[e];
+        sq.label = keep.q.labels[e];
         sq.rows.emplace_back("coarse", std::vector<ShownResult>());
-        for (const auto& h : hamming_knn(db.codes(), q.codes.code(sq.query), 11)) {
+        for (const auto& h : hamming_knn(db.codes(), keep.q.codes.code(e), 11)) {
             if (s.own_items && h.index == sq.query) continue;
             if (sq.rows.back().second.size() < 10)
                 sq.rows.back().second.push_back(shown_result(db, h.index, "Hamming " + std::to_string(h.distance)));
         }
         if (s.fine) {
             sq.rows.emplace_back("coarse + fine", std::vector<ShownResult>());
-            for (size_t j = 0; j < fine[sq.query].hits.size() && j < 10; ++j) {
-                const auto& h = fine[sq.query].hits[j];
+            for (size_t j = 0; j < keep.fine[e].hits.size() && j < 10; ++j) {
+                const auto& h = keep.fine[e].hits[j];
                 char b[64];
                 std::snprintf(b, sizeof b, "Hamming %u, Euclidean %.3f", h.hamming, h.euclidean);
                 sq.rows.back().second.push_back(shown_result(db, h.index, b));
@@ -279,13 +290,11 @@ std::vector<ShownQuery> shown_queries(const IndexFile& db, const EncodedSet& q, 
 // `no_db_data`: why the recorded data source could not give the pictures ("" when it did, or
 // --db-data was given).
 void write_eval_page(const Args& a, const Dataset* dbds, const std::string& no_db_data, const PipelineOptions& po,
-                     const IndexFile& db, const Dataset& qds, const EncodedSet& q,
-                     const std::vector<HierarchicalResult>& fine, const std::vector<EvalSummary>& sets) {
+                     const IndexFile& db, const Dataset& qds, const ShownKeep& keep, const std::vector<EvalSummary>& sets) {
     const std::string html = a.get("html", "");
     HtmlPageWriter w(html, "HTML report");
-    const int examples = std::max(0, a.get_int("examples", 6));
     size_t missing = 0;
-    const std::string page = eval_html_page(sets, shown_queries(db, q, fine, sets.at(0), examples),
+    const std::string page = eval_html_page(sets, shown_queries(db, keep, sets.at(0)),
                                             [&](size_t qi, Image& img) { qds.item(qi, img); },
                                             db_pictures(dbds, db, po.max_pixels), w, missing);
     w.commit(page);
@@ -387,24 +396,57 @@ struct EvalRun {
     EvalSummary base;  // the fields every set shares
 };
 
-// The database index of each query's own item when the queries are the database's items (query
-// i is item i); empty otherwise.
-std::vector<int64_t> own_items(const IndexFile& db, const QuerySet& qs, const SourceOptions& so, size_t queries) {
+// Runs `es` over the query set a chunk of kQueryChunk queries at a time, handing `search` each
+// chunk (an EncodedSet of its queries alone) and its first item's position in the set; returns the
+// seconds spent encoding (the time outside `search`).
+double encode_in_chunks(EncodeSetup& es, const Dataset& qds, bool keep_features,
+                        const std::function<void(const EncodedSet&, size_t)>& search) {
+    const auto t0 = SteadyClock::now();
+    double searching = 0;
+    EncodedSet chunk;
+    size_t first = 0;
+    auto flush = [&] {
+        const auto t1 = SteadyClock::now();
+        search(chunk, first);
+        searching += seconds_since(t1);
+        first += chunk.labels.size();
+        chunk = EncodedSet();
+    };
+    encode_batches(es, qds, keep_features, true, [&](const EncodedSet& b, size_t at) {
+        if (chunk.labels.empty()) chunk = b;
+        else {
+            for (size_t i = 0; i < b.codes.size(); ++i) chunk.codes.add(b.codes.code(i));
+            chunk.activations.insert(chunk.activations.end(), b.activations.begin(), b.activations.end());
+            chunk.features.insert(chunk.features.end(), b.features.begin(), b.features.end());
+            chunk.labels.insert(chunk.labels.end(), b.labels.begin(), b.labels.end());
+        }
+        if (chunk.labels.size() >= kQueryChunk || at + b.labels.size() == qds.size()) flush();
+    });
+    return seconds_since(t0) - searching;
+}
+
+// The own items of the queries first .. first + n - 1 when the queries are the database's items
+// (query i is item i); empty otherwise.
+std::vector<int64_t> own_items(bool queries_are_items, size_t first, size_t n) {
     std::vector<int64_t> own;
-    if (!queries_are_index_items(db, qs.spec, so)) return own;
-    for (size_t i = 0; i < queries; ++i) own.push_back(int64_t(i));
+    if (queries_are_items)
+        for (size_t i = 0; i < n; ++i) own.push_back(int64_t(first + i));
     return own;
 }
 
-// The baseline's ES for one query set (the queries encoded with the baseline net).
-void run_baseline(const EvalRun& r, const Dataset& qds, const int64_t* own, EvalSummary& s) {
-    auto t0 = SteadyClock::now();
-    EncodedSet bq = encode_dataset(r.baseline->es, qds, true, false);
-    s.t_baseline_encode = seconds_since(t0);
-    t0 = SteadyClock::now();
-    s.baseline_report = evaluate_exhaustive(r.baseline->db(), r.db->labels(), bq.features.data(), s.queries,
-                                            bq.labels.data(), r.cfg, own);
-    s.t_baseline = seconds_since(t0);
+// The baseline's ES for one query set (the queries encoded with the baseline net, a chunk at a time).
+void run_baseline(const EvalRun& r, const Dataset& qds, bool queries_are_items, EvalSummary& s) {
+    RetrievalEval ev = ranked_lists_eval(r.cfg);
+    double searching = 0;
+    s.t_baseline_encode = encode_in_chunks(r.baseline->es, qds, true, [&](const EncodedSet& bq, size_t first) {
+        const auto t0 = SteadyClock::now();
+        const std::vector<int64_t> own = own_items(queries_are_items, first, bq.labels.size());
+        add_exhaustive(ev, r.baseline->db(), r.db->labels(), bq.features.data(), bq.labels.size(), bq.labels.data(),
+                       size_t(r.cfg.K), own.empty() ? nullptr : own.data());
+        searching += seconds_since(t0);
+    });
+    s.baseline_report = ranked_lists_report(ev);
+    s.t_baseline = searching;
     s.baseline = true;
     s.baseline_net = r.baseline->es.net->name() + " (" + r.baseline->po.net_path + ")";
     s.baseline_weights = r.baseline->weights;
@@ -412,38 +454,51 @@ void run_baseline(const EvalRun& r, const Dataset& qds, const int64_t* own, Eval
     s.baseline_dim = r.baseline->es.feature_dim;
 }
 
-// One query set, every mode. `q` and `fine` keep the queries and the fine stage's results (for
-// the page).
-EvalSummary run_query_set(const EvalRun& r, const QuerySet& qs, const Dataset& qds, EncodedSet& q,
-                          std::vector<HierarchicalResult>& fine) {
+// One query set, every mode, a chunk of queries at a time. `keep` holds the shown queries (for the
+// page) when it has positions to keep.
+EvalSummary run_query_set(const EvalRun& r, const QuerySet& qs, const Dataset& qds, ShownKeep& keep) {
     const IndexFile& db = *r.db;
     EvalSummary s = r.base;
     s.label = qs.label, s.queries_source = qs.spec;
-    auto t0 = SteadyClock::now();
-    q = encode_dataset(*r.es, qds, r.modes.hds || r.modes.es, true);
-    s.t_encode = seconds_since(t0);
-    s.queries = q.codes.size();
-    const std::vector<int64_t> own = own_items(db, qs, r.so, s.queries);
-    const int64_t* ownp = own.empty() ? nullptr : own.data();
-    s.own_items = own.size();
-    CodeView qv{q.codes.code(0), s.queries, q.codes.bits(), q.codes.words()};
+    s.queries = qds.size();
+    const bool items = queries_are_index_items(db, qs.spec, r.so);
+    s.own_items = items ? s.queries : 0;
     s.ks = r.cfg.precision_ks;
     s.bcs = r.modes.bcs;
-    if (r.modes.bcs) {  // the whole ranking by Hamming distance
-        t0 = SteadyClock::now();
-        s.coarse = evaluate_hamming_ranking(db.codes(), db.labels(), qv, q.labels.data(), r.cfg, {}, ownp);
-        s.t_coarse = seconds_since(t0);
-    }
-    if (r.modes.hds) fine = fine_stage(db, qv, q, r.cfg, ownp, s);
-    if (r.modes.es) {
-        t0 = SteadyClock::now();
-        s.exhaustive = evaluate_exhaustive(db.features(), db.labels(), q.features.data(), s.queries, q.labels.data(), r.cfg, ownp);
-        s.t_es = seconds_since(t0);
-        s.es = true;
-        s.feature_dim = db.feature_dim();
-    }
-    if (r.baseline) run_baseline(r, qds, ownp, s);
-    s.near_binary = binariness(q.activations, q.codes.bits()).near_binary;
+    s.es = r.modes.es;
+    if (s.es) s.feature_dim = db.feature_dim();
+    RetrievalEval coarse = hamming_ranking_eval(r.cfg, db.bits()), fine = ranked_lists_eval(r.cfg),
+                  exhaustive = ranked_lists_eval(r.cfg);
+    BinarinessSum binary(db.bits());
+    keep.q.codes = CodeSet(db.bits());
+    s.t_encode = encode_in_chunks(*r.es, qds, r.modes.hds || r.modes.es, [&](const EncodedSet& q, size_t first) {
+        const size_t n = q.codes.size();
+        const std::vector<int64_t> own = own_items(items, first, n);
+        const int64_t* ownp = own.empty() ? nullptr : own.data();
+        const CodeView qv{q.codes.code(0), n, q.codes.bits(), q.codes.words()};
+        binary.add(q.activations.data(), n);
+        for (size_t e = 0; e < keep.at.size(); ++e)
+            if (keep.at[e] >= first && keep.at[e] < first + n) {
+                keep.q.codes.add(q.codes.code(keep.at[e] - first));
+                keep.q.labels.push_back(q.labels[keep.at[e] - first]);
+            }
+        auto t0 = SteadyClock::now();
+        if (r.modes.bcs) {  // the whole ranking by Hamming distance
+            add_hamming_ranking(coarse, db.codes(), db.labels(), qv, q.labels.data(), {}, ownp);
+            s.t_coarse += seconds_since(t0);
+        }
+        if (r.modes.hds) fine_stage(db, q, first, r.cfg, ownp, fine, s, keep);
+        if (r.modes.es) {
+            t0 = SteadyClock::now();
+            add_exhaustive(exhaustive, db.features(), db.labels(), q.features.data(), n, q.labels.data(), size_t(r.cfg.K), ownp);
+            s.t_es += seconds_since(t0);
+        }
+    });
+    if (r.modes.bcs) s.coarse = coarse.report();
+    if (r.modes.hds) s.reranked = ranked_lists_report(fine), s.mean_pool /= double(s.queries);
+    if (r.modes.es) s.exhaustive = ranked_lists_report(exhaustive);
+    if (r.baseline) run_baseline(r, qds, items, s);
+    s.near_binary = binary.result().near_binary;
     return s;
 }
 
@@ -534,14 +589,14 @@ int cmd_eval(const std::vector<std::string>& argv) {
     b.index_path = db.path();
     b.net_path = po.net_path, b.weights_path = a.get("weights", "");
     std::vector<EvalSummary> results;
-    EncodedSet first_q, q;
-    std::vector<HierarchicalResult> first_fine, fine;
+    ShownKeep keep, none;  // the page shows queries of the first set
+    if (a.has("html")) keep.choose(qds[0]->size(), a.get_int("examples", 6));
     for (size_t i = 0; i < sets.size(); ++i) {
-        results.push_back(run_query_set(run, sets[i], *qds[i], i == 0 ? first_q : q, i == 0 ? first_fine : fine));
+        results.push_back(run_query_set(run, sets[i], *qds[i], i == 0 ? keep : none));
         print_eval_table(results.back());
     }
     write_json_and_svg(a, results);
-    if (a.has("html")) write_eval_page(a, dbds.get(), no_db_data, po, db, *qds[0], first_q, first_fine, results);
+    if (a.has("html")) write_eval_page(a, dbds.get(), no_db_data, po, db, *qds[0], keep, results);
     return 0;
 }
 

@@ -167,23 +167,36 @@ std::string EvalReport::str() const {
     return s;
 }
 
-EvalReport evaluate_ranked_lists(const std::vector<std::vector<uint32_t>>& lists, const int32_t* db_labels,
-                                 const int32_t* query_labels, const EvalConfig& cfg) {
+RetrievalEval ranked_lists_eval(const EvalConfig& cfg) {
     EvalConfig c = cfg;
     c.pr_curve = false;
-    RetrievalEval ev(c, 0);
+    return RetrievalEval(c, 0);
+}
+
+void add_ranked_lists(RetrievalEval& into, const std::vector<std::vector<uint32_t>>& lists, const int32_t* db_labels,
+                      const int32_t* query_labels) {
     std::vector<uint8_t> rel;
     for (size_t q = 0; q < lists.size(); ++q) {
         rel.assign(lists[q].size(), 0);
         for (size_t j = 0; j < rel.size(); ++j) rel[j] = db_labels[lists[q][j]] == query_labels[q];
         // No distances (no radius metrics); the total only feeds the whole-ranking AP, unused here.
-        ev.add_query(rel.data(), nullptr, rel.size(), 0);
+        into.add_query(rel.data(), nullptr, rel.size(), 0);
     }
+}
+
+EvalReport ranked_lists_report(const RetrievalEval& ev) {
     EvalReport r = ev.report();
     r.map_whole_ranking = 0;
     r.queries_without_relevant = 0;
     r.within_radius_le = r.within_radius_lt = PrecisionRecall();
     return r;
+}
+
+EvalReport evaluate_ranked_lists(const std::vector<std::vector<uint32_t>>& lists, const int32_t* db_labels,
+                                 const int32_t* query_labels, const EvalConfig& cfg) {
+    RetrievalEval ev = ranked_lists_eval(cfg);
+    add_ranked_lists(ev, lists, db_labels, query_labels);
+    return ranked_lists_report(ev);
 }
 
 double precision_at(const std::vector<size_t>& ks, const std::vector<double>& ps, size_t k) {
@@ -192,16 +205,17 @@ double precision_at(const std::vector<size_t>& ks, const std::vector<double>& ps
     return -1;
 }
 
-EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
-                                    const int32_t* query_labels, const EvalConfig& cfg, const SearchOptions& opt,
-                                    const int64_t* own) {
+RetrievalEval hamming_ranking_eval(const EvalConfig& cfg, int bits) { return RetrievalEval(cfg, bits); }
+
+void add_hamming_ranking(RetrievalEval& into, const CodeView& db, const int32_t* db_labels, const CodeView& queries,
+                         const int32_t* query_labels, const SearchOptions& opt, const int64_t* own) {
     check_searchable(db, queries.bits, "evaluate_hamming_ranking");
     hamming_active_kernel();  // decided here: it may throw (DLBHC_HAMMING), which must not happen in a thread
     const size_t nq = queries.n;
     // Per-query evaluators, merged in query order afterwards: the sums, and so the report, do
     // not depend on how queries were spread over threads.
     const long long chunks = (long long)std::min<size_t>(nq, 64);
-    std::vector<RetrievalEval> parts((size_t)std::max<long long>(chunks, 1), RetrievalEval(cfg, db.bits));
+    std::vector<RetrievalEval> parts((size_t)std::max<long long>(chunks, 1), into.empty_copy());
     const bool parallel = chunks > 1 && nq * db.n * db.words >= opt.parallel_min_words;
     (void)parallel;
     ParallelErrors errors;  // no exception (std::bad_alloc) may leave the parallel region
@@ -224,8 +238,15 @@ EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels
         }
     });
     errors.rethrow();
-    for (size_t c = 1; c < parts.size(); ++c) parts[0].merge(parts[c]);
-    return parts[0].report();
+    for (const RetrievalEval& part : parts) into.merge(part);
+}
+
+EvalReport evaluate_hamming_ranking(const CodeView& db, const int32_t* db_labels, const CodeView& queries,
+                                    const int32_t* query_labels, const EvalConfig& cfg, const SearchOptions& opt,
+                                    const int64_t* own) {
+    RetrievalEval ev = hamming_ranking_eval(cfg, db.bits);
+    add_hamming_ranking(ev, db, db_labels, queries, query_labels, opt, own);
+    return ev.report();
 }
 
 void drop_own_item(std::vector<uint32_t>& list, int64_t own, size_t k) {
@@ -233,16 +254,23 @@ void drop_own_item(std::vector<uint32_t>& list, int64_t own, size_t k) {
     if (list.size() > k) list.resize(k);
 }
 
-EvalReport evaluate_exhaustive(const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
-                               const int32_t* query_labels, const EvalConfig& cfg, const int64_t* own) {
+void add_exhaustive(RetrievalEval& into, const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
+                    const int32_t* query_labels, size_t K, const int64_t* own) {
     // One more than K, so that K remain when a query's own item is among them.
-    const auto hits = euclidean_knn_batch(db, queries, nq, own ? cfg.K + 1 : cfg.K);
+    const auto hits = euclidean_knn_batch(db, queries, nq, own ? K + 1 : K);
     std::vector<std::vector<uint32_t>> lists(nq);
     for (size_t q = 0; q < nq; ++q) {
         for (const EuclidHit& h : hits[q]) lists[q].push_back(h.index);
-        drop_own_item(lists[q], own ? own[q] : kNoOwnItem, cfg.K);
+        drop_own_item(lists[q], own ? own[q] : kNoOwnItem, K);
     }
-    return evaluate_ranked_lists(lists, db_labels, query_labels, cfg);
+    add_ranked_lists(into, lists, db_labels, query_labels);
+}
+
+EvalReport evaluate_exhaustive(const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
+                               const int32_t* query_labels, const EvalConfig& cfg, const int64_t* own) {
+    RetrievalEval ev = ranked_lists_eval(cfg);
+    add_exhaustive(ev, db, db_labels, queries, nq, query_labels, cfg.K, own);
+    return ranked_lists_report(ev);
 }
 
 }  // namespace dlbhc

@@ -81,6 +81,8 @@ public:
     void add_query(const uint8_t* rel, const uint32_t* dist, size_t n, size_t total_relevant);
     // Merges another evaluator's queries after this one's (same config).
     void merge(const RetrievalEval& o);
+    // An evaluator of the same config that holds no query yet.
+    RetrievalEval empty_copy() const { return RetrievalEval(cfg_, bits_); }
     EvalReport report() const;
 
 private:
@@ -132,5 +134,23 @@ void drop_own_item(std::vector<uint32_t>& list, int64_t own, size_t k);
 // queries: (nq, db.dim) float32.
 EvalReport evaluate_exhaustive(const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
                                const int32_t* query_labels, const EvalConfig& cfg, const int64_t* own = nullptr);
+
+// The same metrics a chunk of queries at a time, so that a caller need not hold every query (its
+// features, its ranking) at once: each add_* adds its queries to `into` after those it holds, and
+// the report of the sum equals the evaluate_* function's over all queries (up to the order in
+// which floating-point sums are taken). `into` is made for the mode it sums:
+//   hamming_ranking_eval -> add_hamming_ranking (evaluate_hamming_ranking's metrics);
+//   ranked_lists_eval    -> add_ranked_lists, add_exhaustive, and ranked_lists_report.
+RetrievalEval hamming_ranking_eval(const EvalConfig& cfg, int bits);
+RetrievalEval ranked_lists_eval(const EvalConfig& cfg);
+void add_hamming_ranking(RetrievalEval& into, const CodeView& db, const int32_t* db_labels, const CodeView& queries,
+                         const int32_t* query_labels, const SearchOptions& opt = {}, const int64_t* own = nullptr);
+void add_ranked_lists(RetrievalEval& into, const std::vector<std::vector<uint32_t>>& lists, const int32_t* db_labels,
+                      const int32_t* query_labels);
+void add_exhaustive(RetrievalEval& into, const FeatureView& db, const int32_t* db_labels, const float* queries, size_t nq,
+                    const int32_t* query_labels, size_t K, const int64_t* own = nullptr);
+// The report of ranked lists: the whole-ranking and radius metrics, which need the whole
+// ranking, stay 0.
+EvalReport ranked_lists_report(const RetrievalEval& ev);
 
 }  // namespace dlbhc

@@ -77,3 +77,27 @@ TEST_CASE("memory: index, append, encode, merge and export peak at the same memo
     CHECK(exp < base + 8);
     MESSAGE("peak MB: index ", base, " / ", big, ", append ", app, ", encode ", enc_small, " / ", enc, ", merge ", merge, ", export ", exp);
 }
+
+TEST_CASE("memory: eval of 16,000 queries peaks at the memory of 1,000 (queries encoded and searched a chunk at a time)") {
+    TempDir d;
+    const std::string bin = dlbhc_binary(), log = d.file("log");
+    TinyNet t;
+    t.fc7 = 512, t.test_batch = 50;
+    const std::string net = d.file("net.prototxt"), weights = d.file("w.weights");
+    write_text(net, tiny_net_prototxt(t));
+    write_filler_weights(net, weights, 7);
+    const std::string db = write_random_mnist(d, "db", 1000, 1), large = write_random_mnist(d, "large", 16000, 2);
+    REQUIRE(peak_mb(bin, {"index", "--net", net, "--weights", weights, "--data", db, "--out", d.file("db.idx")}, log,
+                    d.file("peak")) > 0);
+    // Every mode: the whole Hamming ranking, the fine stage and exhaustive search each hold one
+    // chunk's queries (16,000 queries' features alone would be 32 MB more).
+    auto eval = [&](const std::string& queries, const std::string& json) {
+        return peak_mb(bin, {"eval", "--net", net, "--weights", weights, "--index", d.file("db.idx"), "--queries", queries,
+                             "--k", "100", "--modes", "bcs,hds,es", "--json", json}, log, d.file("peak"));
+    };
+    const double base = eval(db, d.file("small.json"));
+    const double big = eval(large, d.file("large.json"));
+    MESSAGE("eval peak MB: 1,000 queries ", base, ", 16,000 queries ", big);
+    CHECK(big < base + 8);
+    CHECK(has(read_all(d.file("large.json")), "\"queries\": 16000"));
+}

@@ -278,3 +278,66 @@ TEST_CASE("a query's own database item is left out of its ranking: BCS and ES ne
     drop_own_item(list, kNoOwnItem, 2);
     CHECK(list == std::vector<uint32_t>{3, 1});
 }
+
+namespace {
+
+// Two reports of the same queries, summed in other orders: equal up to rounding.
+void check_same_report(const EvalReport& a, const EvalReport& b) {
+    CHECK(a.queries == b.queries);
+    CHECK(a.queries_without_relevant == b.queries_without_relevant);
+    CHECK(a.map_at_k_precision_m == doctest::Approx(b.map_at_k_precision_m).epsilon(1e-12));
+    CHECK(a.map_whole_ranking == doctest::Approx(b.map_whole_ranking).epsilon(1e-12));
+    REQUIRE(a.precision_at_k.size() == b.precision_at_k.size());
+    for (size_t i = 0; i < a.precision_at_k.size(); ++i)
+        CHECK(a.precision_at_k[i] == doctest::Approx(b.precision_at_k[i]).epsilon(1e-12));
+    CHECK(a.within_radius_le.precision == doctest::Approx(b.within_radius_le.precision).epsilon(1e-12));
+    CHECK(a.within_radius_lt.recall == doctest::Approx(b.within_radius_lt.recall).epsilon(1e-12));
+    CHECK(a.within_radius_le.queries_retrieving_nothing == b.within_radius_le.queries_retrieving_nothing);
+    REQUIRE(a.pr_curve_le.size() == b.pr_curve_le.size());
+    for (size_t r = 0; r < a.pr_curve_le.size(); ++r)
+        CHECK(a.pr_curve_le[r].precision == doctest::Approx(b.pr_curve_le[r].precision).epsilon(1e-12));
+}
+
+}  // namespace
+
+TEST_CASE("eval a chunk of queries at a time: the sums of add_hamming_ranking and add_exhaustive equal one evaluation of all") {
+    // 400 database items, 90 queries, the first 30 of them database items (their own item left out).
+    CodeSet db(12), q(12);
+    std::vector<int32_t> dl, ql;
+    std::vector<float> dbf, qf;
+    std::vector<int64_t> own;
+    uint64_t x = 777;
+    auto next = [&] { return x = x * 6364136223846793005ull + 1442695040888963407ull; };
+    for (int i = 0; i < 400; ++i) {
+        uint64_t c = (next() >> 20) & 0xfff;
+        db.add(&c);
+        dl.push_back((int32_t)((x >> 50) % 5));
+        for (int j = 0; j < 3; ++j) dbf.push_back(float((next() >> 40) % 7));  // small integers: many ties
+    }
+    for (int i = 0; i < 90; ++i) {
+        const bool item = i < 30;
+        uint64_t c = item ? db.code(size_t(i))[0] : (next() >> 20) & 0xfff;
+        q.add(&c);
+        ql.push_back(item ? dl[size_t(i)] : (int32_t)((next() >> 50) % 5));
+        for (int j = 0; j < 3; ++j) qf.push_back(item ? dbf[size_t(i) * 3 + size_t(j)] : float((next() >> 40) % 7));
+        own.push_back(item ? i : kNoOwnItem);
+    }
+    EvalConfig cfg;
+    cfg.K = 50;
+    cfg.precision_ks = {1, 10, 50};
+    const FeatureView dbv{dbf.data(), 400, 3, FeatureType::F32};
+    const EvalReport coarse = evaluate_hamming_ranking(db.view(), dl.data(), q.view(), ql.data(), cfg, {}, own.data());
+    const EvalReport es = evaluate_exhaustive(dbv, dl.data(), qf.data(), 90, ql.data(), cfg, own.data());
+    for (size_t chunk : {1, 7, 64, 90}) {
+        CAPTURE(chunk);
+        RetrievalEval c = hamming_ranking_eval(cfg, 12), e = ranked_lists_eval(cfg);
+        for (size_t at = 0; at < 90; at += chunk) {
+            const size_t n = std::min(chunk, 90 - at);
+            const CodeView part{q.code(at), n, 12, q.view().words};
+            add_hamming_ranking(c, db.view(), dl.data(), part, ql.data() + at, {}, own.data() + at);
+            add_exhaustive(e, dbv, dl.data(), qf.data() + at * 3, n, ql.data() + at, cfg.K, own.data() + at);
+        }
+        check_same_report(c.report(), coarse);
+        check_same_report(ranked_lists_report(e), es);
+    }
+}
