@@ -271,6 +271,15 @@ std::string fmt_p(const EvalSummary& s, const EvalReport& r, size_t k) { return 
 
 namespace {
 
+// The coarse report with its tie-aware mAP@K and P@k in place of the database-order ones, for
+// the rows that show them.
+EvalReport tie_aware_view(const EvalReport& r) {
+    EvalReport t = r;
+    t.map_at_k_precision_m = r.map_at_k_tie_aware;
+    t.precision_at_k = r.precision_at_k_tie_aware;
+    return t;
+}
+
 // A row of the table: mAP@K, P@1, P@10, P@100, P@min(K, 1000), and "-" for what only BCS measures.
 void print_list_row(const EvalSummary& s, const char* name, const EvalReport& r) {
     const size_t kl = size_t(std::min(s.K, 1000));
@@ -311,13 +320,15 @@ void print_eval_table(const EvalSummary& s) {
                     fmt(coarse.map_whole_ranking).c_str(), fmt_p(s, coarse, 1).c_str(), fmt_p(s, coarse, 10).c_str(),
                     fmt_p(s, coarse, 100).c_str(), fmt_p(s, coarse, kl).c_str(), fmt(coarse.within_radius_le.precision).c_str(),
                     fmt(coarse.within_radius_lt.precision).c_str());
+    if (s.bcs && coarse.tie_aware) print_list_row(s, "coarse,ties", tie_aware_view(coarse));
     if (s.fine) print_list_row(s, "coarse+fine", s.reranked);
     if (s.es) print_list_row(s, "exhaustive", s.exhaustive);
     if (s.baseline) print_list_row(s, "baseline", s.baseline_report);
     std::printf("conventions: mAP@%d is the authors' precision.m (AP divided by the relevant items within the top %d);\n"
                 "mAP(all) averages AP over the whole Hamming ranking (queries without relevant items count 0);\n"
-                "ties in Hamming distance keep database order.",
-                K, K);
+                "ties in Hamming distance keep database order; coarse,ties gives the tie-aware mAP@%d and P@k instead:\n"
+                "their expected values over every order of the items at equal Hamming distance (exact, per distance level).",
+                K, K, K);
     if (s.fine)
         std::printf(" Fine stage: pool d < %d widened to >= %d items (mean pool %.0f items, widened for %zu queries).", T, K,
                     s.mean_pool, s.widened);
@@ -371,7 +382,13 @@ std::string eval_json_set(const EvalSummary& s, const std::string& in) {
                       in.c_str(), coarse.map_at_k_precision_m, coarse.map_whole_ranking, coarse.within_radius_le.precision,
                       coarse.within_radius_lt.precision, coarse.within_radius_le.recall);
         j += b;
-        j += "\"precision_at_k\": " + json_pk(s, coarse.precision_at_k) + "}";
+        j += "\"precision_at_k\": " + json_pk(s, coarse.precision_at_k);
+        if (coarse.tie_aware) {
+            std::snprintf(b, sizeof b, ", \"map_at_k_tie_aware\": %.6f, ", coarse.map_at_k_tie_aware);
+            j += b;
+            j += "\"precision_at_k_tie_aware\": " + json_pk(s, coarse.precision_at_k_tie_aware);
+        }
+        j += "}";
         sep = ",\n";
     }
     if (s.fine) {
@@ -475,6 +492,8 @@ std::string eval_page_set(const EvalSummary& s) {
                 fmt(coarse.map_whole_ranking) + "</td><td>" + fmt_p(s, coarse, 1) + "</td><td>" + fmt_p(s, coarse, 10) +
                 "</td><td>" + fmt_p(s, coarse, 100) + "</td><td>" + fmt_p(s, coarse, kl) + "</td><td>" +
                 fmt(coarse.within_radius_le.precision) + "</td></tr>\n";
+    if (s.bcs && coarse.tie_aware)
+        page += eval_page_list_row(s, "coarse, tie-aware (expected over the orders of equal distances)", tie_aware_view(coarse));
     if (s.fine) page += eval_page_list_row(s, "coarse + fine", s.reranked);
     if (s.es) page += eval_page_list_row(s, "exhaustive (ES)", s.exhaustive);
     if (s.baseline) page += eval_page_list_row(s, "baseline: ES on " + s.baseline_net, s.baseline_report);

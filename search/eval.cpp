@@ -2,6 +2,7 @@
 #include "search/eval.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <stdexcept>
 
@@ -56,8 +57,90 @@ RadiusCounts count_within_radius(const uint8_t* rel, const uint32_t* dist, size_
     return c;
 }
 
+namespace {
+
+// One distance level of a ranking: the items [begin, end) and the relevant among them.
+struct Level {
+    size_t begin, end, relevant;
+};
+
+// The levels of a ranking from its start until they cover the top k (or the ranking ends): the
+// last one may reach past k.
+std::vector<Level> levels_to(const uint8_t* rel, const uint32_t* dist, size_t n, size_t k) {
+    std::vector<Level> levels;
+    for (size_t b = 0; b < n && b < k;) {
+        Level l{b, b, 0};
+        while (l.end < n && dist[l.end] == dist[b]) l.relevant += rel[l.end++] ? 1 : 0;
+        levels.push_back(l);
+        b = l.end;
+    }
+    return levels;
+}
+
+// log of the binomial coefficient C(a, b).
+double log_choose(size_t a, size_t b) {
+    return std::lgamma(double(a) + 1) - std::lgamma(double(b) + 1) - std::lgamma(double(a - b) + 1);
+}
+
+double expected_relevant_in_top(const std::vector<Level>& levels, size_t k) {
+    double hits = 0;
+    for (const Level& l : levels) {
+        if (l.begin >= k) break;
+        const size_t size = l.end - l.begin, taken = std::min(size, k - l.begin);
+        hits += double(taken) * double(l.relevant) / double(size);  // each place relevant with chance r/size
+    }
+    return hits;
+}
+
+double expected_ap_at_k(const std::vector<Level>& levels, size_t K) {
+    // Levels wholly within the top K: their expected sum of precision at each relevant rank. At
+    // place p of a level of `size` items with r relevant, after b items with R relevant, the item
+    // is relevant with chance r/size, and then the expected hits up to it are
+    // R + 1 + (p-1)(r-1)/(size-1). The number of relevant items within the top K is then fixed.
+    double sum = 0;
+    size_t R = 0, i = 0;
+    for (; i < levels.size() && levels[i].end <= K; ++i) {
+        const Level& l = levels[i];
+        const size_t size = l.end - l.begin, b = l.begin;
+        const double r = double(l.relevant);
+        for (size_t p = 1; p <= size; ++p) {
+            const double before = size > 1 ? double(p - 1) * (r - 1) / double(size - 1) : 0.0;
+            sum += r / double(size) * (double(R) + 1 + before) / double(b + p);
+        }
+        R += l.relevant;
+    }
+    if (i == levels.size() || levels[i].begin >= K) return R ? sum / double(R) : 0.0;
+    // The level cut by K: m of its `size` places are in the top K and hold x of its r relevant
+    // items, x hypergeometric. Given x, they sit at any x of the m places: the expected sum there is
+    // (x/m)(R+1)A + (x/m)((x-1)/(m-1))B with A = sum 1/(b+p), B = sum (p-1)/(b+p), p = 1..m.
+    const Level& l = levels[i];
+    const size_t size = l.end - l.begin, r = l.relevant, b = l.begin, m = K - b;
+    double A = 0, B = 0;
+    for (size_t p = 1; p <= m; ++p) A += 1.0 / double(b + p), B += double(p - 1) / double(b + p);
+    double ap = 0;
+    const size_t lo = m > size - r ? m - (size - r) : 0, hi = std::min(r, m);
+    for (size_t x = lo; x <= hi; ++x) {
+        if (R + x == 0) continue;  // no relevant item in the top K: AP 0
+        const double px = std::exp(log_choose(r, x) + log_choose(size - r, m - x) - log_choose(size, m));
+        const double xm = double(x) / double(m);
+        const double cut = xm * (double(R) + 1) * A + (m > 1 ? xm * (double(x) - 1) / double(m - 1) * B : 0.0);
+        ap += px * (sum + cut) / double(R + x);
+    }
+    return ap;
+}
+
+}  // namespace
+
+double tie_aware_relevant_in_top(const uint8_t* rel, const uint32_t* dist, size_t n, size_t k) {
+    return expected_relevant_in_top(levels_to(rel, dist, n, k), k);
+}
+
+double tie_aware_ap_at_k(const uint8_t* rel, const uint32_t* dist, size_t n, size_t K) {
+    return expected_ap_at_k(levels_to(rel, dist, n, K), K);
+}
+
 RetrievalEval::RetrievalEval(const EvalConfig& cfg, int bits)
-    : cfg_(cfg), bits_(bits), rel_at_k_(cfg.precision_ks.size(), 0.0) {
+    : cfg_(cfg), bits_(bits), rel_at_k_(cfg.precision_ks.size(), 0.0), rel_at_k_tie_(cfg.precision_ks.size(), 0.0) {
     if (cfg.pr_curve) curve_.resize((size_t)bits + 1);
 }
 
@@ -74,6 +157,13 @@ void RetrievalEval::add_query(const uint8_t* rel, const uint32_t* dist, size_t n
     for (size_t i = 0; i < cfg_.precision_ks.size(); ++i)
         rel_at_k_[i] += (double)prefix_[std::min(cfg_.precision_ks[i], kmax)];
     if (!dist) return;
+    ++q_tie_;
+    size_t cover = cfg_.K;  // the levels are found once, up to the largest K or k
+    for (size_t k : cfg_.precision_ks) cover = std::max(cover, k);
+    const std::vector<Level> levels = levels_to(rel, dist, n, cover);
+    ap_k_tie_ += expected_ap_at_k(levels, cfg_.K);
+    for (size_t i = 0; i < cfg_.precision_ks.size(); ++i)
+        rel_at_k_tie_[i] += expected_relevant_in_top(levels, cfg_.precision_ks[i]);
     auto accumulate = [&](PrSum& s, const RadiusCounts& c) {
         if (c.retrieved == 0) ++s.empty;
         else s.precision += (double)c.relevant_retrieved / (double)c.retrieved;
@@ -104,6 +194,9 @@ void RetrievalEval::merge(const RetrievalEval& o) {
     ap_k_ += o.ap_k_;
     ap_whole_ += o.ap_whole_;
     for (size_t i = 0; i < rel_at_k_.size(); ++i) rel_at_k_[i] += o.rel_at_k_[i];
+    q_tie_ += o.q_tie_;
+    ap_k_tie_ += o.ap_k_tie_;
+    for (size_t i = 0; i < rel_at_k_tie_.size(); ++i) rel_at_k_tie_[i] += o.rel_at_k_tie_[i];
     auto add = [](PrSum& a, const PrSum& b) {
         a.precision += b.precision;
         a.recall += b.recall;
@@ -127,6 +220,12 @@ EvalReport RetrievalEval::report() const {
     R.map_whole_ranking = ap_whole_ / Q;
     for (size_t i = 0; i < rel_at_k_.size(); ++i)
         R.precision_at_k.push_back(rel_at_k_[i] / ((double)cfg_.precision_ks[i] * Q));
+    if (q_tie_ == q_) {  // every query had distances
+        R.tie_aware = true;
+        R.map_at_k_tie_aware = ap_k_tie_ / Q;
+        for (size_t i = 0; i < rel_at_k_tie_.size(); ++i)
+            R.precision_at_k_tie_aware.push_back(rel_at_k_tie_[i] / ((double)cfg_.precision_ks[i] * Q));
+    }
     const double with_rel = (double)(q_ - no_relevant_);
     auto finish = [&](const PrSum& s) {
         PrecisionRecall pr;

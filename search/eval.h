@@ -56,6 +56,16 @@ struct EvalConfig {
     bool pr_curve = true;                               // radius sweep r = 0 .. B
 };
 
+// Tie-aware metrics of one ranking: rel and dist of the ranked database, dist ascending. The items
+// at one distance (a tie) may come in any order; these are the expected values over all such
+// orders, each order equally likely, computed exactly per distance level from the counts of
+// relevant and irrelevant items in it (no sampling). The ranking as given (ties in database order,
+// as the authors' MATLAB code and evaluate_hamming_ranking do) is one of those orders.
+// Expected AP@K as precision.m defines it (0 when the top K hold no relevant item).
+double tie_aware_ap_at_k(const uint8_t* rel, const uint32_t* dist, size_t n, size_t K);
+// Expected number of relevant items in the top k.
+double tie_aware_relevant_in_top(const uint8_t* rel, const uint32_t* dist, size_t n, size_t k);
+
 struct EvalReport {
     size_t queries = 0;
     size_t K = 0;
@@ -64,6 +74,11 @@ struct EvalReport {
     size_t queries_without_relevant = 0;
     std::vector<size_t> precision_ks;
     std::vector<double> precision_at_k;      // authors' P@k
+    // Tie-aware (rankings with distances only, else empty / 0): the expected mAP@K and P@k over all
+    // orders of the items at equal distance (tie_aware_ap_at_k, tie_aware_relevant_in_top).
+    bool tie_aware = false;
+    double map_at_k_tie_aware = 0;
+    std::vector<double> precision_at_k_tie_aware;
     int radius = 0;
     PrecisionRecall within_radius_le;        // d <= radius
     PrecisionRecall within_radius_lt;        // d < radius
@@ -91,6 +106,9 @@ private:
     size_t q_ = 0, no_relevant_ = 0;
     double ap_k_ = 0, ap_whole_ = 0;
     std::vector<double> rel_at_k_;  // relevant in top k, summed
+    double ap_k_tie_ = 0;             // tie-aware sums (queries with distances)
+    std::vector<double> rel_at_k_tie_;
+    size_t q_tie_ = 0;
     std::vector<size_t> prefix_;    // add_query's scratch: relevant in the top j, j = 0 .. max k
     struct PrSum {
         double precision = 0, recall = 0;

@@ -341,3 +341,67 @@ TEST_CASE("eval a chunk of queries at a time: the sums of add_hamming_ranking an
         check_same_report(ranked_lists_report(e), es);
     }
 }
+
+TEST_CASE("tie-aware AP@K and P@k: worked by hand") {
+    // Distances 0 0 | 1 1 1, relevant 1 0 | 0 1 1.
+    const uint8_t rel[] = {1, 0, 0, 1, 1};
+    const uint32_t dist[] = {0, 0, 1, 1, 1};
+    // K = 2, the first level: [1 0] gives AP 1, [0 1] gives 1/2: expected 3/4.
+    CHECK(tie_aware_ap_at_k(rel, dist, 5, 2) == doctest::Approx(0.75));
+    CHECK(tie_aware_relevant_in_top(rel, dist, 5, 1) == doctest::Approx(0.5));
+    // K = 3 cuts the second level (2 of its 3 relevant): its first place is relevant with chance 2/3.
+    // With it: the level-0 orders give (1 + 2/3)/2 or (1/2 + 2/3)/2; without it, 1 or 1/2.
+    const double with = ((1 + 2.0 / 3) / 2 + (0.5 + 2.0 / 3) / 2) / 2, without = (1 + 0.5) / 2;
+    CHECK(tie_aware_ap_at_k(rel, dist, 5, 3) == doctest::Approx(2.0 / 3 * with + 1.0 / 3 * without));
+    CHECK(tie_aware_relevant_in_top(rel, dist, 5, 3) == doctest::Approx(1 + 2.0 / 3));
+    // No ties: the plain metrics.
+    const uint32_t apart[] = {0, 1, 2, 3, 4};
+    CHECK(tie_aware_ap_at_k(rel, apart, 5, 4) == doctest::Approx(average_precision_at_k_precision_m(rel, 5, 4)));
+    CHECK(tie_aware_relevant_in_top(rel, apart, 5, 4) == doctest::Approx(2.0));
+    // Nothing relevant in any order of the top K: 0.
+    const uint8_t none[] = {0, 0, 1};
+    const uint32_t d3[] = {0, 0, 1};
+    CHECK(tie_aware_ap_at_k(none, d3, 3, 2) == 0.0);
+}
+
+TEST_CASE("tie-aware AP@K and P@k equal the average over every order of the tied items (brute force)") {
+    uint64_t x = 99;
+    auto next = [&] { return (x = x * 6364136223846793005ull + 1442695040888963407ull) >> 33; };
+    for (int trial = 0; trial < 60; ++trial) {
+        const size_t n = 1 + next() % 8;
+        std::vector<uint32_t> dist(n);
+        std::vector<uint8_t> rel(n);
+        for (size_t i = 0; i < n; ++i) dist[i] = uint32_t(next() % 3), rel[i] = uint8_t(next() % 2);
+        std::sort(dist.begin(), dist.end());
+        for (size_t K = 1; K <= n + 1; ++K) {
+            CAPTURE(trial);
+            CAPTURE(K);
+            // Every order of the items within each level: permute the relevance flags of each level.
+            double ap = 0, hits = 0;
+            size_t orders = 0;
+            std::vector<uint8_t> r = rel;
+            std::vector<std::pair<size_t, size_t>> levels;
+            for (size_t b = 0; b < n;) {
+                size_t e = b;
+                while (e < n && dist[e] == dist[b]) ++e;
+                std::sort(r.begin() + long(b), r.begin() + long(e));
+                levels.push_back({b, e});
+                b = e;
+            }
+            // Odometer over the levels' permutations (next_permutation of each, in turn).
+            while (true) {
+                ap += average_precision_at_k_precision_m(r.data(), n, K);
+                hits += double(relevant_in_top(r.data(), n, K));
+                ++orders;
+                size_t l = 0;
+                for (; l < levels.size(); ++l)
+                    if (std::next_permutation(r.begin() + long(levels[l].first), r.begin() + long(levels[l].second))) break;
+                if (l == levels.size()) break;
+            }
+            // next_permutation over 0/1 flags visits each distinct arrangement once: every
+            // arrangement of a level's flags is equally likely under a random order of its items.
+            CHECK(tie_aware_ap_at_k(rel.data(), dist.data(), n, K) == doctest::Approx(ap / double(orders)).epsilon(1e-9));
+            CHECK(tie_aware_relevant_in_top(rel.data(), dist.data(), n, K) == doctest::Approx(hits / double(orders)).epsilon(1e-9));
+        }
+    }
+}
