@@ -512,7 +512,7 @@ std::string eval_page_head(const std::vector<EvalSummary>& sets) {
     page += "<h1>dlbhc retrieval report</h1>\n";
     for (const EvalSummary& set : sets) page += eval_page_set(set);
     page += "<p>mAP@K follows the authors' precision.m (AP divided by the relevant items within the top K); "
-            "Hamming ties keep database order; the fine stage re-ranks the items with Hamming distance &lt; " +
+            "Hamming ties keep database order (the tie-aware row gives the expected values over every order of equal distances instead); the fine stage re-ranks the items with Hamming distance &lt; " +
             std::to_string(s.threshold) + " (at least " + std::to_string(s.K) + ") by Euclidean feature distance.</p>\n";
     return page;
 }
