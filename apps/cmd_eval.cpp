@@ -417,13 +417,8 @@ double encode_in_chunks(EncodeSetup& es, const Dataset& qds, bool keep_features,
         chunk = EncodedSet();
     };
     encode_batches(es, qds, keep_features, true, [&](const EncodedSet& b, size_t at) {
-        if (chunk.labels.empty()) chunk = b;
-        else {
-            for (size_t i = 0; i < b.codes.size(); ++i) chunk.codes.add(b.codes.code(i));
-            chunk.activations.insert(chunk.activations.end(), b.activations.begin(), b.activations.end());
-            chunk.features.insert(chunk.features.end(), b.features.begin(), b.features.end());
-            chunk.labels.insert(chunk.labels.end(), b.labels.begin(), b.labels.end());
-        }
+        if (chunk.labels.empty()) chunk = b;  // takes the batch's code length and feature dimension
+        else append_items(chunk, b);
         if (chunk.labels.size() >= kQueryChunk || at + b.labels.size() == qds.size()) flush();
     });
     return seconds_since(t0) - searching;

@@ -273,17 +273,19 @@ void encode_batches(EncodeSetup& es, const Dataset& ds, bool keep_features, bool
     if (ds.size() > 0) run_batches(es, ds, keep_features, progress, sink);
 }
 
+void append_items(EncodedSet& all, const EncodedSet& b) {
+    for (size_t i = 0; i < b.codes.size(); ++i) all.codes.add(b.codes.code(i));
+    all.activations.insert(all.activations.end(), b.activations.begin(), b.activations.end());
+    all.features.insert(all.features.end(), b.features.begin(), b.features.end());
+    all.labels.insert(all.labels.end(), b.labels.begin(), b.labels.end());
+    all.names.insert(all.names.end(), b.names.begin(), b.names.end());
+}
+
 EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress) {
     EncodedSet all = empty_set(es, keep_features);
     all.labels.reserve(ds.size());
     all.names.reserve(ds.size());
-    run_batches(es, ds, keep_features, progress, [&](const EncodedSet& b, size_t) {
-        for (size_t i = 0; i < b.codes.size(); ++i) all.codes.add(b.codes.code(i));
-        all.activations.insert(all.activations.end(), b.activations.begin(), b.activations.end());
-        all.features.insert(all.features.end(), b.features.begin(), b.features.end());
-        all.labels.insert(all.labels.end(), b.labels.begin(), b.labels.end());
-        all.names.insert(all.names.end(), b.names.begin(), b.names.end());
-    });
+    run_batches(es, ds, keep_features, progress, [&](const EncodedSet& b, size_t) { append_items(all, b); });
     return all;
 }
 

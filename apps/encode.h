@@ -90,6 +90,9 @@ struct EncodedSet {
 void encode_batches(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress,
                     const std::function<void(const EncodedSet&, size_t)>& sink);
 
+// Appends b's items after all's (the same code length and feature dimension).
+void append_items(EncodedSet& all, const EncodedSet& b);
+
 // encode_batches gathered into one set. Throws for an empty dataset.
 EncodedSet encode_dataset(EncodeSetup& es, const Dataset& ds, bool keep_features, bool progress);
 

@@ -41,16 +41,21 @@ double peak_mb(const std::string& bin, const std::vector<std::string>& args, con
     return std::stod(line.substr(6)) / 1024.0;
 }
 
+// The tiny net with 512-d features (2 KB per item) and weights from its fillers.
+void write_wide_net(const std::string& net, const std::string& weights) {
+    TinyNet t;
+    t.fc7 = 512, t.test_batch = 50;
+    write_text(net, tiny_net_prototxt(t));
+    write_filler_weights(net, weights, 7);
+}
+
 }  // namespace
 
 TEST_CASE("memory: index, append, encode, merge and export peak at the same memory for 1,000 and 16,000 items") {
     TempDir d;
     const std::string bin = dlbhc_binary(), log = d.file("log");
-    TinyNet t;
-    t.fc7 = 512, t.test_batch = 50;
     const std::string net = d.file("net.prototxt"), weights = d.file("w.weights");
-    write_text(net, tiny_net_prototxt(t));
-    write_filler_weights(net, weights, 7);
+    write_wide_net(net, weights);
     const std::string small = write_random_mnist(d, "small", 1000, 1), large = write_random_mnist(d, "large", 16000, 2);
     auto index = [&](const std::string& data, const std::string& out, bool append) {
         std::vector<std::string> a = {"index", "--net", net, "--weights", weights, "--data", data, "--out", out};
@@ -81,11 +86,8 @@ TEST_CASE("memory: index, append, encode, merge and export peak at the same memo
 TEST_CASE("memory: eval of 16,000 queries peaks at the memory of 1,000 (queries encoded and searched a chunk at a time)") {
     TempDir d;
     const std::string bin = dlbhc_binary(), log = d.file("log");
-    TinyNet t;
-    t.fc7 = 512, t.test_batch = 50;
     const std::string net = d.file("net.prototxt"), weights = d.file("w.weights");
-    write_text(net, tiny_net_prototxt(t));
-    write_filler_weights(net, weights, 7);
+    write_wide_net(net, weights);
     // A small database (200 items) keeps the searches short, also under qemu; the queries are what grows.
     const std::string db = write_random_mnist(d, "db", 200, 1), small = write_random_mnist(d, "small", 1000, 3),
                       large = write_random_mnist(d, "large", 16000, 2);
